@@ -1,0 +1,88 @@
+"""Every failure zazacli reports, with its exit code and a one-line hint.
+
+This module is the single map from "what went wrong" to "what the shell sees";
+the README's exit-code table and `zaza --help` are written from EXIT_CODES.
+"""
+
+from __future__ import annotations
+
+# code -> meaning; documented in the README and in `zaza --help`.
+EXIT_CODES: dict[int, str] = {
+    0: "success (also: a list with no results)",
+    1: "API or runtime error",
+    2: "usage error or bad input (nothing was sent)",
+    3: "not found",
+    4: "authentication failed (401/403) or no API key",
+    5: "rate limited, still after retries",
+    6: "network error or timeout (for a dispatch: outcome unknown)",
+    10: "--wait: the call FAILED",
+    11: "--wait: the call was not answered (NO_ANSWER)",
+    12: "--wait: the line was BUSY",
+    13: "--wait: the call was CANCELED",
+    14: "--wait: timed out before the call ended",
+    130: "interrupted (Ctrl-C)",
+}
+
+
+class ZazaError(Exception):
+    """Base of every error the CLI reports as one line plus an optional hint."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(ZazaError):
+    exit_code = 2
+
+
+class ConfigError(ZazaError):
+    exit_code = 2
+
+
+class NotFoundError(ZazaError):
+    exit_code = 3
+
+
+class AuthError(ZazaError):
+    exit_code = 4
+
+
+class RateLimitedError(ZazaError):
+    exit_code = 5
+
+
+class NetworkError(ZazaError):
+    exit_code = 6
+
+
+class ApiError(ZazaError):
+    """Any other HTTP error status from the API (5xx after retries, 400, 422 …)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status
+
+
+class CallOutcomeError(ZazaError):
+    """A followed call ended in a state other than COMPLETED, or the wait ran out."""
+
+    def __init__(self, message: str, exit_code: int, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.exit_code = exit_code
+
+
+# Terminal call statuses other than COMPLETED, and the exit code each maps to.
+CALL_OUTCOME_EXIT: dict[str, int] = {"FAILED": 10, "NO_ANSWER": 11, "BUSY": 12, "CANCELED": 13}
+WAIT_TIMEOUT_EXIT = 14
+INTERRUPTED_EXIT = 130
+
+
+def exit_codes_help() -> str:
+    """The exit-code table as text for `--help` epilogs."""
+    return "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items())
