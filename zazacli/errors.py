@@ -84,5 +84,6 @@ INTERRUPTED_EXIT = 130
 
 
 def exit_codes_help() -> str:
-    """The exit-code table as text for `--help` epilogs."""
-    return "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items())
+    """The exit-code table for `--help` epilogs (`\b` keeps Click from rewrapping it)."""
+    rows = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+    return f"\b\nExit codes:\n{rows}"

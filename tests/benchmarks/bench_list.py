@@ -1,0 +1,88 @@
+"""Pagination speed and memory: `zaza calls list --all --jsonl` against a hand-written loop.
+
+Run: python tests/benchmarks/bench_list.py [--calls 100000] [--rounds 3]
+Goal (issue 3): <= 1.3x the loop's time, peak RSS <= 60 MiB. Both run as subprocesses
+against the same sandbox (itself a subprocess), interleaved, medians reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+LOOP = r"""
+import os, sys, httpx
+base, key = os.environ["ZAZA_BASE_URL"], os.environ["ZAZA_API_KEY"]
+out = sys.stdout
+with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
+    page = 0
+    while True:
+        data = client.get(base + "/calls", params={"page": page, "size": 100}).json()
+        for item in data["content"]:
+            out.write(str(item) + "\n")
+        if data["last"]:
+            break
+        page += 1
+"""
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time in seconds and peak RSS in MiB of one child process."""
+    started = time.perf_counter()
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(cmd, env=env, stdout=devnull, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zazacli", "sandbox", "--port", "0", "--calls", str(args.calls),
+         "--quiet"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    env = dict(os.environ)
+    assert server.stdout is not None
+    for line in server.stdout:
+        if match := re.match(r"(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
+            env[match.group(1)] = match.group(2)
+        if "ZAZA_BASE_URL" in env and "ZAZA_API_KEY" in env:
+            break
+    try:
+        commands = {
+            "httpx loop": [sys.executable, "-c", LOOP],
+            "zaza calls list --all --jsonl": [
+                sys.executable, "-m", "zazacli", "calls", "list", "--all", "--jsonl"
+            ],
+        }
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.rounds):
+            for name, cmd in commands.items():
+                results[name].append(run(cmd, env))
+    finally:
+        server.terminate()
+        server.wait()
+
+    loop_time = statistics.median(t for t, _ in results["httpx loop"])
+    print(f"{args.calls} calls, {args.rounds} rounds, medians")
+    for name, values in results.items():
+        seconds = statistics.median(t for t, _ in values)
+        rss = statistics.median(r for _, r in values)
+        print(f"{name:<32} {seconds:6.2f} s  {seconds / loop_time:4.2f}x  peak RSS {rss:5.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Shared fixtures: an isolated config dir for every test, the CLI runner, fault servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sandbox_fixtures import make_sandbox, sandbox  # noqa: F401  (fixtures)
+from typer.testing import CliRunner
+
+from zazacli.main import app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the developer's profiles, keys or colour settings."""
+    for name in list(os.environ):
+        if name.startswith("ZAZA_") or name in ("NO_COLOR", "FORCE_COLOR"):
+            monkeypatch.delenv(name)
+    config_dir = tmp_path / "config"
+    monkeypatch.setenv("ZAZA_CONFIG_DIR", str(config_dir))
+    return config_dir
+
+
+@dataclass
+class Cli:
+    """Runs `zaza` in-process with CliRunner; env adds to the isolated environment."""
+
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, *args: str, input: str | None = None, **env: str) -> Any:
+        runner = CliRunner()
+        return runner.invoke(app, list(args), input=input, env={**self.env, **env})
+
+
+@pytest.fixture
+def cli(sandbox: Any) -> Cli:  # noqa: F811
+    """The CLI pointed at a fresh sandbox through the environment (as cron would)."""
+    return Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key})
+
+
+@pytest.fixture
+def bare_cli() -> Cli:
+    """The CLI with no key and no base URL."""
+    return Cli()
+
+
+def run_zaza(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m zazacli …` as a real subprocess (for TTY-less, kill and start-up tests)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "zazacli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class FaultServer:
+    """A real HTTP server whose answers a test scripts, recording every request."""
+
+    url: str
+    requests: list[dict[str, Any]]
+    set_handler: Callable[[Handler], None]
+
+
+def send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes | str | Any,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
+    if not isinstance(body, bytes | str):
+        body = json.dumps(body)
+    data = body.encode() if isinstance(body, str) else body
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    requests: list[dict[str, Any]] = []
+    current: list[Handler] = [lambda h: send(h, 200, [])]
+
+    class RecordingHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                }
+            )
+            current[0](self)
+
+        do_GET = do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RecordingHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def set_handler(handler: Handler) -> None:
+        current[0] = handler
+
+    yield FaultServer(
+        url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
+        requests=requests,
+        set_handler=set_handler,
+    )
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,213 @@
+"""Bad input and bad servers: one clear line, a documented exit code, no traceback, no key."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+from conftest import Cli, FaultServer, send
+
+KEY = "zaza_test_secret_key_do_not_print_1234"
+
+
+def fault_cli(server: FaultServer) -> Cli:
+    return Cli(env={"ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY})
+
+
+def assert_clean_error(result: Any, code: int, *needles: str) -> None:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert KEY not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_missing_key_is_exit_4(bare_cli: Cli, sandbox: Any) -> None:
+    result = bare_cli("agents", "list", ZAZA_BASE_URL=sandbox.base_url)
+    assert_clean_error(result, 4, "no API key", "zaza profiles add")
+
+
+def test_wrong_key_is_exit_4_with_hint(sandbox: Any) -> None:
+    cli = Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": KEY})
+    result = cli("calls", "list")
+    assert_clean_error(result, 4, "HTTP 401", "ZAZA_API_KEY")
+
+
+def test_wrong_key_in_profile_names_the_profile(bare_cli: Cli, sandbox: Any) -> None:
+    added = bare_cli("profiles", "add", "staging", "--base-url", sandbox.base_url, input=KEY)
+    assert added.exit_code == 0, added.stderr
+    result = bare_cli("agents", "list")
+    assert_clean_error(result, 4, "HTTP 401", "zaza profiles show staging")
+
+
+def test_unknown_profile_is_exit_2(cli: Cli) -> None:
+    result = cli("--profile", "nope", "agents", "list")
+    assert_clean_error(result, 2, "unknown profile 'nope'")
+
+
+def test_unreachable_host_is_exit_6() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cli = Cli(env={"ZAZA_BASE_URL": f"http://127.0.0.1:{port}/api/v1", "ZAZA_API_KEY": KEY})
+    result = cli("agents", "list")
+    assert_clean_error(result, 6, "cannot connect", f"127.0.0.1:{port}")
+
+
+def test_429_storm_is_exit_5(fault_server: FaultServer) -> None:
+    fault_server.set_handler(
+        lambda h: send(
+            h, 429, {"status": 429, "message": "Too many requests"}, headers={"Retry-After": "0"}
+        )
+    )
+    result = fault_cli(fault_server)("agents", "list")
+    assert_clean_error(result, 5, "HTTP 429", "Too many requests")
+    assert len(fault_server.requests) == 5  # bounded retries
+
+
+def test_429_then_success_retries_transparently(fault_server: FaultServer) -> None:
+    answers = iter([429, 429, 200])
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        status = next(answers)
+        send(
+            h,
+            status,
+            [] if status == 200 else {"message": "slow down"},
+            headers={"Retry-After": "0"},
+        )
+
+    fault_server.set_handler(handler)
+    result = fault_cli(fault_server)("agents", "list", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+    assert len(fault_server.requests) == 3
+
+
+def test_retry_notice_when_waiting_a_second(fault_server: FaultServer) -> None:
+    answers = iter([503, 200])
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        status = next(answers)
+        send(h, status, [] if status == 200 else "", headers={"Retry-After": "1"})
+
+    fault_server.set_handler(handler)
+    started = time.monotonic()
+    result = fault_cli(fault_server)("agents", "list", "--json")
+    assert result.exit_code == 0
+    assert time.monotonic() - started >= 1.0
+    assert "HTTP 503; retrying in 1s" in result.stderr
+
+
+def test_500_with_html_body(fault_server: FaultServer) -> None:
+    page = "<html><head><title>502 Bad Gateway</title></head><body><h1>oops</h1></body></html>"
+    fault_server.set_handler(lambda h: send(h, 500, page, "text/html"))
+    result = fault_cli(fault_server)("agents", "list")
+    assert_clean_error(result, 1, "HTTP 500", "502 Bad Gateway")
+    assert "<html>" not in result.stderr
+
+
+def test_spring_error_message_is_shown(fault_server: FaultServer) -> None:
+    body = {
+        "timestamp": "2026-11-26T14:03:11Z",
+        "status": 404,
+        "error": "Not Found",
+        "message": "Call 123 not found",
+        "path": "/api/v1/calls/123",
+    }
+    fault_server.set_handler(lambda h: send(h, 404, body))
+    result = fault_cli(fault_server)("calls", "show", "123")
+    assert_clean_error(result, 3, "HTTP 404: Call 123 not found")
+
+
+def test_empty_and_plain_text_error_bodies(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 403, b""))
+    assert_clean_error(fault_cli(fault_server)("agents", "list"), 4, "HTTP 403: Forbidden")
+    fault_server.set_handler(lambda h: send(h, 400, "bad things happened\nmore", "text/plain"))
+    assert_clean_error(fault_cli(fault_server)("agents", "list"), 2, "bad things happened")
+
+
+def test_200_that_is_not_json(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 200, "<html>login page</html>", "text/html"))
+    result = fault_cli(fault_server)("agents", "list")
+    assert_clean_error(result, 1, "not JSON", "text/html")
+
+
+def test_page_whose_content_is_not_a_list(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 200, {"content": {"oops": 1}, "last": True}))
+    result = fault_cli(fault_server)("calls", "list")
+    assert_clean_error(result, 1, "'content' is not a list")
+
+
+def test_tolerant_reader_accepts_bare_array_and_cursor_pages(fault_server: FaultServer) -> None:
+    pages = {
+        None: {"data": [{"id": 1, "status": "COMPLETED"}], "nextCursor": "abc"},
+        "abc": {"data": [{"id": 2, "weird": {"x": 1}}], "nextCursor": None},
+    }
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        cursor = h.path.split("cursor=")[1].split("&")[0] if "cursor=" in h.path else None
+        send(h, 200, pages[cursor])
+
+    fault_server.set_handler(handler)
+    result = fault_cli(fault_server)("calls", "list", "--all", "--jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [1, 2]
+    # Missing optional fields never crash the table either.
+    table = fault_cli(fault_server)("calls", "list", ZAZA_FORCE_TTY="1")
+    assert table.exit_code == 0, table.stderr
+
+
+def test_pagination_follows_what_the_server_says(fault_server: FaultServer) -> None:
+    """The server caps size at 2; the client must walk by the page numbers it returns."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        page = int(h.path.split("page=")[1].split("&")[0])
+        items = [{"id": 100 - (page * 2 + i)} for i in range(2)]
+        send(h, 200, {"content": items, "number": page, "size": 2, "last": page == 2})
+
+    fault_server.set_handler(handler)
+    result = fault_cli(fault_server)("calls", "list", "--all", "--jsonl")
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+        100,
+        99,
+        98,
+        97,
+        96,
+        95,
+    ]
+    assert all("Bearer " + KEY == r["headers"]["Authorization"] for r in fault_server.requests)
+    assert all(r["headers"]["User-Agent"].startswith("zazacli/") for r in fault_server.requests)
+
+
+def test_plain_http_to_remote_host_is_refused(bare_cli: Cli) -> None:
+    result = bare_cli(
+        "agents", "list", ZAZA_BASE_URL="http://api.example.com/api/v1", ZAZA_API_KEY=KEY
+    )
+    assert_clean_error(result, 2, "plain HTTP", "--allow-insecure-http")
+
+
+def test_corrupt_config_is_reported_and_kept(bare_cli: Cli, isolated_env: Path) -> None:
+    isolated_env.mkdir(parents=True)
+    path = isolated_env / "config.toml"
+    garbage = 'default = "prod"\n[profiles.prod\napi_key = "zaza_x"\n'
+    path.write_text(garbage)
+    result = bare_cli("agents", "list")
+    assert_clean_error(result, 2, str(path), "line 2")
+    added = bare_cli("profiles", "add", "other", input="zaza_test_abc")
+    assert added.exit_code == 2
+    assert path.read_text() == garbage
+
+
+def test_debug_log_never_shows_the_key(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 500, {"message": "boom"}))
+    result = fault_cli(fault_server)("--debug", "calls", "show", "5")
+    assert result.exit_code == 1
+    assert "debug: > GET" in result.stderr
+    assert KEY not in result.stderr + result.stdout

@@ -1,0 +1,127 @@
+"""`zaza calls`: call history, one call with its transcript, and the transcript alone."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from zazacli.api.client import CALL_STATUSES, DIRECTIONS
+from zazacli.commands.common import (
+    AllOpt,
+    CsvOpt,
+    JsonlOpt,
+    JsonOpt,
+    LimitOpt,
+    SinceOpt,
+    UntilOpt,
+    get_context,
+    new_app,
+    parse_when,
+    pick_choice,
+)
+from zazacli.errors import exit_codes_help
+from zazacli.output import Format
+
+app = new_app("Call history, transcripts, and dispatching calls.", epilog=exit_codes_help())
+
+TERMINAL_DEFAULT_LIMIT = 20
+
+CallId = Annotated[int, typer.Argument(help="Call id.", metavar="ID")]
+DirectionOpt = Annotated[
+    str | None, typer.Option("--direction", help="inbound or outbound.", show_default=False)
+]
+StatusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        help="One of: " + ", ".join(s.lower() for s in CALL_STATUSES) + " (any case).",
+    ),
+]
+AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
+
+
+class TranscriptFormat(StrEnum):
+    text = "text"
+    json = "json"
+    srt = "srt"
+
+
+def call_filters(
+    direction: str | None,
+    status: str | None,
+    agent: int | None,
+    since: str | None,
+    until: str | None,
+) -> dict[str, object]:
+    """The validated filters of `calls list` (shared by every command that pages calls)."""
+    return {
+        "direction": pick_choice(direction, DIRECTIONS, "--direction"),
+        "status": pick_choice(status, CALL_STATUSES, "--status"),
+        "agent_id": agent,
+        "since": parse_when(since, "--since") if since else None,
+        "until": parse_when(until, "--until") if until else None,
+    }
+
+
+@app.command("list")
+def list_calls(
+    ctx: typer.Context,
+    direction: DirectionOpt = None,
+    status: StatusOpt = None,
+    agent: AgentOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = None,
+    fetch_all: AllOpt = False,
+    as_json: JsonOpt = False,
+    jsonl: JsonlOpt = False,
+    csv: CsvOpt = False,
+) -> None:
+    """List calls, newest first."""
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    filters = call_filters(direction, status, agent, since, until)
+    fmt = out.choose(json=as_json, jsonl=jsonl, csv=csv)
+    if fetch_all:
+        limit = None
+    elif limit is None and fmt is Format.table:
+        limit = TERMINAL_DEFAULT_LIMIT
+    calls = app_ctx.api.iter_calls(**filters, limit=limit)  # type: ignore[arg-type]
+    shown = out.rows(calls, "call", fmt, empty_message="no calls match")
+    if limit is not None and shown == limit and fmt is Format.table:
+        out.notice(f"showing the newest {shown}; use --limit N or --all for more")
+
+
+@app.command("show")
+def show_call(ctx: typer.Context, call_id: CallId, as_json: JsonOpt = False) -> None:
+    """Show one call: its details and the transcript as a conversation."""
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    call = app_ctx.api.get_call(call_id)
+    fmt = out.choose(json=as_json)
+    out.record(call, "call", fmt)
+    if fmt is Format.json:
+        return
+    variables = call.get("variables")
+    if isinstance(variables, dict) and variables:
+        out.section("Variables")
+        out.key_values((str(k), v) for k, v in variables.items())
+    out.section("Transcript")
+    out.transcript(call, "chat")
+
+
+@app.command("transcript")
+def transcript(
+    ctx: typer.Context,
+    call_id: CallId,
+    fmt: Annotated[
+        TranscriptFormat,
+        typer.Option("--format", "-f", help="text: [mm:ss] ROLE: text; json; srt subtitles."),
+    ] = TranscriptFormat.text,
+) -> None:
+    """Print a call's transcript alone, for grep, files and subtitle tools."""
+    app_ctx = get_context(ctx)
+    call = app_ctx.api.get_call(call_id)
+    app_ctx.out.transcript(call, fmt.value)

@@ -1,0 +1,134 @@
+"""`zaza sandbox`: run the bundled ZazaVoice-compatible API server on a local port."""
+
+from __future__ import annotations
+
+import errno
+import secrets
+import signal
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from zazacli.errors import UsageError
+from zazacli.sandbox import DEFAULT_API_KEY
+
+OUTCOME_NOTE = (
+    "Dispatched calls end by the last digit of toNumber: 0 FAILED, 1 NO_ANSWER, 2 BUSY, "
+    "3 CANCELED, 4-9 COMPLETED (4 INTERESTED, 5 NOT_INTERESTED, 6 CALLBACK_REQUESTED, "
+    "7 VOICEMAIL, 8 APPOINTMENT_BOOKED, 9 DO_NOT_CALL)."
+)
+
+
+def sandbox(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")
+    ] = 8081,
+    api_key: Annotated[
+        str, typer.Option("--api-key", help="The key clients must send as a Bearer token.")
+    ] = DEFAULT_API_KEY,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the generated data.")] = 42,
+    calls: Annotated[
+        int, typer.Option("--calls", min=0, max=2_000_000, help="Seeded calls to generate.")
+    ] = 300,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed", min=0.01, help="Time scale of live calls: 10 = ten times faster."
+        ),
+    ] = 1.0,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option("--webhook-url", help="POST signed call.* events here as calls move."),
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-secret",
+            envvar="ZAZA_WEBHOOK_SECRET",
+            help="Signing secret (whsec_…) for --webhook-url [default: a new random one].",
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option("--rate-limit", min=1, help="Requests per minute per key, then 429."),
+    ] = None,
+    latency: Annotated[
+        float, typer.Option("--latency", min=0, help="Milliseconds added to every response.")
+    ] = 0,
+    error_rate: Annotated[
+        float,
+        typer.Option("--error-rate", min=0.0, max=1.0, help="Share of GETs answered 500/503."),
+    ] = 0.0,
+    slow_dispatch: Annotated[
+        float,
+        typer.Option(
+            "--slow-dispatch",
+            min=0,
+            help="Seconds to hold a dispatch's answer after the call is queued.",
+        ),
+    ] = 0.0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not log each request to stderr.")
+    ] = False,
+) -> None:
+    """Run a local ZazaVoice-compatible API with seeded agents, campaigns and calls.
+
+    Point zaza (or any client) at it with the ZAZA_BASE_URL and ZAZA_API_KEY lines it
+    prints. Stop it with Ctrl-C.
+    """
+    from zazacli.sandbox import SandboxConfig, start_sandbox
+
+    generated_secret = bool(webhook_url) and not webhook_secret
+    if generated_secret:
+        webhook_secret = "whsec_" + secrets.token_hex(16)
+    try:
+        config = SandboxConfig(
+            host=host, port=port, api_key=api_key, seed=seed, calls=calls, speed=speed,
+            webhook_url=webhook_url, webhook_secret=webhook_secret, rate_limit=rate_limit,
+            latency_ms=latency, error_rate=error_rate, slow_dispatch=slow_dispatch, quiet=quiet,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        running = start_sandbox(config)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            hint = "pass --port 0 for a free port"
+            raise UsageError(f"port {port} is in use", hint=hint) from None
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    out = sys.stdout
+    out.write(f"ZazaVoice sandbox listening on {running.base_url}\n")
+    out.write(f"API key: {running.api_key}\n\n")
+    out.write(f"ZAZA_BASE_URL={running.base_url}\n")
+    out.write(f"ZAZA_API_KEY={running.api_key}\n")
+    if generated_secret:
+        out.write(f"ZAZA_WEBHOOK_SECRET={webhook_secret}\n")
+    out.write(f"\n{OUTCOME_NOTE}\n")
+    if webhook_url:
+        out.write(f"Webhooks: call.started, call.completed, call.failed -> {webhook_url}\n")
+    out.flush()
+    sys.stderr.write("Press Ctrl-C to stop.\n")
+    sys.stderr.flush()
+
+    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
+    previous = _on_sigterm_interrupt()
+    try:
+        running.serve_forever()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    sys.stderr.write("sandbox stopped\n")
+    sys.stderr.flush()
+
+
+def _on_sigterm_interrupt() -> Any:
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. an embedding test runner)
+        return None

@@ -1,0 +1,308 @@
+"""Profiles (API keys and their settings) in one TOML file, and how settings resolve.
+
+The file lives in `platformdirs.user_config_dir("zazacli")` (or `$ZAZA_CONFIG_DIR`),
+mode 0600 in a 0700 directory, written atomically under a lock so two processes
+never lose each other's changes. A corrupt file is reported, never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zazacli.errors import ConfigError, UsageError
+
+# [documented] production base URL of the ZazaVoice API.
+DEFAULT_BASE_URL = "https://zazavoice-api-569199843054.us-central1.run.app/api/v1"
+CONFIG_FILE = "config.toml"
+
+# Keys a profile may hold, and their types; anything else in the file is kept as-is.
+PROFILE_KEYS: dict[str, type] = {
+    "api_key": str,
+    "base_url": str,
+    "region": str,
+    "confirm": bool,
+    "quiet_hours": str,
+    "webhook_secret": str,
+}
+SECRET_KEYS = frozenset({"api_key", "webhook_secret"})
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    override = env.get("ZAZA_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("zazacli"))
+
+
+def mask_secret(value: str | None) -> str:
+    """`zaza_live_8f…c9f2`: enough to tell keys apart, never enough to use one."""
+    if not value:
+        return "(none)"
+    if len(value) <= 12:
+        return value[:4] + "…"
+    prefix_end = value.find("_", 5) + 1 if value.startswith(("zaza_", "whsec_")) else 4
+    prefix_end = max(4, min(prefix_end, 10))
+    return f"{value[:prefix_end]}…{value[-4:]}"
+
+
+# ---------------------------------------------------------------- the file
+
+
+@dataclass
+class ConfigFile:
+    """The parsed profiles file: `default` plus `[profiles.NAME]` tables."""
+
+    path: Path
+    default: str | None = None
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def profile(self, name: str) -> dict[str, Any]:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise UsageError(
+                f"unknown profile {name!r} (known: {known})",
+                hint="add it with: zaza profiles add " + name,
+            ) from None
+
+
+def load(directory: Path) -> ConfigFile:
+    path = directory / CONFIG_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return ConfigFile(path=path)
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, expected the profiles file") from None
+    except PermissionError:
+        raise ConfigError(f"cannot read {path}: permission denied") from None
+    _warn_if_loose(path)
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path} is not UTF-8 text", hint="fix or move the file; zazacli will not overwrite it"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}",
+            hint="fix or move the file; zazacli will not overwrite it",
+        ) from None
+    return _from_dict(path, data)
+
+
+def _from_dict(path: Path, data: dict[str, Any]) -> ConfigFile:
+    default = data.pop("default", None)
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"{path}: 'default' must be a string (a profile name)")
+    profiles = data.pop("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: 'profiles' must be a table of [profiles.NAME] tables")
+    for name, values in profiles.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: profile {name!r} must be a table")
+        for key, kind in PROFILE_KEYS.items():
+            if key in values and not isinstance(values[key], kind):
+                raise ConfigError(
+                    f"{path}: profiles.{name}.{key} must be a {kind.__name__}",
+                    hint="fix or move the file; zazacli will not overwrite it",
+                )
+    return ConfigFile(path=path, default=default, profiles=profiles, extra=data)
+
+
+def _warn_if_loose(path: Path) -> None:
+    """A key file others can read is tightened to 0600, with a warning."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, 0o600)
+            sys.stderr.write(
+                f"warning: {path} was readable by others (mode {mode:o}); tightened to 600\n"
+            )
+    except OSError:
+        pass
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        # JSON string escapes are valid TOML basic-string escapes; DEL must be escaped too.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot store a {type(value).__name__} in the profiles file")
+
+
+def _toml_key(key: str) -> str:
+    if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        return key
+    return _toml_value(key)
+
+
+def dumps(cfg: ConfigFile) -> str:
+    lines = ["# zazacli profiles. Keys are secrets: keep this file 0600.", ""]
+    if cfg.default is not None:
+        lines.append(f"default = {_toml_value(cfg.default)}")
+    for key, value in cfg.extra.items():
+        if not isinstance(value, dict):
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for name in sorted(cfg.profiles):
+        lines += ["", f"[profiles.{_toml_key(name)}]"]
+        for key, value in cfg.profiles[name].items():
+            if value is not None and not isinstance(value, dict):
+                lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _ensure_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(f"{directory} exists and is not a directory") from None
+    except PermissionError:
+        raise ConfigError(f"cannot create {directory}: permission denied") from None
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            os.chmod(directory, 0o700)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """An exclusive lock beside the file: concurrent `profiles add` never lose a write."""
+    _ensure_dir(directory)
+    lock_path = directory / ".config.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.name == "posix":
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # mkstemp creates the file 0600, so the secret is never briefly world-readable.
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def editing(directory: Path) -> Iterator[ConfigFile]:
+    """Load, let the caller change, and write back — all under the lock."""
+    with _locked(directory):
+        cfg = load(directory)
+        yield cfg
+        _write_atomic(cfg.path, dumps(cfg))
+
+
+# ---------------------------------------------------------------- resolution
+
+
+@dataclass
+class Settings:
+    """What a command runs with, and where each value came from (for `profiles show`)."""
+
+    profile_name: str | None
+    api_key: str | None
+    base_url: str
+    profile: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.profile.get(key, default)
+
+
+def resolve(
+    directory: Path,
+    *,
+    flag_profile: str | None = None,
+    flag_base_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """flag → environment → profile → default, in this one function."""
+    env = os.environ if env is None else env
+    cfg = load(directory)
+
+    if flag_profile:
+        name: str | None = flag_profile
+        name_source = "--profile"
+    elif env.get("ZAZA_PROFILE"):
+        name, name_source = env["ZAZA_PROFILE"], "ZAZA_PROFILE"
+    elif cfg.default:
+        name, name_source = cfg.default, "default profile"
+    elif len(cfg.profiles) == 1:
+        name, name_source = next(iter(cfg.profiles)), "only profile"
+    else:
+        name, name_source = None, ""
+
+    # An explicitly named profile must exist; a stale `default` is tolerated when the
+    # environment supplies a key (cron jobs and CI).
+    if name is not None and name not in cfg.profiles:
+        if name_source in ("--profile", "ZAZA_PROFILE") or not env.get("ZAZA_API_KEY"):
+            cfg.profile(name)
+        name = None
+    profile = dict(cfg.profiles.get(name, {})) if name else {}
+
+    sources: dict[str, str] = {}
+    if name:
+        sources["profile"] = name_source
+
+    api_key: str | None
+    if env.get("ZAZA_API_KEY"):
+        api_key, sources["api_key"] = env["ZAZA_API_KEY"], "ZAZA_API_KEY"
+    else:
+        api_key = profile.get("api_key")
+        if api_key:
+            sources["api_key"] = f"profile {name}"
+
+    if flag_base_url:
+        base_url, sources["base_url"] = flag_base_url, "--base-url"
+    elif env.get("ZAZA_BASE_URL"):
+        base_url, sources["base_url"] = env["ZAZA_BASE_URL"], "ZAZA_BASE_URL"
+    elif profile.get("base_url"):
+        base_url, sources["base_url"] = profile["base_url"], f"profile {name}"
+    else:
+        base_url, sources["base_url"] = DEFAULT_BASE_URL, "default"
+
+    if env.get("ZAZA_WEBHOOK_SECRET"):
+        profile["webhook_secret"] = env["ZAZA_WEBHOOK_SECRET"]
+        sources["webhook_secret"] = "ZAZA_WEBHOOK_SECRET"
+
+    return Settings(
+        profile_name=name,
+        api_key=api_key,
+        base_url=base_url.rstrip("/"),
+        profile=profile,
+        sources=sources,
+    )

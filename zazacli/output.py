@@ -1,0 +1,851 @@
+"""Everything zazacli prints: lists, records and transcripts as table, plain, json, jsonl or csv.
+
+The rule (after gh): data goes to stdout, everything else to stderr. On a terminal,
+Rich tables with local, relative times; when piped, headerless tab-separated lines
+with RFC 3339 UTC times and no colour; `--json` one document, `--jsonl` a line per
+object. Rich is imported only when a terminal table or panel is drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from zazacli.webhooks.delivery import DeliveryResult
+    from zazacli.webhooks.listener import ListenerStats, Notice, ReceivedEvent
+
+
+class Format(StrEnum):
+    table = "table"
+    plain = "plain"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+# ---------------------------------------------------------------- value helpers
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def rfc3339(value: Any) -> str:
+    """UTC, second precision, `Z`: sortable and stable for scripts."""
+    parsed = parse_time(value)
+    if parsed is None:
+        return "" if value is None else str(value)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def relative(value: datetime, now: datetime | None = None) -> str:
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            text = f"{int(seconds // size)}{unit}"
+            break
+    else:
+        text = f"{int(seconds)}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def local_time(value: Any) -> str:
+    parsed = parse_time(value)
+    if parsed is None:
+        return "" if value is None else str(value)
+    return f"{parsed.astimezone().strftime('%Y-%m-%d %H:%M')} ({relative(parsed)})"
+
+
+def duration(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else str(value)
+    total = int(value)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def plain_value(value: Any) -> str:
+    """One TSV cell: no tabs or newlines inside, nested values as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+STATUS_STYLES = {
+    "COMPLETED": "green",
+    "RUNNING": "green",
+    "ACTIVE": "green",
+    "REACHED": "green",
+    "FAILED": "red",
+    "NO_ANSWER": "yellow",
+    "BUSY": "yellow",
+    "PAUSED": "yellow",
+    "CANCELED": "dim",
+    "DRAFT": "dim",
+    "IN_PROGRESS": "cyan",
+    "IN_CALL": "cyan",
+    "RINGING": "cyan",
+    "QUEUED": "blue",
+    "PENDING": "blue",
+}
+
+
+# ---------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    kind: str = "text"  # text | id | status | time | duration | bool
+
+    def raw(self, item: dict[str, Any]) -> Any:
+        value: Any = item
+        for part in self.key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def plain(self, item: dict[str, Any]) -> str:
+        value = self.raw(item)
+        return rfc3339(value) if self.kind == "time" else plain_value(value)
+
+    def cell(self, item: dict[str, Any]) -> str:
+        """Rich markup for one table cell."""
+        from rich.markup import escape
+
+        value = self.raw(item)
+        if value is None:
+            return "[dim]-[/dim]"
+        if self.kind == "time":
+            return escape(local_time(value))
+        if self.kind == "duration":
+            return duration(value)
+        if self.kind == "bool":
+            return "[green]yes[/green]" if value else "[dim]no[/dim]"
+        text = escape(plain_value(value))
+        if self.kind == "status":
+            style = STATUS_STYLES.get(str(value).upper())
+            return f"[{style}]{text}[/{style}]" if style else text
+        return text
+
+
+COLUMNS: dict[str, list[Column]] = {
+    "agent": [
+        Column("ID", "id", "id"),
+        Column("NAME", "name"),
+        Column("ACTIVE", "isActive", "bool"),
+        Column("PERSONALITY", "personality"),
+        Column("VOICE", "voiceType"),
+    ],
+    "campaign": [
+        Column("ID", "id", "id"),
+        Column("NAME", "name"),
+        Column("STATUS", "status", "status"),
+        Column("AGENT", "agentId", "id"),
+        Column("FROM", "fromNumber"),
+        Column("LEADS", "totalLeads"),
+        Column("CREATED", "createdAt", "time"),
+    ],
+    "call": [
+        Column("ID", "id", "id"),
+        Column("CREATED", "createdAt", "time"),
+        Column("DIRECTION", "direction"),
+        Column("STATUS", "status", "status"),
+        Column("FROM", "fromNumber"),
+        Column("TO", "toNumber"),
+        Column("AGENT", "agentId", "id"),
+        Column("DURATION", "durationSeconds", "duration"),
+        Column("DISPOSITION", "disposition"),
+    ],
+}
+
+# Field order for `show` of one record; unknown fields follow in the server's order.
+DETAIL_FIELDS: dict[str, list[Column]] = {
+    "agent": COLUMNS["agent"] + [Column("GREETING", "greetingMessage")],
+    "campaign": COLUMNS["campaign"],
+    "call": [
+        Column("ID", "id", "id"),
+        Column("STATUS", "status", "status"),
+        Column("DIRECTION", "direction"),
+        Column("FROM", "fromNumber"),
+        Column("TO", "toNumber"),
+        Column("AGENT", "agentId", "id"),
+        Column("CAMPAIGN", "campaignId", "id"),
+        Column("DURATION", "durationSeconds", "duration"),
+        Column("DISPOSITION", "disposition", "status"),
+        Column("FAILURE", "failureReason"),
+        Column("CREATED", "createdAt", "time"),
+        Column("STARTED", "startedAt", "time"),
+        Column("ENDED", "endedAt", "time"),
+        Column("RECORDING", "recordingUrl"),
+    ],
+}
+
+
+def flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys (`variables.NAME`), for CSV."""
+    flat: dict[str, Any] = {}
+    for key, value in item.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+# ---------------------------------------------------------------- the printer
+
+
+class Output:
+    """Built once per command by the context; reads the streams at call time."""
+
+    def __init__(
+        self,
+        *,
+        no_color: bool = False,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        forced = os.environ.get("ZAZA_FORCE_TTY", "") not in ("", "0")
+        self.is_tty = forced or _isatty(self.stdout)
+        self.err_tty = _isatty(self.stderr)
+        self.color = not (no_color or os.environ.get("NO_COLOR"))
+        self._console: Console | None = None
+        self._err_console: Console | None = None
+
+    # ------------------------------------------------------------ streams
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = self._make_console(self.stdout, self.is_tty)
+        return self._console
+
+    @property
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            self._err_console = self._make_console(self.stderr, self.err_tty)
+        return self._err_console
+
+    def _make_console(self, file: IO[str], tty: bool) -> Console:
+        from rich.console import Console
+
+        return Console(
+            file=file,
+            force_terminal=tty,
+            no_color=not self.color,
+            highlight=False,
+            emoji=False,
+            soft_wrap=not tty,
+        )
+
+    def write(self, line: str = "") -> None:
+        self.stdout.write(line + "\n")
+
+    def notice(self, message: str) -> None:
+        """A human-facing line on stderr (never part of the data)."""
+        self.stderr.write(message + "\n")
+        self.stderr.flush()
+
+    def warn(self, message: str) -> None:
+        prefix = "\x1b[33mwarning:\x1b[0m" if self.err_tty and self.color else "warning:"
+        self.notice(f"{prefix} {message}")
+
+    def choose(self, *, json: bool = False, jsonl: bool = False, csv: bool = False) -> Format:
+        if json:
+            return Format.json
+        if jsonl:
+            return Format.jsonl
+        if csv:
+            return Format.csv
+        return Format.table if self.is_tty else Format.plain
+
+    # ------------------------------------------------------------ data
+
+    def json_document(self, data: Any) -> None:
+        self.write(json.dumps(data, indent=2, ensure_ascii=False))
+
+    def rows(
+        self,
+        items: Iterable[dict[str, Any]],
+        kind: str,
+        fmt: Format,
+        *,
+        empty_message: str = "no results",
+    ) -> int:
+        """Print a list; returns how many items were printed. Streams except for tables."""
+        columns = COLUMNS[kind]
+        count = 0
+        if fmt is Format.table:
+            rows = list(items)
+            count = len(rows)
+            if not rows:
+                self.notice(empty_message)
+                return 0
+            from rich.table import Table
+
+            table = Table(box=None, header_style="bold", pad_edge=False)
+            for column in columns:
+                table.add_column(column.header, no_wrap=column.kind in ("id", "time", "status"))
+            for item in rows:
+                table.add_row(*(column.cell(item) for column in columns))
+            self.console.print(table)
+            return count
+        if fmt is Format.json:
+            # A streamed array: valid JSON, constant memory, `[]` when empty.
+            self.stdout.write("[")
+            for item in items:
+                self.stdout.write(",\n" if count else "\n")
+                self.stdout.write(json.dumps(item, ensure_ascii=False))
+                count += 1
+            self.stdout.write("\n]\n" if count else "]\n")
+            return count
+        if fmt is Format.jsonl:
+            for item in items:
+                self.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+                count += 1
+            return count
+        if fmt is Format.csv:
+            return self.csv_rows(items, [c.key for c in columns])
+        for item in items:
+            self.stdout.write("\t".join(column.plain(item) for column in columns) + "\n")
+            count += 1
+        return count
+
+    def csv_rows(self, items: Iterable[dict[str, Any]], known: list[str]) -> int:
+        """RFC 4180 with a header. Known columns first, unknown ones as first seen.
+
+        The header must be complete before the first row, so rows are buffered
+        only until the first item arrives; unknown fields that appear later are
+        added as extra columns, and rows printed before them leave them empty.
+        """
+        iterator: Iterator[dict[str, Any]] = iter(items)
+        first = next(iterator, None)
+        header = list(known)
+        if first is not None:
+            header += [k for k in flatten(first) if k not in header and k != "turns"]
+        writer = csv.writer(self.stdout, lineterminator="\r\n")
+        writer.writerow(header)
+        if first is None:
+            return 0
+        count = 0
+        for item in _chain_one(first, iterator):
+            flat = flatten(item)
+            writer.writerow([_csv_cell(flat.get(name)) for name in header])
+            count += 1
+        return count
+
+    def record(self, item: dict[str, Any], kind: str, fmt: Format) -> None:
+        """One object: key/value lines when piped, a Rich panel on a terminal."""
+        if fmt in (Format.json, Format.jsonl):
+            if fmt is Format.jsonl:
+                self.write(json.dumps(item, ensure_ascii=False))
+            else:
+                self.json_document(item)
+            return
+        if fmt is Format.csv:
+            self.csv_rows([item], [c.key for c in COLUMNS[kind]])
+            return
+        fields = DETAIL_FIELDS[kind]
+        shown = {c.key.split(".")[0] for c in fields}
+        extra = [
+            Column(k.upper(), k)
+            for k, v in item.items()
+            if k not in shown and k != "turns" and not isinstance(v, dict | list)
+        ]
+        if fmt is Format.plain:
+            for column in fields + extra:
+                self.write(f"{column.key}\t{column.plain(item)}")
+            return
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        for column in fields + extra:
+            if column.raw(item) is not None:
+                grid.add_row(column.header.title(), column.cell(item))
+        self.console.print(grid)
+
+    def section(self, title: str) -> None:
+        if self.is_tty:
+            self.console.print(f"\n[bold]{title}[/bold]")
+        else:
+            self.write(f"\n# {title}")
+
+    def key_values(self, pairs: Iterable[tuple[str, Any]], *, style: str = "") -> None:
+        """Small labelled tables (lead stats, calling hours)."""
+        pairs = [(k, v) for k, v in pairs]
+        if not self.is_tty:
+            for key, value in pairs:
+                self.write(f"{key}\t{plain_value(value)}")
+            return
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        for key, value in pairs:
+            grid.add_row(str(key), str(value))
+        self.console.print(grid)
+
+    def bars(
+        self, counts: list[tuple[str, int]], total: int | None = None, width: int = 30
+    ) -> None:
+        """Horizontal bars with count and share; plain TSV when piped."""
+        total = total if total else sum(n for _, n in counts) or 1
+        if not self.is_tty:
+            for key, value in counts:
+                self.write(f"{key}\t{value}\t{value / total:.4f}")
+            return
+        from rich.markup import escape
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column(justify="right")
+        grid.add_column(justify="right")
+        grid.add_column()
+        for key, value in counts:
+            share = value / total
+            bar = "█" * round(share * width)
+            style = STATUS_STYLES.get(key.upper(), "cyan")
+            grid.add_row(escape(key), str(value), f"{share:.0%}", f"[{style}]{bar}[/{style}]")
+        self.console.print(grid)
+
+    # ------------------------------------------------------------ transcripts
+
+    def transcript(self, call: dict[str, Any], fmt: str) -> None:
+        """`text`, `json` or `srt` for files and tools; `chat` is the terminal view."""
+        turns = transcript_turns(call)
+        if fmt == "json":
+            self.json_document(turns)
+        elif fmt == "srt":
+            self.stdout.write(to_srt(call, turns))
+        elif fmt == "chat" and self.is_tty:
+            self._chat(call, turns)
+        else:
+            for line in transcript_lines(call, turns):
+                self.write(line)
+
+    def _chat(self, call: dict[str, Any], turns: list[dict[str, Any]]) -> None:
+        from rich.padding import Padding
+        from rich.text import Text
+
+        if not turns:
+            self.console.print("[dim](no transcript)[/dim]")
+            return
+        width = self.console.width
+        indent = max(4, width // 4)
+        origin = transcript_origin(call, turns)
+        for turn in turns:
+            role = str(turn.get("role") or "?")
+            offset = format_offset(turn_offset(turn, origin))
+            text = str(turn.get("text") or "")
+            if role.upper() == "AGENT":
+                head = Text.assemble((f"{role} ", "bold cyan"), (offset, "dim"))
+                body = Text(text)
+                self.console.print(Padding(head, (0, indent, 0, 0)))
+                self.console.print(Padding(body, (0, indent, 1, 2)))
+            elif role.upper() in ("CALLER", "USER", "CUSTOMER", "HUMAN"):
+                head = Text.assemble((offset, "dim"), (f" {role}", "bold magenta"), justify="right")
+                body = Text(text, justify="right")
+                self.console.print(Padding(head, (0, 0, 0, indent)))
+                self.console.print(Padding(body, (0, 2, 1, indent)))
+            else:
+                line = Text.assemble((f"{offset} {role}: ", "dim bold"), (text, "dim italic"))
+                self.console.print(Padding(line, (0, indent // 2, 1, indent // 2)))
+
+
+def _chain_one(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield first
+    yield from rest
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- transcript helpers
+
+
+def transcript_turns(call: dict[str, Any]) -> list[dict[str, Any]]:
+    turns = call.get("turns")
+    if not isinstance(turns, list):
+        return []
+    return [t for t in turns if isinstance(t, dict)]
+
+
+def transcript_origin(call: dict[str, Any], turns: list[dict[str, Any]]) -> datetime | None:
+    """Offsets count from the call's start, else from its first timed turn."""
+    start = parse_time(call.get("startedAt"))
+    if start is not None:
+        return start
+    for turn in turns:
+        stamp = parse_time(turn.get("timestamp"))
+        if stamp is not None:
+            return stamp
+    return None
+
+
+def turn_offset(turn: dict[str, Any], origin: datetime | None) -> float | None:
+    stamp = parse_time(turn.get("timestamp"))
+    if stamp is None or origin is None:
+        return None
+    return max(0.0, (stamp - origin).total_seconds())
+
+
+def format_offset(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def transcript_lines(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> list[str]:
+    """`[mm:ss] ROLE: text`, one turn a line (newlines inside a turn folded)."""
+    turns = transcript_turns(call) if turns is None else turns
+    origin = transcript_origin(call, turns)
+    lines = []
+    for turn in turns:
+        text = " ".join(str(turn.get("text") or "").split())
+        role = turn.get("role") or "?"
+        lines.append(f"[{format_offset(turn_offset(turn, origin))}] {role}: {text}")
+    return lines
+
+
+def _srt_time(seconds: float) -> str:
+    millis = int(round(seconds * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
+
+
+def to_srt(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> str:
+    """SubRip cues: each turn lasts until the next one starts (or ~reading time)."""
+    turns = transcript_turns(call) if turns is None else turns
+    origin = transcript_origin(call, turns)
+    offsets: list[float] = []
+    previous = 0.0
+    for turn in turns:
+        offset = turn_offset(turn, origin)
+        previous = previous if offset is None else max(previous, offset)
+        offsets.append(previous)
+    blocks = []
+    for index, turn in enumerate(turns):
+        text = str(turn.get("text") or "").strip()
+        start = offsets[index]
+        reading = max(1.0, min(10.0, len(text) / 15))
+        end = offsets[index + 1] if index + 1 < len(turns) else start + reading
+        if end <= start:
+            end = start + reading
+        role = turn.get("role") or "?"
+        blocks.append(f"{index + 1}\n{_srt_time(start)} --> {_srt_time(end)}\n{role}: {text}\n")
+    return "\n".join(blocks)
+
+
+# ================================================================ webhook events
+# For `zaza webhooks`. The event lines are the data of `listen` (stdout: a coloured line
+# per event on a terminal, the saved JSON object per line otherwise); the banner,
+# notices about bad requests and the summary go to stderr.
+
+SIGNATURE_MARKS = {
+    "valid": ("✓", "bold green"),
+    "invalid": ("✗", "bold red"),
+    "unchecked": ("unsigned-check off", "dim"),
+}
+FLAG_TEXT = {
+    "stale-timestamp": "timestamp over 5 min old: possible replay",
+    "future-timestamp": "timestamp over 5 min in the future: clock skew?",
+    "no-timestamp": "no readable timestamp",
+    "event-mismatch": "X-ZazaVoice-Event differs from the body's event",
+    "unknown-type": "not a documented event type",
+    "no-signature": "no X-ZazaVoice-Signature header",
+}
+EVENT_TYPE_WIDTH = len("campaign.lead.updated")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clock(value: str) -> str:
+    parsed = parse_time(value)
+    return parsed.astimezone().strftime("%H:%M:%S") if parsed else value
+
+
+def webhook_fields(event: str, data: Any) -> list[tuple[str, str]]:
+    """The fields that matter for each event type, as (text, style) pieces; absent ones skipped."""
+    if not isinstance(data, dict):
+        return [(_short(json.dumps(data, ensure_ascii=False), 100), "dim")]
+
+    def get(key: str) -> Any:
+        return data.get(key)
+
+    def status(value: Any) -> tuple[str, str]:
+        return str(value), STATUS_STYLES.get(str(value).upper(), "")
+
+    pieces: list[tuple[str, str]] = []
+    if event.startswith("call."):
+        pieces.append((f"call {get('id')}", "bold"))
+        if get("status") is not None:
+            pieces.append(status(get("status")))
+        if get("direction"):
+            pieces.append((str(get("direction")).lower(), "dim"))
+        if get("fromNumber") or get("toNumber"):
+            pieces.append((f"{get('fromNumber') or '?'} → {get('toNumber') or '?'}", ""))
+        if get("durationSeconds") is not None:
+            pieces.append((duration(get("durationSeconds")), ""))
+        if get("disposition"):
+            pieces.append(status(get("disposition")))
+        if get("failureReason"):
+            pieces.append((_short(get("failureReason")), "red"))
+    elif event == "campaign.lead.updated":
+        pieces.append((f"lead {get('leadId')}", "bold"))
+        pieces.append((f"campaign {get('campaignId')}", ""))
+        if get("status") is not None:
+            pieces.append(status(get("status")))
+        if get("lastDisposition"):
+            pieces.append((f"({get('lastDisposition')})", ""))
+        if get("targetName"):
+            pieces.append((_short(get("targetName"), 30), ""))
+    elif event == "sms.received":
+        pieces.append((f"sms from {get('fromNumber') or '?'}", "bold"))
+        if get("toNumber"):
+            pieces.append((f"to {get('toNumber')}", "dim"))
+        pieces.append((json.dumps(_short(get("body") or ""), ensure_ascii=False), ""))
+    elif event == "appointment.created":
+        pieces.append((f"appointment {get('id')}", "bold"))
+        if get("startsAt"):
+            minutes = get("durationMinutes")
+            length = f" for {minutes} min" if minutes is not None else ""
+            pieces.append((f"at {local_time(get('startsAt'))}{length}", ""))
+        if get("attendeeName") or get("attendeePhone"):
+            who = " ".join(str(v) for v in (get("attendeeName"), get("attendeePhone")) if v)
+            pieces.append((f"with {who}", ""))
+        if get("callId") is not None:
+            pieces.append((f"(call {get('callId')})", "dim"))
+    else:
+        pieces.append((_short(json.dumps(data, ensure_ascii=False), 100), "dim"))
+    return pieces
+
+
+def delivery_text(result: Any) -> tuple[str, str]:
+    """`200 OK 12 ms` in green, or the status / network error and the body's first line in red."""
+    if result.status is None:
+        return f"{result.error} ({result.latency_ms:.0f} ms)", "red"
+    text = f"{result.status} {result.reason} {result.latency_ms:.0f} ms".replace("  ", " ")
+    if result.ok:
+        return text, "green"
+    first = result.first_line()
+    return (f"{text}: {first}" if first else text), "red"
+
+
+class WebhookPrinter:
+    """Shows the listener's events and notices; called from its single worker thread."""
+
+    def __init__(self, out: Output, *, jsonl: bool, print_body: bool) -> None:
+        self.out = out
+        self.jsonl = jsonl
+        self.print_body = print_body
+        self._stdout_gone = False
+
+    def event(self, event: ReceivedEvent, forward: DeliveryResult | None) -> None:
+        if self._stdout_gone:
+            return
+        try:
+            if self.jsonl:
+                line = event.line
+                if forward is not None:
+                    line = json.dumps({**event.record, "forward": forward.as_dict()},
+                                      ensure_ascii=False)
+                self.out.stdout.write(line + "\n")
+                self.out.stdout.flush()
+            else:
+                self._terminal_line(event, forward)
+        except BrokenPipeError:
+            # `listen | head`: the reader left. Keep acknowledging and saving; say so once.
+            self._stdout_gone = True
+            _silence(self.out.stdout)
+            self.out.warn("stdout was closed; still listening (and saving, if --save)")
+
+    def _terminal_line(self, event: ReceivedEvent, forward: DeliveryResult | None) -> None:
+        from rich.text import Text
+
+        record = event.record
+        mark, mark_style = SIGNATURE_MARKS.get(event.signature, (event.signature, ""))
+        line = Text()
+        line.append(_clock(str(record.get("received_at", ""))), "dim")
+        line.append("  ")
+        line.append(mark, mark_style)
+        line.append(" ")
+        line.append(event.event.ljust(EVENT_TYPE_WIDTH), "bold")
+        body = record.get("body")
+        data = body.get("data") if isinstance(body, dict) else None
+        for text, style in webhook_fields(event.event, data):
+            line.append("  ")
+            line.append(text, style)
+        if event.status >= 300:
+            line.append(f"  answered {event.status}", "red")
+        for flag in record.get("flags", ()):
+            line.append(f"  ⚠ {FLAG_TEXT.get(flag, flag)}", "yellow")
+        if forward is not None:
+            text, style = delivery_text(forward)
+            line.append("  → app ", "dim")
+            line.append(text, style)
+        console = self.out.console
+        console.print(line)
+        if self.print_body:
+            console.print_json(record.get("raw") or json.dumps(body), indent=2)
+
+    def notice(self, notice: Notice) -> None:
+        """A request that was not an event (404, 400, 413 …), or a listener problem: stderr."""
+        now = datetime.now().strftime("%H:%M:%S")
+        where = " ".join(str(p) for p in (notice.status, notice.method, notice.path) if p)
+        source = f" from {notice.client}" if notice.client else ""
+        self.out.warn(f"{now}  {where}{source}: {notice.message}" if where else notice.message)
+
+
+def _silence(stream: IO[str]) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def webhook_listen_banner(
+    out: Output,
+    *,
+    url: str,
+    port: int,
+    path: str,
+    secret_source: str | None,
+    patterns: list[str] | None,
+    save: str | None,
+    forward_to: str | None,
+) -> None:
+    """stderr: the parseable `listening on URL` line, then how to reach it and what it does."""
+    out.notice(f"listening on {url}")
+    if secret_source:
+        out.notice(f"  signatures: checked with the secret from {secret_source}")
+    else:
+        out.notice(
+            "  signatures: not checked, no secret (use --secret, ZAZA_WEBHOOK_SECRET or the "
+            "profile's webhook_secret); events are marked 'unsigned-check off'"
+        )
+    if patterns:
+        out.notice(f"  showing:    {', '.join(patterns)} (other events are acknowledged"
+                   f"{' and saved' if save else ''}, not shown)")
+    if save:
+        out.notice(f"  saving to:  {save} (appending)")
+    if forward_to:
+        out.notice(f"  forwarding: to {forward_to}")
+    out.notice(f"  from the sandbox: zaza sandbox --webhook-url {url}")
+    out.notice("                    (give both the same ZAZA_WEBHOOK_SECRET)")
+    out.notice(
+        f"  from ZazaVoice:   run an HTTPS tunnel to port {port} yourself, e.g.\n"
+        f"                      cloudflared tunnel --url http://localhost:{port}\n"
+        f"                      ngrok http {port}\n"
+        f"                    then set https://<tunnel host>{path} as the endpoint URL in "
+        "the dashboard (Webhooks)"
+    )
+    out.notice("Ready for events. Ctrl-C to stop.")
+
+
+def webhook_listen_summary(out: Output, stats: ListenerStats, save: str | None) -> None:
+    checked = f"{stats.valid} valid, {stats.invalid} invalid"
+    if stats.unchecked:
+        checked += f", {stats.unchecked} unchecked"
+    parts = [f"received {stats.received} ({checked})"]
+    if stats.filtered_out:
+        parts.append(f"{stats.filtered_out} not shown (--events)")
+    if stats.forwarded_ok or stats.forwarded_failed:
+        parts.append(f"forwarded {stats.forwarded_ok} ok / {stats.forwarded_failed} failed")
+    if stats.rejected:
+        parts.append(f"{stats.rejected} bad requests rejected")
+    if save:
+        parts.append(f"saved to {save}")
+    out.notice("\nstopped: " + "; ".join(parts))
+
+
+def webhook_event_types(out: Output, types: dict[str, str], fmt: Format) -> None:
+    """`zaza webhooks events`: the six types, one line each."""
+    if fmt is Format.json:
+        out.json_document([{"event": k, "description": v} for k, v in types.items()])
+        return
+    width = max(len(k) for k in types)
+    for name, description in types.items():
+        out.write(f"{name.ljust(width)}  {description}" if out.is_tty else f"{name}\t{description}")
+
+
+def webhook_delivery(out: Output, label: str, event: str, result: DeliveryResult) -> None:
+    """One line per sent event (trigger, replay): what was sent and what came back."""
+    if not out.is_tty:
+        status = "" if result.status is None else str(result.status)
+        detail = result.error or ("" if result.ok else result.first_line())
+        out.write("\t".join([label, event, status, f"{result.latency_ms:.1f}", plain_value(detail)]))
+        return
+    from rich.text import Text
+
+    text, style = delivery_text(result)
+    line = Text()
+    line.append(label, "dim")
+    line.append("  ")
+    line.append(event.ljust(EVENT_TYPE_WIDTH), "bold")
+    line.append("  → ")
+    line.append(text, style)
+    out.console.print(line)
+
+
+def response_body(out: Output, result: DeliveryResult) -> None:
+    """The target's answer body: pretty JSON when it is JSON, else the text."""
+    text = result.body.decode("utf-8", "replace")
+    if not text.strip():
+        return
+    try:
+        pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        pretty = text.rstrip("\n")
+    out.write(pretty)
