@@ -21,9 +21,6 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from zazacli.webhooks.delivery import DeliveryResult
-    from zazacli.webhooks.listener import ListenerStats, Notice, ReceivedEvent
-
 
 class Format(StrEnum):
     table = "table"
@@ -67,10 +64,13 @@ def relative(value: datetime, now: datetime | None = None) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
-def local_time(value: Any) -> str:
+def local_time(value: Any, *, short: bool = False) -> str:
+    """Local wall-clock time plus age; `short` drops the year, for table columns."""
     parsed = parse_time(value)
     if parsed is None:
         return "" if value is None else str(value)
+    if short:
+        return f"{parsed.astimezone().strftime('%b %d %H:%M')} · {relative(parsed)[:-4]}"
     return f"{parsed.astimezone().strftime('%Y-%m-%d %H:%M')} ({relative(parsed)})"
 
 
@@ -120,7 +120,8 @@ STATUS_STYLES = {
 class Column:
     header: str
     key: str
-    kind: str = "text"  # text | id | status | time | duration | bool
+    kind: str = "text"  # text | id | status | time | duration | bool | phone
+    priority: int = 1  # on a narrow terminal, the highest numbers are dropped first
 
     def raw(self, item: dict[str, Any]) -> Any:
         value: Any = item
@@ -132,7 +133,12 @@ class Column:
         value = self.raw(item)
         return rfc3339(value) if self.kind == "time" else plain_value(value)
 
-    def cell(self, item: dict[str, Any]) -> str:
+    @property
+    def no_wrap(self) -> bool:
+        """Ids, times and numbers are never folded; free text gives way first."""
+        return self.kind in ("id", "time", "status", "phone", "duration")
+
+    def cell(self, item: dict[str, Any], *, short: bool = False) -> str:
         """Rich markup for one table cell."""
         from rich.markup import escape
 
@@ -140,7 +146,7 @@ class Column:
         if value is None:
             return "[dim]-[/dim]"
         if self.kind == "time":
-            return escape(local_time(value))
+            return escape(local_time(value, short=short))
         if self.kind == "duration":
             return duration(value)
         if self.kind == "bool":
@@ -165,20 +171,20 @@ COLUMNS: dict[str, list[Column]] = {
         Column("NAME", "name"),
         Column("STATUS", "status", "status"),
         Column("AGENT", "agentId", "id"),
-        Column("FROM", "fromNumber"),
+        Column("FROM", "fromNumber", "phone"),
         Column("LEADS", "totalLeads"),
         Column("CREATED", "createdAt", "time"),
     ],
     "call": [
         Column("ID", "id", "id"),
         Column("CREATED", "createdAt", "time"),
-        Column("DIRECTION", "direction"),
+        Column("DIRECTION", "direction", priority=5),
         Column("STATUS", "status", "status"),
-        Column("FROM", "fromNumber"),
-        Column("TO", "toNumber"),
-        Column("AGENT", "agentId", "id"),
-        Column("DURATION", "durationSeconds", "duration"),
-        Column("DISPOSITION", "disposition"),
+        Column("FROM", "fromNumber", "phone", priority=4),
+        Column("TO", "toNumber", "phone"),
+        Column("AGENT", "agentId", "id", priority=3),
+        Column("DURATION", "durationSeconds", "duration", priority=2),
+        Column("DISPOSITION", "disposition", priority=2),
     ],
 }
 
@@ -310,11 +316,13 @@ class Output:
                 return 0
             from rich.table import Table
 
+            cells = [[column.cell(item, short=True) for column in columns] for item in rows]
+            keep = self._fitting_columns(columns, cells)
             table = Table(box=None, header_style="bold", pad_edge=False)
-            for column in columns:
-                table.add_column(column.header, no_wrap=column.kind in ("id", "time", "status"))
-            for item in rows:
-                table.add_row(*(column.cell(item) for column in columns))
+            for index in keep:
+                table.add_column(columns[index].header, no_wrap=columns[index].no_wrap)
+            for row in cells:
+                table.add_row(*(row[index] for index in keep))
             self.console.print(table)
             return count
         if fmt is Format.json:
@@ -337,6 +345,22 @@ class Output:
             self.stdout.write("\t".join(column.plain(item) for column in columns) + "\n")
             count += 1
         return count
+
+    def _fitting_columns(self, columns: list[Column], cells: list[list[str]]) -> list[int]:
+        """Indexes of the columns to show: drop low-priority ones until the rest fit."""
+        from rich.text import Text
+
+        widths = [
+            max([len(column.header)] + [Text.from_markup(row[i]).cell_len for row in cells]) + 2
+            for i, column in enumerate(columns)
+        ]
+        keep = list(range(len(columns)))
+        by_priority = sorted(keep, key=lambda i: (-columns[i].priority, -i))
+        for index in by_priority:
+            if sum(widths[i] for i in keep) <= self.console.width or columns[index].priority == 1:
+                break
+            keep.remove(index)
+        return keep
 
     def csv_rows(self, items: Iterable[dict[str, Any]], known: list[str]) -> int:
         """RFC 4180 with a header. Known columns first, unknown ones as first seen.
@@ -375,7 +399,7 @@ class Output:
         fields = DETAIL_FIELDS[kind]
         shown = {c.key.split(".")[0] for c in fields}
         extra = [
-            Column(k.upper(), k)
+            Column(k, k)
             for k, v in item.items()
             if k not in shown and k != "turns" and not isinstance(v, dict | list)
         ]
@@ -390,7 +414,8 @@ class Output:
         grid.add_column()
         for column in fields + extra:
             if column.raw(item) is not None:
-                grid.add_row(column.header.title(), column.cell(item))
+                label = column.header.title() if column in fields else column.header
+                grid.add_row(label, column.cell(item))
         self.console.print(grid)
 
     def section(self, title: str) -> None:
@@ -589,6 +614,10 @@ def to_srt(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> s
 # per event on a terminal, the saved JSON object per line otherwise); the banner,
 # notices about bad requests and the summary go to stderr.
 
+if TYPE_CHECKING:
+    from zazacli.webhooks.delivery import DeliveryResult
+    from zazacli.webhooks.listener import ListenerStats, Notice, ReceivedEvent
+
 SIGNATURE_MARKS = {
     "valid": ("✓", "bold green"),
     "invalid": ("✗", "bold red"),
@@ -671,7 +700,7 @@ def webhook_fields(event: str, data: Any) -> list[tuple[str, str]]:
     return pieces
 
 
-def delivery_text(result: Any) -> tuple[str, str]:
+def delivery_text(result: DeliveryResult) -> tuple[str, str]:
     """`200 OK 12 ms` in green, or the status / network error and the body's first line in red."""
     if result.status is None:
         return f"{result.error} ({result.latency_ms:.0f} ms)", "red"
@@ -825,7 +854,8 @@ def webhook_delivery(out: Output, label: str, event: str, result: DeliveryResult
     if not out.is_tty:
         status = "" if result.status is None else str(result.status)
         detail = result.error or ("" if result.ok else result.first_line())
-        out.write("\t".join([label, event, status, f"{result.latency_ms:.1f}", plain_value(detail)]))
+        latency = f"{result.latency_ms:.1f}"
+        out.write("\t".join([label, event, status, latency, plain_value(detail)]))
         return
     from rich.text import Text
 
