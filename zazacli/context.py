@@ -19,7 +19,7 @@ from zazacli import config
 if TYPE_CHECKING:
     import httpx
 
-    from zazacli.api import ZazaApi
+    from zazacli.api.client import ZazaApi
     from zazacli.output import Output
     from zazacli.sandbox import Sandbox
 
@@ -78,7 +78,8 @@ class AppContext:
 
     @cached_property
     def api(self) -> ZazaApi:
-        from zazacli.api import HttpClient, ZazaApi, check_base_url
+        from zazacli.api.client import ZazaApi
+        from zazacli.api.http import HttpClient, check_base_url
 
         settings = self.settings
         check_base_url(settings.base_url, allow_insecure_http=self.options.allow_insecure_http)

@@ -16,7 +16,7 @@ import sys
 import time
 
 LOOP = r"""
-import os, sys, httpx
+import json, os, sys, httpx
 base, key = os.environ["ZAZA_BASE_URL"], os.environ["ZAZA_API_KEY"]
 out = sys.stdout
 with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
@@ -24,7 +24,7 @@ with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
     while True:
         data = client.get(base + "/calls", params={"page": page, "size": 100}).json()
         for item in data["content"]:
-            out.write(str(item) + "\n")
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
         if data["last"]:
             break
         page += 1

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zazacli.api.client import CALL_STATUSES, DIRECTIONS
+from zazacli.api.values import CALL_STATUSES, DIRECTIONS
 from zazacli.commands.common import (
     AllOpt,
     CsvOpt,
@@ -22,7 +22,6 @@ from zazacli.commands.common import (
     pick_choice,
 )
 from zazacli.errors import exit_codes_help
-from zazacli.output import Format
 
 app = new_app("Call history, transcripts, and dispatching calls.", epilog=exit_codes_help())
 
@@ -80,6 +79,8 @@ def list_calls(
     csv: CsvOpt = False,
 ) -> None:
     """List calls, newest first."""
+    from zazacli.output import Format
+
     app_ctx = get_context(ctx)
     out = app_ctx.out
     filters = call_filters(direction, status, agent, since, until)
@@ -97,6 +98,8 @@ def list_calls(
 @app.command("show")
 def show_call(ctx: typer.Context, call_id: CallId, as_json: JsonOpt = False) -> None:
     """Show one call: its details and the transcript as a conversation."""
+    from zazacli.output import Format
+
     app_ctx = get_context(ctx)
     out = app_ctx.out
     call = app_ctx.api.get_call(call_id)
@@ -122,6 +125,7 @@ def transcript(
     ] = TranscriptFormat.text,
 ) -> None:
     """Print a call's transcript alone, for grep, files and subtitle tools."""
+
     app_ctx = get_context(ctx)
     call = app_ctx.api.get_call(call_id)
     app_ctx.out.transcript(call, fmt.value)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 
 from zazacli.commands.common import CsvOpt, JsonlOpt, JsonOpt, get_context, new_app
-from zazacli.output import Format
 
 app = new_app("Campaigns (read-only; create and control them in the dashboard).")
 
@@ -27,6 +26,8 @@ def list_campaigns(
 @app.command("show")
 def show_campaign(ctx: typer.Context, campaign_id: CampaignId, as_json: JsonOpt = False) -> None:
     """Show one campaign: lead progress and calling hours."""
+    from zazacli.output import Format
+
     app_ctx = get_context(ctx)
     out = app_ctx.out
     campaign = app_ctx.api.get_campaign(campaign_id)

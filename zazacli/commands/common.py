@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zazacli.context import AppContext
 from zazacli.errors import UsageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from zazacli.context import AppContext
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -27,6 +29,8 @@ def new_app(help_text: str, **kwargs: object) -> typer.Typer:
 
 
 def get_context(ctx: typer.Context) -> AppContext:
+    from zazacli.context import AppContext
+
     root = ctx.find_root()
     if not isinstance(root.obj, AppContext):
         root.obj = AppContext()
@@ -60,7 +64,7 @@ UntilOpt = Annotated[
 ]
 
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$", re.I)
+_RELATIVE = r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$"
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -69,6 +73,9 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
 
     Relative amounts count back from now; dates are local midnight.
     """
+    import re
+    from datetime import UTC, datetime, timedelta
+
     now = now or datetime.now(UTC)
     text = value.strip()
     lowered = text.lower()
@@ -80,7 +87,7 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
         when = local_midnight
     elif lowered == "yesterday":
         when = local_midnight - timedelta(days=1)
-    elif match := _RELATIVE.match(lowered):
+    elif match := re.match(_RELATIVE, lowered, re.I):
         when = now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
     else:
         try:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from typing import Annotated, Any
 
 import typer
 
-from zazacli import config
 from zazacli.commands.common import JsonOpt, get_context, new_app
 from zazacli.errors import UsageError
 
@@ -67,6 +65,8 @@ def add(
 
     Example: printf %s "$ZAZA_KEY" | zaza profiles add prod --default
     """
+    from zazacli import config
+
     app_ctx = get_context(ctx)
     _check_name(name)
     if base_url:
@@ -115,6 +115,8 @@ def set_value(
     ] = None,
 ) -> None:
     """Change one setting of a profile (`zaza profiles set prod region US`)."""
+    from zazacli import config
+
     app_ctx = get_context(ctx)
     if key not in SETTABLE:
         raise UsageError(f"unknown setting {key!r}", hint="settable: " + ", ".join(SETTABLE))
@@ -150,6 +152,8 @@ def set_value(
 
 
 def _public(profile: dict[str, Any]) -> dict[str, Any]:
+    from zazacli import config
+
     return {
         k: (config.mask_secret(v) if k in config.SECRET_KEYS else v) for k, v in profile.items()
     }
@@ -158,6 +162,8 @@ def _public(profile: dict[str, Any]) -> dict[str, Any]:
 @app.command("list")
 def list_profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List profiles; keys are masked."""
+    from zazacli import config
+
     app_ctx = get_context(ctx)
     out = app_ctx.out
     cfg = config.load(app_ctx.config_dir)
@@ -192,6 +198,8 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a profile's settings (secrets masked) and where each came from."""
+    from zazacli import config
+
     app_ctx = get_context(ctx)
     if name:
         app_ctx.options.profile = name
@@ -217,6 +225,8 @@ def show(
 @app.command("use")
 def use(ctx: typer.Context, name: NameArg) -> None:
     """Make a profile the default."""
+    from zazacli import config
+
     app_ctx = get_context(ctx)
     with config.editing(app_ctx.config_dir) as cfg:
         cfg.profile(name)
@@ -227,6 +237,8 @@ def use(ctx: typer.Context, name: NameArg) -> None:
 @app.command("remove")
 def remove(ctx: typer.Context, name: NameArg) -> None:
     """Delete a profile and its key."""
+    from zazacli import config
+
     app_ctx = get_context(ctx)
     with config.editing(app_ctx.config_dir) as cfg:
         cfg.profile(name)
@@ -242,6 +254,8 @@ def test(
     name: Annotated[str | None, typer.Argument(help="Profile [default: the active one].")] = None,
 ) -> None:
     """Check that a profile's key and base URL work (one cheap authenticated GET)."""
+    import time
+
     app_ctx = get_context(ctx)
     if name:
         app_ctx.options.profile = name
