@@ -55,9 +55,16 @@ def all_calls(c: httpx.Client, **params: Any) -> list[dict[str, Any]]:
         page += 1
 
 
+def settle(c: httpx.Client) -> None:
+    """Wait until the seeded live calls have ended, so filtered pages stop shifting."""
+    deadline = time.monotonic() + 5
+    while c.get("/calls", params={"status": "QUEUED,RINGING,IN_PROGRESS"}).json()["totalElements"]:
+        assert time.monotonic() < deadline, "seeded live calls never ended"
+        time.sleep(0.01)
+
+
 def dispatch(c: httpx.Client, to: str, agent: int = 12, **variables: str) -> dict[str, Any]:
-    body = {"fromNumber": ORG_NUMBERS[0], "toNumber": to, "agentId": agent,
-            "variables": variables}
+    body = {"fromNumber": ORG_NUMBERS[0], "toNumber": to, "agentId": agent, "variables": variables}
     response = c.post("/calls/outbound", json=body)
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -121,8 +128,15 @@ def test_calls_first_page_shape(api: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     page = response.json()
-    assert set(page) == {"content", "totalElements", "totalPages", "number", "size", "first",
-                         "last"}
+    assert set(page) == {
+        "content",
+        "totalElements",
+        "totalPages",
+        "number",
+        "size",
+        "first",
+        "last",
+    }
     assert (page["totalElements"], page["size"], page["number"]) == (300, 20, 0)
     assert page["totalPages"] == 15 and page["first"] and not page["last"]
     assert len(page["content"]) == 20
@@ -148,7 +162,9 @@ def test_seeded_data_is_varied_and_obeys_the_outcome_rule(api: httpx.Client) -> 
         if call["direction"] == "OUTBOUND" and call["status"] in TERMINAL_STATUSES:
             expected = outcome_for_number(call["toNumber"])
             assert (call["status"], call["disposition"]) == (
-                expected.status, expected.disposition), call
+                expected.status,
+                expected.disposition,
+            ), call
     texts, roles = [], set()
     for call in [c for c in calls if c["status"] == "COMPLETED"][:80]:
         turns = api.get(f"/calls/{call['id']}").json()["turns"]
@@ -188,6 +204,7 @@ def test_size_is_capped_and_pages_cover_everything_once(api: httpx.Client) -> No
 
 
 def test_filters_each_and_combined(api: httpx.Client) -> None:
+    settle(api)
     everything = all_calls(api)
 
     def expect(params: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> None:
@@ -195,7 +212,8 @@ def test_filters_each_and_combined(api: httpx.Client) -> None:
         wanted = [c for c in everything if keep(c)]
         assert [c["id"] for c in got] == [c["id"] for c in wanted], params
         assert api.get("/calls", params={**params, "size": 1}).json()["totalElements"] == len(
-            wanted)
+            wanted
+        )
 
     expect({"direction": "INBOUND"}, lambda c: c["direction"] == "INBOUND")
     expect({"status": "COMPLETED"}, lambda c: c["status"] == "COMPLETED")
@@ -206,8 +224,10 @@ def test_filters_each_and_combined(api: httpx.Client) -> None:
     expect({"endDate": pivot}, lambda c: c["createdAt"] < pivot)
     expect(
         {"direction": "OUTBOUND", "status": "COMPLETED", "agentId": 12, "endDate": pivot},
-        lambda c: (c["direction"], c["status"], c["agentId"]) == ("OUTBOUND", "COMPLETED", 12)
-        and c["createdAt"] < pivot,
+        lambda c: (
+            (c["direction"], c["status"], c["agentId"]) == ("OUTBOUND", "COMPLETED", 12)
+            and c["createdAt"] < pivot
+        ),
     )
     today = datetime.now(UTC).date().isoformat()
     expect({"startDate": today}, lambda c: c["createdAt"] >= f"{today}T00:00:00Z")
@@ -235,10 +255,16 @@ def test_date_filters_accept_offsets(api: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("query", "needle"),
     [
-        ("size=abc", "size"), ("size=0", "size"), ("page=-1", "page"), ("page=x", "page"),
-        ("status=WHATEVER", "status"), ("status=completed", "status"),
-        ("direction=SIDEWAYS", "direction"), ("agentId=twelve", "agentId"),
-        ("startDate=garbage", "startDate"), ("endDate=2026-13-45", "endDate"),
+        ("size=abc", "size"),
+        ("size=0", "size"),
+        ("page=-1", "page"),
+        ("page=x", "page"),
+        ("status=WHATEVER", "status"),
+        ("status=completed", "status"),
+        ("direction=SIDEWAYS", "direction"),
+        ("agentId=twelve", "agentId"),
+        ("startDate=garbage", "startDate"),
+        ("endDate=2026-13-45", "endDate"),
     ],
 )
 def test_bad_query_values_are_400(api: httpx.Client, query: str, needle: str) -> None:
@@ -250,8 +276,12 @@ def test_bad_query_values_are_400(api: httpx.Client, query: str, needle: str) ->
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer zaza_test_wrong"}, {"Authorization": DEFAULT_API_KEY},
-     {"Authorization": f"Basic {DEFAULT_API_KEY}"}],
+    [
+        {},
+        {"Authorization": "Bearer zaza_test_wrong"},
+        {"Authorization": DEFAULT_API_KEY},
+        {"Authorization": f"Basic {DEFAULT_API_KEY}"},
+    ],
 )
 def test_bad_or_missing_key_is_401(sandbox: Sandbox, headers: dict[str, str]) -> None:
     response = httpx.get(f"{sandbox.base_url}/agents", headers=headers, trust_env=False)
@@ -260,8 +290,11 @@ def test_bad_or_missing_key_is_401(sandbox: Sandbox, headers: dict[str, str]) ->
 
 
 def test_bearer_scheme_is_case_insensitive(sandbox: Sandbox) -> None:
-    response = httpx.get(f"{sandbox.base_url}/agents", trust_env=False,
-                         headers={"Authorization": f"bearer {sandbox.api_key}"})
+    response = httpx.get(
+        f"{sandbox.base_url}/agents",
+        trust_env=False,
+        headers={"Authorization": f"bearer {sandbox.api_key}"},
+    )
     assert response.status_code == 200
 
 
@@ -275,11 +308,16 @@ def test_unknown_routes_are_404(api: httpx.Client, sandbox: Sandbox) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
-    [("POST", "/calls", "GET"), ("GET", "/calls/outbound", "POST"),
-     ("DELETE", "/agents/12", "GET"), ("PUT", "/campaigns", "GET")],
+    [
+        ("POST", "/calls", "GET"),
+        ("GET", "/calls/outbound", "POST"),
+        ("DELETE", "/agents/12", "GET"),
+        ("PUT", "/campaigns", "GET"),
+    ],
 )
-def test_wrong_method_is_405_with_allow(api: httpx.Client, method: str, path: str,
-                                        allow: str) -> None:
+def test_wrong_method_is_405_with_allow(
+    api: httpx.Client, method: str, path: str, allow: str
+) -> None:
     response = api.request(method, path)
     assert_spring_error(response, 405, method)
     assert response.headers["allow"] == allow
@@ -304,9 +342,12 @@ def test_huge_body_is_413_and_server_survives(sandbox: Sandbox, api: httpx.Clien
 def test_malformed_requests_get_json_errors_and_server_survives(
     sandbox: Sandbox, api: httpx.Client
 ) -> None:
-    for raw in (b"GARBAGE\r\n\r\n", b"GET /api/v1/agents HTTP/9.9\r\n\r\n",
-                b"GET /api/v1/agents HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-                b"\x00\xff\xfe binary junk\r\n\r\n"):
+    for raw in (
+        b"GARBAGE\r\n\r\n",
+        b"GET /api/v1/agents HTTP/9.9\r\n\r\n",
+        b"GET /api/v1/agents HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        b"\x00\xff\xfe binary junk\r\n\r\n",
+    ):
         with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as s:
             s.sendall(raw)
             answer = b""
@@ -326,14 +367,22 @@ def test_malformed_requests_get_json_errors_and_server_survives(
 def test_dispatch_returns_queued_call_listed_first(api: httpx.Client) -> None:
     response = api.post(
         "/calls/outbound",
-        json={"fromNumber": ORG_NUMBERS[1], "toNumber": "+14155550124", "agentId": 12,
-              "variables": {"NAME": "Alex"}},
+        json={
+            "fromNumber": ORG_NUMBERS[1],
+            "toNumber": "+14155550124",
+            "agentId": 12,
+            "variables": {"NAME": "Alex"},
+        },
         headers={"Idempotency-Key": "4b1f0c0e-1b5e-4d7c-9d0f-3b1f6a1b2c3d"},
     )
     assert response.status_code == 201
     call = response.json()
     assert (call["status"], call["direction"], call["toNumber"], call["agentId"]) == (
-        "QUEUED", "OUTBOUND", "+14155550124", 12)
+        "QUEUED",
+        "OUTBOUND",
+        "+14155550124",
+        12,
+    )
     assert call["variables"] == {"NAME": "Alex"} and call["createdAt"].endswith("Z")
     assert call["startedAt"] is None and call["endedAt"] is None
     assert response.headers["location"] == f"/api/v1/calls/{call['id']}"
@@ -350,28 +399,63 @@ def test_dispatch_returns_queued_call_listed_first(api: httpx.Client) -> None:
         (b"[1, 2]", 400, "JSON object"),
         (b"{}", 400, "fromNumber, toNumber, agentId"),
         ({"fromNumber": ORG_NUMBERS[0], "toNumber": "4155550123", "agentId": 12}, 400, "E.164"),
-        ({"fromNumber": ORG_NUMBERS[0], "toNumber": "+1 415 555 0123", "agentId": 12}, 400,
-         "toNumber"),
-        ({"fromNumber": "+0123456789", "toNumber": "+14155550123", "agentId": 12}, 400,
-         "fromNumber"),
-        ({"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": "abc"}, 400,
-         "agentId"),
-        ({"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": 12,
-          "variables": {"AMOUNT": 5000}}, 400, "variables"),
-        ({"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": 12,
-          "variables": ["NAME"]}, 400, "variables"),
-        ({"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": 999}, 422,
-         "Agent 999 not found"),
-        ({"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": 21}, 422,
-         "not active"),
-        ({"fromNumber": "+12025550199", "toNumber": "+14155550124", "agentId": 12}, 422,
-         "+12025550199"),
+        (
+            {"fromNumber": ORG_NUMBERS[0], "toNumber": "+1 415 555 0123", "agentId": 12},
+            400,
+            "toNumber",
+        ),
+        (
+            {"fromNumber": "+0123456789", "toNumber": "+14155550123", "agentId": 12},
+            400,
+            "fromNumber",
+        ),
+        (
+            {"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": "abc"},
+            400,
+            "agentId",
+        ),
+        (
+            {
+                "fromNumber": ORG_NUMBERS[0],
+                "toNumber": "+14155550124",
+                "agentId": 12,
+                "variables": {"AMOUNT": 5000},
+            },
+            400,
+            "variables",
+        ),
+        (
+            {
+                "fromNumber": ORG_NUMBERS[0],
+                "toNumber": "+14155550124",
+                "agentId": 12,
+                "variables": ["NAME"],
+            },
+            400,
+            "variables",
+        ),
+        (
+            {"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": 999},
+            422,
+            "Agent 999 not found",
+        ),
+        (
+            {"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": 21},
+            422,
+            "not active",
+        ),
+        (
+            {"fromNumber": "+12025550199", "toNumber": "+14155550124", "agentId": 12},
+            422,
+            "+12025550199",
+        ),
     ],
 )
 def test_dispatch_validation(api: httpx.Client, body: Any, status: int, needle: str) -> None:
     if isinstance(body, bytes):
-        response = api.post("/calls/outbound", content=body,
-                            headers={"Content-Type": "application/json"})
+        response = api.post(
+            "/calls/outbound", content=body, headers={"Content-Type": "application/json"}
+        )
     else:
         response = api.post("/calls/outbound", json=body)
     assert_spring_error(response, status, needle)
@@ -379,10 +463,14 @@ def test_dispatch_validation(api: httpx.Client, body: Any, status: int, needle: 
 
 
 def test_chunked_dispatch_body_is_read(api: httpx.Client) -> None:
-    payload = json.dumps({"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124",
-                          "agentId": 14}).encode()
-    response = api.post("/calls/outbound", content=iter([payload[:10], payload[10:]]),
-                        headers={"Content-Type": "application/json"})
+    payload = json.dumps(
+        {"fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124", "agentId": 14}
+    ).encode()
+    response = api.post(
+        "/calls/outbound",
+        content=iter([payload[:10], payload[10:]]),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 201 and response.json()["agentId"] == 14
 
 
@@ -391,15 +479,24 @@ def test_chunked_dispatch_body_is_read(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("last_digit", "status", "disposition", "failure"),
-    [("0", "FAILED", None, "CARRIER_ERROR"), ("1", "NO_ANSWER", None, None),
-     ("2", "BUSY", None, None), ("3", "CANCELED", None, None),
-     ("4", "COMPLETED", "INTERESTED", None), ("8", "COMPLETED", "APPOINTMENT_BOOKED", None)],
+    [
+        ("0", "FAILED", None, "CARRIER_ERROR"),
+        ("1", "NO_ANSWER", None, None),
+        ("2", "BUSY", None, None),
+        ("3", "CANCELED", None, None),
+        ("4", "COMPLETED", "INTERESTED", None),
+        ("8", "COMPLETED", "APPOINTMENT_BOOKED", None),
+    ],
 )
-def test_outcome_follows_last_digit(api: httpx.Client, last_digit: str, status: str,
-                                    disposition: str | None, failure: str | None) -> None:
+def test_outcome_follows_last_digit(
+    api: httpx.Client, last_digit: str, status: str, disposition: str | None, failure: str | None
+) -> None:
     call = wait_terminal(api, dispatch(api, "+1415555012" + last_digit, NAME="Ana")["id"])
     assert (call["status"], call["disposition"], call["failureReason"]) == (
-        status, disposition, failure)
+        status,
+        disposition,
+        failure,
+    )
     assert call["endedAt"] >= call["createdAt"]
     if status == "COMPLETED":
         assert call["startedAt"] and call["turns"] and call["recordingUrl"]
@@ -478,11 +575,13 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/zaza"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool],
-                 timeout: float = 5) -> list[tuple[dict[str, str], bytes]]:
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5
+    ) -> list[tuple[dict[str, str], bytes]]:
         with self.cond:
             self.cond.wait_for(
-                lambda: predicate([json.loads(b) for _, b in self.deliveries]), timeout)
+                lambda: predicate([json.loads(b) for _, b in self.deliveries]), timeout
+            )
             return list(self.deliveries)
 
     def close(self) -> None:
@@ -497,8 +596,9 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-def test_webhooks_are_signed_and_follow_the_call(make_sandbox: MakeSandbox,
-                                                 receiver: Receiver) -> None:
+def test_webhooks_are_signed_and_follow_the_call(
+    make_sandbox: MakeSandbox, receiver: Receiver
+) -> None:
     sb = make_sandbox(webhook_url=receiver.url, webhook_secret=SECRET, speed=50.0)
     with client(sb) as c:
         ok = dispatch(c, "+14155550124", NAME="Alex")["id"]
@@ -511,7 +611,8 @@ def test_webhooks_are_signed_and_follow_the_call(make_sandbox: MakeSandbox,
     events = [json.loads(body) for _, body in deliveries]
     got = mine(events)
     assert sorted(got) == sorted(
-        [("call.started", ok), ("call.completed", ok), ("call.failed", failed)])
+        [("call.started", ok), ("call.completed", ok), ("call.failed", failed)]
+    )
     assert got.index(("call.started", ok)) < got.index(("call.completed", ok))
     for headers, body in deliveries:
         event = json.loads(body)
@@ -520,22 +621,25 @@ def test_webhooks_are_signed_and_follow_the_call(make_sandbox: MakeSandbox,
         assert headers["Content-Type"] == "application/json"
         assert set(event) == {"event", "data", "timestamp"} and event["timestamp"].endswith("Z")
         assert "turns" not in event["data"]
-        expected = {"call.started": "IN_PROGRESS", "call.completed": "COMPLETED",
-                    "call.failed": "FAILED"}[event["event"]]
+        expected = {
+            "call.started": "IN_PROGRESS",
+            "call.completed": "COMPLETED",
+            "call.failed": "FAILED",
+        }[event["event"]]
         if event["data"]["id"] in (ok, failed):
             assert event["data"]["status"] == expected
-    completed = next(e for e in events if e["event"] == "call.completed"
-                     and e["data"]["id"] == ok)
+    completed = next(e for e in events if e["event"] == "call.completed" and e["data"]["id"] == ok)
     assert completed["data"]["disposition"] == "INTERESTED"
     assert completed["data"]["durationSeconds"] is not None
-    assert not verify_signature("whsec_other", deliveries[0][1], deliveries[0][0][
-        SIGNATURE_HEADER])
+    assert not verify_signature("whsec_other", deliveries[0][1], deliveries[0][0][SIGNATURE_HEADER])
 
 
-def test_unreachable_webhook_receiver_does_not_hurt(make_sandbox: MakeSandbox,
-                                                    receiver: Receiver) -> None:
-    sb = make_sandbox(webhook_url=f"http://127.0.0.1:{free_port()}/gone",
-                      webhook_secret=SECRET, speed=200.0)
+def test_unreachable_webhook_receiver_does_not_hurt(
+    make_sandbox: MakeSandbox, receiver: Receiver
+) -> None:
+    sb = make_sandbox(
+        webhook_url=f"http://127.0.0.1:{free_port()}/gone", webhook_secret=SECRET, speed=200.0
+    )
     with client(sb) as c:
         first = dispatch(c, "+14155550124")
         assert wait_terminal(c, first["id"])["status"] == "COMPLETED"
@@ -637,12 +741,22 @@ def test_concurrent_clients_all_succeed(sandbox: Sandbox) -> None:
         with client(sandbox) as c:
             for i in range(50):
                 if i % 10 == 0:
-                    statuses.append(c.post("/calls/outbound", json={
-                        "fromNumber": ORG_NUMBERS[0], "toNumber": "+14155550124",
-                        "agentId": 12}).status_code)
+                    statuses.append(
+                        c.post(
+                            "/calls/outbound",
+                            json={
+                                "fromNumber": ORG_NUMBERS[0],
+                                "toNumber": "+14155550124",
+                                "agentId": 12,
+                            },
+                        ).status_code
+                    )
                 elif i % 3 == 0:
-                    statuses.append(c.get("/calls", params={"page": i % 5, "size": 100,
-                                                            "status": "COMPLETED"}).status_code)
+                    statuses.append(
+                        c.get(
+                            "/calls", params={"page": i % 5, "size": 100, "status": "COMPLETED"}
+                        ).status_code
+                    )
                 else:
                     statuses.append(c.get(f"/calls/{90500 - i}").status_code)
         with lock:
@@ -690,12 +804,19 @@ def test_context_manager_and_busy_port() -> None:
     with start_sandbox(SandboxConfig(port=0, calls=5)) as sb:
         with pytest.raises(OSError):
             start_sandbox(SandboxConfig(port=sb.port, calls=5))
-        assert httpx.get(f"{sb.base_url}/agents", trust_env=False,
-                         headers={"Authorization": f"Bearer {sb.api_key}"}).status_code == 200
+        assert (
+            httpx.get(
+                f"{sb.base_url}/agents",
+                trust_env=False,
+                headers={"Authorization": f"Bearer {sb.api_key}"},
+            ).status_code
+            == 200
+        )
 
 
-def test_request_log_is_one_line_without_the_key(make_sandbox: MakeSandbox,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_request_log_is_one_line_without_the_key(
+    make_sandbox: MakeSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     sb = make_sandbox(quiet=False)
     with client(sb) as c:
         c.get("/agents")
@@ -712,7 +833,11 @@ def _start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "zazacli", "sandbox", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
     )
     assert proc.stdout is not None
     printed: dict[str, str] = {}
@@ -735,8 +860,11 @@ def test_cli_prints_env_lines_serves_and_stops_on_ctrl_c() -> None:
         assert printed["ZAZA_API_KEY"] == DEFAULT_API_KEY
         assert printed["ZAZA_BASE_URL"].startswith("http://127.0.0.1:")
         assert printed["ZAZA_BASE_URL"].endswith("/api/v1")
-        response = httpx.get(printed["ZAZA_BASE_URL"] + "/calls", trust_env=False,
-                             headers={"Authorization": f"Bearer {printed['ZAZA_API_KEY']}"})
+        response = httpx.get(
+            printed["ZAZA_BASE_URL"] + "/calls",
+            trust_env=False,
+            headers={"Authorization": f"Bearer {printed['ZAZA_API_KEY']}"},
+        )
         assert response.json()["totalElements"] == 20
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
@@ -752,7 +880,11 @@ def test_cli_port_in_use_is_a_usage_error(sandbox: Sandbox) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
     done = subprocess.run(
         [sys.executable, "-m", "zazacli", "sandbox", "--port", str(sandbox.port)],
-        capture_output=True, text=True, timeout=30, cwd=REPO, env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO,
+        env=env,
     )
     assert done.returncode == 2
     assert f"port {sandbox.port} is in use" in done.stderr and "--port 0" in done.stderr

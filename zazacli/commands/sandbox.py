@@ -34,9 +34,7 @@ def sandbox(
     ] = 300,
     speed: Annotated[
         float,
-        typer.Option(
-            "--speed", min=0.01, help="Time scale of live calls: 10 = ten times faster."
-        ),
+        typer.Option("--speed", min=0.01, help="Time scale of live calls: 10 = ten times faster."),
     ] = 1.0,
     webhook_url: Annotated[
         str | None,
@@ -85,9 +83,19 @@ def sandbox(
         webhook_secret = "whsec_" + secrets.token_hex(16)
     try:
         config = SandboxConfig(
-            host=host, port=port, api_key=api_key, seed=seed, calls=calls, speed=speed,
-            webhook_url=webhook_url, webhook_secret=webhook_secret, rate_limit=rate_limit,
-            latency_ms=latency, error_rate=error_rate, slow_dispatch=slow_dispatch, quiet=quiet,
+            host=host,
+            port=port,
+            api_key=api_key,
+            seed=seed,
+            calls=calls,
+            speed=speed,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            rate_limit=rate_limit,
+            latency_ms=latency,
+            error_rate=error_rate,
+            slow_dispatch=slow_dispatch,
+            quiet=quiet,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -80,15 +80,37 @@ class CallRecord:
     """One call; its status at any instant follows from its fixed timeline."""
 
     __slots__ = (
-        "id", "direction", "from_number", "to_number", "agent_id", "campaign_id",
-        "created", "created_s", "ring_at", "answer_at", "end_at", "outcome", "variables",
+        "id",
+        "direction",
+        "from_number",
+        "to_number",
+        "agent_id",
+        "campaign_id",
+        "created",
+        "created_s",
+        "ring_at",
+        "answer_at",
+        "end_at",
+        "outcome",
+        "variables",
         "_json",
     )
 
     def __init__(
-        self, *, id: int, direction: str, from_number: str, to_number: str, agent_id: int,
-        campaign_id: int | None, created: float, ring_at: float, answer_at: float | None,
-        end_at: float, outcome: Outcome, variables: dict[str, str],
+        self,
+        *,
+        id: int,
+        direction: str,
+        from_number: str,
+        to_number: str,
+        agent_id: int,
+        campaign_id: int | None,
+        created: float,
+        ring_at: float,
+        answer_at: float | None,
+        end_at: float,
+        outcome: Outcome,
+        variables: dict[str, str],
     ) -> None:
         self.id = id
         self.direction = direction
@@ -155,8 +177,9 @@ class CallRecord:
         return data
 
 
-def live_timeline(created: float, outcome: Outcome, speed: float) -> tuple[float, float | None,
-                                                                           float]:
+def live_timeline(
+    created: float, outcome: Outcome, speed: float
+) -> tuple[float, float | None, float]:
     """(ring_at, answer_at, end_at) of a live call created at `created`."""
     answer = created + ANSWER_AFTER / speed if outcome.status == "COMPLETED" else None
     return created + RING_AFTER / speed, answer, created + END_AFTER / speed
@@ -164,23 +187,54 @@ def live_timeline(created: float, outcome: Outcome, speed: float) -> tuple[float
 
 # --- agents and campaigns ---------------------------------------------------------------
 
+
 def make_agents() -> list[dict[str, Any]]:
     return [
-        {"id": 12, "name": "Zara from Acme", "personality": "FRIENDLY", "voiceType": "FEMALE_1",
-         "isActive": True, "language": "en-US",
-         "greetingMessage": "Hi {{NAME}}, this is Zara from Acme. Do you have a minute?"},
-        {"id": 14, "name": "Marco (support line)", "personality": "PROFESSIONAL",
-         "voiceType": "MALE_1", "isActive": True, "language": "en-US",
-         "greetingMessage": "Hi {{NAME}}, this is Marco from Acme support. How can I help?"},
-        {"id": 15, "name": "Amélie – Paris", "personality": "EMPATHETIC",
-         "voiceType": "FEMALE_2", "isActive": True, "language": "fr-FR",
-         "greetingMessage": "Bonjour {{NAME}}, ici Amélie de chez Acme. Ça va ?"},
-        {"id": 17, "name": "Kenji 東京", "personality": "CALM", "voiceType": "MALE_2",
-         "isActive": True, "language": "ja-JP",
-         "greetingMessage": "もしもし、{{NAME}}様。Acmeのケンジです。"},
-        {"id": 21, "name": "Legacy IVR bot", "personality": "PROFESSIONAL",
-         "voiceType": "MALE_3", "isActive": False, "language": "en-US",
-         "greetingMessage": "Hello {{NAME}}. Press 1 to talk to an agent."},
+        {
+            "id": 12,
+            "name": "Zara from Acme",
+            "personality": "FRIENDLY",
+            "voiceType": "FEMALE_1",
+            "isActive": True,
+            "language": "en-US",
+            "greetingMessage": "Hi {{NAME}}, this is Zara from Acme. Do you have a minute?",
+        },
+        {
+            "id": 14,
+            "name": "Marco (support line)",
+            "personality": "PROFESSIONAL",
+            "voiceType": "MALE_1",
+            "isActive": True,
+            "language": "en-US",
+            "greetingMessage": "Hi {{NAME}}, this is Marco from Acme support. How can I help?",
+        },
+        {
+            "id": 15,
+            "name": "Amélie – Paris",
+            "personality": "EMPATHETIC",
+            "voiceType": "FEMALE_2",
+            "isActive": True,
+            "language": "fr-FR",
+            "greetingMessage": "Bonjour {{NAME}}, ici Amélie de chez Acme. Ça va ?",
+        },
+        {
+            "id": 17,
+            "name": "Kenji 東京",
+            "personality": "CALM",
+            "voiceType": "MALE_2",
+            "isActive": True,
+            "language": "ja-JP",
+            "greetingMessage": "もしもし、{{NAME}}様。Acmeのケンジです。",
+        },
+        {
+            "id": 21,
+            "name": "Legacy IVR bot",
+            "personality": "PROFESSIONAL",
+            "voiceType": "MALE_3",
+            "isActive": False,
+            "language": "en-US",
+            "greetingMessage": "Hello {{NAME}}. Press 1 to talk to an agent.",
+        },
     ]
 
 
@@ -191,35 +245,92 @@ def make_campaigns(now: float) -> list[dict[str, Any]]:
         return {"start": "09:00", "end": "20:00", "timezone": tz}
 
     return [
-        {"id": 3, "name": "November renewals", "status": "RUNNING", "agentId": 12,
-         "fromNumber": ORG_NUMBERS[0], "createdAt": iso(now - 40 * day), "totalLeads": 500,
-         "leadStats": {"PENDING": 310, "IN_CALL": 2, "REACHED": 120, "NO_ANSWER": 68},
-         "callingHours": hours("America/New_York"), "maxConcurrentCalls": 5},
-        {"id": 4, "name": "Spring webinar follow-ups", "status": "COMPLETED", "agentId": 14,
-         "fromNumber": ORG_NUMBERS[1], "createdAt": iso(now - 60 * day), "totalLeads": 240,
-         "leadStats": {"REACHED": 171, "NO_ANSWER": 52, "FAILED": 9, "DO_NOT_CALL": 8},
-         "callingHours": hours("America/Los_Angeles"), "maxConcurrentCalls": 3},
-        {"id": 7, "name": "Relances clients – Paris", "status": "PAUSED", "agentId": 15,
-         "fromNumber": ORG_NUMBERS[2], "createdAt": iso(now - 35 * day), "totalLeads": 180,
-         "leadStats": {"PENDING": 95, "REACHED": 60, "NO_ANSWER": 25},
-         "callingHours": hours("Europe/Paris"), "maxConcurrentCalls": 2},
-        {"id": 9, "name": "Tokyo partner check-ins", "status": "RUNNING", "agentId": 17,
-         "fromNumber": ORG_NUMBERS[0], "createdAt": iso(now - 32 * day), "totalLeads": 60,
-         "leadStats": {"PENDING": 21, "IN_CALL": 1, "REACHED": 30, "NO_ANSWER": 8},
-         "callingHours": hours("Asia/Tokyo"), "maxConcurrentCalls": 1},
-        {"id": 12, "name": "Q1 win-back", "status": "DRAFT", "agentId": 12,
-         "fromNumber": ORG_NUMBERS[0], "createdAt": iso(now - 2 * day), "totalLeads": 1200,
-         "leadStats": {"PENDING": 1200},
-         "callingHours": hours("America/Chicago"), "maxConcurrentCalls": 10},
+        {
+            "id": 3,
+            "name": "November renewals",
+            "status": "RUNNING",
+            "agentId": 12,
+            "fromNumber": ORG_NUMBERS[0],
+            "createdAt": iso(now - 40 * day),
+            "totalLeads": 500,
+            "leadStats": {"PENDING": 310, "IN_CALL": 2, "REACHED": 120, "NO_ANSWER": 68},
+            "callingHours": hours("America/New_York"),
+            "maxConcurrentCalls": 5,
+        },
+        {
+            "id": 4,
+            "name": "Spring webinar follow-ups",
+            "status": "COMPLETED",
+            "agentId": 14,
+            "fromNumber": ORG_NUMBERS[1],
+            "createdAt": iso(now - 60 * day),
+            "totalLeads": 240,
+            "leadStats": {"REACHED": 171, "NO_ANSWER": 52, "FAILED": 9, "DO_NOT_CALL": 8},
+            "callingHours": hours("America/Los_Angeles"),
+            "maxConcurrentCalls": 3,
+        },
+        {
+            "id": 7,
+            "name": "Relances clients – Paris",
+            "status": "PAUSED",
+            "agentId": 15,
+            "fromNumber": ORG_NUMBERS[2],
+            "createdAt": iso(now - 35 * day),
+            "totalLeads": 180,
+            "leadStats": {"PENDING": 95, "REACHED": 60, "NO_ANSWER": 25},
+            "callingHours": hours("Europe/Paris"),
+            "maxConcurrentCalls": 2,
+        },
+        {
+            "id": 9,
+            "name": "Tokyo partner check-ins",
+            "status": "RUNNING",
+            "agentId": 17,
+            "fromNumber": ORG_NUMBERS[0],
+            "createdAt": iso(now - 32 * day),
+            "totalLeads": 60,
+            "leadStats": {"PENDING": 21, "IN_CALL": 1, "REACHED": 30, "NO_ANSWER": 8},
+            "callingHours": hours("Asia/Tokyo"),
+            "maxConcurrentCalls": 1,
+        },
+        {
+            "id": 12,
+            "name": "Q1 win-back",
+            "status": "DRAFT",
+            "agentId": 12,
+            "fromNumber": ORG_NUMBERS[0],
+            "createdAt": iso(now - 2 * day),
+            "totalLeads": 1200,
+            "leadStats": {"PENDING": 1200},
+            "callingHours": hours("America/Chicago"),
+            "maxConcurrentCalls": 10,
+        },
     ]
 
 
 # --- calls ------------------------------------------------------------------------------
 
 _NAMES = (
-    "Alex", "José", "Zoë", "François", "Siobhán", "Priya", "Mohammed", "Chloé", "Björn",
-    "Łukasz", "Ana María", "Nguyễn Văn An", "Yuki", "Søren", "Grace", "Dmitri", "Aoife",
-    "Tomás", "Mei", "Oluwaseun",
+    "Alex",
+    "José",
+    "Zoë",
+    "François",
+    "Siobhán",
+    "Priya",
+    "Mohammed",
+    "Chloé",
+    "Björn",
+    "Łukasz",
+    "Ana María",
+    "Nguyễn Văn An",
+    "Yuki",
+    "Søren",
+    "Grace",
+    "Dmitri",
+    "Aoife",
+    "Tomás",
+    "Mei",
+    "Oluwaseun",
 )
 _AREAS = ("415", "212", "646", "312", "617", "503", "737")
 _AGENT_WEIGHTS = (12, 12, 12, 14, 15, 17)
@@ -230,12 +341,23 @@ _INBOUND_OUTCOMES = (
     *(Outcome("COMPLETED", "CALLBACK_REQUESTED"),) * 3,
     *(Outcome("COMPLETED", "APPOINTMENT_BOOKED"),) * 2,
     Outcome("COMPLETED", "INTERESTED"),
-    Outcome("CANCELED"), Outcome("CANCELED"),
+    Outcome("CANCELED"),
+    Outcome("CANCELED"),
     Outcome("FAILED", failure_reason="AGENT_UNAVAILABLE"),
 )
 # Last digit of an outbound toNumber, weighted so most calls complete.
-_OUTBOUND_DIGITS = "0" * 8 + "1" * 17 + "2" * 6 + "3" * 4 + "4" * 20 + "5" * 12 + "6" * 10 \
-    + "7" * 10 + "8" * 8 + "9" * 5
+_OUTBOUND_DIGITS = (
+    "0" * 8
+    + "1" * 17
+    + "2" * 6
+    + "3" * 4
+    + "4" * 20
+    + "5" * 12
+    + "6" * 10
+    + "7" * 10
+    + "8" * 8
+    + "9" * 5
+)
 _NO_VARIABLES: dict[str, str] = {}
 
 
@@ -302,8 +424,11 @@ def generate(seed: int, count: int, now: float, speed: float) -> SeedData:
                 campaign_id, agent_id = campaign["id"], campaign["agentId"]
                 from_number = campaign["fromNumber"]
             else:
-                agent_id = 21 if off > 20 * day and rand() < 0.1 else \
-                    _AGENT_WEIGHTS[randrange(len(_AGENT_WEIGHTS))]
+                agent_id = (
+                    21
+                    if off > 20 * day and rand() < 0.1
+                    else _AGENT_WEIGHTS[randrange(len(_AGENT_WEIGHTS))]
+                )
                 from_number = ORG_NUMBERS[randrange(len(ORG_NUMBERS))]
         else:
             direction = "INBOUND"
@@ -329,17 +454,29 @@ def generate(seed: int, count: int, now: float, speed: float) -> SeedData:
             end = ring + 1 + randrange(3)
         else:
             end = ring + 1 + randrange(10)
-        newest_first.append(CallRecord(
-            id=cid, direction=direction, from_number=from_number, to_number=to_number,
-            agent_id=agent_id, campaign_id=campaign_id, created=created, ring_at=ring,
-            answer_at=answer, end_at=end, outcome=outcome, variables=variables,
-        ))
+        newest_first.append(
+            CallRecord(
+                id=cid,
+                direction=direction,
+                from_number=from_number,
+                to_number=to_number,
+                agent_id=agent_id,
+                campaign_id=campaign_id,
+                created=created,
+                ring_at=ring,
+                answer_at=answer,
+                end_at=end,
+                outcome=outcome,
+                variables=variables,
+            )
+        )
     newest_first.reverse()
     return SeedData(agents, campaigns, newest_first, top_id + 1)
 
 
-def _live_seed_call(rng: random.Random, cid: int, i: int, now: float, speed: float,
-                    pool: list[dict[str, str]]) -> CallRecord:
+def _live_seed_call(
+    rng: random.Random, cid: int, i: int, now: float, speed: float, pool: list[dict[str, str]]
+) -> CallRecord:
     """One of the newest seeded calls, still moving when the sandbox starts."""
     # i = 0, 1, 2 start out QUEUED, RINGING and IN_PROGRESS.
     created = now - (0.5, 2.0, 5.0)[i] / speed
@@ -354,9 +491,18 @@ def _live_seed_call(rng: random.Random, cid: int, i: int, now: float, speed: flo
         agent_id, variables = 12, pool[rng.randrange(len(pool))]
     ring, answer, end = live_timeline(created, outcome, speed)
     return CallRecord(
-        id=cid, direction=direction, from_number=from_number, to_number=to_number,
-        agent_id=agent_id, campaign_id=None, created=created, ring_at=ring, answer_at=answer,
-        end_at=end, outcome=outcome, variables=variables,
+        id=cid,
+        direction=direction,
+        from_number=from_number,
+        to_number=to_number,
+        agent_id=agent_id,
+        campaign_id=None,
+        created=created,
+        ring_at=ring,
+        answer_at=answer,
+        end_at=end,
+        outcome=outcome,
+        variables=variables,
     )
 
 
@@ -365,31 +511,56 @@ def _live_seed_call(rng: random.Random, cid: int, i: int, now: float, speed: flo
 _DEFAULT_NAME = {"en": "there", "fr": "madame, monsieur", "ja": "お客"}
 _CALLER_LINES = {
     "en": (
-        "Oh hi, yes.", "Who is this?", "Sure, go ahead.", "Sorry, can you repeat that?",
-        "Hmm, okay.", "That sounds good 👍", "I'm driving, so please keep it short.",
-        "Yes, that's me.", "Right, I remember getting an email about that.",
-        "Can you tell me how much it costs?", "Perfect, merci!",
+        "Oh hi, yes.",
+        "Who is this?",
+        "Sure, go ahead.",
+        "Sorry, can you repeat that?",
+        "Hmm, okay.",
+        "That sounds good 👍",
+        "I'm driving, so please keep it short.",
+        "Yes, that's me.",
+        "Right, I remember getting an email about that.",
+        "Can you tell me how much it costs?",
+        "Perfect, merci!",
     ),
     "fr": (
-        "Ça va bien, merci.", "Oui, je vous écoute.", "Pardon, vous pouvez répéter ?",
-        "D'accord.", "C'est à quel sujet ?", "Très bien 🙂",
+        "Ça va bien, merci.",
+        "Oui, je vous écoute.",
+        "Pardon, vous pouvez répéter ?",
+        "D'accord.",
+        "C'est à quel sujet ?",
+        "Très bien 🙂",
     ),
-    "ja": ("はい、そうです。", "日本語で大丈夫です。", "少々お待ちください。", "なるほど。",
-           "ええ、分かりました。"),
+    "ja": (
+        "はい、そうです。",
+        "日本語で大丈夫です。",
+        "少々お待ちください。",
+        "なるほど。",
+        "ええ、分かりました。",
+    ),
 }
 _AGENT_LINES = {
     "en": (
-        "I'm calling about your account with Acme.", "Is now a good time for a quick chat?",
-        "Great. It will only take a minute.", "I understand completely.",
-        "Let me check that for you.", "Thanks for your patience.",
+        "I'm calling about your account with Acme.",
+        "Is now a good time for a quick chat?",
+        "Great. It will only take a minute.",
+        "I understand completely.",
+        "Let me check that for you.",
+        "Thanks for your patience.",
         "Our Pro plan now includes unlimited minutes.",
     ),
     "fr": (
-        "Je vous appelle au sujet de votre contrat.", "Très bien, merci beaucoup.",
-        "Je comprends tout à fait.", "Je vérifie cela pour vous.",
+        "Je vous appelle au sujet de votre contrat.",
+        "Très bien, merci beaucoup.",
+        "Je comprends tout à fait.",
+        "Je vérifie cela pour vous.",
     ),
-    "ja": ("ご契約の件でお電話しました。", "ありがとうございます。", "確認いたします。",
-           "お時間は取らせません。"),
+    "ja": (
+        "ご契約の件でお電話しました。",
+        "ありがとうございます。",
+        "確認いたします。",
+        "お時間は取らせません。",
+    ),
 }
 _CONFIRM = {
     "en": "Just to confirm, your {label} is {value}.",
@@ -397,16 +568,26 @@ _CONFIRM = {
     "ja": "確認ですが、{label}は{value}ですね。",
 }
 _CLOSINGS_EN = {
-    "INTERESTED": ("Yes, that sounds interesting. Tell me more.",
-                   "Wonderful! I'll email you the details. Have a great day, {NAME}."),
-    "NOT_INTERESTED": ("No thanks, I'm not interested.",
-                       "No problem at all. Thanks for your time, {NAME}."),
-    "CALLBACK_REQUESTED": ("Can you call me back tomorrow afternoon?",
-                           "Of course, I'll call you back tomorrow afternoon."),
-    "APPOINTMENT_BOOKED": ("Thursday at 10 works for me.",
-                           "You're booked for Thursday at 10:00. See you then!"),
-    "DO_NOT_CALL": ("Please take me off your list.",
-                    "Understood. I've removed your number; you won't be called again."),
+    "INTERESTED": (
+        "Yes, that sounds interesting. Tell me more.",
+        "Wonderful! I'll email you the details. Have a great day, {NAME}.",
+    ),
+    "NOT_INTERESTED": (
+        "No thanks, I'm not interested.",
+        "No problem at all. Thanks for your time, {NAME}.",
+    ),
+    "CALLBACK_REQUESTED": (
+        "Can you call me back tomorrow afternoon?",
+        "Of course, I'll call you back tomorrow afternoon.",
+    ),
+    "APPOINTMENT_BOOKED": (
+        "Thursday at 10 works for me.",
+        "You're booked for Thursday at 10:00. See you then!",
+    ),
+    "DO_NOT_CALL": (
+        "Please take me off your list.",
+        "Understood. I've removed your number; you won't be called again.",
+    ),
     "RESOLVED": ("Great, that fixed it. Thanks!", "Glad I could help. Goodbye, {NAME}!"),
 }
 _CLOSINGS = {
@@ -423,6 +604,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 def fill(template: str, variables: dict[str, str], default_name: str) -> str:
     """`{{NAME}}`-style placeholders filled from the call's variables."""
+
     def one(match: re.Match[str]) -> str:
         key = match.group(1)
         if key in variables:
@@ -432,8 +614,9 @@ def fill(template: str, variables: dict[str, str], default_name: str) -> str:
     return _PLACEHOLDER.sub(one, template)
 
 
-def _script(rng: random.Random, lang: str, call: CallRecord, agent: dict[str, Any]
-            ) -> list[tuple[str, str]]:
+def _script(
+    rng: random.Random, lang: str, call: CallRecord, agent: dict[str, Any]
+) -> list[tuple[str, str]]:
     variables = call.variables
     name = variables.get("NAME") or _DEFAULT_NAME[lang]
     disposition = call.outcome.disposition or "INTERESTED"
@@ -442,8 +625,10 @@ def _script(rng: random.Random, lang: str, call: CallRecord, agent: dict[str, An
         return [
             ("CALLER", _VOICEMAIL_GREETING[lang].format(NAME=name)),
             ("SYSTEM", "Voicemail detected; leaving a message."),
-            ("AGENT", f"{greeting} Sorry we missed you; please call us back at "
-                      f"{call.from_number}."),
+            (
+                "AGENT",
+                f"{greeting} Sorry we missed you; please call us back at {call.from_number}.",
+            ),
             ("SYSTEM", "Message left (voicemail)."),
         ]
     turns: list[tuple[str, str]] = []
@@ -463,7 +648,8 @@ def _script(rng: random.Random, lang: str, call: CallRecord, agent: dict[str, An
     if disposition == "APPOINTMENT_BOOKED":
         turns.append(("TOOL", "calendar.book(slot=Thursday 10:00) -> confirmed"))
     caller_close, agent_close = (
-        _CLOSINGS_EN.get(disposition, _CLOSINGS_EN["INTERESTED"]) if lang == "en"
+        _CLOSINGS_EN.get(disposition, _CLOSINGS_EN["INTERESTED"])
+        if lang == "en"
         else _CLOSINGS[lang]
     )
     turns.append(("CALLER", caller_close))
@@ -474,8 +660,9 @@ def _script(rng: random.Random, lang: str, call: CallRecord, agent: dict[str, An
     return turns
 
 
-def transcript(call: CallRecord, agent: dict[str, Any] | None, seed: int, t: float
-               ) -> list[dict[str, str]]:
+def transcript(
+    call: CallRecord, agent: dict[str, Any] | None, seed: int, t: float
+) -> list[dict[str, str]]:
     """The turns spoken by time `t`: rebuilt from (seed, id), so nothing is stored per call."""
     if call.answer_at is None or t < call.answer_at:
         return []

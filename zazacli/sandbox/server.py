@@ -109,11 +109,23 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-def error_response(status: int, message: str, path: str,
-                   headers: tuple[tuple[str, str], ...] = (), close: bool = False) -> Response:
+def error_response(
+    status: int,
+    message: str,
+    path: str,
+    headers: tuple[tuple[str, str], ...] = (),
+    close: bool = False,
+) -> Response:
     """Spring Boot's default error body."""
-    body = dumps({"timestamp": iso(time.time()), "status": status, "error": _reason(status),
-                  "message": message, "path": path})
+    body = dumps(
+        {
+            "timestamp": iso(time.time()),
+            "status": status,
+            "error": _reason(status),
+            "message": message,
+            "path": path,
+        }
+    )
     return Response(status, body, headers, close)
 
 
@@ -144,8 +156,9 @@ def parse_instant(name: str, value: str) -> float:
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         return parsed.timestamp()
-    raise BadRequest(f"{name} must be an ISO-8601 date or instant like 2026-11-26T14:03:11Z, "
-                     f"got {value!r}")
+    raise BadRequest(
+        f"{name} must be an ISO-8601 date or instant like 2026-11-26T14:03:11Z, got {value!r}"
+    )
 
 
 def _int_param(params: dict[str, list[str]], name: str, default: int, minimum: int) -> int:
@@ -281,8 +294,7 @@ class SandboxApp:
         self._auth = f"bearer {config.api_key}"
         self.webhooks: _WebhookDispatcher | None = None
         if config.webhook_url and config.webhook_secret:
-            self.webhooks = _WebhookDispatcher(config.webhook_url, config.webhook_secret,
-                                               self.log)
+            self.webhooks = _WebhookDispatcher(config.webhook_url, config.webhook_secret, self.log)
             for call in self.calls[-3:]:
                 self.webhooks.schedule(call, self.started_at)
 
@@ -300,24 +312,32 @@ class SandboxApp:
 
     # --- request entry point ------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: str, headers: Message, body: bytes
-               ) -> Response:
+    def handle(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Response:
         if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
             return error_response(
-                404, f"No endpoint {method} {path}; the API lives under {API_PREFIX}", path)
+                404, f"No endpoint {method} {path}; the API lives under {API_PREFIX}", path
+            )
         if not self._authorized(headers.get("Authorization")):
-            return error_response(401, "Invalid or missing API key", path,
-                                  (("WWW-Authenticate", 'Bearer realm="zazavoice"'),))
+            return error_response(
+                401,
+                "Invalid or missing API key",
+                path,
+                (("WWW-Authenticate", 'Bearer realm="zazavoice"'),),
+            )
         limited = self._rate_limited(path)
         if limited is not None:
             return limited
-        route = self._route(path[len(API_PREFIX):])
+        route = self._route(path[len(API_PREFIX) :])
         if route is None:
             return error_response(404, f"No endpoint {method} {path}", path)
         allowed, action, arg = route
         if method not in allowed:
-            return error_response(405, f"Method {method} is not supported for {path}", path,
-                                  (("Allow", ", ".join(allowed)),))
+            return error_response(
+                405,
+                f"Method {method} is not supported for {path}",
+                path,
+                (("Allow", ", ".join(allowed)),),
+            )
         if method == "GET" and self.config.error_rate > 0:
             fault = self._injected_fault(path)
             if fault is not None:
@@ -351,8 +371,11 @@ class SandboxApp:
             if len(window) >= limit:
                 retry = max(1, math.ceil(window[0] + RATE_WINDOW - now))
                 return error_response(
-                    429, f"Rate limit exceeded: {limit} requests per minute per API key", path,
-                    (("Retry-After", str(retry)),))
+                    429,
+                    f"Rate limit exceeded: {limit} requests per minute per API key",
+                    path,
+                    (("Retry-After", str(retry)),),
+                )
             window.append(now)
         return None
 
@@ -422,8 +445,10 @@ class SandboxApp:
             statuses = frozenset(s.strip() for s in raw_status.split(",") if s.strip())
             unknown = sorted(statuses - set(STATUSES))
             if unknown or not statuses:
-                raise BadRequest(f"status must be one or more of {', '.join(STATUSES)} "
-                                 f"(comma-separated), got {raw_status!r}")
+                raise BadRequest(
+                    f"status must be one or more of {', '.join(STATUSES)} "
+                    f"(comma-separated), got {raw_status!r}"
+                )
         agent_id: int | None = None
         raw_agent = _param(params, "agentId")
         if raw_agent is not None:
@@ -464,11 +489,19 @@ class SandboxApp:
                     chosen.append(call)
                 total += 1
         pages = math.ceil(total / size)
-        body = b'{"content":[%b],"totalElements":%d,"totalPages":%d,"number":%d,"size":%d,' \
-            b'"first":%b,"last":%b}' % (
-                b",".join([call.summary_json(now) for call in chosen]), total, pages, page,
-                size, b"true" if page == 0 else b"false",
-                b"true" if page >= pages - 1 else b"false")
+        body = (
+            b'{"content":[%b],"totalElements":%d,"totalPages":%d,"number":%d,"size":%d,'
+            b'"first":%b,"last":%b}'
+            % (
+                b",".join([call.summary_json(now) for call in chosen]),
+                total,
+                pages,
+                page,
+                size,
+                b"true" if page == 0 else b"false",
+                b"true" if page >= pages - 1 else b"false",
+            )
+        )
         return Response(200, body)
 
     # --- dispatch -----------------------------------------------------------------------
@@ -481,17 +514,28 @@ class SandboxApp:
         if not agent.get("isActive"):
             raise BadRequest(f"Agent {request['agentId']} is not active", 422)
         if request["fromNumber"] not in ORG_NUMBERS:
-            raise BadRequest(f"fromNumber {request['fromNumber']} is not one of this "
-                             f"organization's numbers ({', '.join(ORG_NUMBERS)})", 422)
+            raise BadRequest(
+                f"fromNumber {request['fromNumber']} is not one of this "
+                f"organization's numbers ({', '.join(ORG_NUMBERS)})",
+                422,
+            )
         outcome = outcome_for_number(request["toNumber"])
         with self._lock:
             # Never older than the newest call, so the list stays sorted by creation.
             created = max(time.time(), self.calls[-1].created if self.calls else 0.0)
             ring, answer, end = live_timeline(created, outcome, self.config.speed)
             call = CallRecord(
-                id=self._next_id, direction="OUTBOUND", from_number=request["fromNumber"],
-                to_number=request["toNumber"], agent_id=agent["id"], campaign_id=None,
-                created=created, ring_at=ring, answer_at=answer, end_at=end, outcome=outcome,
+                id=self._next_id,
+                direction="OUTBOUND",
+                from_number=request["fromNumber"],
+                to_number=request["toNumber"],
+                agent_id=agent["id"],
+                campaign_id=None,
+                created=created,
+                ring_at=ring,
+                answer_at=answer,
+                end_at=end,
+                outcome=outcome,
                 variables=request["variables"],
             )
             self._next_id += 1
@@ -499,9 +543,10 @@ class SandboxApp:
             self.by_id[call.id] = call
         if self.webhooks is not None:
             self.webhooks.schedule(call, created)
-        self.log(f"dispatched call {call.id} to {call.to_number}: will end "
-                 f"{outcome.status}" + (f" ({outcome.disposition})" if outcome.disposition
-                                         else ""))
+        self.log(
+            f"dispatched call {call.id} to {call.to_number}: will end "
+            f"{outcome.status}" + (f" ({outcome.disposition})" if outcome.disposition else "")
+        )
         answer_body = dumps(call.to_dict(created))
         if self.config.slow_dispatch:
             # The call is committed; only the answer is late (the "maybe queued" case).
@@ -523,8 +568,9 @@ class SandboxApp:
             raise BadRequest(f"Missing required field(s): {', '.join(missing)}")
         for key in ("fromNumber", "toNumber"):
             if not is_e164(data[key]):
-                raise BadRequest(f"{key} must be an E.164 number like +14155550123, "
-                                 f"got {data[key]!r}")
+                raise BadRequest(
+                    f"{key} must be an E.164 number like +14155550123, got {data[key]!r}"
+                )
         agent_id = data["agentId"]
         if isinstance(agent_id, str) and agent_id.isascii() and agent_id.isdigit():
             agent_id = int(agent_id)  # Jackson coerces numeric strings; so do we
@@ -537,8 +583,12 @@ class SandboxApp:
             isinstance(v, str) for v in variables.values()
         ):
             raise BadRequest("variables must be an object of string values")
-        return {"fromNumber": data["fromNumber"], "toNumber": data["toNumber"],
-                "agentId": agent_id, "variables": variables}
+        return {
+            "fromNumber": data["fromNumber"],
+            "toNumber": data["toNumber"],
+            "agentId": agent_id,
+            "variables": variables,
+        }
 
 
 def _created_key(call: CallRecord) -> int:
@@ -560,7 +610,7 @@ def _http_date() -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Without this every keep-alive response waits ~40 ms on Nagle + delayed ACK.
+    # Otherwise a keep-alive response can wait ~40 ms on Nagle + the client's delayed ACK.
     disable_nagle_algorithm = True
     timeout = 30.0  # idle or slow clients must not hold a thread forever
     server_version = f"ZazaVoiceSandbox/{__version__}"
@@ -585,8 +635,9 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(read, Response):
                 response = read
             else:
-                response = app.handle(self.command, path, self.path.partition("?")[2],
-                                      self.headers, read)
+                response = app.handle(
+                    self.command, path, self.path.partition("?")[2], self.headers, read
+                )
         except (ConnectionError, TimeoutError):
             raise
         except Exception as exc:
@@ -613,8 +664,9 @@ class _Handler(BaseHTTPRequestHandler):
             return error_response(400, f"Invalid Content-Length {raw!r}", path, close=True)
         if length > MAX_BODY:
             # Unread bytes would be taken for the next request, so the connection ends here.
-            return error_response(413, f"Request body of {length} bytes is over the 1 MiB limit",
-                                  path, close=True)
+            return error_response(
+                413, f"Request body of {length} bytes is over the 1 MiB limit", path, close=True
+            )
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self, path: str) -> bytes | Response:
@@ -624,6 +676,8 @@ class _Handler(BaseHTTPRequestHandler):
             line = self.rfile.readline(1024)
             try:
                 size = int(line.split(b";")[0].strip(), 16)
+                if size < 0:
+                    raise ValueError
             except ValueError:
                 return error_response(400, "Malformed chunked body", path, close=True)
             if size == 0:
@@ -632,8 +686,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(chunks)
             total += size
             if total > MAX_BODY:
-                return error_response(413, "Request body is over the 1 MiB limit", path,
-                                      close=True)
+                return error_response(413, "Request body is over the 1 MiB limit", path, close=True)
             chunks.append(self.rfile.read(size))
             self.rfile.readline(8)
 
@@ -656,8 +709,7 @@ class _Handler(BaseHTTPRequestHandler):
         # One write per response: headers and body leave in the same segment.
         self.wfile.write(head if self.command == "HEAD" else head + response.body)
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None
-                   ) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed requests get a Spring-style body too, then the connection is closed."""
         path = (getattr(self, "path", "") or "").partition("?")[0]
         self.close_connection = True
@@ -724,8 +776,13 @@ class _SandboxHTTPServer(ThreadingHTTPServer):
 class Sandbox:
     """A running sandbox; close() (or `with`) stops the server, its connections and timers."""
 
-    def __init__(self, config: SandboxConfig, server: _SandboxHTTPServer, app: SandboxApp,
-                 thread: threading.Thread) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        server: _SandboxHTTPServer,
+        app: SandboxApp,
+        thread: threading.Thread,
+    ) -> None:
         self.config = config
         self.app = app
         self._server = server
@@ -734,8 +791,7 @@ class Sandbox:
         self._close_lock = threading.Lock()
         self.host = config.host
         self.port = int(server.server_address[1])
-        shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(
-            config.host, config.host)
+        shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
         if ":" in shown:
             shown = f"[{shown}]"
         self.base_url = f"http://{shown}:{self.port}{API_PREFIX}"
@@ -745,12 +801,25 @@ class Sandbox:
         with self._close_lock:
             if self._closed.is_set():
                 return
-            self._server.shutdown()
+            self._stop_accept_loop()
             self._server.drop_connections()
             self._server.server_close()
             self.app.close()
             self._thread.join(timeout=2.0)
             self._closed.set()
+
+    def _stop_accept_loop(self) -> None:
+        stopper = threading.Thread(target=self._server.shutdown, daemon=True)
+        stopper.start()
+        # The accept loop only notices shutdown between polls; a connection wakes it at once,
+        # which keeps close() (and so every test using a sandbox) fast.
+        host = self.base_url.split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
+        while stopper.is_alive():
+            try:
+                socket.create_connection((host, self.port), timeout=0.2).close()
+            except OSError:
+                pass
+            stopper.join(0.02)
 
     def serve_forever(self) -> None:
         """Block until Ctrl-C (or close() from another thread), then stop cleanly."""
@@ -781,7 +850,11 @@ def start_sandbox(config: SandboxConfig | None = None) -> Sandbox:
     except BaseException:
         app.close()
         raise
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name=f"sandbox-{server.server_address[1]}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},
+        name=f"sandbox-{server.server_address[1]}",
+        daemon=True,
+    )
     thread.start()
     return Sandbox(config, server, app, thread)
