@@ -250,7 +250,6 @@ class WebhookListener:
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[ReceivedEvent | Notice | None] = queue.SimpleQueue()
         self._stats = ListenerStats()
-        self._count = 0
         self._closed = False
         self._dirty = False
         self._stopping = threading.Event()
@@ -263,15 +262,19 @@ class WebhookListener:
     def start(self) -> WebhookListener:
         """Open the save file and bind; raises OSError (port in use, unwritable file)."""
         if self.config.save_path is not None:
-            # Append, never truncate: a restarted listener keeps earlier events.
-            self._save = open(self.config.save_path, "ab")
+            # Append, never truncate: a restarted listener keeps earlier events. New files are
+            # 0600: events carry customers' names and phone numbers.
+            fd = os.open(self.config.save_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._save = open(fd, "ab")
         try:
             self._server = _Server(self, (self.config.host, self.config.port))
         except OSError:
             if self._save is not None:
                 self._save.close()
             raise
-        self._spawn(self._server.serve_forever, "webhooks-serve")
+        server = self._server
+        # A short poll keeps close() (and Ctrl-C) quick; ten wake-ups a second cost nothing.
+        self._spawn(lambda: server.serve_forever(poll_interval=0.1), "webhooks-serve")
         self._spawn(self._work, "webhooks-worker")
         if self._save is not None:
             self._spawn(self._sync_loop, "webhooks-fsync")
@@ -286,6 +289,10 @@ class WebhookListener:
     def port(self) -> int:
         assert self._server is not None, "start() first"
         return int(self._server.server_address[1])
+
+    @property
+    def path(self) -> str:
+        return self._path
 
     @property
     def url(self) -> str:
@@ -458,7 +465,6 @@ class WebhookListener:
                     respond(handler, 500, {"error": "cannot save the event"})
                     return
                 self._dirty = True
-            self._count += 1
             self._stats.received += 1
             if signature == VALID:
                 self._stats.valid += 1
@@ -467,7 +473,7 @@ class WebhookListener:
             else:
                 self._stats.unchecked += 1
             # Queued under the lock, so the worker sees events in the save file's order.
-            self._queue.put(ReceivedEvent(self._count, record, line, raw, status))
+            self._queue.put(ReceivedEvent(self._stats.received, record, line, raw, status))
 
         if status == 401:
             respond(handler, 401, {"error": "invalid signature"})
