@@ -53,6 +53,8 @@ class AuthError(ZazaError):
 
 class RateLimitedError(ZazaError):
     exit_code = 5
+    # Seconds the server asked us to wait (Retry-After), when it said; read by batch pacing.
+    retry_after: float | None = None
 
 
 class NetworkError(ZazaError):

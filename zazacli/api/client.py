@@ -7,10 +7,11 @@ fields exist. Where the contract says [assumed], the assumption is named here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from zazacli.api.http import HttpClient
+from zazacli.api.values import CALL_STATUSES, DIRECTIONS, TERMINAL_STATUSES
 from zazacli.errors import ApiError
 
 # [assumed] Spring-style page parameters; the server may honour a smaller size.
@@ -19,18 +20,8 @@ SIZE_PARAM = "size"
 CURSOR_PARAM = "cursor"  # [assumed] for a {data, nextCursor} list
 MAX_PAGE_SIZE = 100
 
-CALL_STATUSES = (
-    "QUEUED",
-    "RINGING",
-    "IN_PROGRESS",
-    "COMPLETED",
-    "FAILED",
-    "NO_ANSWER",
-    "BUSY",
-    "CANCELED",
-)
-TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "NO_ANSWER", "BUSY", "CANCELED"})
-DIRECTIONS = ("INBOUND", "OUTBOUND")
+__all__ = ["CALL_STATUSES", "DIRECTIONS", "TERMINAL_STATUSES", "ZazaApi", "parse_page"]
+
 
 # [assumed] query names of the documented call filters.
 CALL_FILTERS = {
@@ -154,8 +145,12 @@ class ZazaApi:
         since: str | None = None,
         until: str | None = None,
         limit: int | None = None,
+        page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
-        """Call history, newest first. `since`/`until` are ISO-8601 instants."""
+        """Call history, newest first. `since`/`until` are ISO-8601 instants.
+
+        `page_size` is what is asked for per request (`calls tail` asks for small pages
+        when it expects to stop early)."""
         values = {
             "direction": direction,
             "status": status,
@@ -164,7 +159,15 @@ class ZazaApi:
             "until": until,
         }
         params = {CALL_FILTERS[k]: v for k, v in values.items() if v is not None}
-        return self.iter_items("calls", params, limit=limit)
+        return self.iter_items("calls", params, limit=limit, page_size=page_size)
+
+    def count_calls(self, **filters: Any) -> int | None:
+        """How many calls match `iter_calls`' filters: `totalElements` of a one-item page
+        [assumed Spring page]; None when the server's list shape does not say."""
+        params = {CALL_FILTERS[k]: v for k, v in filters.items() if v is not None}
+        data = self.http.get_json("calls", {**params, PAGE_PARAM: 0, SIZE_PARAM: 1})
+        total = data.get("totalElements") if isinstance(data, dict) else None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
 
     def get_call(self, call_id: int) -> dict[str, Any]:
         return self._one(f"calls/{call_id}")
@@ -177,11 +180,13 @@ class ZazaApi:
         agent_id: int,
         variables: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        retry_rate_limited: bool = True,
     ) -> dict[str, Any]:
         """POST /calls/outbound, never retried once it may have been sent.
 
         Raises OutcomeUnknownError when the request went out but no answer came;
-        the caller reconciles with `find_dispatched_call`.
+        the caller reconciles with `find_dispatched_call`. `retry_rate_limited=False`
+        raises a 429 at once (RateLimitedError) for callers that pace themselves.
         """
         body: dict[str, Any] = {
             "fromNumber": from_number,
@@ -193,7 +198,12 @@ class ZazaApi:
         # Harmless today; the API plans to honour it.
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         response = self.http.request(
-            "POST", "calls/outbound", json_body=body, headers=headers, retry=False
+            "POST",
+            "calls/outbound",
+            json_body=body,
+            headers=headers,
+            retry=False,
+            retry_rate_limited=retry_rate_limited,
         )
         data = self.http.decode(response)
         if not isinstance(data, dict):
@@ -213,18 +223,39 @@ class ZazaApi:
 
         The API cannot filter by number, so pages are scanned client-side.
         """
-        for call in self.iter_calls(direction="OUTBOUND", since=since, limit=max_scan):
-            if (
-                call.get("toNumber") == to_number
-                and call.get("fromNumber") == from_number
-                and _same_id(call.get("agentId"), agent_id)
-            ):
-                return call
-        return None
+        key = (to_number, from_number, agent_id)
+        found = self.find_dispatched_calls([key], since=since, max_scan=max_scan)
+        return found.get(key)
+
+    def find_dispatched_calls(
+        self,
+        keys: Iterable[tuple[str, str, int]],
+        *,
+        since: str,
+        until: str | None = None,
+        max_scan: int | None = None,
+    ) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """For each (toNumber, fromNumber, agentId), the newest OUTBOUND call created in
+        [since, until), in one scan of the history; keys without a call are left out.
+
+        The scan stops early once every key is found (the list is newest first).
+        """
+        wanted = set(keys)
+        found: dict[tuple[str, str, int], dict[str, Any]] = {}
+        if not wanted:
+            return found
+        calls = self.iter_calls(direction="OUTBOUND", since=since, until=until, limit=max_scan)
+        for call in calls:
+            key = (call.get("toNumber"), call.get("fromNumber"), _as_id(call.get("agentId")))
+            if key in wanted and key not in found:
+                found[key] = call
+                if len(found) == len(wanted):
+                    break
+        return found
 
 
-def _same_id(value: Any, wanted: int) -> bool:
+def _as_id(value: Any) -> int | None:
     try:
-        return int(value) == wanted
+        return int(value)
     except (TypeError, ValueError):
-        return False
+        return None

@@ -176,6 +176,7 @@ class HttpClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         retry: bool,
+        retry_rate_limited: bool = True,
     ) -> httpx.Response:
         """Send with our retry policy and raise the mapped error for a failed status.
 
@@ -183,6 +184,8 @@ class HttpClient:
         transport error. `retry=False` (POST) retries only what provably was not
         sent: connection failures and 429; a timeout after sending raises
         OutcomeUnknownError so the caller can reconcile instead of resending.
+        `retry_rate_limited=False` raises a 429 at once as RateLimitedError (with its
+        `retry_after`), for callers that pace themselves (batch dispatch).
         """
         import httpx
 
@@ -223,6 +226,8 @@ class HttpClient:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 self._log(f"< {response.status_code} {method} {path} ({elapsed_ms:.0f} ms)")
                 status = response.status_code
+                if status == 429 and not retry_rate_limited:
+                    raise self._rate_limited(response)
                 retryable = status == 429 or (retry and status in RETRY_STATUSES)
                 if not retryable:
                     self._raise_for_status(response)
@@ -253,7 +258,7 @@ class HttpClient:
             kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
             raise ApiError(
                 f"HTTP {response.status_code} from {self._host()} was not JSON ({kind}): "
-                f"{server_message(response)}",
+                f"{self._message(response)}",
                 hint=f"is {self.base_url} the ZazaVoice API base URL (ending in /api/v1)?",
             ) from None
 
@@ -263,7 +268,7 @@ class HttpClient:
         status = response.status_code
         if status < 400:
             return
-        text = f"HTTP {status}: {server_message(response)}"
+        text = f"HTTP {status}: {self._message(response)}"
         if status in (401, 403):
             raise AuthError(text, hint=self._key_hint)
         if status == 404:
@@ -275,6 +280,20 @@ class HttpClient:
         if status in (400, 409, 422):
             raise BadRequestError(text, status=status)
         raise ApiError(text, status=status)
+
+    def _rate_limited(self, response: httpx.Response) -> RateLimitedError:
+        error = RateLimitedError(
+            f"HTTP 429: {self._message(response)}", hint="lower the request rate"
+        )
+        error.retry_after = _retry_after(response)
+        return error
+
+    def _message(self, response: httpx.Response) -> str:
+        """The server's message, with our key cut out should a hostile server echo it."""
+        message = server_message(response)
+        if self._api_key and self._api_key in message:
+            message = message.replace(self._api_key, "[redacted]")
+        return message
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
