@@ -1,0 +1,287 @@
+"""`zaza api`: a raw request to any /v1 endpoint, with the profile's key, retries and errors.
+
+The escape hatch for endpoints the commands do not cover yet (after `gh api`). The request
+goes through the same HttpClient as every command, so it gets the same auth, base URL
+check, retry policy (never a blind resend of a write) and exit codes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from zazacli.commands.common import get_context
+from zazacli.errors import UsageError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+API_EPILOG = (
+    "\b\nExamples:\n"
+    "  zaza api /agents\n"
+    "  zaza api GET 'calls?status=FAILED&size=5'\n"
+    "  zaza api GET calls -f status=NO_ANSWER -f agentId=12 --paginate\n"
+    "  zaza api POST /calls/outbound -f fromNumber=+14155550100 -f toNumber=+14155550123 \\\n"
+    "      -f agentId=12 -f 'variables[NAME]=Alex'\n"
+    "  zaza api POST /calls/outbound --input body.json\n\n"
+    "-f/--field key=value is a query parameter for GET and a field of the JSON body "
+    'otherwise. Values true, false, null, numbers and "quoted strings" are read as JSON '
+    "(agentId=12 sends a number, agentId='\"12\"' a string); key[sub]=v nests an object, "
+    "key[]=v appends to an array. With --input, fields go to the query string.\n\n"
+    "Output: the response body, indented on a terminal and exactly as received when piped; "
+    "--paginate prints one JSON item per line (it sets page and size itself). POST, PUT, "
+    "PATCH and DELETE are never resent once they may have reached the server.\n\n"
+    "Exit codes: 0 for 2xx/3xx; 1 other HTTP errors; 2 bad input or HTTP 400/409/422; "
+    "3 HTTP 404; 4 HTTP 401/403 or no key; 5 HTTP 429 after retries; 6 network error "
+    "(for a write: outcome unknown)."
+)
+
+_FIELD_KEY = r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$"
+_JSON_SCALAR = r'^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|".*")$'
+_HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+
+
+def _complete_method(incomplete: str) -> list[str]:
+    found = [m for m in METHODS if m.startswith(incomplete.upper())]
+    return [m.lower() for m in found] if incomplete.islower() else found
+
+
+def api(
+    ctx: typer.Context,
+    method: Annotated[
+        str,
+        typer.Argument(
+            help="GET, POST, PUT, PATCH or DELETE (any case); a lone PATH means GET.",
+            metavar="METHOD",
+            show_default=False,
+            autocompletion=_complete_method,
+        ),
+    ],
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            help="Path below the base URL, with an optional query: /agents, "
+            "'calls?status=FAILED'.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            "-f",
+            metavar="KEY=VALUE",
+            help="A query parameter (GET) or JSON body field (typed, see below). Repeatable.",
+        ),
+    ] = None,
+    input_file: Annotated[
+        str | None,
+        typer.Option("--input", metavar="FILE", help="The JSON request body from FILE; - = stdin."),
+    ] = None,
+    headers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header", "-H", metavar="'NAME: VALUE'", help="An extra request header. Repeatable."
+        ),
+    ] = None,
+    paginate: Annotated[
+        bool,
+        typer.Option("--paginate", help="GET every page of a list; print one item per line."),
+    ] = False,
+    include: Annotated[
+        bool,
+        typer.Option("--include", "-i", help="Print the status line and headers on stderr."),
+    ] = False,
+) -> None:
+    """Send a request to the ZazaVoice API and print the response."""
+    from zazacli.output import api_items, api_response
+
+    if path is None:
+        if method.upper() in METHODS:
+            raise UsageError("missing PATH", hint="for example: zaza api GET /agents")
+        method, path = "GET", method
+    verb = method.upper()
+    if verb not in METHODS:
+        raise UsageError(f"unknown method {method!r}", hint="use one of " + ", ".join(METHODS))
+    app_ctx = get_context(ctx)
+    relative, query = split_path(path, app_ctx.settings.base_url)
+    extra_headers = parse_headers(headers or [])
+    pairs = [parse_field(text) for text in fields or []]
+    body: bytes | None = None
+    json_body: Any = None
+    if input_file is not None:
+        body = read_json_input(input_file)
+        extra_headers.setdefault("Content-Type", "application/json")
+    if verb == "GET" or body is not None:
+        if body is not None and verb == "GET":
+            raise UsageError("--input sends a body: use it with POST, PUT, PATCH or DELETE")
+        for key, value in pairs:
+            query.setdefault(key, []).append(value)
+    elif pairs:
+        json_body = build_body(pairs)
+    params: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
+    if paginate:
+        if verb != "GET":
+            raise UsageError("--paginate only works with GET")
+        if extra_headers or include:
+            raise UsageError("--paginate works without -H and --include")
+        api_items(app_ctx.out, app_ctx.api.iter_items(relative, params))
+        return
+    response = app_ctx.api.http.request(
+        verb,
+        relative,
+        params=params,
+        json_body=json_body,
+        content=body,
+        headers=extra_headers,
+        # A write may have taken effect even when its answer was lost: never resend it.
+        retry=verb == "GET",
+    )
+    api_response(app_ctx.out, response, include=include)
+
+
+# ---------------------------------------------------------------- input parsing
+
+
+def split_path(path: str, base_url: str) -> tuple[str, dict[str, list[str]]]:
+    """(path relative to the base URL, query parameters) from what the user typed.
+
+    An absolute URL is accepted only when it points below the base URL itself: the key
+    is never sent to another host.
+    """
+    import re
+    from urllib.parse import parse_qsl, urlsplit
+
+    text = path.strip()
+    if not text:
+        raise UsageError("PATH is empty", hint="for example: zaza api GET /agents")
+    base = urlsplit(base_url)
+    base_path = base.path.rstrip("/")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) or text.startswith("//"):
+        target = urlsplit(text)
+        same_origin = (
+            target.scheme.lower() == base.scheme.lower()
+            and (target.hostname or "") == (base.hostname or "")
+            and target.port == base.port
+        )
+        if not same_origin or not (
+            target.path == base_path or target.path.startswith(base_path + "/")
+        ):
+            raise UsageError(
+                f"refusing to send the API key to {target.netloc or text!r}: "
+                f"PATH must be below the base URL {base_url}",
+                hint="give a path relative to the base URL, e.g. /agents",
+            )
+        text = target.path[len(base_path) :] + (f"?{target.query}" if target.query else "")
+    relative, _, raw_query = text.partition("?")
+    relative = relative.split("#", 1)[0]
+    # The public docs write endpoints as /v1/agents; the base URL already ends in /api/v1.
+    for prefix in ("/api/v1", "/v1"):
+        if base_path.endswith(prefix) and (
+            relative == prefix or relative.startswith(prefix + "/")
+        ):
+            relative = relative[len(prefix) :]
+            break
+    query: dict[str, list[str]] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True):
+        query.setdefault(key, []).append(value)
+    return relative.lstrip("/"), query
+
+
+def parse_headers(lines: list[str]) -> dict[str, str]:
+    import re
+
+    found: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        name = name.strip()
+        if not sep or not name or not re.fullmatch(_HEADER_NAME, name):
+            raise UsageError(f"-H {line!r}: expected 'Name: value'")
+        if name.lower() == "authorization":
+            raise UsageError(
+                "-H: the Authorization header comes from the profile and cannot be replaced",
+                hint="use --profile or ZAZA_API_KEY for another key",
+            )
+        if name.lower() in ("host", "content-length", "transfer-encoding"):
+            raise UsageError(f"-H: {name} is set by zaza itself")
+        found[name] = value.strip()
+    return found
+
+
+def parse_field(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise UsageError(f"-f {text!r}: expected key=value")
+    return key, value
+
+
+def typed_value(value: str) -> Any:
+    """true/false/null, JSON numbers and "quoted strings" as JSON; anything else as text."""
+    import json
+    import re
+
+    if re.match(_JSON_SCALAR, value, re.S):
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
+
+
+def build_body(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """The JSON body from key=value fields: `a[b]=1` nests, `a[]=1` appends (as gh does)."""
+    import re
+
+    body: dict[str, Any] = {}
+    for key, raw in pairs:
+        match = re.match(_FIELD_KEY, key)
+        if not match:
+            raise UsageError(f"-f {key}=…: cannot read the key (use name, name[sub] or name[])")
+        parts = [match.group(1)] + re.findall(r"\[([^\[\]]*)\]", match.group(2))
+        value = typed_value(raw)
+        node: Any = body
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            following = None if last else parts[index + 1]
+            if part == "":
+                if not isinstance(node, list):
+                    raise UsageError(f"-f {key}: [] must follow a name")
+                if last:
+                    node.append(value)
+                    break
+                node.append({} if following else [])
+                node = node[-1]
+                continue
+            if not isinstance(node, dict):
+                raise UsageError(f"-f {key}: conflicts with an earlier field")
+            if last:
+                node[part] = value
+                break
+            child = node.setdefault(part, [] if following == "" else {})
+            if not isinstance(child, list | dict):
+                raise UsageError(f"-f {key}: {part} already has a value")
+            node = child
+    return body
+
+
+def read_json_input(source: str) -> bytes:
+    """The raw body, after checking it is JSON (so a typo is caught before sending)."""
+    import json
+    import sys
+
+    try:
+        if source == "-":
+            stream = getattr(sys.stdin, "buffer", None)
+            data = stream.read() if stream is not None else sys.stdin.read().encode()
+        else:
+            with open(source, "rb") as file:
+                data = file.read()
+    except OSError as error:
+        raise UsageError(f"--input {source}: {error.strerror or error}") from None
+    try:
+        json.loads(data)
+    except ValueError as error:
+        where = "stdin" if source == "-" else source
+        raise UsageError(f"--input {where} is not JSON: {error}") from None
+    return data

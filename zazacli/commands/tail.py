@@ -1,0 +1,123 @@
+"""`zaza calls tail`: follow new calls and their status changes (registered in main.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from zazacli.api.values import CALL_STATUSES, DIRECTIONS
+from zazacli.commands.common import JsonlOpt, SinceOpt, get_context
+from zazacli.errors import UsageError
+
+TAIL_EPILOG = (
+    "On a terminal: a line per new call and per status change. Piped, or with --jsonl: "
+    'one JSON object per event, {"event": "new" or "changed", "call": {…}, '
+    '"previousStatus": …, "observedAt": …}.\n\n'
+    "Status changes are followed for calls created in the last 15 minutes. On HTTP 429 "
+    "the polling interval doubles (and comes back down after 10 good polls); network "
+    "errors are retried. Ctrl-C stops cleanly.\n\n"
+    "Exit codes: 0 stopped (Ctrl-C, --max-events, --duration); 2 bad option; 4 bad key; "
+    "1, 5 or 6 the API failed on the first poll, or on 10 polls in a row."
+)
+
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$"
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def parse_seconds(value: str, option: str, minimum: float = 0.0) -> float:
+    """`5`, `5s`, `1m`, `1.5h` as seconds."""
+    import re
+
+    match = re.match(_DURATION, value, re.I)
+    if not match:
+        raise UsageError(f"{option}: cannot read {value!r} as a duration", hint="e.g. 5s, 1m, 2h")
+    seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
+    if seconds < minimum or seconds <= 0:
+        raise UsageError(f"{option}: {value!r} is too short; the least is {minimum:g}s")
+    return seconds
+
+
+def _complete_status(incomplete: str) -> list[str]:
+    return [s.lower() for s in CALL_STATUSES if s.lower().startswith(incomplete.lower())]
+
+
+def _complete_direction(incomplete: str) -> list[str]:
+    return [d.lower() for d in DIRECTIONS if d.lower().startswith(incomplete.lower())]
+
+
+def tail(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only calls with this status (any case); a call shows up when it gets it.",
+            autocompletion=_complete_status,
+        ),
+    ] = None,
+    agent: Annotated[int | None, typer.Option("--agent", help="Only this agent's calls.")] = None,
+    direction: Annotated[
+        str | None,
+        typer.Option(
+            "--direction", help="inbound or outbound.", autocompletion=_complete_direction
+        ),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option("--interval", help="Time between polls: 5s, 1m, or seconds (>= 1s).")
+    ] = "5s",
+    last: Annotated[
+        int,
+        typer.Option(
+            "--last", "-n", min=0, help="Show the newest N calls first; 0 for only new ones."
+        ),
+    ] = 10,
+    since: SinceOpt = None,
+    jsonl: JsonlOpt = False,
+    max_events: Annotated[
+        int | None,
+        typer.Option("--max-events", min=1, help="Stop after N events (the backlog counts)."),
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="Stop after this long: 90s, 10m, 2h.")
+    ] = None,
+) -> None:
+    """Follow calls as they appear, and their status changes, until Ctrl-C.
+
+    Polls GET /calls. Shows the newest 10 calls first for context (--last N), or every
+    call since a time (--since 1h), then each new call and each status change.
+    """
+    import time
+
+    from zazacli.commands.calls import call_filters
+    from zazacli.output import TailPrinter
+    from zazacli.tail import CallFollower
+
+    every = parse_seconds(interval, "--interval", minimum=1.0)
+    stop_after = parse_seconds(duration, "--duration") if duration else None
+    filters = call_filters(direction, status, agent, since, None)
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    follower = CallFollower(
+        app_ctx.api,
+        direction=filters["direction"],  # type: ignore[arg-type]
+        status=filters["status"],  # type: ignore[arg-type]
+        agent_id=agent,
+        since=filters["since"],  # type: ignore[arg-type]
+        backlog=last,
+        interval=every,
+        notice=out.warn,
+    )
+    printer = TailPrinter(out, jsonl=jsonl or not out.is_tty)
+    printer.banner(follower, filters)
+    started = time.monotonic()
+    shown = 0
+    try:
+        for event in follower.events(duration=stop_after):
+            printer.event(event)
+            shown += 1
+            if max_events is not None and shown >= max_events:
+                break
+    except KeyboardInterrupt:
+        pass
+    printer.summary(follower.stats, time.monotonic() - started)
