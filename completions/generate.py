@@ -93,10 +93,11 @@ def command_tree() -> list[str]:
         if options:
             words.append("[" + " ".join(options) + "]")
         lines.append(" ".join(words))
-        children = getattr(command, "commands", None) or {}
-        for name in sorted(children):
-            child = children[name]
-            if not child.hidden:
+        # Nouns load lazily: ask the group for its names, then for each command.
+        names = command.list_commands(None) if hasattr(command, "list_commands") else []
+        for name in sorted(names):
+            child = command.get_command(None, name)
+            if child is not None and not child.hidden:
                 visit(child, [*path, name])
 
     visit(typer.main.get_command(app), [PROG])

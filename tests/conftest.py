@@ -129,7 +129,11 @@ def fault_server() -> Iterator[FaultServer]:
 
         do_GET = do_POST = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RecordingHandler)
+    class QuietServer(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # clients that hang up mid-answer are part of the faults under test
+
+    server = QuietServer(("127.0.0.1", 0), RecordingHandler)
     server.daemon_threads = True
     # A short poll interval: shutdown() waits up to one interval, at every test's teardown.
     thread = threading.Thread(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,5 +32,11 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
 
 @pytest.fixture
 def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    """A sandbox on a free port, with live calls 100x faster than real time."""
-    return make_sandbox()
+    """A sandbox on a free port, with live calls 100x faster than real time.
+
+    The seeded live calls (QUEUED, RINGING, IN_PROGRESS at start) have ended by the time
+    it is returned, so tests that compare two reads of the history see the same data.
+    """
+    running = make_sandbox()
+    time.sleep(9 / FAST["speed"])
+    return running

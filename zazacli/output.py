@@ -12,6 +12,9 @@ import csv
 import json
 import os
 import sys
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,16 +214,86 @@ DETAIL_FIELDS: dict[str, list[Column]] = {
 }
 
 
+# CSV columns: each kind's known fields first, in this order, whether present or not;
+# `NAME.*` stands for the keys of a nested object, in first-seen order. Unknown fields
+# follow in first-seen order. Both are read from the first CSV_HEADER_ROWS rows (one API
+# page), because the header is written before the rest streams; a field first seen later
+# is left out, with one warning at the end.
+CSV_FIELDS: dict[str, list[str]] = {
+    "agent": ["id", "name", "personality", "voiceType", "isActive", "greetingMessage"],
+    "campaign": [
+        "id",
+        "name",
+        "status",
+        "agentId",
+        "fromNumber",
+        "createdAt",
+        "totalLeads",
+        "leadStats.*",
+        "callingHours.start",
+        "callingHours.end",
+        "callingHours.timezone",
+    ],
+    "call": [
+        "id",
+        "direction",
+        "status",
+        "fromNumber",
+        "toNumber",
+        "agentId",
+        "campaignId",
+        "createdAt",
+        "startedAt",
+        "endedAt",
+        "durationSeconds",
+        "disposition",
+        "failureReason",
+        "variables.*",
+        "recordingUrl",
+    ],
+}
+CSV_EXCLUDED = frozenset({"turns"})  # transcripts are files: `zaza calls export-transcripts`
+CSV_HEADER_ROWS = 100
+
+
 def flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested objects as dotted keys (`variables.NAME`), for CSV."""
+    """Nested objects as dotted keys (`variables.NAME`), for CSV; empty objects vanish."""
     flat: dict[str, Any] = {}
     for key, value in item.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):
             flat.update(flatten(value, name + "."))
         else:
             flat[name] = value
     return flat
+
+
+def csv_header(known: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    """Known fields (families expanded from `rows`), then unknown ones as first seen."""
+    header: list[str] = []
+    seen: set[str] = set()
+    parents = {name.rsplit(".", 1)[0] for name in known if "." in name}
+    for name in known:
+        fields: Iterable[str] = [name]
+        if name.endswith(".*"):
+            prefix = name[:-1]
+            fields = (k for row in rows for k in row if k.startswith(prefix))
+        for field in fields:
+            if field not in seen:
+                seen.add(field)
+                header.append(field)
+    for row in rows:
+        for field in row:
+            if field not in seen and _csv_extra(field, parents):
+                seen.add(field)
+                header.append(field)
+    return header
+
+
+def _csv_extra(field: str, parents: set[str]) -> bool:
+    """An unknown field gets a column, unless it is a transcript or a known object's parent
+    (`variables: null` is not a column: its keys are)."""
+    return field.split(".", 1)[0] not in CSV_EXCLUDED and field not in parents
 
 
 # ---------------------------------------------------------------- the printer
@@ -340,7 +413,7 @@ class Output:
                 count += 1
             return count
         if fmt is Format.csv:
-            return self.csv_rows(items, [c.key for c in columns])
+            return self.csv_rows(items, CSV_FIELDS.get(kind, [c.key for c in columns]))
         for item in items:
             self.stdout.write("\t".join(column.plain(item) for column in columns) + "\n")
             count += 1
@@ -362,27 +435,44 @@ class Output:
             keep.remove(index)
         return keep
 
-    def csv_rows(self, items: Iterable[dict[str, Any]], known: list[str]) -> int:
-        """RFC 4180 with a header. Known columns first, unknown ones as first seen.
+    def csv_rows(
+        self,
+        items: Iterable[dict[str, Any]],
+        known: list[str],
+        *,
+        header_rows: int = CSV_HEADER_ROWS,
+    ) -> int:
+        """RFC 4180 (CRLF, minimal quoting) in UTF-8 with a header row; streams.
 
-        The header must be complete before the first row, so rows are buffered
-        only until the first item arrives; unknown fields that appear later are
-        added as extra columns, and rows printed before them leave them empty.
+        The header (see CSV_FIELDS) is fixed from the first `header_rows` rows, which are
+        the only ones buffered; fields first seen later are left out, named in a warning.
         """
+        from itertools import chain, islice
+
         iterator: Iterator[dict[str, Any]] = iter(items)
-        first = next(iterator, None)
-        header = list(known)
-        if first is not None:
-            header += [k for k in flatten(first) if k not in header and k != "turns"]
+        first_rows = [flatten(item) for item in islice(iterator, header_rows)]
+        header = csv_header(known, first_rows)
+        columns = set(header)
+        parents = {name.rsplit(".", 1)[0] for name in known if "." in name}
+        late: dict[str, None] = {}
+        _ensure_utf8(self.stdout)
         writer = csv.writer(self.stdout, lineterminator="\r\n")
         writer.writerow(header)
-        if first is None:
-            return 0
         count = 0
-        for item in _chain_one(first, iterator):
-            flat = flatten(item)
+        for flat in chain(first_rows, (flatten(item) for item in iterator)):
             writer.writerow([_csv_cell(flat.get(name)) for name in header])
             count += 1
+            if count > header_rows:
+                for field in flat:
+                    if field not in columns and field not in late and _csv_extra(field, parents):
+                        late[field] = None
+        if late:
+            names = list(late)
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            self.warn(
+                f"{len(names)} field(s) first seen after row {header_rows} are not in the CSV "
+                f"header: {shown} (--jsonl keeps every field)"
+            )
         return count
 
     def record(self, item: dict[str, Any], kind: str, fmt: Format) -> None:
@@ -394,7 +484,7 @@ class Output:
                 self.json_document(item)
             return
         if fmt is Format.csv:
-            self.csv_rows([item], [c.key for c in COLUMNS[kind]])
+            self.csv_rows([item], CSV_FIELDS.get(kind, [c.key for c in COLUMNS[kind]]))
             return
         fields = DETAIL_FIELDS[kind]
         shown = {c.key.split(".")[0] for c in fields}
@@ -508,9 +598,15 @@ class Output:
                 self.console.print(Padding(line, (0, indent // 2, 1, indent // 2)))
 
 
-def _chain_one(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield first
-    yield from rest
+def _ensure_utf8(stream: IO[str]) -> None:
+    """CSV is promised in UTF-8 whatever the locale (PYTHONIOENCODING, LANG=…ISO-8859-1)."""
+    encoding = str(getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+    reconfigure = getattr(stream, "reconfigure", None)
+    if encoding.replace("_", "") != "utf8" and reconfigure is not None:
+        try:
+            reconfigure(encoding="utf-8")
+        except (ValueError, OSError):
+            pass
 
 
 def _csv_cell(value: Any) -> str:
@@ -790,6 +886,7 @@ def webhook_listen_banner(
     url: str,
     port: int,
     path: str,
+    exposed: bool,
     secret_source: str | None,
     patterns: list[str] | None,
     save: str | None,
@@ -811,8 +908,11 @@ def webhook_listen_banner(
         out.notice(f"  saving to:  {save} (appending)")
     if forward_to:
         out.notice(f"  forwarding: to {forward_to}")
-    out.notice(f"  from the sandbox: zaza sandbox --webhook-url {url}")
+    local = f"http://127.0.0.1:{port}{path}"
+    out.notice(f"  from the sandbox: zaza sandbox --webhook-url {local}")
     out.notice("                    (give both the same ZAZA_WEBHOOK_SECRET)")
+    if exposed:
+        out.notice(f"  from a container: http://host.docker.internal:{port}{path}")
     out.notice(
         f"  from ZazaVoice:   run an HTTPS tunnel to port {port} yourself, e.g.\n"
         f"                      cloudflared tunnel --url http://localhost:{port}\n"
@@ -879,3 +979,776 @@ def response_body(out: Output, result: DeliveryResult) -> None:
     except ValueError:
         pretty = text.rstrip("\n")
     out.write(pretty)
+
+
+# ================================================================ dispatch, wait and batch
+# For `zaza calls dispatch|wait|batch`. Data on stdout: the call id, the final call, the
+# dry-run plan, or one JSON line per batch row when piped. The live status line, the
+# progress bar, problem rows and the batch summary go to stderr, worded to read well in
+# a cron log the next morning.
+
+if TYPE_CHECKING:
+    from zazacli.batch import BatchReport
+
+# Row statuses of a batch that are problems worth a line on stderr.
+BATCH_PROBLEM_STATUSES = frozenset({"invalid", "duplicate", "failed", "unknown", "deferred"})
+
+
+def dispatch_plan(out: Output, pairs: list[tuple[str, Any]]) -> None:
+    """`--dry-run`: what would be sent, as labelled lines (no markup taken from values)."""
+    if out.is_tty:
+        from rich.markup import escape
+
+        pairs = [(escape(key), escape(plain_value(value))) for key, value in pairs]
+    out.key_values(pairs)
+
+
+def _elapsed_text(seconds: float) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class CallStatusLine:
+    """`call 90512  RINGING 0:07`, redrawn in place on stderr while a call is followed.
+
+    Only on a terminal: in a log nothing is written until the final result.
+    """
+
+    def __init__(self, out: Output, call_id: Any) -> None:
+        self.out = out
+        self.call_id = call_id
+        self.status = "…"
+        self._origin = time.time()
+        self._live: Any = None
+
+    def __enter__(self) -> CallStatusLine:
+        if self.out.err_tty:
+            from rich.live import Live
+
+            self._live = Live(
+                self, console=self.out.err_console, refresh_per_second=4, transient=True
+            )
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def update(self, call: dict[str, Any]) -> None:
+        self.status = str(call.get("status") or "?")
+        created = parse_time(call.get("createdAt"))
+        if created is not None:
+            # The call's own age; a server clock ahead of ours must not show negative time.
+            self._origin = min(created.timestamp(), time.time())
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        style = STATUS_STYLES.get(self.status.upper(), "bold")
+        return Text.assemble(
+            (f"call {self.call_id}  ", "dim"),
+            (self.status, f"bold {style}"),
+            f" {_elapsed_text(time.time() - self._origin)}",
+        )
+
+
+class BatchProgress:
+    """What a batch shows while it runs: a Rich progress bar on a terminal's stderr; one
+    JSON line per row on stdout when `jsonl`; problem rows as lines on stderr; and in a
+    log (stderr not a terminal) a progress line every 30 seconds."""
+
+    LOG_EVERY = 30.0
+
+    def __init__(self, out: Output, total: int, *, jsonl: bool) -> None:
+        self.out = out
+        self.total = total
+        self.jsonl = jsonl
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._progress: Any = None
+        self._task: Any = None
+        self._started = time.monotonic()
+        self._last_log = self._started
+
+    def __enter__(self) -> BatchProgress:
+        if self.out.err_tty:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TextColumn("[dim]{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=self.out.err_console,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("batch", total=self.total, **self._fields())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _fields(self) -> dict[str, str]:
+        c = self.counts
+        sent = c["queued"] + c["reconciled"] + c["failed"] + c["unknown"]
+        queued = c["queued"] + c["reconciled"] + c["skipped"]
+        skipped = c["skipped"] + c["invalid"] + c["duplicate"] + c["deferred"]
+        elapsed = time.monotonic() - self._started
+        new = c["queued"] + c["reconciled"]
+        rate = f"{new / elapsed:.1f}/s" if new and elapsed > 0 else ""
+        counts = f"sent {sent} · queued {queued} · failed {c['failed'] + c['unknown']} · "
+        return {"counts": counts + f"skipped {skipped}", "rate": rate}
+
+    def result(self, row: dict[str, Any]) -> None:
+        """One row's result (called from worker threads)."""
+        with self._lock:
+            self.counts[row["status"]] += 1
+            if self.jsonl:
+                self.out.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                self.out.stdout.flush()
+            if row["status"] in BATCH_PROBLEM_STATUSES:
+                who = "" if row["status"] in ("invalid", "duplicate") else f" {row['to']}"
+                self._line(f"line {row['line']}{who}: {row['status']}: {row.get('error')}")
+            if self._progress is not None:
+                self._progress.update(self._task, advance=1, **self._fields())
+            elif time.monotonic() - self._last_log >= self.LOG_EVERY:
+                self._last_log = time.monotonic()
+                done = sum(self.counts.values())
+                fields = self._fields()
+                self._line(
+                    f"progress: {done}/{self.total} rows, {fields['counts']} {fields['rate']}"
+                )
+
+    def notice(self, message: str) -> None:
+        with self._lock:
+            self._line(message)
+
+    def _line(self, message: str) -> None:
+        if self._progress is not None:
+            from rich.markup import escape
+
+            self._progress.console.print(escape(message), highlight=False)
+        else:
+            self.out.notice(message)
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None:
+    """The closing lines on stderr: counts, rate, journal, and how to resume."""
+    c = report.counts
+    finished = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    problems = [f"{c[s]} {s}" for s in ("invalid", "duplicate") if c[s]]
+    found = f" ({c['reconciled']} found in GET /calls after a lost answer)"
+    lines = [
+        f"batch {report.csv_path.name} finished {finished} after "
+        f"{_elapsed_text(report.elapsed)}: {report.queued} of {report.valid} valid rows queued"
+        + (f" ({', '.join(problems)} rows skipped)" if problems else ""),
+        f"  queued now: {c['queued'] + c['reconciled']}"
+        + (found if c["reconciled"] else "")
+        + f"; already queued by an earlier run: {c['skipped']}",
+    ]
+    missing = [
+        (c["failed"], "failed (refused by the API; nothing queued)"),
+        (c["unknown"], "outcome unknown (check before re-sending: zaza calls list)"),
+        (c["deferred"], "deferred (callee's quiet hours)"),
+        (report.not_sent, "not sent"),
+    ]
+    if any(n for n, _ in missing):
+        lines.append("  not queued: " + "; ".join(f"{n} {text}" for n, text in missing if n))
+    rate = report.achieved_rate
+    pace = f"  rate: {rate:.1f} calls/s" if rate else "  rate: -"
+    pace += f" (target {report.target_rate:g}/s)"
+    if report.rate_limited:
+        pace += (
+            f"; rate limited {_times(report.rate_limited)} (HTTP 429), "
+            f"slowed down {_times(report.slowdowns)}"
+        )
+    lines.append(pace)
+    lines.append(f"  journal: {report.journal_path}")
+    if report.ok:
+        lines.append("  every valid row is queued")
+    else:
+        lines.append(
+            f"  to resume, re-run the same command: {resume_command}\n"
+            "  (rows already queued are skipped; rows in doubt are looked up in GET /calls first)"
+        )
+    for line in lines:
+        out.notice(line)
+
+
+# ================================================================ reports: stats, export
+# For `zaza calls stats` and `zaza calls export-transcripts` (zazacli/reports.py computes).
+# Stats on stdout: a Rich table with bars (and a chart over time for --by day|hour) on a
+# terminal, headerless TSV when piped (the summary line then goes to stderr), `--json`,
+# `--csv`. Export: a progress bar on a terminal's stderr (a line every 30 s in a log), then
+# the summary on stderr; `--json` puts the summary on stdout as well.
+
+if TYPE_CHECKING:
+    from zazacli.reports import ExportSummary, Outcome
+
+# The columns of `calls stats --csv`, and of its TSV (headerless) when piped.
+STATS_FIELDS = [
+    "key",
+    "name",
+    "count",
+    "share",
+    "median_duration_s",
+    "p90_duration_s",
+    "answered",
+    "ended_outbound",
+    "answer_rate",
+    "talk_minutes",
+]
+BLOCKS = " ▁▂▃▄▅▆▇█"
+CHART_HEIGHT = 8
+SHOW_FAILURES = 20
+
+
+def transcript_file(call: dict[str, Any], fmt: str) -> str:
+    """A transcript file's content: exactly what `zaza calls transcript -f FMT` prints."""
+    turns = transcript_turns(call)
+    if fmt == "json":
+        return json.dumps(turns, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "srt":
+        return to_srt(call, turns)
+    return "".join(line + "\n" for line in transcript_lines(call, turns))
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _stats_key_text(key: Any, by: str) -> str:
+    """Table label of a group key: weekday for days, short local time for hours."""
+    if key is None:
+        return "(no time)" if by in ("day", "hour") else "(none)"
+    if by == "day":
+        return datetime.fromisoformat(str(key)).strftime("%a %Y-%m-%d")
+    if by == "hour":
+        return datetime.fromisoformat(str(key)).strftime("%a %m-%d %H:00")
+    return str(key)
+
+
+def _range_text(report: dict[str, Any]) -> str:
+    def day(value: Any) -> str:
+        parsed = parse_time(value)
+        return parsed.astimezone().strftime("%Y-%m-%d %H:%M") if parsed else "?"
+
+    since, until = report.get("since"), report.get("until")
+    if since and until:
+        return f"{day(since)} → {day(until)}"
+    if since:
+        return f"since {day(since)}"
+    if until:
+        return f"before {day(until)}"
+    return "all time"
+
+
+def stats_summary_line(report: dict[str, Any]) -> str:
+    """One line: total, answer rate, talk time, median and p90 durations."""
+    parts = [f"{report['total']:,} calls"]
+    if report.get("ended_outbound"):
+        parts.append(
+            f"answer rate {_percent(report['answer_rate'])} "
+            f"({report['answered']:,} of {report['ended_outbound']:,} ended outbound)"
+        )
+    else:
+        parts.append("answer rate - (no ended outbound calls)")
+    parts.append(f"talk {report['talk_minutes']:,.1f} min")
+    if report.get("median_duration_s") is not None:
+        parts.append(
+            f"median {duration(report['median_duration_s'])}, "
+            f"p90 {duration(report['p90_duration_s'])}"
+        )
+    return " · ".join(parts)
+
+
+def stats_report(out: Output, report: dict[str, Any], fmt: Format) -> None:
+    """`calls stats` in the chosen format."""
+    if fmt in (Format.json, Format.jsonl):
+        out.json_document(report)
+        return
+    if fmt is Format.csv:
+        out.csv_rows(report["groups"], STATS_FIELDS)
+        return
+    if fmt is Format.plain:
+        for group in report["groups"]:
+            out.write("\t".join(plain_value(group.get(name)) for name in STATS_FIELDS))
+        out.notice(stats_summary_line(report))
+        return
+    _stats_table(out, report)
+
+
+def _stats_table(out: Output, report: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    by = report["by"]
+    groups = report["groups"]
+    zone = report.get("timezone")
+    where = f" (local time, {zone})" if by in ("day", "hour") and zone else ""
+    out.console.print(f"[bold]Calls by {by}[/bold] · {escape(_range_text(report))}{where}")
+    out.console.print(escape(stats_summary_line(report)))
+    if report["total"] == 0:
+        out.notice("no calls match")
+        return
+    timeline = by in ("day", "hour")
+    if timeline:
+        out.console.print()
+        _time_chart(out, [g for g in groups if g["key"] is not None], by)
+    out.console.print()
+    has_names = any("name" in g for g in groups)
+    show_rate = by not in ("status", "disposition")
+    width = max(10, min(30, out.console.width - 75))
+    peak = max((g["count"] for g in groups), default=0) or 1
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column(by.upper(), no_wrap=True)
+    if has_names:
+        table.add_column("NAME")
+    table.add_column("CALLS", justify="right", no_wrap=True)
+    table.add_column("SHARE", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    if show_rate:
+        table.add_column("ANSWERED", justify="right", no_wrap=True)
+    table.add_column("MEDIAN", justify="right", no_wrap=True)
+    table.add_column("P90", justify="right", no_wrap=True)
+    table.add_column("TALK MIN", justify="right", no_wrap=True)
+    for group in groups:
+        count = group["count"]
+        # Over time each bar is against the busiest bucket, so a dip stands out; otherwise
+        # against the total, so the bars read as shares.
+        fraction = count / peak if timeline else group["share"]
+        cells = round(fraction * width)
+        key_text = escape(_stats_key_text(group["key"], by))
+        style = STATUS_STYLES.get(str(group["key"]).upper(), "cyan") if not timeline else "cyan"
+        if by in ("status", "disposition") and group["key"] is not None:
+            key_text = f"[{style}]{key_text}[/{style}]"
+        weekend = by == "day" and key_text[:3] in ("Sat", "Sun")
+        row = [f"[dim]{key_text}[/dim]" if weekend else key_text]
+        if has_names:
+            row.append(escape(str(group.get("name") or "-")))
+        row += [
+            f"{count:,}",
+            f"{group['share']:.0%}",
+            f"[{style}]{'█' * cells}[/{style}]" if cells else ("[dim]·[/dim]" if not count else ""),
+        ]
+        if show_rate:
+            row.append(_percent(group["answer_rate"]))
+        row += [
+            duration(group["median_duration_s"]) if group["median_duration_s"] is not None else "-",
+            duration(group["p90_duration_s"]) if group["p90_duration_s"] is not None else "-",
+            f"{group['talk_minutes']:,.1f}",
+        ]
+        table.add_row(*row)
+    out.console.print(table)
+
+
+def _time_chart(out: Output, groups: list[dict[str, Any]], by: str) -> None:
+    """Calls per day or hour as columns, oldest left; skipped when it would not fit."""
+    from rich.text import Text
+
+    counts = [int(g["count"]) for g in groups]
+    if not counts:
+        return
+    peak = max(counts)
+    axis = max(len(f"{peak:,}"), 1)
+    room = out.console.width - axis - 2
+    if len(counts) > room:
+        out.console.print("[dim](too many buckets for a chart; the bars below are in order)[/dim]")
+        return
+    step = 2 if len(counts) * 2 <= room else 1
+    eighths = [0 if not c else max(1, round(c / (peak or 1) * CHART_HEIGHT * 8)) for c in counts]
+    chart = Text()
+    for level in range(CHART_HEIGHT, 0, -1):
+        label = f"{peak:,}" if level == CHART_HEIGHT else ""
+        chart.append(label.rjust(axis) + (" ┤" if level == CHART_HEIGHT else " │"), "dim")
+        for filled in eighths:
+            part = min(8, max(0, filled - (level - 1) * 8))
+            chart.append(BLOCKS[part] + (" " if step == 2 else ""), "cyan")
+        chart.append("\n")
+    chart.append("0".rjust(axis) + " └" + "─" * (len(counts) * step) + "\n", "dim")
+    first, last = (_stats_key_text(groups[i]["key"], by)[4:] for i in (0, -1))
+    span = len(counts) * step
+    if len(first) + len(last) + 1 <= span:
+        labels = first + last.rjust(span - len(first))
+    else:
+        labels = first
+    chart.append(" " * (axis + 2) + labels, "dim")
+    out.console.print(chart)
+
+
+class ExportProgress:
+    """A progress bar on a terminal's stderr while transcripts are exported; in a log, a
+    line every 30 seconds. API notices (429 retries) are printed above the bar."""
+
+    LOG_EVERY = 30.0
+
+    def __init__(self, out: Output, total: int | None) -> None:
+        self.out = out
+        self.total = total
+        self._progress: Any = None
+        self._task: Any = None
+        self._saved_stderr: IO[str] | None = None
+        self._last_log = time.monotonic()
+
+    def __enter__(self) -> ExportProgress:
+        if self.out.err_tty:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            columns: list[Any] = [TextColumn("[bold]transcripts")]
+            if self.total is None:
+                columns += [SpinnerColumn(), TextColumn("{task.completed:,}"), TimeElapsedColumn()]
+            else:
+                columns += [BarColumn(bar_width=20), MofNCompleteColumn(), TimeRemainingColumn()]
+            columns.append(TextColumn("{task.fields[counts]}"))
+            self._progress = Progress(*columns, console=self.out.err_console)
+            self._progress.start()
+            self._task = self._progress.add_task("export", total=self.total, counts="")
+            # Notices of the API client (retries) go above the bar, not through it.
+            self._saved_stderr = self.out.stderr
+            self.out.stderr = _ConsoleLines(self._progress.console)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self._saved_stderr is not None:
+            self.out.stderr = self._saved_stderr
+            self._saved_stderr = None
+
+    def advance(self, outcome: Outcome, summary: ExportSummary) -> None:
+        """One call done (called from the exporting thread only)."""
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, counts=_short_counts(summary))
+        elif time.monotonic() - self._last_log >= self.LOG_EVERY:
+            self._last_log = time.monotonic()
+            of = f"/{self.total}" if self.total is not None else ""
+            self.out.notice(f"progress: {summary.done}{of} calls: {_export_counts(summary)}")
+
+
+class _ConsoleLines:
+    """A text stream that prints whole lines through a Rich console (above a live bar)."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        from rich.markup import escape
+
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self.console.print(escape(line), highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _short_counts(summary: ExportSummary) -> str:
+    """For the bar, which has little room: written, then only the counts that are not 0."""
+    parts = [f"{summary.written:,} written"]
+    for count, label in (
+        (summary.skipped, "existed"),
+        (summary.no_transcript, "no turns"),
+        (summary.in_progress, "live"),
+        (summary.failed, "[red]failed[/red]"),
+    ):
+        if count:
+            parts.append(f"{count:,} {label}")
+    return " · ".join(parts)
+
+
+def _export_counts(summary: ExportSummary) -> str:
+    text = (
+        f"written {summary.written}, skipped {summary.skipped} (exist), "
+        f"no transcript {summary.no_transcript}, failed {summary.failed}"
+    )
+    if summary.in_progress:
+        text += f", still in progress {summary.in_progress}"
+    return text
+
+
+def export_summary(
+    out: Output, summary: ExportSummary, directory: str, fmt: str, *, as_json: bool
+) -> None:
+    """The closing lines on stderr (and with --json the same facts as JSON on stdout)."""
+    if as_json:
+        out.json_document({"directory": directory, "format": fmt, **summary.as_dict()})
+    out.notice(_export_counts(summary))
+    if summary.in_progress:
+        out.notice(f"  {summary.in_progress} call(s) had not ended: no file yet; run again later")
+    for call_id, reason in summary.failures[:SHOW_FAILURES]:
+        out.notice(f"  call {call_id}: {reason}")
+    if summary.failed > SHOW_FAILURES:
+        out.notice(f"  … and {summary.failed - SHOW_FAILURES} more failures")
+    if summary.stale_temp_removed:
+        out.notice(f"  removed {summary.stale_temp_removed} temp file(s) of an interrupted run")
+    if summary.aborted:
+        out.notice(f"  stopped early: {summary.aborted}")
+
+
+def reading(out: Output, items: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
+    """Pass items through; on a terminal, a transient `reading calls… 12,300` on stderr."""
+    if not out.err_tty:
+        yield from items
+        return
+    count = 0
+    with out.err_console.status(f"reading {what}…") as status:
+        for item in items:
+            yield item
+            count += 1
+            if count % 500 == 0:
+                status.update(f"reading {what}… {count:,}")
+
+
+# ================================================================ api, calls tail, capabilities
+# `zaza api`: the response body on stdout (indented on a terminal, as received when piped);
+# with --include the status line and headers on stderr. `zaza calls tail`: a line per event
+# on a terminal, a JSON object per event when piped; banner, notices and summary on stderr.
+# `zaza capabilities`: what the API supports and what only the dashboard can do.
+
+if TYPE_CHECKING:
+    import httpx
+
+    from zazacli.commands.capabilities import Capability
+    from zazacli.tail import CallFollower, TailEvent, TailStats
+
+_C1_CONTROLS = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+_TEXT_CONTROLS = {code: "\ufffd" for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
+
+
+def _terminal_safe(text: str) -> str:
+    """Text from a server, made harmless for a terminal (no escape sequences)."""
+    return text.translate({**_TEXT_CONTROLS, **{k: "\ufffd" for k in _C1_CONTROLS}})
+
+
+def api_response(out: Output, response: httpx.Response, *, include: bool) -> None:
+    if include:
+        out.notice(f"{response.http_version} {response.status_code} {response.reason_phrase}")
+        for name, value in response.headers.raw:  # as the server spelled them
+            out.notice(_terminal_safe(f"{name.decode('latin-1')}: {value.decode('latin-1')}"))
+        out.notice("")
+    content = response.content
+    if not content:
+        return
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    textual = kind.startswith("text/") or "json" in kind or not kind
+    if not out.is_tty:
+        # Exactly what the server sent (a newline added after text, for the shell).
+        _write_bytes(out.stdout, content)
+        if textual and not content.endswith(b"\n"):
+            out.stdout.write("\n")
+        return
+    try:
+        data = json.loads(content)
+    except ValueError:
+        if not textual:
+            out.notice(f"({len(content)} bytes of {kind}; pipe to a file to keep them)")
+            return
+        out.write(_terminal_safe(response.text.rstrip("\n")))
+        return
+    # json.dumps escapes C0 controls itself; C1 ones (a raw CSI) must not reach the terminal.
+    pretty = json.dumps(data, indent=2, ensure_ascii=False).translate(_C1_CONTROLS)
+    if out.color:
+        from rich.highlighter import JSONHighlighter
+        from rich.text import Text
+
+        out.console.print(JSONHighlighter()(Text(pretty)), soft_wrap=True)
+    else:
+        out.write(pretty)
+
+
+def api_items(out: Output, items: Iterable[dict[str, Any]]) -> int:
+    """`zaza api --paginate`: one compact JSON item per line, as each page arrives."""
+    count = 0
+    for item in items:
+        out.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        count += 1
+        if count % 100 == 0:
+            out.stdout.flush()
+    return count
+
+
+def _write_bytes(stream: IO[str], data: bytes) -> None:
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(data.decode("utf-8", "replace"))
+        return
+    stream.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
+class TailPrinter:
+    """`zaza calls tail`: `14:03:11  90512  RINGING  outbound  +1… → +1…  agent 12` per new
+    call and `14:03:19  90512  RINGING → COMPLETED  1:47  INTERESTED` per change on a
+    terminal; `{"event", "call", "previousStatus", "observedAt"}` per line otherwise."""
+
+    STATUS_WIDTH = len("IN_PROGRESS")
+
+    def __init__(self, out: Output, *, jsonl: bool) -> None:
+        self.out = out
+        self.jsonl = jsonl
+        self.new = 0
+        self.changed = 0
+
+    def banner(self, follower: CallFollower, filters: dict[str, Any]) -> None:
+        chosen = [f"{k.replace('_id', '')}={v}" for k, v in filters.items() if v is not None]
+        where = f" ({', '.join(chosen)})" if chosen else ""
+        every = f"{follower.interval:g}s"
+        self.out.notice(f"following calls{where}, polling every {every}; Ctrl-C to stop")
+
+    def event(self, event: TailEvent) -> None:
+        if event.kind == "new":
+            self.new += 1
+        else:
+            self.changed += 1
+        if self.jsonl:
+            record = {
+                "event": event.kind,
+                "call": event.call,
+                "previousStatus": event.previous_status,
+                "observedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            self.out.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.stdout.flush()
+            return
+        self.out.console.print(self._line(event), soft_wrap=True)
+
+    def _line(self, event: TailEvent) -> Any:
+        from rich.text import Text
+
+        call = event.call
+        status = str(call.get("status") or "?")
+        line = Text()
+        when = call.get("createdAt") if event.kind == "new" else None
+        stamp = parse_time(when) if when else datetime.now(UTC)
+        line.append((stamp or datetime.now(UTC)).astimezone().strftime("%H:%M:%S"), "dim")
+        line.append(f"  {plain_value(call.get('id')):>6}  ", "bold")
+        if event.kind == "changed":
+            before = event.previous_status or "?"
+            line.append(before, STATUS_STYLES.get(before.upper(), ""))
+            line.append(" → ")
+            line.append(status, "bold " + STATUS_STYLES.get(status.upper(), ""))
+        else:
+            line.append(status.ljust(self.STATUS_WIDTH), STATUS_STYLES.get(status.upper(), ""))
+            if call.get("direction"):
+                line.append(f"  {str(call['direction']).lower():<8}", "dim")
+            if call.get("fromNumber") or call.get("toNumber"):
+                numbers = f"{call.get('fromNumber') or '?'} → {call.get('toNumber') or '?'}"
+                line.append(f"  {numbers}")
+            if call.get("agentId") is not None:
+                line.append(f"  agent {plain_value(call.get('agentId'))}", "dim")
+        if call.get("durationSeconds") is not None:
+            length = duration(call.get("durationSeconds"))
+            line.append(f" ({length})" if event.kind == "changed" else f"  {length}")
+        if call.get("disposition"):
+            text = plain_value(call["disposition"])
+            line.append(f"  {text}", STATUS_STYLES.get(text.upper(), "green"))
+        if call.get("failureReason"):
+            line.append(f"  {plain_value(call['failureReason'])}", "red")
+        return line
+
+    def summary(self, stats: TailStats, elapsed: float) -> None:
+        parts = [f"{self.new} new call(s)", f"{self.changed} status change(s)"]
+        parts.append(f"{stats.polls} poll(s)")
+        if stats.rate_limited:
+            parts.append(f"rate limited {stats.rate_limited} time(s)")
+        self.out.notice(f"stopped after {_elapsed_text(elapsed)}: " + ", ".join(parts))
+
+
+def capabilities_table(
+    out: Output,
+    supported: list[Capability],
+    dashboard_only: list[Capability],
+    *,
+    json: bool,
+) -> None:
+    """Two groups: what the API does (endpoints, commands) and where the dashboard does the
+    rest. Piped: `api<TAB>feature<TAB>endpoints<TAB>commands` and
+    `dashboard<TAB>feature<TAB>where`."""
+    if json:
+        out.json_document(
+            {
+                "api": [
+                    {"feature": c.feature, "endpoints": list(c.endpoints),
+                     "commands": list(c.commands)}
+                    for c in supported
+                ],
+                "dashboardOnly": [
+                    {"feature": c.feature, "dashboard": c.dashboard} for c in dashboard_only
+                ],
+            }
+        )
+        return
+    if not out.is_tty:
+        for c in supported:
+            out.write("\t".join(["api", c.feature, ", ".join(c.endpoints), ", ".join(c.commands)]))
+        for c in dashboard_only:
+            out.write("\t".join(["dashboard", c.feature, c.dashboard or ""]))
+        return
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.table import Table
+
+    def group(title: str, rows: list[tuple[str, ...]]) -> None:
+        table = Table.grid(padding=(0, 2))
+        for style in ("", "cyan", "dim")[: len(rows[0]) if rows else 0]:
+            table.add_column(style=style)
+        for row in rows:
+            table.add_row(*(escape(cell) for cell in row))
+        out.console.print(title)
+        out.console.print(Padding(table, (0, 0, 1, 2)))
+
+    def sentence(text: str) -> str:
+        return text[:1].upper() + text[1:]
+
+    def commands(names: tuple[str, ...]) -> str:
+        """`zaza calls show, transcript, wait`: the shared noun once."""
+        nouns = {name.rsplit(" ", 1)[0] for name in names}
+        if len(nouns) != 1:
+            return ", ".join(names)
+        return f"{nouns.pop()} " + ", ".join(name.rsplit(" ", 1)[1] for name in names)
+
+    group(
+        "[bold green]Supported by the ZazaVoice API today[/bold green]",
+        [(sentence(c.feature), ", ".join(c.endpoints), commands(c.commands)) for c in supported],
+    )
+    group(
+        "[bold yellow]Dashboard only (not in the API yet), and where[/bold yellow]",
+        [(sentence(c.feature), c.dashboard or "") for c in dashboard_only],
+    )
+    out.console.print(
+        "[dim]Endpoints ZazaVoice adds under /v1 before zaza has a command for them: "
+        "zaza api METHOD PATH[/dim]"
+    )

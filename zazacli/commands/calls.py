@@ -9,12 +9,15 @@ import typer
 
 from zazacli.api.values import CALL_STATUSES, DIRECTIONS
 from zazacli.commands.common import (
+    AgentOpt,
     AllOpt,
     CsvOpt,
+    DirectionOpt,
     JsonlOpt,
     JsonOpt,
     LimitOpt,
     SinceOpt,
+    StatusOpt,
     UntilOpt,
     get_context,
     new_app,
@@ -28,17 +31,6 @@ app = new_app("Call history, transcripts, and dispatching calls.", epilog=exit_c
 TERMINAL_DEFAULT_LIMIT = 20
 
 CallId = Annotated[int, typer.Argument(help="Call id.", metavar="ID")]
-DirectionOpt = Annotated[
-    str | None, typer.Option("--direction", help="inbound or outbound.", show_default=False)
-]
-StatusOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--status",
-        help="One of: " + ", ".join(s.lower() for s in CALL_STATUSES) + " (any case).",
-    ),
-]
-AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
 
 
 class TranscriptFormat(StrEnum):

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.api.values import CALL_STATUSES
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ def new_app(help_text: str, **kwargs: object) -> typer.Typer:
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
         context_settings=CONTEXT_SETTINGS,
+        add_completion=False,  # only the root offers --install-completion
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -62,6 +64,18 @@ UntilOpt = Annotated[
     str | None,
     typer.Option("--until", help="Before this time (exclusive); same forms as --since."),
 ]
+# The call filters of `calls list`, `calls stats` and `calls export-transcripts`.
+DirectionOpt = Annotated[
+    str | None, typer.Option("--direction", help="inbound or outbound.", show_default=False)
+]
+StatusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        help="One of: " + ", ".join(s.lower() for s in CALL_STATUSES) + " (any case).",
+    ),
+]
+AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
 
 
 _RELATIVE = r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$"

@@ -1,0 +1,88 @@
+"""Stats speed and memory: `zaza calls stats --by day` against `zaza calls list --all --jsonl`.
+
+Run: python tests/benchmarks/bench_stats.py [--calls 100000] [--rounds 3]
+Goal (issue 7): stats takes <= 1.2x the time of the list on the same sandbox, with peak
+RSS <= 60 MiB. Both run as subprocesses against the same sandbox (itself a subprocess),
+interleaved, medians reported; stdout goes to /dev/null, so stats prints its TSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+TIME_BUDGET = 1.2
+RSS_BUDGET_MIB = 60.0
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time in seconds and peak RSS in MiB of one child process."""
+    started = time.perf_counter()
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(cmd, env=env, stdout=devnull, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zazacli", "sandbox", "--port", "0", "--calls", str(args.calls),
+         "--quiet"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    env = dict(os.environ)
+    assert server.stdout is not None
+    for line in server.stdout:
+        if match := re.match(r"(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
+            env[match.group(1)] = match.group(2)
+        if "ZAZA_BASE_URL" in env and "ZAZA_API_KEY" in env:
+            break
+    zaza = [sys.executable, "-m", "zazacli"]
+    baseline = "zaza calls list --all --jsonl"
+    commands = {
+        baseline: [*zaza, "calls", "list", "--all", "--jsonl"],
+        "zaza calls stats --by day": [*zaza, "calls", "stats", "--by", "day"],
+        "zaza calls stats --by hour --json": [*zaza, "calls", "stats", "--by", "hour", "--json"],
+    }
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    try:
+        for _ in range(args.rounds):
+            for name, cmd in commands.items():
+                results[name].append(run(cmd, env))
+    finally:
+        server.terminate()
+        server.wait()
+
+    base = statistics.median(t for t, _ in results[baseline])
+    print(f"{args.calls} calls, {args.rounds} rounds, medians")
+    ok = True
+    for name, values in results.items():
+        seconds = statistics.median(t for t, _ in values)
+        rss = max(r for _, r in values)
+        ratio = seconds / base
+        print(f"{name:<36} {seconds:6.2f} s  {ratio:4.2f}x  peak RSS {rss:5.1f} MiB (max)")
+        if name != baseline:
+            ok = ok and ratio <= TIME_BUDGET and rss <= RSS_BUDGET_MIB
+    verdict = "met" if ok else "MISSED"
+    print(f"goal: <= {TIME_BUDGET}x the list, <= {RSS_BUDGET_MIB:.0f} MiB: {verdict}")
+    if not ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

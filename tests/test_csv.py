@@ -1,0 +1,234 @@
+"""`--csv` on the list commands: RFC 4180, a header, dotted nested fields, stable columns, UTF-8,
+streamed with --all; checked by parsing the bytes back with the stdlib reader."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import REPO, Cli, FaultServer, send
+
+from zazacli.output import flatten
+
+CALL_FIELDS = [
+    "id",
+    "direction",
+    "status",
+    "fromNumber",
+    "toNumber",
+    "agentId",
+    "campaignId",
+    "createdAt",
+    "startedAt",
+    "endedAt",
+    "durationSeconds",
+    "disposition",
+    "failureReason",
+]
+NASTY = 'Zoë "the closer", 東京 — ✓\nsecond line\r\nthird'
+
+
+def parse(data: bytes) -> list[list[str]]:
+    """What a spreadsheet (or any RFC 4180 reader) sees."""
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def fault_cli(fault_server: FaultServer) -> Cli:
+    return Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"})
+
+
+def page(items: list[dict[str, Any]], number: int = 0, last: bool = True) -> dict[str, Any]:
+    return {"content": items, "number": number, "size": 100, "last": last, "first": number == 0}
+
+
+def call(call_id: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "direction": "OUTBOUND",
+        "status": "COMPLETED",
+        "fromNumber": "+14155550100",
+        "toNumber": "+14155550123",
+        "agentId": 12,
+        "campaignId": None,
+        "createdAt": "2026-11-26T14:03:11Z",
+        "durationSeconds": 107,
+        "variables": {"NAME": "Alex"},
+        **fields,
+    }
+
+
+def test_calls_csv_known_columns_first_then_unknown(cli: Cli, sandbox: Any) -> None:
+    time.sleep(0.1)  # the sandbox's three live calls have ended: both commands see the same
+    as_json = [
+        json.loads(line)
+        for line in cli("calls", "list", "--jsonl", "--limit", "60").stdout.splitlines()
+    ]
+    result = cli("calls", "list", "--csv", "--limit", "60")
+    assert result.exit_code == 0
+    rows = parse(result.stdout_bytes)
+    header = rows[0]
+    assert header[: len(CALL_FIELDS)] == CALL_FIELDS
+    variables = [h for h in header if h.startswith("variables.")]
+    assert variables and header.index("recordingUrl") == len(CALL_FIELDS) + len(variables)
+    assert header[len(CALL_FIELDS) : len(CALL_FIELDS) + len(variables)] == variables
+    assert "sentiment" in header[header.index("recordingUrl") + 1 :]  # unknown, kept, last
+    assert "turns" not in header and "variables" not in header
+    assert len(rows) == 61 and all(len(r) == len(header) for r in rows)
+    for row, item in zip(rows[1:], as_json, strict=True):
+        flat = flatten(item)
+        for name, cell in zip(header, row, strict=True):
+            value = flat.get(name)
+            assert cell == ("" if value is None else str(value)), name
+    assert result.stdout_bytes.endswith(b"\r\n")
+
+
+def test_csv_quotes_commas_newlines_and_non_ascii(
+    fault_server: FaultServer,
+) -> None:
+    crafted = call(
+        1,
+        disposition=NASTY,
+        variables={"NAME": NASTY, "AMOUNT": "1,000", "EMPTY": ""},
+        isVip=True,
+        tags=["a", "b,c"],
+        extra={"nested": {"deep": 'x"y'}},
+        turns=[{"role": "AGENT", "text": "never in a CSV"}],
+    )
+    fault_server.set_handler(lambda h: send(h, 200, page([crafted, call(2, variables={})])))
+    result = fault_cli(fault_server)("calls", "list", "--csv")
+    assert result.exit_code == 0, result.stderr
+    rows = parse(result.stdout_bytes)
+    header = rows[0]
+    record = dict(zip(header, rows[1], strict=True))
+    assert record["disposition"] == NASTY  # quotes, comma, LF and CRLF, non-ASCII intact
+    assert record["variables.NAME"] == NASTY
+    assert record["variables.AMOUNT"] == "1,000" and record["variables.EMPTY"] == ""
+    assert record["isVip"] == "true" and json.loads(record["tags"]) == ["a", "b,c"]
+    assert record["extra.nested.deep"] == 'x"y'
+    assert record["startedAt"] == "" and "turns" not in header
+    second = dict(zip(header, rows[2], strict=True))
+    assert second["id"] == "2" and second["variables.NAME"] == ""
+    assert len(rows) == 3
+    raw = result.stdout_bytes
+    assert raw.startswith(b"id,direction,status,") and raw.count(b'"') % 2 == 0
+    assert b'"Zo\xc3\xab ""the closer"", \xe6\x9d\xb1\xe4\xba\xac' in raw  # RFC 4180 quoting
+
+
+def test_csv_header_comes_from_the_first_page_later_fields_warned(
+    fault_server: FaultServer,
+) -> None:
+    first = [call(i) for i in range(1, 101)]
+    first[4]["early"] = "seen on page 1"
+    second = [call(i) for i in range(101, 151)]
+    second[10]["late"] = "too late"
+    second[11]["variables"] = {"NAME": "Bo", "CASE": "C-1"}
+
+    def handler(h: Any) -> None:
+        number = int(parse_qs(urlsplit(h.path).query)["page"][0])
+        send(h, 200, page(first, 0, False) if number == 0 else page(second, 1, True))
+
+    fault_server.set_handler(handler)
+    result = fault_cli(fault_server)("calls", "list", "--csv", "--all")
+    assert result.exit_code == 0, result.stderr
+    rows = parse(result.stdout_bytes)
+    header = rows[0]
+    assert header[-1] == "early" and "late" not in header and "variables.CASE" not in header
+    assert len(rows) == 151
+    assert dict(zip(header, rows[5], strict=True))["early"] == "seen on page 1"
+    assert "2 field(s) first seen after row 100" in result.stderr
+    assert "late" in result.stderr and "variables.CASE" in result.stderr
+    assert "--jsonl" in result.stderr
+
+
+def test_csv_empty_list_is_just_the_header(cli: Cli) -> None:
+    result = cli("calls", "list", "--csv", "--until", "1999-01-01")
+    assert result.exit_code == 0
+    assert parse(result.stdout_bytes) == [CALL_FIELDS + ["recordingUrl"]]
+
+
+def test_agents_and_campaigns_csv(cli: Cli) -> None:
+    agents = json.loads(cli("agents", "list", "--json").stdout)
+    rows = parse(cli("agents", "list", "--csv").stdout_bytes)
+    known = ["id", "name", "personality", "voiceType", "isActive", "greetingMessage"]
+    assert rows[0][:6] == known and "language" in rows[0][6:]
+    assert [r[1] for r in rows[1:]] == [a["name"] for a in agents]
+    assert {r[4] for r in rows[1:]} == {"true", "false"}
+
+    campaigns = cli("campaigns", "list", "--csv")
+    rows = parse(campaigns.stdout_bytes)
+    header = rows[0]
+    assert header[:7] == [
+        "id",
+        "name",
+        "status",
+        "agentId",
+        "fromNumber",
+        "createdAt",
+        "totalLeads",
+    ]
+    stats = [h for h in header if h.startswith("leadStats.")]
+    assert "leadStats.REACHED" in stats
+    assert header[7 + len(stats) : 10 + len(stats)] == [
+        "callingHours.start",
+        "callingHours.end",
+        "callingHours.timezone",
+    ]
+    assert all(len(r) == len(header) for r in rows)
+
+
+def test_csv_streams_with_all(fault_server: FaultServer) -> None:
+    """The header and the first page are out before the last page is even asked for."""
+    release, answered_last = threading.Event(), threading.Event()
+
+    def handler(h: Any) -> None:
+        number = int(parse_qs(urlsplit(h.path).query)["page"][0])
+        if number == 2:
+            release.wait(10)
+        items = [call(number * 100 + i) for i in range(100)]
+        send(h, 200, page(items, number, number == 2))
+        if number == 2:
+            answered_last.set()
+
+    fault_server.set_handler(handler)
+    env = {**os.environ, "ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zazacli", "calls", "list", "--csv", "--all"],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        early = [proc.stdout.readline() for _ in range(101)]  # blocks if nothing streams
+        assert not answered_last.is_set()
+        assert early[0].startswith(b"id,") and early[100].startswith(b"99,")
+    finally:
+        release.set()
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert len(parse(b"".join(early) + rest)) == 301
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_csv_is_utf8_whatever_the_locale(fault_server: FaultServer, encoding: str) -> None:
+    fault_server.set_handler(lambda h: send(h, 200, [call(1, disposition=NASTY)]))
+    env = {
+        **os.environ,
+        "ZAZA_BASE_URL": fault_server.url,
+        "ZAZA_API_KEY": "zaza_test_x",
+        "PYTHONIOENCODING": encoding,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "zazacli", "calls", "list", "--csv"],
+        env=env, cwd=REPO, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = parse(done.stdout)
+    assert dict(zip(rows[0], rows[1], strict=True))["disposition"] == NASTY

@@ -1,0 +1,229 @@
+"""Hostile input: random arguments to every command, broken config files, broken servers,
+and secrets that must never leak. The CLI must always exit with a documented code and
+never print a traceback."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from conftest import Cli, FaultServer, send
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from zazacli.errors import EXIT_CODES
+from zazacli.main import app
+
+KEY = "zaza_live_hostile_key_5a5a5a5a5a5a"
+SECRET = "whsec_hostile_secret_7b7b7b7b7b7b"
+
+# Commands that serve or follow until stopped: driven by their own tests, not fuzzed.
+LONG_RUNNING = {"sandbox", "webhooks listen", "calls tail", "calls wait"}
+
+
+def command_tree() -> dict[str, Any]:
+    """Every leaf command of the real app, by its path ("calls list")."""
+    leaves: dict[str, Any] = {}
+
+    def walk(command: Any, path: str) -> None:
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(None):
+                sub = command.get_command(None, name)
+                if sub is not None and not getattr(sub, "hidden", False):
+                    walk(sub, f"{path} {name}".strip())
+        else:
+            leaves[path] = command
+
+    walk(typer.main.get_command(app), "")
+    return leaves
+
+
+COMMANDS = command_tree()
+FUZZED = sorted(path for path in COMMANDS if path not in LONG_RUNNING)
+
+
+def options_of(path: str) -> list[str]:
+    names: list[str] = []
+    for param in COMMANDS[path].params:
+        names += [opt for opt in getattr(param, "opts", []) if opt.startswith("-")]
+    return [n for n in names if n not in ("--help", "-h", "--wait", "--install-completion")]
+
+
+# Values that must not turn into traffic to other hosts: no URL schemes in random text.
+hostile_text = st.one_of(
+    st.text(max_size=40).filter(lambda s: "://" not in s and "\x00" not in s),
+    st.sampled_from(["", " ", "-1", "0", "99999999999999999999999", "1e309", "NaN", "abc",
+                     "\u202e\u0645\u0631\u062d\u0628\u0627", "../../etc/passwd", "%s%n", "☎️",
+                     "+1", "+14155550100", "2026-13-45", "http://127.0.0.1:9/x", "-", "--"]),
+)
+
+
+def test_the_tree_is_complete() -> None:
+    for expected in ("calls list", "calls show", "agents list", "campaigns show",
+                     "profiles add", "webhooks verify"):
+        assert expected in COMMANDS
+
+
+@pytest.mark.parametrize("path", FUZZED)
+def test_random_arguments_never_crash(path: str, sandbox: Any, tmp_path: Path) -> None:
+    options = options_of(path)
+    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": KEY,
+           "ZAZA_WEBHOOK_SECRET": SECRET}
+    runner = CliRunner()
+    tried: list[int] = []
+
+    @settings(max_examples=12, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.one_of(st.sampled_from(options or ["--json"]), hostile_text), max_size=6))
+    def run(extra: list[str]) -> None:
+        cwd = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            result = runner.invoke(app, [*path.split(), *extra], env=env, input="")
+        finally:
+            os.chdir(cwd)
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output, (path, extra, output)
+        assert result.exit_code in EXIT_CODES, (path, extra, result.exit_code, output)
+        if result.exception is not None:
+            assert isinstance(result.exception, SystemExit), (path, extra, result.exception)
+        assert KEY not in output and SECRET not in output
+        tried.append(result.exit_code)
+
+    run()
+    assert tried
+
+
+# ---------------------------------------------------------------- config files
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'[profiles.prod]\napi_key = "zaza_', b"\x00\xff\xfe binary \x89PNG", b"default = 3\n",
+     b"profiles = 5\n", b'[profiles.p]\nconfirm = "yes"\n'],
+    ids=["truncated", "binary", "default-not-string", "profiles-not-table", "wrong-type"],
+)
+def test_broken_config_files(content: bytes, bare_cli: Cli, isolated_env: Path) -> None:
+    isolated_env.mkdir(parents=True)
+    path = isolated_env / "config.toml"
+    path.write_bytes(content)
+    os.chmod(path, 0o600)
+    for args in (["profiles", "list"], ["agents", "list"], ["profiles", "add", "x"]):
+        result = bare_cli(*args, input="zaza_test_abcdefabcdef")
+        assert result.exit_code == 2, (args, result.stderr)
+        assert str(path) in result.stderr and "Traceback" not in result.stderr
+    assert path.read_bytes() == content
+
+
+def test_config_dir_that_is_a_file(bare_cli: Cli, isolated_env: Path) -> None:
+    """A config dir that is a file: writing must fail with a clear message."""
+    isolated_env.parent.mkdir(parents=True, exist_ok=True)
+    isolated_env.write_text("not a directory")
+    result = bare_cli("profiles", "add", "prod", input=KEY)
+    assert result.exit_code == 2
+    assert "not a directory" in result.stderr
+    assert isolated_env.read_text() == "not a directory"
+
+
+def test_tightened_permissions_keep_content(bare_cli: Cli, isolated_env: Path) -> None:
+    bare_cli("profiles", "add", "prod", input=KEY)
+    path = isolated_env / "config.toml"
+    before = path.read_bytes()
+    os.chmod(path, 0o666)
+    assert bare_cli("profiles", "list").exit_code == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_bytes() == before
+
+
+# ---------------------------------------------------------------- servers
+
+
+def test_connection_closed_mid_body(fault_server: FaultServer) -> None:
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", "5000")
+        h.end_headers()
+        h.wfile.write(b'[{"id": 1, "na')
+        h.wfile.flush()
+        h.close_connection = True
+        h.connection.shutdown(2)
+
+    fault_server.set_handler(handler)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
+    result = cli("agents", "list")
+    assert result.exit_code == 6, result.stderr
+    assert "Traceback" not in result.stderr and KEY not in result.stderr
+
+
+def test_server_answering_30s_late(fault_server: FaultServer) -> None:
+    release = threading.Event()
+    fault_server.set_handler(lambda h: (release.wait(30), send(h, 200, [])))
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
+    started = time.monotonic()
+    try:
+        result = cli("--timeout", "0.3", "campaigns", "list")
+    finally:
+        release.set()
+    assert result.exit_code == 6, result.stderr
+    assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower()
+    assert time.monotonic() - started < 25
+
+
+@pytest.mark.parametrize("knob", [{"error_rate": 1.0}, {"rate_limit": 1}, {"latency_ms": 50}])
+def test_sandbox_fault_knobs(knob: dict[str, Any], make_sandbox: Any) -> None:
+    sb = make_sandbox(calls=20, **knob)
+    cli = Cli(env={"ZAZA_BASE_URL": sb.base_url, "ZAZA_API_KEY": sb.api_key})
+    result = cli("--timeout", "2", "calls", "list", "--limit", "3", "--json")
+    assert "Traceback" not in result.stderr
+    assert result.exit_code in (0, 1, 5), result.stderr
+    if "latency_ms" in knob:
+        assert result.exit_code == 0
+
+
+# ---------------------------------------------------------------- secrets
+
+
+@pytest.fixture
+def echoing_server(fault_server: FaultServer) -> Iterator[FaultServer]:
+    """A hostile server that echoes the Authorization header back in its errors."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        auth = h.headers.get("Authorization", "")
+        send(h, 500, {"message": f"bad credentials {auth}", "error": auth},
+             headers={"X-Echo": auth})
+
+    fault_server.set_handler(handler)
+    yield fault_server
+
+
+@pytest.mark.parametrize("path", FUZZED)
+def test_secrets_never_appear(path: str, echoing_server: FaultServer, tmp_path: Path,
+                              isolated_env: Path) -> None:
+    env = {"ZAZA_BASE_URL": echoing_server.url, "ZAZA_API_KEY": KEY,
+           "ZAZA_WEBHOOK_SECRET": SECRET, "ZAZA_DEBUG": "1"}
+    args = ["--debug", "--timeout", "1", *path.split()]
+    required = [p for p in COMMANDS[path].params if getattr(p, "required", False)]
+    args += ["1" if "ID" in str(getattr(p, "metavar", "")).upper() else "x" for p in required
+             if not getattr(p, "opts", [""])[0].startswith("-")]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(app, args, env=env, input="")
+    finally:
+        os.chdir(cwd)
+    output = result.stdout + result.stderr
+    assert KEY not in output and SECRET not in output, (path, output)
+    assert result.exit_code in EXIT_CODES
+    for written in [*tmp_path.rglob("*"), *isolated_env.rglob("*")]:
+        if written.is_file():
+            data = written.read_bytes()
+            assert KEY.encode() not in data and SECRET.encode() not in data, written

@@ -1,0 +1,643 @@
+"""`zaza calls stats` and `zaza calls export-transcripts` against a real sandbox.
+
+Stats are checked against an independent computation from raw `GET /calls` pages; the
+export against `zaza calls transcript` and the sandbox's call details.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from conftest import REPO, Cli, FaultServer, send
+
+from zazacli.reports import CallStats, percentile
+
+TERMINAL = {"COMPLETED", "FAILED", "NO_ANSWER", "BUSY", "CANCELED"}
+ZONE = "Asia/Kolkata"  # UTC+05:30: local days and hours differ from UTC ones
+STATS_COLUMNS = [
+    "key",
+    "name",
+    "count",
+    "share",
+    "median_duration_s",
+    "p90_duration_s",
+    "answered",
+    "ended_outbound",
+    "answer_rate",
+    "talk_minutes",
+]
+SUMMARY = re.compile(
+    r"^written (\d+), skipped (\d+) \(exist\), no transcript (\d+), failed (\d+)", re.M
+)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def api(sandbox: Any) -> httpx.Client:
+    return httpx.Client(
+        base_url=sandbox.base_url + "/",
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+    )
+
+
+def all_calls(sandbox: Any, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    page = 0
+    with api(sandbox) as client:
+        while True:
+            data = client.get("calls", params={**params, "page": page, "size": 100}).json()
+            items += data["content"]
+            if data["last"]:
+                return items
+            page += 1
+
+
+def expected_group(members: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    durations = sorted(
+        c["durationSeconds"]
+        for c in members
+        if isinstance(c.get("durationSeconds"), int) and c["durationSeconds"] > 0
+    )
+    ended = [c for c in members if c["direction"] == "OUTBOUND" and c["status"] in TERMINAL]
+    answered = sum(c["status"] == "COMPLETED" for c in ended)
+    if len(durations) > 1:
+        p90: float | None = statistics.quantiles(durations, n=10, method="inclusive")[8]
+    else:
+        p90 = durations[0] if durations else None
+    return {
+        "count": len(members),
+        "share": round(len(members) / total, 4) if total else 0.0,
+        "median_duration_s": round(statistics.median(durations), 1) if durations else None,
+        "p90_duration_s": round(p90, 1) if p90 is not None else None,
+        "talk_minutes": round(sum(durations) / 60, 1),
+        "answered": answered,
+        "ended_outbound": len(ended),
+        "answer_rate": round(answered / len(ended), 4) if ended else None,
+    }
+
+
+def expected_by(calls: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> dict:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for call in calls:
+        groups[key(call)].append(call)
+    return {k: expected_group(v, len(calls)) for k, v in groups.items()}
+
+
+def local(call: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(call["createdAt"].replace("Z", "+00:00")).astimezone(
+        ZoneInfo(ZONE)
+    )
+
+
+KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "status": lambda c: c["status"],
+    "disposition": lambda c: c["disposition"],
+    "agent": lambda c: c["agentId"],
+    "campaign": lambda c: c["campaignId"],
+    "direction": lambda c: c["direction"],
+    "day": lambda c: local(c).date().isoformat(),
+    "hour": lambda c: local(c).replace(minute=0, second=0).isoformat(timespec="minutes"),
+}
+
+
+def run_stats(cli: Cli, *args: str) -> dict[str, Any]:
+    result = cli("calls", "stats", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def zone() -> Iterator[str]:
+    """The process's local time zone set to UTC+05:30 for the test."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = ZONE
+    time.tzset()
+    yield ZONE
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+@pytest.fixture
+def big(make_sandbox: Callable[..., Any]) -> Any:
+    """3,000 calls over 30 days; the seeded live calls end within 80 ms."""
+    sandbox = make_sandbox(calls=3000)
+    time.sleep(0.2)
+    return sandbox
+
+
+@pytest.fixture
+def big_cli(big: Any) -> Cli:
+    return Cli(env={"ZAZA_BASE_URL": big.base_url, "ZAZA_API_KEY": big.api_key})
+
+
+# ---------------------------------------------------------------- stats
+
+
+def test_stats_json_matches_an_independent_computation(big: Any, big_cli: Cli) -> None:
+    calls = all_calls(big)
+    report = run_stats(big_cli)
+    assert report["total"] == len(calls) == 3000
+    assert report["by"] == "status" and report["since"] is None and report["until"] is None
+    overall = expected_group(calls, len(calls))
+    for name in ("answer_rate", "answered", "ended_outbound", "talk_minutes"):
+        assert report[name] == overall[name], name
+    assert report["median_duration_s"] == overall["median_duration_s"]
+    assert report["p90_duration_s"] == overall["p90_duration_s"]
+    expected = expected_by(calls, KEYS["status"])
+    assert {g["key"]: {k: v for k, v in g.items() if k != "key"} for g in report["groups"]} == (
+        expected
+    )
+    counts = [g["count"] for g in report["groups"]]
+    assert counts == sorted(counts, reverse=True)  # biggest group first
+    assert 0.5 < report["answer_rate"] < 0.8  # the sandbox's mix
+
+
+@pytest.mark.parametrize("by", ["disposition", "agent", "campaign", "direction", "day", "hour"])
+def test_stats_by_each_grouping(big: Any, big_cli: Cli, zone: str, by: str) -> None:
+    calls = all_calls(big)
+    report = run_stats(big_cli, "--by", by)
+    expected = expected_by(calls, KEYS[by])
+    groups = {g["key"]: g for g in report["groups"]}
+    seen = {k: {n: v for n, v in g.items() if n not in ("key", "name")} for k, g in groups.items()}
+    assert {k: v for k, v in seen.items() if v["count"]} == expected
+    assert sum(g["count"] for g in report["groups"]) == 3000
+    if by == "agent":
+        with api(big) as client:
+            names = {a["id"]: a["name"] for a in client.get("agents").json()}
+        assert all(groups[k]["name"] == names[k] for k in expected)
+    if by in ("day", "hour"):
+        # Every bucket from the first call to now, in order, empty ones included.
+        keys = [g["key"] for g in report["groups"]]
+        step = timedelta(days=1) if by == "day" else timedelta(hours=1)
+        parse = date.fromisoformat if by == "day" else datetime.fromisoformat
+        stamps = [parse(k) for k in keys]
+        assert all(b - a == step for a, b in zip(stamps, stamps[1:], strict=False))
+        assert keys[0] == min(expected)
+        now = datetime.now(ZoneInfo(ZONE))
+        assert keys[-1] == KEYS[by]({"createdAt": now.isoformat()})
+        if by == "hour":
+            assert all(k.endswith("+05:30") for k in keys)
+            assert any(g["count"] == 0 for g in report["groups"])
+
+
+def test_stats_by_day_lists_empty_days_of_the_range(big: Any, big_cli: Cli, zone: str) -> None:
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    since, until = today - timedelta(days=40), today + timedelta(days=1)
+    report = run_stats(big_cli, "--by", "day", "--since", str(since), "--until", str(until))
+    keys = [g["key"] for g in report["groups"]]
+    assert keys == [str(since + timedelta(days=i)) for i in range(41)]
+    counts = [g["count"] for g in report["groups"]]
+    assert counts[:9] == [0] * 9  # the sandbox's history is 30 days long: a visible gap
+    assert all(g["share"] == 0 and g["median_duration_s"] is None for g in report["groups"][:9])
+    assert sum(counts) == report["total"] == 3000
+    assert report["since"] == datetime(
+        since.year, since.month, since.day, tzinfo=ZoneInfo(ZONE)
+    ).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_stats_filters_reach_the_api(big: Any, big_cli: Cli) -> None:
+    calls = all_calls(big, agentId=12, direction="OUTBOUND")
+    report = run_stats(big_cli, "--agent", "12", "--direction", "outbound", "--since", "40d")
+    assert report["total"] == len(calls) > 0
+    assert report["filters"] == {"direction": "OUTBOUND", "status": None, "agent_id": 12}
+    assert {g["key"]: g["count"] for g in report["groups"]} == {
+        k: v["count"] for k, v in expected_by(calls, KEYS["status"]).items()
+    }
+
+
+def test_stats_empty_result_is_exit_0_without_division(big_cli: Cli) -> None:
+    report = run_stats(big_cli, "--until", "1999-01-01")
+    assert report["total"] == 0 and report["groups"] == []
+    assert report["answer_rate"] is None and report["median_duration_s"] is None
+    assert report["talk_minutes"] == 0
+    days = run_stats(big_cli, "--by", "day", "--since", "1999-01-01", "--until", "1999-01-04")
+    assert [(g["key"], g["count"], g["share"]) for g in days["groups"]] == [
+        ("1999-01-01", 0, 0.0),
+        ("1999-01-02", 0, 0.0),
+        ("1999-01-03", 0, 0.0),
+    ]
+    piped = big_cli("calls", "stats", "--until", "1999-01-01")
+    assert piped.exit_code == 0 and piped.stdout == ""
+    tty = big_cli("calls", "stats", "--until", "1999-01-01", ZAZA_FORCE_TTY="1")
+    assert tty.exit_code == 0 and "no calls match" in tty.stderr
+
+
+def test_stats_piped_is_tsv_with_a_summary_on_stderr(big_cli: Cli) -> None:
+    report = run_stats(big_cli, "--by", "agent")
+    result = big_cli("calls", "stats", "--by", "agent")
+    assert result.exit_code == 0
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert all(len(row) == len(STATS_COLUMNS) for row in rows)
+    assert [(int(r[0]), r[1], int(r[2])) for r in rows] == [
+        (g["key"], g["name"], g["count"]) for g in report["groups"]
+    ]
+    assert "\x1b[" not in result.stdout
+    assert "3,000 calls" in result.stderr and "answer rate" in result.stderr
+
+
+def test_stats_csv_has_a_header_and_the_json_figures(big_cli: Cli) -> None:
+    report = run_stats(big_cli, "--by", "disposition")
+    result = big_cli("calls", "stats", "--by", "disposition", "--csv")
+    assert result.exit_code == 0
+    assert result.stdout_bytes.count(b"\r\n") == len(report["groups"]) + 1
+    rows = list(csv.reader(io.StringIO(result.stdout_bytes.decode(), newline="")))
+    assert rows[0] == STATS_COLUMNS
+    for row, group in zip(rows[1:], report["groups"], strict=True):
+        assert row[0] == ("" if group["key"] is None else group["key"])
+        assert int(row[2]) == group["count"]
+        assert row[4] == (
+            "" if group["median_duration_s"] is None else str(group["median_duration_s"])
+        )
+
+
+def test_stats_terminal_table_with_bars_and_names(big_cli: Cli) -> None:
+    result = big_cli(
+        "calls", "stats", "--by", "agent", ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="120"
+    )
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "Calls by agent" in out and "answer rate" in out
+    for header in ("AGENT", "NAME", "CALLS", "SHARE", "ANSWERED", "MEDIAN", "P90", "TALK MIN"):
+        assert header in out
+    assert "Zara from Acme" in out and "█" in out
+    status = big_cli("calls", "stats", ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="120")
+    assert "COMPLETED" in status.stdout and "ANSWERED" not in status.stdout
+
+
+def test_stats_terminal_by_day_draws_a_chart_over_time(big_cli: Cli, zone: str) -> None:
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    since = today - timedelta(days=35)
+    result = big_cli(
+        "calls", "stats", "--by", "day", "--since", str(since),
+        ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="120",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
+    chart = [line for line in lines if "┤" in line or "│" in line]
+    assert len(chart) == 8  # eight rows of columns, peak on the top row
+    axis = next(line for line in lines if "└" in line)
+    assert axis.count("─") == 36 * 2  # one column (and a gap) per day, empty days included
+    assert str(since) in result.stdout and str(today) in result.stdout
+    # The first days have no calls: their columns are blank on every chart row.
+    start = chart[0].index("┤") + 1
+    assert all(line[start : start + 8].strip() == "" for line in chart)
+    assert f"{since:%a} {since}" in result.stdout  # the table lists the empty days too
+
+
+def test_stats_unknown_grouping_is_exit_2(big_cli: Cli) -> None:
+    result = big_cli("calls", "stats", "--by", "week")
+    assert result.exit_code == 2
+    assert "week" in result.stderr and "day" in result.stderr and "hour" in result.stderr
+    assert result.stdout == ""
+
+
+def test_aggregator_tolerates_odd_calls_and_dst(monkeypatch: pytest.MonkeyPatch) -> None:
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"
+    time.tzset()
+    try:
+        start = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)  # local midnight, 25 Oct (CEST)
+        stats = CallStats("hour", since="2026-10-24T22:00:00Z", until="2026-10-25T23:00:00Z")
+        for hour in range(25):  # the clocks go back at 03:00: this local day has 25 hours
+            at = start + timedelta(hours=hour)
+            stats.add({"createdAt": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "durationSeconds": 60})
+        stats.add({"status": None, "durationSeconds": "abc", "createdAt": "yesterday-ish"})
+        report = stats.report()
+        keys = [g["key"] for g in report["groups"]]
+        assert keys[-1] is None and report["groups"][-1]["count"] == 1
+        assert len(keys) == 26 and keys[:5] == [
+            "2026-10-25T00:00+02:00",
+            "2026-10-25T01:00+02:00",
+            "2026-10-25T02:00+02:00",
+            "2026-10-25T02:00+01:00",
+            "2026-10-25T03:00+01:00",
+        ]
+        assert all(g["count"] == 1 for g in report["groups"])
+        days = CallStats("day").feed(
+            {"createdAt": (start + timedelta(hours=h)).isoformat()} for h in range(25)
+        )
+        assert [(g["key"], g["count"]) for g in days.report()["groups"]][0] == ("2026-10-25", 25)
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([7.0], 0.9) == 7.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert percentile([float(i) for i in range(1, 11)], 0.9) == pytest.approx(9.1)
+
+
+# ---------------------------------------------------------------- export-transcripts
+
+
+def details(sandbox: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    with api(sandbox) as client:
+        return {i: client.get(f"calls/{i}").json() for i in ids}
+
+
+def summary_counts(stderr: str) -> tuple[int, ...]:
+    match = SUMMARY.search(stderr)
+    assert match, stderr
+    return tuple(int(n) for n in match.groups())
+
+
+def our_temp_files(directory: Path) -> list[str]:
+    return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("fmt", "ext", "limit"), [("text", "txt", 40), ("srt", "srt", 12)])
+def test_export_writes_what_calls_transcript_prints(
+    cli: Cli, sandbox: Any, tmp_path: Path, fmt: str, ext: str, limit: int
+) -> None:
+    time.sleep(0.1)  # the sandbox's live calls have ended
+    target = tmp_path / "qa" / "nested"  # created, parents too
+    result = cli("calls", "export-transcripts", str(target), "--limit", str(limit), "-f", fmt)
+    assert result.exit_code == 0, result.stderr
+    listed = [c["id"] for c in all_calls(sandbox)[:limit]]
+    with_turns = {i for i, call in details(sandbox, listed).items() if call.get("turns")}
+    assert 0 < len(with_turns) < limit  # both kinds are in the sample
+    assert {p.name for p in target.iterdir()} == {f"{i}.{ext}" for i in with_turns}
+    assert summary_counts(result.stderr) == (len(with_turns), 0, limit - len(with_turns), 0)
+    for call_id in with_turns:
+        printed = cli("calls", "transcript", str(call_id), "-f", fmt)
+        assert (target / f"{call_id}.{ext}").read_bytes() == printed.stdout_bytes
+    assert result.stdout == ""
+
+
+def test_export_json_format_and_json_summary(cli: Cli, sandbox: Any, tmp_path: Path) -> None:
+    time.sleep(0.1)
+    result = cli(
+        "calls", "export-transcripts", str(tmp_path), "--limit", "10", "-f", "json", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    files = sorted(tmp_path.glob("*.json"))
+    assert summary["written"] == len(files) > 0 and summary["failed"] == 0
+    assert summary["written"] + summary["no_transcript"] == 10
+    for path in files:
+        call = details(sandbox, [int(path.stem)])[int(path.stem)]
+        assert json.loads(path.read_text(encoding="utf-8")) == call["turns"]
+
+
+def test_export_rerun_skips_existing_and_ignores_leftover_temp_files(
+    cli: Cli, sandbox: Any, tmp_path: Path
+) -> None:
+    time.sleep(0.1)
+    first = cli("calls", "export-transcripts", str(tmp_path), "--limit", "30")
+    written, _, no_turns, _ = summary_counts(first.stderr)
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == written > 3
+    # A killed run: one file never renamed into place (a half temp file of a dead pid),
+    # one temp file of a live process (ours: it must be left alone), one file removed.
+    victim, removed = files[0], files[1]
+    expected = victim.read_bytes()
+    victim.unlink()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    stale = tmp_path / f".{victim.name}.{dead}.abc123.tmp"
+    stale.write_bytes(expected[:5])
+    alive = tmp_path / f".{removed.name}.{os.getppid()}.zzz999.tmp"
+    alive.write_bytes(b"half")
+    removed.unlink()
+    mtime = files[2].stat().st_mtime_ns
+
+    again = cli("calls", "export-transcripts", str(tmp_path), "--limit", "30")
+    assert again.exit_code == 0, again.stderr
+    assert summary_counts(again.stderr) == (2, written - 2, no_turns, 0)
+    assert victim.read_bytes() == expected
+    assert removed.exists() and files[2].stat().st_mtime_ns == mtime  # skipped, not rewritten
+    assert not stale.exists() and alive.exists()
+    assert our_temp_files(tmp_path) == [alive.name]
+
+
+def test_export_backs_off_on_429_from_the_sandbox(
+    make_sandbox: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sandbox's window is a minute; a one-second window keeps the test short.
+    monkeypatch.setattr("zazacli.sandbox.server.RATE_WINDOW", 1.0)
+    sandbox = make_sandbox(rate_limit=5)
+    time.sleep(0.1)
+    cli = Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key})
+    result = cli("calls", "export-transcripts", str(tmp_path), "--limit", "12", "-c", "3")
+    assert result.exit_code == 0, result.stderr
+    written, skipped, no_turns, failed = summary_counts(result.stderr)
+    assert (written + no_turns, skipped, failed) == (12, 0, 0)
+    assert len(list(tmp_path.glob("*.txt"))) == written > 0
+    assert "rate limited (HTTP 429); retrying in 1s" in result.stderr
+    assert our_temp_files(tmp_path) == []
+
+
+def turns_for(call_id: int) -> list[dict[str, str]]:
+    return [
+        {"role": "AGENT", "text": f"Hello {call_id}", "timestamp": "2026-11-26T14:03:16Z"},
+        {"role": "CALLER", "text": "Hi, yes", "timestamp": "2026-11-26T14:03:21Z"},
+    ]
+
+
+def crafted_call(call_id: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "direction": "OUTBOUND",
+        "status": "COMPLETED",
+        "createdAt": "2026-11-26T14:03:11Z",
+        "startedAt": "2026-11-26T14:03:15Z",
+        "endedAt": "2026-11-26T14:05:02Z",
+        **extra,
+    }
+
+
+def page(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"content": items, "totalElements": len(items), "totalPages": 1, "number": 0,
+            "size": 100, "first": True, "last": True}  # fmt: skip
+
+
+def test_export_concurrency_is_bounded_and_each_429_is_retried(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    ids = list(range(101, 109))
+    lock = threading.Lock()
+    state = {"inflight": 0, "peak": 0}
+    seen: set[str] = set()
+
+    def handler(h: Any) -> None:
+        path = urlsplit(h.path).path
+        if path.endswith("/calls"):
+            send(h, 200, page([crafted_call(i) for i in ids]))
+            return
+        call_id = path.rsplit("/", 1)[1]
+        with lock:
+            state["inflight"] += 1
+            state["peak"] = max(state["peak"], state["inflight"])
+            first = call_id not in seen
+            seen.add(call_id)
+        time.sleep(0.05)
+        with lock:
+            state["inflight"] -= 1
+        if first:
+            send(h, 429, {"status": 429, "message": "slow down"}, headers={"Retry-After": "0"})
+        else:
+            send(h, 200, crafted_call(int(call_id), turns=turns_for(int(call_id))))
+
+    fault_server.set_handler(handler)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"})
+    result = cli("calls", "export-transcripts", str(tmp_path), "--concurrency", "2")
+    assert result.exit_code == 0, result.stderr
+    assert summary_counts(result.stderr) == (8, 0, 0, 0)
+    details_asked = [urlsplit(r["path"]).path for r in fault_server.requests]
+    details_asked = [p for p in details_asked if not p.endswith("/calls")]
+    assert sorted(details_asked) == sorted(f"/api/v1/calls/{i}" for i in ids for _ in range(2))
+    assert state["peak"] == 2  # two at once, never more
+    assert (tmp_path / "101.txt").read_text(encoding="utf-8") == (
+        "[00:01] AGENT: Hello 101\n[00:06] CALLER: Hi, yes\n"
+    )
+    listed = [r for r in fault_server.requests if urlsplit(r["path"]).path.endswith("/calls")]
+    assert parse_qs(urlsplit(listed[0]["path"]).query)["size"] == ["100"]
+
+
+def test_export_failures_are_reported_and_exit_1(fault_server: FaultServer, tmp_path: Path) -> None:
+    listing = [crafted_call(1), crafted_call(2), crafted_call(3), crafted_call("../../escape")]
+
+    def handler(h: Any) -> None:
+        path = urlsplit(h.path).path
+        if path.endswith("/calls"):
+            send(h, 200, page(listing))
+        elif path.endswith("/1"):
+            send(h, 200, crafted_call(1, turns=turns_for(1)))
+        elif path.endswith("/2"):
+            send(h, 404, {"status": 404, "message": "Call 2 not found"})
+        else:
+            send(h, 200, crafted_call(3, turns=[]))
+
+    fault_server.set_handler(handler)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"})
+    target = tmp_path / "out"
+    result = cli("calls", "export-transcripts", str(target))
+    assert result.exit_code == 1
+    assert summary_counts(result.stderr) == (1, 0, 1, 2)
+    assert "call 2: HTTP 404: Call 2 not found" in result.stderr
+    assert "call ../../escape: the call's id is not a number" in result.stderr
+    assert "error: 2 transcripts failed" in result.stderr
+    assert sorted(p.name for p in target.iterdir()) == ["1.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_export_stops_on_auth_failure(fault_server: FaultServer, tmp_path: Path) -> None:
+    def handler(h: Any) -> None:
+        if urlsplit(h.path).path.endswith("/calls"):
+            send(h, 200, page([crafted_call(i) for i in range(1, 60)]))
+        else:
+            send(h, 401, {"status": 401, "message": "Invalid API key"})
+
+    fault_server.set_handler(handler)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"})
+    result = cli("calls", "export-transcripts", str(tmp_path))
+    assert result.exit_code == 4
+    assert "stopped early: HTTP 401: Invalid API key" in result.stderr
+    assert len(fault_server.requests) < 20  # it did not try all 59
+
+
+def test_export_leaves_calls_in_progress_for_a_later_run(
+    make_sandbox: Callable[..., Any], tmp_path: Path
+) -> None:
+    sandbox = make_sandbox(speed=1.0, calls=20)  # the 3 newest calls last 8 s
+    cli = Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key})
+    result = cli("calls", "export-transcripts", str(tmp_path), "--limit", "3")
+    assert result.exit_code == 0, result.stderr
+    assert "still in progress 3" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_usage_errors(cli: Cli, tmp_path: Path) -> None:
+    bad = cli("calls", "export-transcripts", str(tmp_path), "--format", "pdf")
+    assert bad.exit_code == 2 and "pdf" in bad.stderr and "srt" in bad.stderr
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    not_dir = cli("calls", "export-transcripts", str(a_file))
+    assert not_dir.exit_code != 0 and str(a_file) in not_dir.stderr
+    assert "Traceback" not in not_dir.stderr
+
+
+def test_a_killed_export_leaves_only_whole_files(
+    make_sandbox: Callable[..., Any], tmp_path: Path
+) -> None:
+    sandbox = make_sandbox(latency_ms=15)
+    time.sleep(0.1)
+    env = {**os.environ, "ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
+    command = [sys.executable, "-m", "zazacli", "calls", "export-transcripts", str(tmp_path)]
+    proc = subprocess.Popen(
+        [*command, "-c", "2"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while len(list(tmp_path.glob("*.txt"))) < 15 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = sorted(tmp_path.glob("*.txt"))
+    assert proc.returncode == -signal.SIGKILL and len(finished) >= 15
+    calls = details(sandbox, [int(p.stem) for p in finished])
+    cli = Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key})
+    for path in finished:  # every file that exists is complete
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == len(calls[int(path.stem)]["turns"])
+        assert path.read_bytes().endswith(b"\n")
+
+    rerun = cli("calls", "export-transcripts", str(tmp_path))
+    assert rerun.exit_code == 0, rerun.stderr
+    written, skipped, no_turns, failed = summary_counts(rerun.stderr)
+    assert skipped == len(finished) and failed == 0
+    assert written + skipped + no_turns == 300
+    assert our_temp_files(tmp_path) == []  # the killed run's temp files are swept
+    sample = sorted(tmp_path.glob("*.txt"))[-1]
+    assert sample.read_bytes() == cli("calls", "transcript", sample.stem).stdout_bytes
+
+
+def test_an_interrupted_write_leaves_no_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zazacli import reports
+
+    target = tmp_path / "90211.txt"
+    target.write_text("the old, whole file\n")
+
+    def killed(*args: Any) -> None:
+        raise KeyboardInterrupt  # as if the run stopped between writing and renaming
+
+    monkeypatch.setattr(reports.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        reports.write_atomically(target, "new content that never lands\n")
+    with pytest.raises(KeyboardInterrupt):
+        reports.write_atomically(tmp_path / "90212.txt", "half")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["90211.txt"]
+    assert target.read_text() == "the old, whole file\n"
+    reports.write_atomically(target, "new\n", 0o640)
+    assert target.read_text() == "new\n" and target.stat().st_mode & 0o777 == 0o640
