@@ -84,7 +84,7 @@ class Dispatched:
     def created_before_attempt(self, slack: float = 5.0) -> float | None:
         """Seconds by which a reconciled call predates our POST (beyond clock slack): it
         may be an earlier call to the same number rather than ours."""
-        from zazacli.output import parse_time
+        from zazacli.times import parse_time
 
         created = parse_time(self.call.get("createdAt"))
         if not self.reconciled or created is None or self.attempted_at is None:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
+from zazacli.times import parse_time
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -34,16 +36,6 @@ class Format(StrEnum):
 
 
 # ---------------------------------------------------------------- value helpers
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def rfc3339(value: Any) -> str:

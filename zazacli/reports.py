@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from zazacli.api.values import TERMINAL_STATUSES
 from zazacli.errors import AuthError, UsageError, ZazaError
+from zazacli.times import parse_time
 
 if TYPE_CHECKING:
     from zazacli.api.client import ZazaApi
@@ -139,16 +140,6 @@ def local_hour(when: datetime) -> str:
     return local.replace(minute=0, second=0, microsecond=0).isoformat(timespec="minutes")
 
 
-def parse_instant(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 class CallStats:
     """Aggregates calls one at a time, grouped by `by`.
 
@@ -180,7 +171,7 @@ class CallStats:
             elif key is not None and not isinstance(key, str | int | float | bool):
                 key = str(key)
         else:
-            created = parse_instant(call.get("createdAt"))
+            created = parse_time(call.get("createdAt"))
             if created is None:
                 key = None
             else:
@@ -205,8 +196,8 @@ class CallStats:
     def time_range(self, now: datetime | None = None) -> tuple[datetime, datetime] | None:
         """[start, end] of the buckets to list: --since (or the oldest call) to --until
         (exclusive; or now). None when there is nothing to list."""
-        start = parse_instant(self.since) or self._first
-        until = parse_instant(self.until)
+        start = parse_time(self.since) or self._first
+        until = parse_time(self.until)
         end = until - timedelta(microseconds=1) if until else (now or datetime.now(UTC))
         if self._last is not None and until is None:
             end = max(end, self._last)

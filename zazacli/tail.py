@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zazacli.api.values import TERMINAL_STATUSES
 from zazacli.errors import ApiError, NetworkError, RateLimitedError
+from zazacli.times import parse_time
 
 if TYPE_CHECKING:
     from zazacli.api.client import ZazaApi
@@ -67,18 +67,8 @@ class _Scan:
 
 def created_at(call: dict[str, Any]) -> float | None:
     """`createdAt` as epoch seconds, or None when absent or unreadable."""
-    value = call.get("createdAt")
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    parsed = parse_time(call.get("createdAt"))
+    return None if parsed is None else parsed.timestamp()
 
 
 def _key(call: dict[str, Any]) -> int | str | None:

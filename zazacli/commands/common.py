@@ -10,8 +10,6 @@ from zazacli.api.values import CALL_STATUSES
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from zazacli.context import AppContext
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -78,45 +76,11 @@ StatusOpt = Annotated[
 AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
 
 
-_RELATIVE = r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$"
-_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+def parse_when(value: str, option: str = "--since") -> str:
+    """See zazacli.times.parse_when (imported here lazily: `--help` must stay fast)."""
+    from zazacli.times import parse_when as parse
 
-
-def parse_when(value: str, option: str = "--since", now: datetime | None = None) -> str:
-    """A user's time (`2h`, `today`, `2026-11-01`, an instant) as an ISO-8601 UTC instant.
-
-    Relative amounts count back from now; dates are local midnight.
-    """
-    import re
-    from datetime import UTC, datetime, timedelta
-
-    now = now or datetime.now(UTC)
-    text = value.strip()
-    lowered = text.lower()
-    local_midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    when: datetime | None = None
-    if lowered == "now":
-        when = now
-    elif lowered == "today":
-        when = local_midnight
-    elif lowered == "yesterday":
-        when = local_midnight - timedelta(days=1)
-    elif match := re.match(_RELATIVE, lowered, re.I):
-        when = now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
-    else:
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            when = None
-        if when is not None and when.tzinfo is None:
-            when = when.astimezone()  # a date or naive time means the user's local time
-    if when is None:
-        raise UsageError(
-            f"{option}: cannot read {value!r} as a time",
-            hint="use an ISO date or instant (2026-11-01, 2026-11-01T09:00Z), "
-            "or 30m, 2h, 3d, 1w, today, yesterday",
-        )
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return parse(value, option)
 
 
 def pick_choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:

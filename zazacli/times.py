@@ -1,0 +1,60 @@
+"""Reading times: the API's ISO-8601 stamps, and what users type after --since/--until."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from zazacli.errors import UsageError
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$", re.I)
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware datetime from an API time stamp; None when absent or unreadable.
+
+    A tolerant reader: a stamp without an offset is taken as UTC.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_when(value: str, option: str = "--since", now: datetime | None = None) -> str:
+    """A user's time (`2h`, `today`, `2026-11-01`, an instant) as an ISO-8601 UTC instant.
+
+    Relative amounts count back from now; dates and naive times are the user's local time.
+    """
+    now = now or datetime.now(UTC)
+    text = value.strip()
+    lowered = text.lower()
+    local_midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    when: datetime | None = None
+    if lowered == "now":
+        when = now
+    elif lowered == "today":
+        when = local_midnight
+    elif lowered == "yesterday":
+        when = local_midnight - timedelta(days=1)
+    elif match := _RELATIVE.match(lowered):
+        when = now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
+    else:
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is None:
+            when = when.astimezone()
+    if when is None:
+        raise UsageError(
+            f"{option}: cannot read {value!r} as a time",
+            hint="use an ISO date or instant (2026-11-01, 2026-11-01T09:00Z), "
+            "or 30m, 2h, 3d, 1w, today, yesterday",
+        )
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
