@@ -13,7 +13,6 @@ import os
 import stat
 import sys
 import tempfile
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +91,8 @@ def load(directory: Path) -> ConfigFile:
     except PermissionError:
         raise ConfigError(f"cannot read {path}: permission denied") from None
     _warn_if_loose(path)
+    import tomllib  # only when there is a file: cron jobs on env variables never pay for it
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
