@@ -146,6 +146,8 @@ def dispatch(
     app_ctx = get_context(ctx)
     out = app_ctx.out
     variables = parse_variables(var or [], vars_file)
+    from zazacli.times import parse_duration
+
     timeout = parse_duration(wait_timeout, "--wait-timeout")
     region = region or app_ctx.settings.get("region")
     request = dispatching.DispatchRequest(
@@ -218,6 +220,8 @@ def wait(
     For scripts that dispatch, do other work, then wait: zaza calls wait "$ID".
     """
     app_ctx = get_context(ctx)
+    from zazacli.times import parse_duration
+
     follow_and_report(app_ctx, call_id, parse_duration(timeout, "--timeout"), transcript, as_json)
 
 
@@ -558,21 +562,6 @@ def parse_variables(pairs: list[str], vars_file: Path | None) -> dict[str, str]:
             raise UsageError(f"--var {pair!r}: expected KEY=VALUE", hint="e.g. --var NAME=Alex")
         variables[key.strip()] = value
     return variables
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.I)
-_DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
-
-
-def parse_duration(value: str, option: str) -> float:
-    """`90`, `90s`, `15m`, `1.5h` as seconds."""
-    match = _DURATION.match(value)
-    seconds = 0.0
-    if match:
-        seconds = float(match.group(1)) * _DURATION_UNITS[(match.group(2) or "s").lower()]
-    if seconds <= 0:
-        raise UsageError(f"{option}: cannot read {value!r} as a duration", hint="e.g. 90s, 15m, 1h")
-    return seconds
 
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*$", re.I)

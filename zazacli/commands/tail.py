@@ -8,7 +8,6 @@ import typer
 
 from zazacli.api.values import CALL_STATUSES, DIRECTIONS
 from zazacli.commands.common import JsonlOpt, SinceOpt, get_context
-from zazacli.errors import UsageError
 
 TAIL_EPILOG = (
     "On a terminal: a line per new call and per status change. Piped, or with --jsonl: "
@@ -20,23 +19,6 @@ TAIL_EPILOG = (
     "Exit codes: 0 stopped (Ctrl-C, --max-events, --duration); 2 bad option; 4 bad key; "
     "1, 5 or 6 the API failed on the first poll, or on 10 polls in a row."
 )
-
-_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$"
-_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
-
-
-def parse_seconds(value: str, option: str, minimum: float = 0.0) -> float:
-    """`5`, `5s`, `1m`, `1.5h` as seconds."""
-    import re
-
-    match = re.match(_DURATION, value, re.I)
-    if not match:
-        raise UsageError(f"{option}: cannot read {value!r} as a duration", hint="e.g. 5s, 1m, 2h")
-    seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
-    if seconds < minimum or seconds <= 0:
-        raise UsageError(f"{option}: {value!r} is too short; the least is {minimum:g}s")
-    return seconds
-
 
 def _complete_status(incomplete: str) -> list[str]:
     return [s.lower() for s in CALL_STATUSES if s.lower().startswith(incomplete.lower())]
@@ -92,9 +74,10 @@ def tail(
     from zazacli.commands.calls import call_filters
     from zazacli.output import TailPrinter
     from zazacli.tail import CallFollower
+    from zazacli.times import parse_duration
 
-    every = parse_seconds(interval, "--interval", minimum=1.0)
-    stop_after = parse_seconds(duration, "--duration") if duration else None
+    every = parse_duration(interval, "--interval", minimum=1.0)
+    stop_after = parse_duration(duration, "--duration") if duration else None
     filters = call_filters(direction, status, agent, since, None)
     app_ctx = get_context(ctx)
     out = app_ctx.out
