@@ -1,9 +1,10 @@
 """The `zaza` script and `python -m zazacli`.
 
-`--version` is answered before Typer is imported: it is the cheapest way a script
-checks that zaza is installed, and Typer alone costs several times Python's start-up.
+Two start-up measures live here, outside the Typer app: `--version` is answered before
+Typer is imported, and a finished command skips the interpreter's teardown.
 """
 
+import os
 import sys
 
 from zazacli import __version__
@@ -15,7 +16,32 @@ def run() -> None:
         return
     from zazacli.main import main
 
-    main()
+    try:
+        main()
+    except SystemExit as done:
+        _exit_now(done.code)
+    _exit_now(0)
+
+
+def _exit_now(code: object) -> None:
+    """Exit without tearing down ~300 imported modules (about 20 ms, a fifth of a command).
+
+    Safe only once all work is done: every file zaza writes is closed (and fsynced where
+    it matters) before its command returns. If a non-daemon thread is still running, or
+    the standard streams cannot be flushed, the normal exit path handles it.
+    """
+    import threading
+
+    main_thread = threading.main_thread()
+    busy = [t for t in threading.enumerate() if t is not main_thread and not t.daemon]
+    if busy or not isinstance(code, int | None):
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def main() -> None:
 
     sandbox = start_sandbox(SandboxConfig(port=0, quiet=True))
     env = {**os.environ, "ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
-    zaza = [sys.executable, "-m", "zazacli"]
+    # The installed console script, as users run it (no runpy, unlike `python -m`).
+    script = os.path.join(os.path.dirname(sys.executable), "zaza")
+    zaza = [script] if os.path.exists(script) else [sys.executable, "-m", "zazacli"]
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "zaza --version": [*zaza, "--version"],
