@@ -81,7 +81,7 @@ def test_random_arguments_never_crash(path: str, sandbox: Any, tmp_path: Path) -
     runner = CliRunner()
     tried: list[int] = []
 
-    @settings(max_examples=12, deadline=None, derandomize=True,
+    @settings(max_examples=20, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(st.lists(st.one_of(st.sampled_from(options or ["--json"]), hostile_text), max_size=6))
     def run(extra: list[str]) -> None:
