@@ -498,7 +498,11 @@ class Output:
             if column.raw(item) is not None:
                 label = column.header.title() if column in fields else column.header
                 grid.add_row(label, column.cell(item))
-        self.console.print(grid)
+        from rich.markup import escape
+        from rich.panel import Panel
+
+        title = f"[bold]{kind} {escape(plain_value(item.get('id')))}[/bold]"
+        self.console.print(Panel(grid, title=title, title_align="left", expand=False))
 
     def section(self, title: str) -> None:
         if self.is_tty:
