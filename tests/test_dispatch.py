@@ -511,3 +511,22 @@ def test_calling_windows_include_the_start_exclude_the_end_and_may_wrap() -> Non
     assert parse_window("00:00-24:00").allows(at["23:30"])
     with pytest.raises(ConfigError, match="is not a calling window"):
         parse_window("8am-9pm")
+
+
+def test_sandbox_flag_skips_quiet_hours_but_a_real_target_does_not(
+    bare_cli: Cli, sandbox: Any
+) -> None:
+    """A window closed right now refuses a dispatch, except against a private --sandbox."""
+    now = datetime.now(ZoneInfo("America/Los_Angeles"))
+    opens, closes = now + timedelta(hours=2), now + timedelta(hours=3)
+    window = f"{opens:%H:00}-{closes:%H:00}"
+    bare_cli("profiles", "add", "p", "--base-url", sandbox.base_url, input=sandbox.api_key)
+    assert bare_cli("profiles", "set", "p", "quiet_hours", window).exit_code == 0
+    args = ["calls", "dispatch", "--from", "+14155550100", "--to", "+14155550124", "--agent", "12"]
+    real = bare_cli(*args)
+    assert real.exit_code == 2, real.stderr
+    assert "outside the allowed calling window" in real.stderr
+    private = bare_cli("--sandbox", *args)
+    assert private.exit_code == 0, private.stderr
+    assert "--sandbox: no one is called, so quiet hours are not checked" in private.stderr
+    assert private.stdout.strip().isdigit()

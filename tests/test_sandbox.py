@@ -844,7 +844,7 @@ def _start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     lines = []
     for line in proc.stdout:
         lines.append(line)
-        name, sep, value = line.strip().partition("=")
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
         if sep and name.startswith("ZAZA_"):
             printed[name] = value
         if "ZAZA_API_KEY" in printed:

@@ -57,7 +57,7 @@ def start_sandbox(extra: list[str]) -> tuple[subprocess.Popen[str], dict[str, st
     env: dict[str, str] = {}
     assert server.stdout is not None
     for line in server.stdout:
-        if match := re.match(r"(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
+        if match := re.match(r"(?:export )?(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
             env[match.group(1)] = match.group(2)
         if len(env) == 2:
             return server, env

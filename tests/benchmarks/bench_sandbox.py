@@ -43,7 +43,7 @@ def start_subprocess(calls: int) -> tuple[subprocess.Popen[str], str, str]:
     assert proc.stdout is not None
     printed: dict[str, str] = {}
     for line in proc.stdout:
-        name, sep, value = line.strip().partition("=")
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
         if sep and name.startswith("ZAZA_"):
             printed[name] = value
         if "ZAZA_API_KEY" in printed:

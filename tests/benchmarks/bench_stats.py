@@ -48,7 +48,7 @@ def main() -> None:
     env = dict(os.environ)
     assert server.stdout is not None
     for line in server.stdout:
-        if match := re.match(r"(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
+        if match := re.match(r"(?:export )?(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
             env[match.group(1)] = match.group(2)
         if "ZAZA_BASE_URL" in env and "ZAZA_API_KEY" in env:
             break

@@ -73,8 +73,8 @@ def sandbox(
 ) -> None:
     """Run a local ZazaVoice-compatible API with seeded agents, campaigns and calls.
 
-    Point zaza (or any client) at it with the ZAZA_BASE_URL and ZAZA_API_KEY lines it
-    prints. Stop it with Ctrl-C.
+    Point zaza (or any client) at it by pasting the `export ZAZA_…` lines
+    it prints. Stop it with Ctrl-C.
     """
     from zazacli.sandbox import SandboxConfig, start_sandbox
 
@@ -110,10 +110,11 @@ def sandbox(
     out = sys.stdout
     out.write(f"ZazaVoice sandbox listening on {running.base_url}\n")
     out.write(f"API key: {running.api_key}\n\n")
-    out.write(f"ZAZA_BASE_URL={running.base_url}\n")
-    out.write(f"ZAZA_API_KEY={running.api_key}\n")
+    # Ready to paste into a shell (or to `eval`): exported, so `zaza` sees them.
+    out.write(f"export ZAZA_BASE_URL={running.base_url}\n")
+    out.write(f"export ZAZA_API_KEY={running.api_key}\n")
     if generated_secret:
-        out.write(f"ZAZA_WEBHOOK_SECRET={webhook_secret}\n")
+        out.write(f"export ZAZA_WEBHOOK_SECRET={webhook_secret}\n")
     out.write(f"\n{OUTCOME_NOTE}\n")
     if webhook_url:
         out.write(f"Webhooks: call.started, call.completed, call.failed -> {webhook_url}\n")
