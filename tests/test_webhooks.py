@@ -28,7 +28,8 @@ import httpx
 import pytest
 from conftest import REPO, Cli, FaultServer, send
 
-from zazacli.output import Output, WebhookPrinter
+from zazacli.output import Output
+from zazacli.output.webhooks import WebhookPrinter
 from zazacli.webhooks import sign, verify_signature
 from zazacli.webhooks.delivery import DeliveryResult, webhook_headers
 from zazacli.webhooks.listener import ListenerConfig, Notice, ReceivedEvent, WebhookListener

@@ -581,6 +581,6 @@ def call_has_ended(call: Mapping[str, Any]) -> bool:
 
 
 def _default_render(call: dict[str, Any], fmt: str) -> str:
-    from zazacli.output import transcript_file
+    from zazacli.output.reports import transcript_file
 
     return transcript_file(call, fmt)

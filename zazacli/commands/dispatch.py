@@ -258,7 +258,8 @@ def batch(
     JSON lines of row results go to stdout when it is not a terminal.
     """
     from zazacli import batch as batching
-    from zazacli import output, phones
+    from zazacli import phones
+    from zazacli.output.dispatch import BatchProgress, batch_summary
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
@@ -289,7 +290,7 @@ def batch(
     )
     journal_file, state = batching.Journal.open(journal_path, rows, from_e164, agent)
     try:
-        with output.BatchProgress(out, rows.total, jsonl=not out.is_tty) as progress:
+        with BatchProgress(out, rows.total, jsonl=not out.is_tty) as progress:
             run = batching.BatchRun(
                 app_ctx.api,
                 rows,
@@ -322,7 +323,7 @@ def batch(
         app_ctx,
         pace=["--rate", rate, "--concurrency", str(concurrency)],
     )
-    output.batch_summary(out, report, resume)
+    batch_summary(out, report, resume)
     if report.interrupted:
         out.notice("interrupted: calls already dispatched go on")
         raise typer.Exit(INTERRUPTED_EXIT)
@@ -347,11 +348,13 @@ def follow_and_report(
     first: dict[str, Any] | None = None,
 ) -> None:
     """Follow a call to its end, print it, and exit by its outcome."""
-    from zazacli import dispatching, output
+    from zazacli import dispatching
+    from zazacli.output import Format
+    from zazacli.output.dispatch import CallStatusLine
 
     out = app_ctx.out
     fmt = out.choose(json=as_json)
-    line = output.CallStatusLine(out, call_id)
+    line = CallStatusLine(out, call_id)
     try:
         with line:
             call = dispatching.follow(
@@ -368,7 +371,7 @@ def follow_and_report(
             exc.message, hint=f"the call goes on; follow it again with: zaza calls wait {call_id}"
         ) from None
     out.record(call, "call", fmt)
-    if transcript and fmt is not output.Format.json:
+    if transcript and fmt is not Format.json:
         out.section("Transcript")
         out.transcript(call, "chat")
     error = dispatching.outcome_error(call)
@@ -441,7 +444,7 @@ def show_dispatch_plan(
     allow_quiet_hours: bool,
     as_json: bool,
 ) -> None:
-    from zazacli.output import dispatch_plan
+    from zazacli.output.dispatch import dispatch_plan
 
     out = app_ctx.out
     agent = fetch_agent(app_ctx, request.agent_id)
@@ -497,7 +500,7 @@ def show_batch_plan(
     per_second: float,
     window: CallingWindow | None,
 ) -> None:
-    from zazacli.output import dispatch_plan
+    from zazacli.output.dispatch import dispatch_plan
     from zazacli.phones import local_times
 
     out = app_ctx.out

@@ -83,7 +83,7 @@ def stats(
       zaza calls stats --since 2026-11-01 --by agent --json
     """
     from zazacli.commands.calls import call_filters
-    from zazacli.output import reading, stats_report
+    from zazacli.output.reports import reading, stats_report
     from zazacli.reports import CallStats, pick_grouping
 
     app_ctx = get_context(ctx)
@@ -145,7 +145,7 @@ def export_transcripts(
 
     from zazacli.commands.calls import call_filters
     from zazacli.errors import ZazaError
-    from zazacli.output import ExportProgress, export_summary
+    from zazacli.output.reports import ExportProgress, export_summary
     from zazacli.reports import TranscriptExporter, pick_transcript_format
 
     app_ctx = get_context(ctx)

@@ -72,7 +72,7 @@ def tail(
     import time
 
     from zazacli.commands.calls import call_filters
-    from zazacli.output import TailPrinter
+    from zazacli.output.toolbox import TailPrinter
     from zazacli.tail import CallFollower
     from zazacli.times import parse_duration
 

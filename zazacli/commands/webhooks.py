@@ -158,7 +158,11 @@ def listen(
     matter. An event with a bad signature is answered 401, yet shown and saved.
     Stop with Ctrl-C (or SIGTERM) for a summary.
     """
-    from zazacli.output import WebhookPrinter, webhook_listen_banner, webhook_listen_summary
+    from zazacli.output.webhooks import (
+        WebhookPrinter,
+        webhook_listen_banner,
+        webhook_listen_summary,
+    )
     from zazacli.webhooks.listener import ListenerConfig, WebhookListener
 
     app_ctx = get_context(ctx)
@@ -221,7 +225,8 @@ def listen(
 @app.command("events")
 def list_events(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the six event types ZazaVoice sends, one line each."""
-    from zazacli.output import Format, webhook_event_types
+    from zazacli.output import Format
+    from zazacli.output.webhooks import webhook_event_types
     from zazacli.webhooks.samples import EVENT_TYPES
 
     out = get_context(ctx).out
@@ -266,7 +271,7 @@ def trigger(
     ] = None,
 ) -> None:
     """Send a realistic, signed sample event; print the response status and body."""
-    from zazacli.output import response_body, webhook_delivery
+    from zazacli.output.webhooks import response_body, webhook_delivery
     from zazacli.webhooks.delivery import post_webhook, webhook_headers
     from zazacli.webhooks.samples import (
         EVENT_TYPES,
@@ -339,7 +344,7 @@ def replay(
     """
     from datetime import datetime
 
-    from zazacli.output import webhook_delivery
+    from zazacli.output.webhooks import webhook_delivery
     from zazacli.webhooks.delivery import post_webhook, webhook_headers
     from zazacli.webhooks.saved import read_saved, select
 

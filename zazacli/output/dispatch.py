@@ -1,0 +1,217 @@
+"""Printing for `zaza calls dispatch|wait|batch`: plans, live status, progress, summaries."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from zazacli.output import STATUS_STYLES, Output, duration, plain_value
+from zazacli.times import parse_time
+
+# ================================================================ dispatch, wait and batch
+# For `zaza calls dispatch|wait|batch`. Data on stdout: the call id, the final call, the
+# dry-run plan, or one JSON line per batch row when piped. The live status line, the
+# progress bar, problem rows and the batch summary go to stderr, worded to read well in
+# a cron log the next morning.
+
+if TYPE_CHECKING:
+    from zazacli.batch import BatchReport
+
+# Row statuses of a batch that are problems worth a line on stderr.
+BATCH_PROBLEM_STATUSES = frozenset({"invalid", "duplicate", "failed", "unknown", "deferred"})
+
+
+def dispatch_plan(out: Output, pairs: list[tuple[str, Any]]) -> None:
+    """`--dry-run`: what would be sent, as labelled lines (no markup taken from values)."""
+    if out.is_tty:
+        from rich.markup import escape
+
+        pairs = [(escape(key), escape(plain_value(value))) for key, value in pairs]
+    out.key_values(pairs)
+
+
+class CallStatusLine:
+    """`call 90512  RINGING 0:07`, redrawn in place on stderr while a call is followed.
+
+    Only on a terminal: in a log nothing is written until the final result.
+    """
+
+    def __init__(self, out: Output, call_id: Any) -> None:
+        self.out = out
+        self.call_id = call_id
+        self.status = "…"
+        self._origin = time.time()
+        self._live: Any = None
+
+    def __enter__(self) -> CallStatusLine:
+        if self.out.err_tty:
+            from rich.live import Live
+
+            self._live = Live(
+                self, console=self.out.err_console, refresh_per_second=4, transient=True
+            )
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def update(self, call: dict[str, Any]) -> None:
+        self.status = str(call.get("status") or "?")
+        created = parse_time(call.get("createdAt"))
+        if created is not None:
+            # The call's own age; a server clock ahead of ours must not show negative time.
+            self._origin = min(created.timestamp(), time.time())
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        style = STATUS_STYLES.get(self.status.upper(), "bold")
+        return Text.assemble(
+            (f"call {self.call_id}  ", "dim"),
+            (self.status, f"bold {style}"),
+            f" {duration(max(0.0, time.time() - self._origin))}",
+        )
+
+
+class BatchProgress:
+    """What a batch shows while it runs: a Rich progress bar on a terminal's stderr; one
+    JSON line per row on stdout when `jsonl`; problem rows as lines on stderr; and in a
+    log (stderr not a terminal) a progress line every 30 seconds."""
+
+    LOG_EVERY = 30.0
+
+    def __init__(self, out: Output, total: int, *, jsonl: bool) -> None:
+        self.out = out
+        self.total = total
+        self.jsonl = jsonl
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._progress: Any = None
+        self._task: Any = None
+        self._started = time.monotonic()
+        self._last_log = self._started
+
+    def __enter__(self) -> BatchProgress:
+        if self.out.err_tty:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TextColumn("[dim]{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=self.out.err_console,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("batch", total=self.total, **self._fields())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _fields(self) -> dict[str, str]:
+        c = self.counts
+        sent = c["queued"] + c["reconciled"] + c["failed"] + c["unknown"]
+        queued = c["queued"] + c["reconciled"] + c["skipped"]
+        skipped = c["skipped"] + c["invalid"] + c["duplicate"] + c["deferred"]
+        elapsed = time.monotonic() - self._started
+        new = c["queued"] + c["reconciled"]
+        rate = f"{new / elapsed:.1f}/s" if new and elapsed > 0 else ""
+        counts = f"sent {sent} · queued {queued} · failed {c['failed'] + c['unknown']} · "
+        return {"counts": counts + f"skipped {skipped}", "rate": rate}
+
+    def result(self, row: dict[str, Any]) -> None:
+        """One row's result (called from worker threads)."""
+        with self._lock:
+            self.counts[row["status"]] += 1
+            if self.jsonl:
+                self.out.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                self.out.stdout.flush()
+            if row["status"] in BATCH_PROBLEM_STATUSES:
+                who = "" if row["status"] in ("invalid", "duplicate") else f" {row['to']}"
+                self._line(f"line {row['line']}{who}: {row['status']}: {row.get('error')}")
+            if self._progress is not None:
+                self._progress.update(self._task, advance=1, **self._fields())
+            elif time.monotonic() - self._last_log >= self.LOG_EVERY:
+                self._last_log = time.monotonic()
+                done = sum(self.counts.values())
+                fields = self._fields()
+                self._line(
+                    f"progress: {done}/{self.total} rows, {fields['counts']} {fields['rate']}"
+                )
+
+    def notice(self, message: str) -> None:
+        with self._lock:
+            self._line(message)
+
+    def _line(self, message: str) -> None:
+        if self._progress is not None:
+            from rich.markup import escape
+
+            self._progress.console.print(escape(message), highlight=False)
+        else:
+            self.out.notice(message)
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None:
+    """The closing lines on stderr: counts, rate, journal, and how to resume."""
+    c = report.counts
+    finished = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    problems = [f"{c[s]} {s}" for s in ("invalid", "duplicate") if c[s]]
+    found = f" ({c['reconciled']} found in GET /calls after a lost answer)"
+    lines = [
+        f"batch {report.csv_path.name} finished {finished} after "
+        f"{duration(max(0.0, report.elapsed))}: {report.queued} of {report.valid} valid rows queued"
+        + (f" ({', '.join(problems)} rows skipped)" if problems else ""),
+        f"  queued now: {c['queued'] + c['reconciled']}"
+        + (found if c["reconciled"] else "")
+        + f"; already queued by an earlier run: {c['skipped']}",
+    ]
+    missing = [
+        (c["failed"], "failed (refused by the API; nothing queued)"),
+        (c["unknown"], "outcome unknown (check before re-sending: zaza calls list)"),
+        (c["deferred"], "deferred (callee's quiet hours)"),
+        (report.not_sent, "not sent"),
+    ]
+    if any(n for n, _ in missing):
+        lines.append("  not queued: " + "; ".join(f"{n} {text}" for n, text in missing if n))
+    rate = report.achieved_rate
+    pace = f"  rate: {rate:.1f} calls/s" if rate else "  rate: -"
+    pace += f" (target {report.target_rate:g}/s)"
+    if report.rate_limited:
+        pace += (
+            f"; rate limited {_times(report.rate_limited)} (HTTP 429), "
+            f"slowed down {_times(report.slowdowns)}"
+        )
+    lines.append(pace)
+    lines.append(f"  journal: {report.journal_path}")
+    if report.ok:
+        lines.append("  every valid row is queued")
+    else:
+        lines.append(
+            f"  to resume, re-run the same command: {resume_command}\n"
+            "  (rows already queued are skipped; rows in doubt are looked up in GET /calls first)"
+        )
+    for line in lines:
+        out.notice(line)

@@ -1,0 +1,359 @@
+"""Printing for `zaza calls stats` and `zaza calls export-transcripts`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from zazacli.output import (
+    STATUS_STYLES,
+    Format,
+    Output,
+    duration,
+    plain_value,
+    to_srt,
+    transcript_lines,
+    transcript_turns,
+)
+from zazacli.times import parse_time
+
+# ================================================================ reports: stats, export
+# For `zaza calls stats` and `zaza calls export-transcripts` (zazacli/reports.py computes).
+# Stats on stdout: a Rich table with bars (and a chart over time for --by day|hour) on a
+# terminal, headerless TSV when piped (the summary line then goes to stderr), `--json`,
+# `--csv`. Export: a progress bar on a terminal's stderr (a line every 30 s in a log), then
+# the summary on stderr; `--json` puts the summary on stdout as well.
+
+if TYPE_CHECKING:
+    from zazacli.reports import ExportSummary, Outcome
+
+# The columns of `calls stats --csv`, and of its TSV (headerless) when piped.
+STATS_FIELDS = [
+    "key",
+    "name",
+    "count",
+    "share",
+    "median_duration_s",
+    "p90_duration_s",
+    "answered",
+    "ended_outbound",
+    "answer_rate",
+    "talk_minutes",
+]
+BLOCKS = " ▁▂▃▄▅▆▇█"
+CHART_HEIGHT = 8
+SHOW_FAILURES = 20
+
+
+def transcript_file(call: dict[str, Any], fmt: str) -> str:
+    """A transcript file's content: exactly what `zaza calls transcript -f FMT` prints."""
+    turns = transcript_turns(call)
+    if fmt == "json":
+        return json.dumps(turns, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "srt":
+        return to_srt(call, turns)
+    return "".join(line + "\n" for line in transcript_lines(call, turns))
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _stats_key_text(key: Any, by: str) -> str:
+    """Table label of a group key: weekday for days, short local time for hours."""
+    if key is None:
+        return "(no time)" if by in ("day", "hour") else "(none)"
+    if by == "day":
+        return datetime.fromisoformat(str(key)).strftime("%a %Y-%m-%d")
+    if by == "hour":
+        return datetime.fromisoformat(str(key)).strftime("%a %m-%d %H:00")
+    return str(key)
+
+
+def _range_text(report: dict[str, Any]) -> str:
+    def day(value: Any) -> str:
+        parsed = parse_time(value)
+        return parsed.astimezone().strftime("%Y-%m-%d %H:%M") if parsed else "?"
+
+    since, until = report.get("since"), report.get("until")
+    if since and until:
+        return f"{day(since)} → {day(until)}"
+    if since:
+        return f"since {day(since)}"
+    if until:
+        return f"before {day(until)}"
+    return "all time"
+
+
+def stats_summary_line(report: dict[str, Any]) -> str:
+    """One line: total, answer rate, talk time, median and p90 durations."""
+    parts = [f"{report['total']:,} calls"]
+    if report.get("ended_outbound"):
+        parts.append(
+            f"answer rate {_percent(report['answer_rate'])} "
+            f"({report['answered']:,} of {report['ended_outbound']:,} ended outbound)"
+        )
+    else:
+        parts.append("answer rate - (no ended outbound calls)")
+    parts.append(f"talk {report['talk_minutes']:,.1f} min")
+    if report.get("median_duration_s") is not None:
+        parts.append(
+            f"median {duration(report['median_duration_s'])}, "
+            f"p90 {duration(report['p90_duration_s'])}"
+        )
+    return " · ".join(parts)
+
+
+def stats_report(out: Output, report: dict[str, Any], fmt: Format) -> None:
+    """`calls stats` in the chosen format."""
+    if fmt in (Format.json, Format.jsonl):
+        out.json_document(report)
+        return
+    if fmt is Format.csv:
+        out.csv_rows(report["groups"], STATS_FIELDS)
+        return
+    if fmt is Format.plain:
+        for group in report["groups"]:
+            out.write("\t".join(plain_value(group.get(name)) for name in STATS_FIELDS))
+        out.notice(stats_summary_line(report))
+        return
+    _stats_table(out, report)
+
+
+def _stats_table(out: Output, report: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    by = report["by"]
+    groups = report["groups"]
+    zone = report.get("timezone")
+    where = f" (local time, {zone})" if by in ("day", "hour") and zone else ""
+    out.console.print(f"[bold]Calls by {by}[/bold] · {escape(_range_text(report))}{where}")
+    out.console.print(escape(stats_summary_line(report)))
+    if report["total"] == 0:
+        out.notice("no calls match")
+        return
+    timeline = by in ("day", "hour")
+    if timeline:
+        out.console.print()
+        _time_chart(out, [g for g in groups if g["key"] is not None], by)
+    out.console.print()
+    has_names = any("name" in g for g in groups)
+    show_rate = by not in ("status", "disposition")
+    width = max(10, min(30, out.console.width - 75))
+    peak = max((g["count"] for g in groups), default=0) or 1
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column(by.upper(), no_wrap=True)
+    if has_names:
+        table.add_column("NAME")
+    table.add_column("CALLS", justify="right", no_wrap=True)
+    table.add_column("SHARE", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    if show_rate:
+        table.add_column("ANSWERED", justify="right", no_wrap=True)
+    table.add_column("MEDIAN", justify="right", no_wrap=True)
+    table.add_column("P90", justify="right", no_wrap=True)
+    table.add_column("TALK MIN", justify="right", no_wrap=True)
+    for group in groups:
+        count = group["count"]
+        # Over time each bar is against the busiest bucket, so a dip stands out; otherwise
+        # against the total, so the bars read as shares.
+        fraction = count / peak if timeline else group["share"]
+        cells = round(fraction * width)
+        key_text = escape(_stats_key_text(group["key"], by))
+        style = STATUS_STYLES.get(str(group["key"]).upper(), "cyan") if not timeline else "cyan"
+        if by in ("status", "disposition") and group["key"] is not None:
+            key_text = f"[{style}]{key_text}[/{style}]"
+        weekend = by == "day" and key_text[:3] in ("Sat", "Sun")
+        row = [f"[dim]{key_text}[/dim]" if weekend else key_text]
+        if has_names:
+            row.append(escape(str(group.get("name") or "-")))
+        row += [
+            f"{count:,}",
+            f"{group['share']:.0%}",
+            f"[{style}]{'█' * cells}[/{style}]" if cells else ("[dim]·[/dim]" if not count else ""),
+        ]
+        if show_rate:
+            row.append(_percent(group["answer_rate"]))
+        row += [
+            duration(group["median_duration_s"]) if group["median_duration_s"] is not None else "-",
+            duration(group["p90_duration_s"]) if group["p90_duration_s"] is not None else "-",
+            f"{group['talk_minutes']:,.1f}",
+        ]
+        table.add_row(*row)
+    out.console.print(table)
+
+
+def _time_chart(out: Output, groups: list[dict[str, Any]], by: str) -> None:
+    """Calls per day or hour as columns, oldest left; skipped when it would not fit."""
+    from rich.text import Text
+
+    counts = [int(g["count"]) for g in groups]
+    if not counts:
+        return
+    peak = max(counts)
+    axis = max(len(f"{peak:,}"), 1)
+    room = out.console.width - axis - 2
+    if len(counts) > room:
+        out.console.print("[dim](too many buckets for a chart; the bars below are in order)[/dim]")
+        return
+    step = 2 if len(counts) * 2 <= room else 1
+    eighths = [0 if not c else max(1, round(c / (peak or 1) * CHART_HEIGHT * 8)) for c in counts]
+    chart = Text()
+    for level in range(CHART_HEIGHT, 0, -1):
+        label = f"{peak:,}" if level == CHART_HEIGHT else ""
+        chart.append(label.rjust(axis) + (" ┤" if level == CHART_HEIGHT else " │"), "dim")
+        for filled in eighths:
+            part = min(8, max(0, filled - (level - 1) * 8))
+            chart.append(BLOCKS[part] + (" " if step == 2 else ""), "cyan")
+        chart.append("\n")
+    chart.append("0".rjust(axis) + " └" + "─" * (len(counts) * step) + "\n", "dim")
+    first, last = (_stats_key_text(groups[i]["key"], by)[4:] for i in (0, -1))
+    span = len(counts) * step
+    if len(first) + len(last) + 1 <= span:
+        labels = first + last.rjust(span - len(first))
+    else:
+        labels = first
+    chart.append(" " * (axis + 2) + labels, "dim")
+    out.console.print(chart)
+
+
+class ExportProgress:
+    """A progress bar on a terminal's stderr while transcripts are exported; in a log, a
+    line every 30 seconds. API notices (429 retries) are printed above the bar."""
+
+    LOG_EVERY = 30.0
+
+    def __init__(self, out: Output, total: int | None) -> None:
+        self.out = out
+        self.total = total
+        self._progress: Any = None
+        self._task: Any = None
+        self._saved_stderr: IO[str] | None = None
+        self._last_log = time.monotonic()
+
+    def __enter__(self) -> ExportProgress:
+        if self.out.err_tty:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            columns: list[Any] = [TextColumn("[bold]transcripts")]
+            if self.total is None:
+                columns += [SpinnerColumn(), TextColumn("{task.completed:,}"), TimeElapsedColumn()]
+            else:
+                columns += [BarColumn(bar_width=20), MofNCompleteColumn(), TimeRemainingColumn()]
+            columns.append(TextColumn("{task.fields[counts]}"))
+            self._progress = Progress(*columns, console=self.out.err_console)
+            self._progress.start()
+            self._task = self._progress.add_task("export", total=self.total, counts="")
+            # Notices of the API client (retries) go above the bar, not through it.
+            self._saved_stderr = self.out.stderr
+            self.out.stderr = _ConsoleLines(self._progress.console)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self._saved_stderr is not None:
+            self.out.stderr = self._saved_stderr
+            self._saved_stderr = None
+
+    def advance(self, outcome: Outcome, summary: ExportSummary) -> None:
+        """One call done (called from the exporting thread only)."""
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, counts=_short_counts(summary))
+        elif time.monotonic() - self._last_log >= self.LOG_EVERY:
+            self._last_log = time.monotonic()
+            of = f"/{self.total}" if self.total is not None else ""
+            self.out.notice(f"progress: {summary.done}{of} calls: {_export_counts(summary)}")
+
+
+class _ConsoleLines:
+    """A text stream that prints whole lines through a Rich console (above a live bar)."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        from rich.markup import escape
+
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self.console.print(escape(line), highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _short_counts(summary: ExportSummary) -> str:
+    """For the bar, which has little room: written, then only the counts that are not 0."""
+    parts = [f"{summary.written:,} written"]
+    for count, label in (
+        (summary.skipped, "existed"),
+        (summary.no_transcript, "no turns"),
+        (summary.in_progress, "live"),
+        (summary.failed, "[red]failed[/red]"),
+    ):
+        if count:
+            parts.append(f"{count:,} {label}")
+    return " · ".join(parts)
+
+
+def _export_counts(summary: ExportSummary) -> str:
+    text = (
+        f"written {summary.written}, skipped {summary.skipped} (exist), "
+        f"no transcript {summary.no_transcript}, failed {summary.failed}"
+    )
+    if summary.in_progress:
+        text += f", still in progress {summary.in_progress}"
+    return text
+
+
+def export_summary(
+    out: Output, summary: ExportSummary, directory: str, fmt: str, *, as_json: bool
+) -> None:
+    """The closing lines on stderr (and with --json the same facts as JSON on stdout)."""
+    if as_json:
+        out.json_document({"directory": directory, "format": fmt, **summary.as_dict()})
+    out.notice(_export_counts(summary))
+    if summary.in_progress:
+        out.notice(f"  {summary.in_progress} call(s) had not ended: no file yet; run again later")
+    for call_id, reason in summary.failures[:SHOW_FAILURES]:
+        out.notice(f"  call {call_id}: {reason}")
+    if summary.failed > SHOW_FAILURES:
+        out.notice(f"  … and {summary.failed - SHOW_FAILURES} more failures")
+    if summary.stale_temp_removed:
+        out.notice(f"  removed {summary.stale_temp_removed} temp file(s) of an interrupted run")
+    if summary.aborted:
+        out.notice(f"  stopped early: {summary.aborted}")
+
+
+def reading(out: Output, items: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
+    """Pass items through; on a terminal, a transient `reading calls… 12,300` on stderr."""
+    if not out.err_tty:
+        yield from items
+        return
+    count = 0
+    with out.err_console.status(f"reading {what}…") as status:
+        for item in items:
+            yield item
+            count += 1
+            if count % 500 == 0:
+                status.update(f"reading {what}… {count:,}")

@@ -1,0 +1,289 @@
+"""Printing for `zaza webhooks`: event lines, banners, summaries, delivery results."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from zazacli.output import STATUS_STYLES, Format, Output, duration, local_time, plain_value
+from zazacli.times import parse_time
+
+# ================================================================ webhook events
+# For `zaza webhooks`. The event lines are the data of `listen` (stdout: a coloured line
+# per event on a terminal, the saved JSON object per line otherwise); the banner,
+# notices about bad requests and the summary go to stderr.
+
+if TYPE_CHECKING:
+    from zazacli.webhooks.delivery import DeliveryResult
+    from zazacli.webhooks.listener import ListenerStats, Notice, ReceivedEvent
+
+SIGNATURE_MARKS = {
+    "valid": ("✓", "bold green"),
+    "invalid": ("✗", "bold red"),
+    "unchecked": ("unsigned-check off", "dim"),
+}
+FLAG_TEXT = {
+    "stale-timestamp": "timestamp over 5 min old: possible replay",
+    "future-timestamp": "timestamp over 5 min in the future: clock skew?",
+    "no-timestamp": "no readable timestamp",
+    "event-mismatch": "X-ZazaVoice-Event differs from the body's event",
+    "unknown-type": "not a documented event type",
+    "no-signature": "no X-ZazaVoice-Signature header",
+}
+EVENT_TYPE_WIDTH = len("campaign.lead.updated")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clock(value: str) -> str:
+    parsed = parse_time(value)
+    return parsed.astimezone().strftime("%H:%M:%S") if parsed else value
+
+
+def webhook_fields(event: str, data: Any) -> list[tuple[str, str]]:
+    """The fields that matter for each event type, as (text, style) pieces; absent ones skipped."""
+    if not isinstance(data, dict):
+        return [(_short(json.dumps(data, ensure_ascii=False), 100), "dim")]
+
+    def get(key: str) -> Any:
+        return data.get(key)
+
+    def status(value: Any) -> tuple[str, str]:
+        return str(value), STATUS_STYLES.get(str(value).upper(), "")
+
+    pieces: list[tuple[str, str]] = []
+    if event.startswith("call."):
+        pieces.append((f"call {get('id')}", "bold"))
+        if get("status") is not None:
+            pieces.append(status(get("status")))
+        if get("direction"):
+            pieces.append((str(get("direction")).lower(), "dim"))
+        if get("fromNumber") or get("toNumber"):
+            pieces.append((f"{get('fromNumber') or '?'} → {get('toNumber') or '?'}", ""))
+        if get("durationSeconds") is not None:
+            pieces.append((duration(get("durationSeconds")), ""))
+        if get("disposition"):
+            pieces.append(status(get("disposition")))
+        if get("failureReason"):
+            pieces.append((_short(get("failureReason")), "red"))
+    elif event == "campaign.lead.updated":
+        pieces.append((f"lead {get('leadId')}", "bold"))
+        pieces.append((f"campaign {get('campaignId')}", ""))
+        if get("status") is not None:
+            pieces.append(status(get("status")))
+        if get("lastDisposition"):
+            pieces.append((f"({get('lastDisposition')})", ""))
+        if get("targetName"):
+            pieces.append((_short(get("targetName"), 30), ""))
+    elif event == "sms.received":
+        pieces.append((f"sms from {get('fromNumber') or '?'}", "bold"))
+        if get("toNumber"):
+            pieces.append((f"to {get('toNumber')}", "dim"))
+        pieces.append((json.dumps(_short(get("body") or ""), ensure_ascii=False), ""))
+    elif event == "appointment.created":
+        pieces.append((f"appointment {get('id')}", "bold"))
+        if get("startsAt"):
+            minutes = get("durationMinutes")
+            length = f" for {minutes} min" if minutes is not None else ""
+            pieces.append((f"at {local_time(get('startsAt'))}{length}", ""))
+        if get("attendeeName") or get("attendeePhone"):
+            who = " ".join(str(v) for v in (get("attendeeName"), get("attendeePhone")) if v)
+            pieces.append((f"with {who}", ""))
+        if get("callId") is not None:
+            pieces.append((f"(call {get('callId')})", "dim"))
+    else:
+        pieces.append((_short(json.dumps(data, ensure_ascii=False), 100), "dim"))
+    return pieces
+
+
+def delivery_text(result: DeliveryResult) -> tuple[str, str]:
+    """`200 OK 12 ms` in green, or the status / network error and the body's first line in red."""
+    if result.status is None:
+        return f"{result.error} ({result.latency_ms:.0f} ms)", "red"
+    text = f"{result.status} {result.reason} {result.latency_ms:.0f} ms".replace("  ", " ")
+    if result.ok:
+        return text, "green"
+    first = result.first_line()
+    return (f"{text}: {first}" if first else text), "red"
+
+
+class WebhookPrinter:
+    """Shows the listener's events and notices; called from its single worker thread."""
+
+    def __init__(self, out: Output, *, jsonl: bool, print_body: bool) -> None:
+        self.out = out
+        self.jsonl = jsonl
+        self.print_body = print_body
+        self._stdout_gone = False
+
+    def event(self, event: ReceivedEvent, forward: DeliveryResult | None) -> None:
+        if self._stdout_gone:
+            return
+        try:
+            if self.jsonl:
+                line = event.line
+                if forward is not None:
+                    line = json.dumps(
+                        {**event.record, "forward": forward.as_dict()}, ensure_ascii=False
+                    )
+                self.out.stdout.write(line + "\n")
+                self.out.stdout.flush()
+            else:
+                self._terminal_line(event, forward)
+        except BrokenPipeError:
+            # `listen | head`: the reader left. Keep acknowledging and saving; say so once.
+            self._stdout_gone = True
+            _silence(self.out.stdout)
+            self.out.warn("stdout was closed; still listening (and saving, if --save)")
+
+    def _terminal_line(self, event: ReceivedEvent, forward: DeliveryResult | None) -> None:
+        from rich.text import Text
+
+        record = event.record
+        mark, mark_style = SIGNATURE_MARKS.get(event.signature, (event.signature, ""))
+        line = Text()
+        line.append(_clock(str(record.get("received_at", ""))), "dim")
+        line.append("  ")
+        line.append(mark, mark_style)
+        line.append(" ")
+        line.append(event.event.ljust(EVENT_TYPE_WIDTH), "bold")
+        body = record.get("body")
+        data = body.get("data") if isinstance(body, dict) else None
+        for text, style in webhook_fields(event.event, data):
+            line.append("  ")
+            line.append(text, style)
+        if event.status >= 300:
+            line.append(f"  answered {event.status}", "red")
+        for flag in record.get("flags", ()):
+            line.append(f"  ⚠ {FLAG_TEXT.get(flag, flag)}", "yellow")
+        if forward is not None:
+            text, style = delivery_text(forward)
+            line.append("  → app ", "dim")
+            line.append(text, style)
+        console = self.out.console
+        console.print(line)
+        if self.print_body:
+            console.print_json(record.get("raw") or json.dumps(body), indent=2)
+
+    def notice(self, notice: Notice) -> None:
+        """A request that was not an event (404, 400, 413 …), or a listener problem: stderr."""
+        now = datetime.now().strftime("%H:%M:%S")
+        where = " ".join(str(p) for p in (notice.status, notice.method, notice.path) if p)
+        source = f" from {notice.client}" if notice.client else ""
+        self.out.warn(f"{now}  {where}{source}: {notice.message}" if where else notice.message)
+
+
+def _silence(stream: IO[str]) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def webhook_listen_banner(
+    out: Output,
+    *,
+    url: str,
+    port: int,
+    path: str,
+    exposed: bool,
+    secret_source: str | None,
+    patterns: list[str] | None,
+    save: str | None,
+    forward_to: str | None,
+) -> None:
+    """stderr: the parseable `listening on URL` line, then how to reach it and what it does."""
+    out.notice(f"listening on {url}")
+    if secret_source:
+        out.notice(f"  signatures: checked with the secret from {secret_source}")
+    else:
+        out.notice(
+            "  signatures: not checked, no secret (use --secret, ZAZA_WEBHOOK_SECRET or the "
+            "profile's webhook_secret); events are marked 'unsigned-check off'"
+        )
+    if patterns:
+        out.notice(
+            f"  showing:    {', '.join(patterns)} (other events are acknowledged"
+            f"{' and saved' if save else ''}, not shown)"
+        )
+    if save:
+        out.notice(f"  saving to:  {save} (appending)")
+    if forward_to:
+        out.notice(f"  forwarding: to {forward_to}")
+    local = f"http://127.0.0.1:{port}{path}"
+    out.notice(f"  from the sandbox: zaza sandbox --webhook-url {local}")
+    out.notice("                    (give both the same ZAZA_WEBHOOK_SECRET)")
+    if exposed:
+        out.notice(f"  from a container: http://host.docker.internal:{port}{path}")
+    out.notice(
+        f"  from ZazaVoice:   run an HTTPS tunnel to port {port} yourself, e.g.\n"
+        f"                      cloudflared tunnel --url http://localhost:{port}\n"
+        f"                      ngrok http {port}\n"
+        f"                    then set https://<tunnel host>{path} as the endpoint URL in "
+        "the dashboard (Webhooks)"
+    )
+    out.notice("Ready for events. Ctrl-C to stop.")
+
+
+def webhook_listen_summary(out: Output, stats: ListenerStats, save: str | None) -> None:
+    checked = f"{stats.valid} valid, {stats.invalid} invalid"
+    if stats.unchecked:
+        checked += f", {stats.unchecked} unchecked"
+    parts = [f"received {stats.received} ({checked})"]
+    if stats.filtered_out:
+        parts.append(f"{stats.filtered_out} not shown (--events)")
+    if stats.forwarded_ok or stats.forwarded_failed:
+        parts.append(f"forwarded {stats.forwarded_ok} ok / {stats.forwarded_failed} failed")
+    if stats.rejected:
+        parts.append(f"{stats.rejected} bad requests rejected")
+    if save:
+        parts.append(f"saved to {save}")
+    out.notice("\nstopped: " + "; ".join(parts))
+
+
+def webhook_event_types(out: Output, types: dict[str, str], fmt: Format) -> None:
+    """`zaza webhooks events`: the six types, one line each."""
+    if fmt is Format.json:
+        out.json_document([{"event": k, "description": v} for k, v in types.items()])
+        return
+    width = max(len(k) for k in types)
+    for name, description in types.items():
+        out.write(f"{name.ljust(width)}  {description}" if out.is_tty else f"{name}\t{description}")
+
+
+def webhook_delivery(out: Output, label: str, event: str, result: DeliveryResult) -> None:
+    """One line per sent event (trigger, replay): what was sent and what came back."""
+    if not out.is_tty:
+        status = "" if result.status is None else str(result.status)
+        detail = result.error or ("" if result.ok else result.first_line())
+        latency = f"{result.latency_ms:.1f}"
+        out.write("\t".join([label, event, status, latency, plain_value(detail)]))
+        return
+    from rich.text import Text
+
+    text, style = delivery_text(result)
+    line = Text()
+    line.append(label, "dim")
+    line.append("  ")
+    line.append(event.ljust(EVENT_TYPE_WIDTH), "bold")
+    line.append("  → ")
+    line.append(text, style)
+    out.console.print(line)
+
+
+def response_body(out: Output, result: DeliveryResult) -> None:
+    """The target's answer body: pretty JSON when it is JSON, else the text."""
+    text = result.body.decode("utf-8", "replace")
+    if not text.strip():
+        return
+    try:
+        pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        pretty = text.rstrip("\n")
+    out.write(pretty)
