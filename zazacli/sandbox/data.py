@@ -653,6 +653,8 @@ def _script(
         else _CLOSINGS[lang]
     )
     turns.append(("CALLER", caller_close))
+    if not variables.get("NAME"):  # "Have a great day." rather than "…, there."
+        agent_close = agent_close.replace(", {NAME}", "")
     turns.append(("AGENT", agent_close.format(NAME=name)))
     for _ in range(2):  # stay within 4..12 turns even with every optional turn
         if len(turns) > 12:
