@@ -26,8 +26,10 @@ from zazacli.main import app
 KEY = "zaza_live_hostile_key_5a5a5a5a5a5a"
 SECRET = "whsec_hostile_secret_7b7b7b7b7b7b"
 
-# Commands that serve or follow until stopped: driven by their own tests, not fuzzed.
-LONG_RUNNING = {"sandbox", "webhooks listen", "calls tail", "calls wait"}
+# Servers run until stopped: driven by their own tests, not fuzzed.
+LONG_RUNNING = {"sandbox", "webhooks listen"}
+# Followers are fuzzed with a bound appended last (the last occurrence of an option wins).
+BOUNDS = {"calls tail": ["--duration", "0.3s"], "calls wait": ["--timeout", "1s"]}
 
 
 def command_tree() -> dict[str, Any]:
@@ -88,7 +90,8 @@ def test_random_arguments_never_crash(path: str, sandbox: Any, tmp_path: Path) -
         cwd = os.getcwd()
         os.chdir(tmp_path)
         try:
-            result = runner.invoke(app, [*path.split(), *extra], env=env, input="")
+            args = [*path.split(), *extra, *BOUNDS.get(path, [])]
+            result = runner.invoke(app, args, env=env, input="")
         finally:
             os.chdir(cwd)
         output = result.stdout + result.stderr
