@@ -259,3 +259,11 @@ def test_sandbox_flag_needs_no_profile_or_key(bare_cli: Any) -> None:
     result = bare_cli("--sandbox", "agents", "list", "--json")
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)) >= 3
+
+
+def test_terminal_default_limit_applies_to_json_too(cli: Any) -> None:
+    on_terminal = cli("calls", "list", "--json", ZAZA_FORCE_TTY="1")
+    assert len(json.loads(on_terminal.stdout)) == 20
+    assert "showing the newest 20" in on_terminal.stderr
+    piped = cli("calls", "list", "--json")
+    assert len(json.loads(piped.stdout)) > 20 and piped.stderr == ""

@@ -70,20 +70,20 @@ def list_calls(
     jsonl: JsonlOpt = False,
     csv: CsvOpt = False,
 ) -> None:
-    """List calls, newest first."""
-    from zazacli.output import Format
-
+    """List calls, newest first: the newest 20 on a terminal, every match when piped."""
     app_ctx = get_context(ctx)
     out = app_ctx.out
     filters = call_filters(direction, status, agent, since, until)
     fmt = out.choose(json=as_json, jsonl=jsonl, csv=csv)
+    # A person at a terminal (whatever the format) gets a page; a pipe gets everything.
+    default_limit = limit is None and not fetch_all and out.is_tty
     if fetch_all:
         limit = None
-    elif limit is None and fmt is Format.table:
+    elif default_limit:
         limit = TERMINAL_DEFAULT_LIMIT
     calls = app_ctx.api.iter_calls(**filters, limit=limit)  # type: ignore[arg-type]
     shown = out.rows(calls, "call", fmt, empty_message="no calls match")
-    if limit is not None and shown == limit and fmt is Format.table:
+    if default_limit and shown == limit:
         out.notice(f"showing the newest {shown}; use --limit N or --all for more")
 
 
