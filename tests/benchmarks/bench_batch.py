@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from harness import start_sandbox
 
 LIMIT_PER_MINUTE = 600
 FROM = "+14155550100"
@@ -32,36 +32,6 @@ SCENARIOS: list[tuple[str, list[str], list[str]]] = [
     ("--error-rate 0.05", ["--error-rate", "0.05"], ["--concurrency", "4"]),
     ("--slow-dispatch 1", ["--slow-dispatch", "1"], ["--concurrency", "16"]),
 ]
-
-
-def start_sandbox(extra: list[str]) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zazacli",
-            "sandbox",
-            "--port",
-            "0",
-            "--quiet",
-            "--speed",
-            "50",
-            "--rate-limit",
-            str(LIMIT_PER_MINUTE),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert server.stdout is not None
-    for line in server.stdout:
-        if match := re.match(r"(?:export )?(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
-            env[match.group(1)] = match.group(2)
-        if len(env) == 2:
-            return server, env
-    raise SystemExit("the sandbox did not start")
 
 
 def stamp(value: str) -> float:
@@ -98,7 +68,9 @@ def run_scenario(
     numbers = [f"+1646555{3000 + i:04d}" for i in range(rows)]
     csv_path = workdir / f"bench-{len(os.listdir(workdir))}.csv"
     csv_path.write_text("to,NAME\n" + "".join(f"{n},Lead {i}\n" for i, n in enumerate(numbers)))
-    server, env = start_sandbox(sandbox_flags)
+    server, env = start_sandbox(
+        "--speed", "50", "--rate-limit", str(LIMIT_PER_MINUTE), *sandbox_flags
+    )
     started_at = datetime.now(UTC) - timedelta(seconds=1)
     try:
         began = time.perf_counter()

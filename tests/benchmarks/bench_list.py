@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
-import time
+
+from harness import measure, start_sandbox
 
 LOOP = r"""
 import json, os, sys, httpx
@@ -31,36 +30,14 @@ with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
 """
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall time in seconds and peak RSS in MiB of one child process."""
-    started = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(cmd, env=env, stdout=devnull, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, usage.ru_maxrss / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "sandbox", "--port", "0", "--calls", str(args.calls),
-         "--quiet"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    env = dict(os.environ)
-    assert server.stdout is not None
-    for line in server.stdout:
-        if match := re.match(r"(?:export )?(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
-            env[match.group(1)] = match.group(2)
-        if "ZAZA_BASE_URL" in env and "ZAZA_API_KEY" in env:
-            break
+    server, printed = start_sandbox("--calls", str(args.calls))
+    env = {**os.environ, **printed}
     try:
         commands = {
             "httpx loop": [sys.executable, "-c", LOOP],
@@ -71,7 +48,7 @@ def main() -> None:
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.rounds):
             for name, cmd in commands.items():
-                results[name].append(run(cmd, env))
+                results[name].append(measure(cmd, env))
     finally:
         server.terminate()
         server.wait()

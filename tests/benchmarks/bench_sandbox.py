@@ -9,49 +9,12 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import signal
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_subprocess(calls: int) -> tuple[subprocess.Popen[str], str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zazacli",
-            "sandbox",
-            "--port",
-            "0",
-            "--quiet",
-            "--calls",
-            str(calls),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
-    assert proc.stdout is not None
-    printed: dict[str, str] = {}
-    for line in proc.stdout:
-        name, sep, value = line.strip().removeprefix("export ").partition("=")
-        if sep and name.startswith("ZAZA_"):
-            printed[name] = value
-        if "ZAZA_API_KEY" in printed:
-            break
-    if "ZAZA_BASE_URL" not in printed:
-        proc.kill()
-        raise SystemExit("the sandbox did not start")
-    return proc, printed["ZAZA_BASE_URL"], printed["ZAZA_API_KEY"]
+from harness import start_sandbox as start_subprocess
 
 
 def one_round(base_url: str, key: str, seconds: float, query: str) -> float:
@@ -93,7 +56,8 @@ def main() -> None:
         sandbox = start_sandbox(SandboxConfig(port=0, calls=args.calls))
         base_url, key = sandbox.base_url, sandbox.api_key
     else:
-        proc, base_url, key = start_subprocess(args.calls)
+        proc, printed = start_subprocess("--calls", str(args.calls))
+        base_url, key = printed["ZAZA_BASE_URL"], printed["ZAZA_API_KEY"]
     try:
         one_round(base_url, key, 0.5, args.filter)  # warm-up: fills the serialized-call cache
         rates = [one_round(base_url, key, args.seconds, args.filter) for _ in range(args.rounds)]

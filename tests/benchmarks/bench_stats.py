@@ -10,28 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
-import time
+
+from harness import measure, start_sandbox
 
 TIME_BUDGET = 1.2
 RSS_BUDGET_MIB = 60.0
-
-
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall time in seconds and peak RSS in MiB of one child process."""
-    started = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(cmd, env=env, stdout=devnull, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    if proc.stderr is not None:
-        proc.stderr.close()
-    return elapsed, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -40,18 +25,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "sandbox", "--port", "0", "--calls", str(args.calls),
-         "--quiet"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    env = dict(os.environ)
-    assert server.stdout is not None
-    for line in server.stdout:
-        if match := re.match(r"(?:export )?(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)", line):
-            env[match.group(1)] = match.group(2)
-        if "ZAZA_BASE_URL" in env and "ZAZA_API_KEY" in env:
-            break
+    server, printed = start_sandbox("--calls", str(args.calls))
+    env = {**os.environ, **printed}
     zaza = [sys.executable, "-m", "zazacli"]
     baseline = "zaza calls list --all --jsonl"
     commands = {
@@ -63,7 +38,7 @@ def main() -> None:
     try:
         for _ in range(args.rounds):
             for name, cmd in commands.items():
-                results[name].append(run(cmd, env))
+                results[name].append(measure(cmd, env))
     finally:
         server.terminate()
         server.wait()

@@ -1,0 +1,46 @@
+"""What the benchmark scripts share: a sandbox in its own process, and a measured child run."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+_ENV_LINE = re.compile(r"(?:export )?(ZAZA_BASE_URL|ZAZA_API_KEY)=(\S+)")
+
+
+def start_sandbox(*flags: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`zaza sandbox --port 0 --quiet FLAGS` as a subprocess (so it does not share our GIL),
+    and the ZAZA_BASE_URL / ZAZA_API_KEY it printed."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zazacli", "sandbox", "--port", "0", "--quiet", *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=clean,
+    )  # fmt: skip
+    printed: dict[str, str] = {}
+    assert server.stdout is not None
+    for line in server.stdout:
+        if match := _ENV_LINE.match(line):
+            printed[match.group(1)] = match.group(2)
+        if len(printed) == 2:
+            return server, printed
+    server.kill()
+    raise SystemExit("the sandbox did not start")
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time in seconds and peak RSS in MiB of one child process (stdout discarded)."""
+    import time
+
+    started = time.perf_counter()
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(cmd, env=env, stdout=devnull, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    error = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr is not None:
+        proc.stderr.close()
+    if status != 0:
+        raise SystemExit(f"{cmd} failed: {error}")
+    return elapsed, usage.ru_maxrss / 1024
