@@ -72,6 +72,19 @@ def run_zaza(
     )
 
 
+def api_get(running: Any, path: str, **params: Any) -> Any:
+    """The sandbox's own answer to a GET, read directly (what the CLI should agree with)."""
+    import httpx
+
+    response = httpx.get(
+        f"{running.base_url}/{path}",
+        params=params,
+        headers={"Authorization": f"Bearer {running.api_key}"},
+    )
+    response.raise_for_status()
+    return response.json()
+
+
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
 

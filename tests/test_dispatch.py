@@ -15,23 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
-from conftest import REPO, Cli, FaultServer, send
+from conftest import REPO, Cli, FaultServer, api_get, send
 
 FROM = "+14155550100"
 ALLOW = "--allow-quiet-hours"
 KEY = "zaza_test_fault_key_0000"
-
-
-def api_get(sandbox: Any, path: str, **params: Any) -> Any:
-    response = httpx.get(
-        f"{sandbox.base_url}/{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {sandbox.api_key}"},
-    )
-    response.raise_for_status()
-    return response.json()
 
 
 def calls_to(sandbox: Any, number: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from conftest import Cli, run_zaza
 
-LIVE_KEY = "zaza_live_8f3a1b2c3d4e5f60718293a4c9f2"
+LIVE_KEY = "zaza_live_TEST_NOT_A_REAL_KEY_c9f2"
 
 
 def test_add_reads_key_from_stdin_and_writes_0600(bare_cli: Cli, isolated_env: Path) -> None:
@@ -89,15 +89,17 @@ def test_set_values_and_secret_from_stdin(bare_cli: Cli, isolated_env: Path) -> 
     assert bare_cli("profiles", "set", "prod", "confirm", "true").exit_code == 0
     assert bare_cli("profiles", "set", "prod", "quiet_hours", "09:00-20:00").exit_code == 0
     assert bare_cli("profiles", "set", "prod", "quiet_hours", "late").exit_code == 2
-    secret = bare_cli("profiles", "set", "prod", "webhook_secret", input="whsec_abcdef123456")
-    assert secret.exit_code == 0 and "whsec_abcdef123456" not in secret.stderr
+    secret = bare_cli(
+        "profiles", "set", "prod", "webhook_secret", input="whsec_TEST_not_real_secret"
+    )
+    assert secret.exit_code == 0 and "whsec_TEST_not_real_secret" not in secret.stderr
     profile = tomllib.loads((isolated_env / "config.toml").read_text())["profiles"]["prod"]
     assert profile == {
         "api_key": LIVE_KEY,
         "region": "US",
         "confirm": True,
         "quiet_hours": "09:00-20:00",
-        "webhook_secret": "whsec_abcdef123456",
+        "webhook_secret": "whsec_TEST_not_real_secret",
     }
 
 

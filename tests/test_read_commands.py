@@ -5,18 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
-
-
-def api_get(sandbox: Any, path: str, **params: Any) -> Any:
-    response = httpx.get(
-        f"{sandbox.base_url}/{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {sandbox.api_key}"},
-    )
-    response.raise_for_status()
-    return response.json()
+from conftest import api_get
 
 
 def tsv(stdout: str) -> list[list[str]]:
