@@ -12,13 +12,13 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zazacli.errors import ConfigError, UsageError
+from zazacli.files import write_atomically
 
 # [documented] production base URL of the ZazaVoice API.
 DEFAULT_BASE_URL = "https://zazavoice-api-569199843054.us-central1.run.app/api/v1"
@@ -204,17 +204,9 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    # mkstemp creates the file 0600, so the secret is never briefly world-readable.
-    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, text, 0o600, durable=True)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

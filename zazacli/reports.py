@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import tempfile
 import threading
 import time
 from array import array
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from zazacli.api.values import TERMINAL_STATUSES
 from zazacli.errors import AuthError, UsageError, ZazaError
+from zazacli.files import write_atomically
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:
@@ -365,21 +365,6 @@ def safe_call_id(value: Any) -> str | None:
         str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
     )
     return text if text.isascii() and text.isdigit() else None
-
-
-def write_atomically(path: Path, content: str, mode: int = 0o644) -> None:
-    """Write to a temp file in the same directory, then rename over `path` (atomic)."""
-    prefix = f".{path.name}.{os.getpid()}."
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def remove_stale_temp_files(directory: Path, now: float, max_age: float = STALE_TEMP_AGE) -> int:
