@@ -35,6 +35,7 @@ from zazacli.dispatching import RECONCILE_WAIT, DispatchRequest, reconcile
 from zazacli.dispatching import dispatch as dispatch_one
 from zazacli.errors import RateLimitedError, UsageError, ZazaError
 from zazacli.phones import CallingWindow, local_times, normalize_number
+from zazacli.times import parse_time
 
 if TYPE_CHECKING:
     from zazacli.api import ZazaApi
@@ -198,10 +199,8 @@ def now_stamp() -> str:
 
 
 def _epoch(stamp: Any) -> float | None:
-    try:
-        return datetime.fromisoformat(str(stamp)).timestamp()
-    except ValueError:
-        return None
+    parsed = parse_time(stamp)
+    return None if parsed is None else parsed.timestamp()
 
 
 @dataclass
