@@ -21,10 +21,10 @@ from zazacli.commands.common import (
     UntilOpt,
     get_context,
     new_app,
-    parse_when,
     pick_choice,
 )
 from zazacli.errors import exit_codes_help
+from zazacli.times import parse_when
 
 app = new_app("Call history, transcripts, and dispatching calls.", epilog=exit_codes_help())
 

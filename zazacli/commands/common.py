@@ -76,13 +76,6 @@ StatusOpt = Annotated[
 AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
 
 
-def parse_when(value: str, option: str = "--since") -> str:
-    """See zazacli.times.parse_when (imported here lazily: `--help` must stay fast)."""
-    from zazacli.times import parse_when as parse
-
-    return parse(value, option)
-
-
 def pick_choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:
     """Case-insensitive choice, with the valid values in the error."""
     if value is None:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.common import JsonOpt, get_context, new_app, parse_when
+from zazacli.commands.common import JsonOpt, get_context, new_app
 from zazacli.errors import NetworkError, UsageError, ZazaError
+from zazacli.times import parse_when
 
 if TYPE_CHECKING:
     from zazacli.context import AppContext
