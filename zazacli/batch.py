@@ -38,7 +38,7 @@ from zazacli.phones import CallingWindow, local_times, normalize_number
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:
-    from zazacli.api import ZazaApi
+    from zazacli.api.client import ZazaApi
 
 PHONE_COLUMNS = ("to", "phone")
 DELIMITERS = ",;\t|"

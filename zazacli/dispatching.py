@@ -19,7 +19,7 @@ from zazacli.api.http import OutcomeUnknownError
 from zazacli.errors import CALL_OUTCOME_EXIT, WAIT_TIMEOUT_EXIT, ApiError, CallOutcomeError
 
 if TYPE_CHECKING:
-    from zazacli.api import ZazaApi
+    from zazacli.api.client import ZazaApi
 
 # How far before our own clock's dispatch time to look: the API's clock may be behind ours.
 RECONCILE_MARGIN = 120.0
