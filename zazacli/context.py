@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zazacli import config
 
@@ -109,9 +109,6 @@ class AppContext:
         if name:
             return f"check the key of profile {name}: zaza profiles show {name}"
         return "set ZAZA_API_KEY, or add a profile: zaza profiles add NAME"
-
-    def profile_value(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
 
     def close(self) -> None:
         if "api" in self.__dict__:
