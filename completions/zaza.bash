@@ -17,7 +17,7 @@
 #   zaza agents show ID [--json]
 #   zaza api METHOD PATH [--field|-f --input --header|-H --paginate --include|-i]
 #   zaza calls
-#   zaza calls batch FILE.CSV [--from --agent --rate --concurrency --journal --region --allow-quiet-hours --dry-run --yes|-y]
+#   zaza calls batch FILE.CSV [--from --agent --rate --concurrency --journal --region --allow-quiet-hours --settle --redial-unknown --dry-run --yes|-y]
 #   zaza calls dispatch [--from --to --agent --var --vars-file --region --idempotency-key --dry-run --allow-quiet-hours --yes|-y --wait --wait-timeout --transcript --json]
 #   zaza calls export-transcripts DIR [--format|-f --concurrency|-c --since --until --agent --direction --status --limit|-L --all --json]
 #   zaza calls list [--direction --status --agent --since --until --limit|-L --all --json --jsonl --csv]
@@ -30,6 +30,7 @@
 #   zaza campaigns list [--json --jsonl --csv]
 #   zaza campaigns show ID [--json]
 #   zaza capabilities [--json]
+#   zaza doctor [--json]
 #   zaza profiles
 #   zaza profiles add NAME [--base-url --default --region --confirm]
 #   zaza profiles list [--json]
@@ -38,13 +39,13 @@
 #   zaza profiles show NAME [--json]
 #   zaza profiles test NAME
 #   zaza profiles use NAME
-#   zaza sandbox [--host --port --api-key --seed --calls --speed --webhook-url --webhook-secret --rate-limit --latency --error-rate --slow-dispatch --quiet|-q]
+#   zaza sandbox [--host --port --api-key --seed --calls --speed --webhook-url --webhook-secret --rate-limit --latency --error-rate --slow-dispatch --quiet|-q --quirk]
 #   zaza webhooks
 #   zaza webhooks events [--json]
 #   zaza webhooks listen [--host --port --path --secret --events --forward-to --forward-timeout --save --jsonl --print-body]
-#   zaza webhooks replay FILE [--to --secret --event --since --index]
+#   zaza webhooks replay FILE [--to --secret --event --since --index --include-unverified]
 #   zaza webhooks trigger EVENT [--to --secret --set --data-file]
-#   zaza webhooks verify FILE [--signature --secret]
+#   zaza webhooks verify FILE [--signature --secret --json]
 
 _zaza_completion() {
     local IFS=$'

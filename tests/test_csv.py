@@ -232,3 +232,47 @@ def test_csv_is_utf8_whatever_the_locale(fault_server: FaultServer, encoding: st
     assert done.returncode == 0, done.stderr
     rows = parse(done.stdout)
     assert dict(zip(rows[0], rows[1], strict=True))["disposition"] == NASTY
+
+
+# ---------------------------------------------------------------- formulas (OWASP CSV injection)
+
+FORMULAS = {
+    "=HYPERLINK(\"https://evil.example\",\"click\")": "'=HYPERLINK(\"https://evil.example\",\"click\")",
+    "@SUM(A1:A9)": "'@SUM(A1:A9)",
+    "+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0": "'-2+3+cmd|' /C calc'!A0",
+    "\t=1+1": "'\t=1+1",
+    "\r=1+1": "'\\r=1+1",  # a raw CR is shown as text (never a control code in a CSV)
+    "+": "'+",
+    "-": "'-",
+    "- follow up": "'- follow up",
+    "+1 415 555 0100": "'+1 415 555 0100",  # not a plain number: a formula to Excel
+}
+PLAIN = ["+14155550100", "-3", "-1.5", "+2.5e3", "-.5", "3", "a=b", "x@y.example", "", "Zoë"]
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers(fault_server: FaultServer) -> None:
+    values = {f"V{i}": text for i, text in enumerate([*FORMULAS, *PLAIN])}
+    crafted = call(1, disposition="=1+1", variables=values, durationSeconds=-3, score=-1.5)
+    fault_server.set_handler(lambda h: send(h, 200, page([crafted])))
+    result = fault_cli(fault_server)("calls", "list", "--csv")
+    assert result.exit_code == 0, result.stderr
+    rows = parse(result.stdout_bytes)
+    record = dict(zip(rows[0], rows[1], strict=True))
+    for i, text in enumerate([*FORMULAS, *PLAIN]):
+        expected = FORMULAS.get(text, text)
+        assert record[f"variables.V{i}"] == expected, (text, record[f"variables.V{i}"])
+    assert record["disposition"] == "'=1+1"
+    assert record["toNumber"] == "+14155550123" and record["fromNumber"] == "+14155550100"
+    assert record["durationSeconds"] == "-3" and record["score"] == "-1.5"
+    # --json keeps the exact values: the prefix is only for spreadsheets.
+    exact = fault_cli(fault_server)("calls", "list", "--json")
+    assert json.loads(exact.stdout)[0]["variables"] == values
+
+
+def test_csv_header_names_are_neutralised_too(fault_server: FaultServer) -> None:
+    crafted = call(1, variables={"=cmd": "x"}, **{"@evil": "y"})
+    fault_server.set_handler(lambda h: send(h, 200, page([crafted])))
+    result = fault_cli(fault_server)("calls", "list", "--csv")
+    header = parse(result.stdout_bytes)[0]
+    assert "variables.=cmd" in header and "'@evil" in header

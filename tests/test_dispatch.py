@@ -165,15 +165,16 @@ def test_dropped_connection_then_found_in_history(fault_server: FaultServer) -> 
         "toNumber": "+12125550185",
         "agentId": 12,
     }
-    fault_server.set_handler(_dispatch_handler(post=None, calls=[found]))
+    fault_server.set_handler(_dispatch_handler(post=None, calls=[], new=[found]))
     result = fault_cli(fault_server)(*dispatch_args("+12125550185", ALLOW))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "90211\n"
     assert "the call was queued as 90211" in result.stderr
     methods = [(r["method"], r["path"].split("?")[0]) for r in fault_server.requests]
     assert methods.count(("POST", "/api/v1/calls/outbound")) == 1
-    lookup = next(r["path"] for r in fault_server.requests if r["method"] == "GET")
-    assert "direction=OUTBOUND" in lookup and "startDate=" in lookup
+    post = methods.index(("POST", "/api/v1/calls/outbound"))
+    lookup = [r["path"] for r in fault_server.requests[post + 1 :]]
+    assert lookup and all("direction=OUTBOUND" in p and "startDate=" in p for p in lookup)
 
 
 def test_lost_answer_and_no_call_in_history_is_exit_6(fault_server: FaultServer) -> None:
@@ -221,19 +222,39 @@ def test_502_after_sending_is_looked_up_not_resent(fault_server: FaultServer) ->
         "fromNumber": FROM,
         "toNumber": "+12125550188",
         "agentId": "12",  # a tolerant reader: an id sent as a string still matches
-        "createdAt": (datetime.now(UTC) - timedelta(seconds=90)).isoformat(),
     }
     fault_server.set_handler(
         _dispatch_handler(
-            post=lambda h: send(h, 502, "<h1>Bad Gateway</h1>", "text/html"), calls=[found]
+            post=lambda h: send(h, 502, "<h1>Bad Gateway</h1>", "text/html"), calls=[], new=[found]
         )
     )
     result = fault_cli(fault_server)(*dispatch_args("+12125550188", ALLOW))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "42\n"
     assert sum(r["method"] == "POST" for r in fault_server.requests) == 1
-    # Found, but older than our POST: maybe an earlier call to the same number. Say so.
-    assert "warning: call 42 was created 90s before this dispatch was sent" in result.stderr
+
+
+def test_an_older_call_to_the_same_number_is_never_taken_for_the_new_one(
+    fault_server: FaultServer,
+) -> None:
+    """Created 90 s before the POST: an earlier call, not ours. Unknown, exit 6."""
+    older = {
+        "id": 43,
+        "direction": "OUTBOUND",
+        "fromNumber": FROM,
+        "toNumber": "+12125550190",
+        "agentId": 12,
+        "createdAt": (datetime.now(UTC) - timedelta(seconds=90)).isoformat(),
+    }
+    fault_server.set_handler(
+        _dispatch_handler(
+            post=lambda h: send(h, 502, "<h1>Bad Gateway</h1>", "text/html"), calls=[older]
+        )
+    )
+    result = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="0")(*dispatch_args("+12125550190", ALLOW))
+    assert result.exit_code == 6, result.stderr
+    assert result.stdout == "" and "43" not in result.stderr
+    assert sum(r["method"] == "POST" for r in fault_server.requests) == 1
 
 
 def test_429_is_retried_because_nothing_was_queued(fault_server: FaultServer) -> None:
@@ -251,18 +272,24 @@ def test_429_is_retried_because_nothing_was_queued(fault_server: FaultServer) ->
     assert sum(r["method"] == "POST" for r in fault_server.requests) == 2
 
 
-def _dispatch_handler(post: Any, calls: list[dict[str, Any]]) -> Any:
+def _dispatch_handler(
+    post: Any, calls: list[dict[str, Any]], new: list[dict[str, Any]] | None = None
+) -> Any:
     """POST: `post(handler)`, or None to drop the connection once the request is read.
-    GET /calls: one page holding `calls`."""
+    GET /calls: one page holding `calls`, after the calls in `new` once a POST arrived
+    (each created then: what the API queued)."""
+    created: list[dict[str, Any]] = []
 
     def handler(h: BaseHTTPRequestHandler) -> None:
         if h.command == "POST":
+            stamp = datetime.now(UTC).isoformat()
+            created[:0] = [{**call, "createdAt": stamp} for call in new or []]
             if post is None:
                 h.close_connection = True  # the request arrived; no answer ever leaves
                 return
             post(h)
         elif h.path.split("?")[0].endswith("/calls"):
-            send(h, 200, {"content": calls, "number": 0, "last": True})
+            send(h, 200, {"content": created + calls, "number": 0, "last": True})
         else:
             send(h, 404, {"message": "nope"})
 

@@ -33,17 +33,27 @@ def test_missing_key_is_exit_4(bare_cli: Cli, sandbox: Any) -> None:
     assert_clean_error(result, 4, "no API key", "zaza profiles add")
 
 
+KEYS_ARE_MADE = "keys are made in Dashboard → Settings → API Keys (a revoked key stops working"
+
+
+def hint_lines(result: Any) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("hint: ")]
+
+
 def test_wrong_key_is_exit_4_with_hint(sandbox: Any) -> None:
     cli = Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": KEY})
     result = cli("calls", "list")
-    assert_clean_error(result, 4, "HTTP 401", "ZAZA_API_KEY")
+    assert_clean_error(result, 4, "HTTP 401", "ZAZA_API_KEY", KEYS_ARE_MADE)
+    [hint] = hint_lines(result)  # where the key is and where keys are made: one line
+    assert hint.startswith("hint: check the key in ZAZA_API_KEY; keys are made")
+    assert "wrong base URL" not in result.stderr
 
 
 def test_wrong_key_in_profile_names_the_profile(bare_cli: Cli, sandbox: Any) -> None:
     added = bare_cli("profiles", "add", "staging", "--base-url", sandbox.base_url, input=KEY)
     assert added.exit_code == 0, added.stderr
     result = bare_cli("agents", "list")
-    assert_clean_error(result, 4, "HTTP 401", "zaza profiles show staging")
+    assert_clean_error(result, 4, "HTTP 401", "zaza profiles show staging", KEYS_ARE_MADE)
 
 
 def test_unknown_profile_is_exit_2(cli: Cli) -> None:
@@ -211,3 +221,52 @@ def test_debug_log_never_shows_the_key(fault_server: FaultServer) -> None:
     assert result.exit_code == 1
     assert "debug: > GET" in result.stderr
     assert KEY not in result.stderr + result.stdout
+
+
+def test_401_from_a_base_url_without_v1_is_a_wrong_base_url(fault_server: FaultServer) -> None:
+    """The dashboard's own routes (/api/agents) use a JWT login: a key refused there is fine."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        if h.path.startswith("/api/v1/"):
+            send(h, 200, [])
+        else:
+            send(h, 401, {"status": 401, "error": "Unauthorized", "path": h.path})
+
+    fault_server.set_handler(handler)
+    without_v1 = fault_server.url.removesuffix("/v1")  # http://127.0.0.1:PORT/api
+    result = Cli(env={"ZAZA_BASE_URL": without_v1, "ZAZA_API_KEY": KEY})("agents", "list")
+    assert_clean_error(
+        result, 4, "HTTP 401", f"wrong base URL? {without_v1} does not end in /v1",
+        "the dashboard's own routes use a different login", f"e.g. {without_v1}/v1",
+    )
+    assert KEYS_ARE_MADE not in result.stderr and len(hint_lines(result)) == 1
+    assert [r["path"].split("?")[0] for r in fault_server.requests] == ["/api/agents"]
+    # The suggested base URL works with the very same key.
+    fixed = Cli(env={"ZAZA_BASE_URL": f"{without_v1}/v1", "ZAZA_API_KEY": KEY})("agents", "list")
+    assert fixed.exit_code == 0, fixed.stderr
+
+
+def test_401_from_a_v1_base_url_is_about_the_key(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 401, {"message": "Invalid API key"}))
+    result = fault_cli(fault_server)("agents", "list")
+    assert_clean_error(result, 4, "HTTP 401: Invalid API key", "ZAZA_API_KEY", KEYS_ARE_MADE)
+    assert "wrong base URL" not in result.stderr
+
+
+def test_503_with_an_absurd_retry_after_gives_up_at_once(fault_server: FaultServer) -> None:
+    fault_server.set_handler(
+        lambda h: send(h, 503, {"message": "maintenance"}, headers={"Retry-After": "1000000000"})
+    )
+    started = time.monotonic()
+    result = fault_cli(fault_server)("agents", "list")
+    assert_clean_error(result, 1, "HTTP 503: maintenance")
+    assert time.monotonic() - started < 3
+    assert len(fault_server.requests) == 1
+
+
+def test_oversized_answer_to_zaza_api_is_exit_1(fault_server: FaultServer) -> None:
+    # `zaza api` prints bodies as they came, but only up to the cap too.
+    fault_server.set_handler(lambda h: send(h, 200, b" " * (64 * 1024 * 1024 + 1)))
+    result = fault_cli(fault_server)("api", "GET", "/agents")
+    assert_clean_error(result, 1, "the API sent more than 64 MiB for GET /agents; stopped")
+    assert result.stdout == ""

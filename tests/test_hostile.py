@@ -4,6 +4,7 @@ never print a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import threading
@@ -230,3 +231,77 @@ def test_secrets_never_appear(path: str, echoing_server: FaultServer, tmp_path: 
         if written.is_file():
             data = written.read_bytes()
             assert KEY.encode() not in data and SECRET.encode() not in data, written
+
+
+# ---------------------------------------------------------------- hostile networks and files
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1.evil.example", "127.evil.example", "localhost.evil.example", "127.0.0.1x"],
+)
+def test_names_that_look_like_loopback_are_remote(
+    host: str, fault_server: FaultServer, bare_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only `localhost` and literal loopback addresses count: the key never goes in clear
+    text to a name that merely starts with `127.`. The name resolves (to the fault server)
+    for this test, so a request that left zaza would be seen: looked up and recorded."""
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def getaddrinfo(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == host:
+            lookups.append(name)
+            name = "127.0.0.1"
+        return real_getaddrinfo(name, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    port = fault_server.url.split(":")[2].split("/")[0]
+    url = f"http://{host}:{port}/api/v1"
+    result = bare_cli("--base-url", url, "agents", "list", ZAZA_API_KEY=KEY)
+    assert result.exit_code == 2, result.stderr
+    assert "plain HTTP" in result.stderr and host in result.stderr
+    assert lookups == [] and fault_server.requests == []
+    # With the override the same command does connect: the test would have seen it.
+    allowed = bare_cli(
+        "--allow-insecure-http", "--base-url", url, "agents", "list", ZAZA_API_KEY=KEY
+    )
+    assert allowed.exit_code == 0, allowed.stderr
+    assert lookups and len(fault_server.requests) == 1
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.4.5", "[::1]", "localhost"])
+def test_literal_loopback_addresses_may_use_http(host: str) -> None:
+    from zazacli.api.http import check_base_url, is_loopback_host
+
+    check_base_url(f"http://{host}:8081/api/v1", allow_insecure_http=False)  # no error
+    assert is_loopback_host(host)
+    assert not is_loopback_host("127.0.0.1.evil.example")
+
+
+def test_export_goes_on_past_an_absurd_id(fault_server: FaultServer, tmp_path: Path) -> None:
+    """A 300-digit id (or one with a slash) fails that one call; the rest are exported."""
+    long_id = "9" * 300
+    listed = [{"id": long_id}, {"id": "../../x"}, {"id": 2}, {"id": 1}]
+    ended = {"status": "COMPLETED", "endedAt": "2026-11-26T14:05:02Z", "direction": "OUTBOUND"}
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        if "/calls/" in h.path:
+            call_id = h.path.rsplit("/", 1)[1].split("?")[0]
+            turns = [{"role": "AGENT", "text": f"hello {call_id}"}]
+            send(h, 200, {"id": int(call_id), **ended, "turns": turns})
+        else:
+            send(h, 200, {"content": listed, "number": 0, "size": 100, "last": True})
+
+    fault_server.set_handler(handler)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
+    result = cli("calls", "export-transcripts", str(tmp_path / "out"), "--json")
+    assert result.exit_code == 1, result.stderr  # something failed: said, and exit 1
+    summary = json.loads(result.stdout)
+    assert summary["written"] == 2 and summary["failed"] == 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1.txt", "2.txt"]
+    assert "not a number of at most 20 digits" in result.stderr
+    assert long_id not in result.stderr  # quoted short, not 300 digits
+    assert not any(long_id in r["path"] for r in fault_server.requests)

@@ -185,3 +185,55 @@ def test_concurrent_adds_lose_nothing(isolated_env: Path) -> None:
     data = tomllib.loads((isolated_env / "config.toml").read_text())
     assert sorted(data["profiles"]) == sorted(f"p{i}" for i in range(20))
     assert all(data["profiles"][f"p{i}"]["api_key"] == f"zaza_test_key_{i:04d}" for i in range(20))
+
+
+def test_symlinked_config_is_read_never_chmodded_or_written_through(
+    bare_cli: Cli, isolated_env: Path, tmp_path: Path
+) -> None:
+    """A config.toml that is a link: the target's mode is the user's business (warned about),
+    and writes refuse rather than follow the link or silently replace it."""
+    target = tmp_path / "dotfiles" / "zaza.toml"
+    target.parent.mkdir()
+    target.write_text(f'default = "prod"\n[profiles.prod]\napi_key = "{LIVE_KEY}"\n')
+    os.chmod(target, 0o644)
+    isolated_env.mkdir(parents=True)
+    link = isolated_env / "config.toml"
+    link.symlink_to(target)
+    before = target.read_bytes()
+
+    listed = bare_cli("profiles", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert "prod" in listed.stdout
+    assert "symbolic link" in listed.stderr and "chmod 600" in listed.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # unchanged
+
+    added = bare_cli("profiles", "add", "staging", input=LIVE_KEY)
+    assert added.exit_code == 2, added.stderr
+    assert "symbolic link" in added.stderr
+    assert link.is_symlink() and target.read_bytes() == before
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_existing_shared_config_dir_keeps_its_mode(
+    bare_cli: Cli, isolated_env: Path, monkeypatch: Any
+) -> None:
+    """ZAZA_CONFIG_DIR pointing at a directory zaza did not create: warned, never chmodded;
+    the key file zaza creates in it is still 0600."""
+    isolated_env.mkdir(parents=True)
+    os.chmod(isolated_env, 0o755)
+    result = bare_cli("profiles", "add", "prod", input=LIVE_KEY)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(isolated_env.stat().st_mode) == 0o755
+    assert "not private (mode 755)" in result.stderr
+    assert stat.S_IMODE((isolated_env / "config.toml").stat().st_mode) == 0o600
+
+
+def test_lock_file_link_is_not_followed(bare_cli: Cli, isolated_env: Path, tmp_path: Path) -> None:
+    """In a shared directory a planted `.config.lock` link must not open someone's file."""
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    isolated_env.mkdir(parents=True, mode=0o700)
+    (isolated_env / ".config.lock").symlink_to(victim)
+    result = bare_cli("profiles", "add", "prod", input=LIVE_KEY)
+    assert result.exit_code == 2 and "lock file" in result.stderr
+    assert victim.read_text() == "keep"

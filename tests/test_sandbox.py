@@ -16,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from zazacli.sandbox import DEFAULT_API_KEY, ORG_NUMBERS, Sandbox, SandboxConfig, start_sandbox
-from zazacli.sandbox.data import TERMINAL_STATUSES, outcome_for_number
+from zazacli.sandbox.data import TERMINAL_STATUSES, fill, outcome_for_number
 from zazacli.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, verify_signature
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,10 +118,38 @@ def test_campaigns_list_and_one(api: httpx.Client) -> None:
     assert {"RUNNING", "PAUSED", "COMPLETED", "DRAFT"} <= {c["status"] for c in campaigns}
     for campaign in campaigns:
         assert sum(campaign["leadStats"].values()) == campaign["totalLeads"]
-        assert campaign["callingHours"]["timezone"]
+        # The guide: calling hours are in each recipient's own time zone.
+        hours = {"start": "09:00", "end": "20:00", "timezone": "RECIPIENT"}
+        assert campaign["callingHours"] == hours
         assert campaign["fromNumber"] in ORG_NUMBERS
     assert api.get(f"/campaigns/{campaigns[1]['id']}").json() == campaigns[1]
     assert_spring_error(api.get("/campaigns/4040"), 404, "Campaign 4040 not found")
+
+
+def test_seeded_campaign_calls_keep_the_recipients_calling_hours(api: httpx.Client) -> None:
+    import phonenumbers
+    from phonenumbers import timezone
+
+    def local(instant: str, zone: ZoneInfo) -> datetime:
+        return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(zone)
+
+    checked = 0
+    for call in all_calls(api):
+        if call["campaignId"] is None:
+            continue
+        number = phonenumbers.parse(call["toNumber"])
+        names = [z for z in timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
+        zone = ZoneInfo(names[0] if names else "Europe/London")  # the fictional UK range
+        started, ended = local(call["createdAt"], zone), local(call["endedAt"], zone)
+        assert 9 <= started.hour and ended.date() == started.date(), call
+        assert (ended.hour, ended.minute) < (20, 0), call
+        checked += 1
+    assert checked > 50
+
+
+def test_unknown_placeholders_become_empty_strings() -> None:
+    assert fill("Hi {{NAME}}, ref {{ CASE }}.", {}, "there") == "Hi there, ref ."
+    assert fill("{{NAME}}/{{EMAIL}}", {"NAME": "Zoë", "EMAIL": "z@x.io"}, "-") == "Zoë/z@x.io"
 
 
 def test_calls_first_page_shape(api: httpx.Client) -> None:
@@ -607,13 +636,20 @@ def test_webhooks_are_signed_and_follow_the_call(
     def mine(events: list[dict[str, Any]]) -> list[tuple[str, int]]:
         return [(e["event"], e["data"]["id"]) for e in events if e["data"]["id"] in (ok, failed)]
 
-    deliveries = receiver.wait_for(lambda events: len(mine(events)) >= 3)
+    deliveries = receiver.wait_for(lambda events: len(mine(events)) >= 4)
     events = [json.loads(body) for _, body in deliveries]
     got = mine(events)
+    # call.started fires when an outbound call is queued, so a call that fails has one too.
     assert sorted(got) == sorted(
-        [("call.started", ok), ("call.completed", ok), ("call.failed", failed)]
+        [
+            ("call.started", ok),
+            ("call.completed", ok),
+            ("call.started", failed),
+            ("call.failed", failed),
+        ]
     )
     assert got.index(("call.started", ok)) < got.index(("call.completed", ok))
+    assert got.index(("call.started", failed)) < got.index(("call.failed", failed))
     for headers, body in deliveries:
         event = json.loads(body)
         assert verify_signature(SECRET, body, headers[SIGNATURE_HEADER])
@@ -622,7 +658,7 @@ def test_webhooks_are_signed_and_follow_the_call(
         assert set(event) == {"event", "data", "timestamp"} and event["timestamp"].endswith("Z")
         assert "turns" not in event["data"]
         expected = {
-            "call.started": "IN_PROGRESS",
+            "call.started": "QUEUED",
             "call.completed": "COMPLETED",
             "call.failed": "FAILED",
         }[event["event"]]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import http.client
 import io
 import json
@@ -30,7 +33,7 @@ from conftest import REPO, Cli, FaultServer, send
 
 from zazacli.output import Output
 from zazacli.output.webhooks import WebhookPrinter
-from zazacli.webhooks import sign, verify_signature
+from zazacli.webhooks import sign, signature_form, verify_signature
 from zazacli.webhooks.delivery import DeliveryResult, webhook_headers
 from zazacli.webhooks.listener import ListenerConfig, Notice, ReceivedEvent, WebhookListener
 from zazacli.webhooks.samples import EVENT_TYPES, encode_body, event_body, sample_data
@@ -606,7 +609,8 @@ def test_verify_exit_codes_and_hints(bare_cli: Cli, tmp_path: Path) -> None:
     body.write_bytes(raw)
     env = {"ZAZA_WEBHOOK_SECRET": SECRET}
     good = bare_cli("webhooks", "verify", "--signature", signature, str(body), **env)
-    assert good.exit_code == 0 and good.stdout == "signature matches\n"
+    assert good.exit_code == 0
+    assert good.stdout == "signature matches (key: the whole whsec_… string)\n"
     piped = bare_cli("webhooks", "verify", "--signature", signature.upper(), input=raw.decode(),
                      **env)
     assert piped.exit_code == 0
@@ -673,3 +677,104 @@ def test_sandbox_delivers_its_call_events_to_the_listener(
     assert {e.signature for e in seen.values()} == {"valid"}
     completed = seen["call.completed"].record["body"]["data"]
     assert completed["status"] == "COMPLETED" and completed["toNumber"] == "+14155550199"
+
+
+# ---------------------------------------------------------------- signing-key forms
+
+# Standard Webhooks: the key is base64(the part after whsec_); 32 bytes, so the text has one
+# `=` of padding, cut off here as some dashboards show it.
+KEY_BYTES = b"zaza-standard-webhooks-key-32by!"
+B64_SECRET = "whsec_" + base64.b64encode(KEY_BYTES).decode().rstrip("=")
+
+
+def b64_signed(raw: bytes) -> str:
+    """The signature a Standard Webhooks sender computes: HMAC keyed with the decoded bytes."""
+    return hmac.new(KEY_BYTES, raw, hashlib.sha256).hexdigest()
+
+
+def test_listen_accepts_both_key_forms_and_says_once_which_the_sender_uses() -> None:
+    env = {"ZAZA_WEBHOOK_SECRET": B64_SECRET}
+    with listen_process(env=env) as running:
+        statuses = []
+        for form in ("whole", "b64", "b64", "wrong"):
+            raw, headers = signed("call.completed", secret=B64_SECRET)
+            if form == "b64":
+                headers["X-ZazaVoice-Signature"] = b64_signed(raw)
+            elif form == "wrong":
+                headers["X-ZazaVoice-Signature"] = hmac.new(
+                    b"another key", raw, hashlib.sha256
+                ).hexdigest()
+            statuses.append(post(running.url, raw, headers).status_code)
+        deadline = time.monotonic() + 5
+        while "base64-decoded" not in "".join(running.stderr_lines):
+            assert time.monotonic() < deadline, "no note about the key form"
+            time.sleep(0.02)
+        out, err = running.stop(signal.SIGINT)
+    assert statuses == [200, 200, 200, 401]
+    shown = [json.loads(line)["signature"] for line in out.splitlines()]
+    assert shown == ["valid", "valid", "valid", "invalid"]
+    assert err.count("Standard Webhooks form") == 1  # said once, not per event
+    assert "received 4 (3 valid, 1 invalid; 2 valid with the base64-decoded key)" in err
+    assert B64_SECRET not in out + err
+
+
+def test_verify_names_the_key_form_that_matched(bare_cli: Cli, tmp_path: Path) -> None:
+    raw, headers = signed(secret=B64_SECRET)
+    body = tmp_path / "body.json"
+    body.write_bytes(raw)
+    env = {"ZAZA_WEBHOOK_SECRET": B64_SECRET}
+    whole = bare_cli("webhooks", "verify", "--signature", headers["X-ZazaVoice-Signature"],
+                     str(body), **env)
+    assert whole.exit_code == 0, whole.stderr
+    assert whole.stdout == "signature matches (key: the whole whsec_… string)\n"
+    b64 = bare_cli("webhooks", "verify", "--signature", b64_signed(raw), str(body), **env)
+    assert b64.exit_code == 0, b64.stderr
+    assert "key: the base64-decoded part after whsec_" in b64.stdout
+    as_json = bare_cli("webhooks", "verify", "--json", "--signature", b64_signed(raw),
+                       str(body), **env)
+    assert as_json.exit_code == 0
+    assert json.loads(as_json.stdout) == {"matches": True, "form": "base64-key"}
+    # The right signature under another secret matches neither form.
+    wrong = bare_cli("webhooks", "verify", "--json", "--signature", b64_signed(raw), str(body),
+                     ZAZA_WEBHOOK_SECRET=SECRET)
+    assert wrong.exit_code == 1
+    assert json.loads(wrong.stdout) == {"matches": False, "form": None}
+    assert "signature does NOT match" in wrong.stderr
+    assert B64_SECRET not in whole.stdout + b64.stdout + as_json.stdout + wrong.stderr
+    assert signature_form(B64_SECRET, raw, b64_signed(raw).upper()) == "base64-key"
+    assert verify_signature(B64_SECRET, raw, b64_signed(raw))  # same truth value as before
+
+
+@pytest.mark.parametrize(
+    "secret", ["whsec_not*base64!", "whsec_abcde", "whsec_", "whsec_====", "no_prefix_at_all"]
+)
+def test_a_secret_whose_rest_is_not_base64_only_matches_as_a_whole(
+    secret: str, bare_cli: Cli, tmp_path: Path
+) -> None:
+    raw = encode_body(event_body("call.failed", sample_data("call.failed")))
+    body = tmp_path / "body.json"
+    body.write_bytes(raw)
+    good = bare_cli("webhooks", "verify", "--signature", sign(secret, raw), str(body),
+                    "--secret", secret)
+    assert good.exit_code == 0, good.stderr
+    assert "whole whsec_" in good.stdout
+    for signature in (hmac.new(b"x", raw, hashlib.sha256).hexdigest(), "zz", "é" * 64):
+        bad = bare_cli("webhooks", "verify", "--signature", signature, str(body),
+                       "--secret", secret)
+        assert bad.exit_code == 1, bad.stderr
+        assert "Traceback" not in bad.stderr and "signature does NOT match" in bad.stderr
+    assert signature_form(secret, raw, "é" * 64) is None
+
+
+def test_trigger_call_started_is_a_just_queued_call(
+    start_listener: Callable[..., Running], bare_cli: Cli
+) -> None:
+    running = start_listener(secret=SECRET)
+    result = bare_cli("webhooks", "trigger", "call.started", "--to", running.url,
+                      ZAZA_WEBHOOK_SECRET=SECRET)
+    assert result.exit_code == 0, result.stderr
+    data = running.next_event()[0].record["body"]["data"]
+    assert data["status"] == "QUEUED" and data["direction"] == "OUTBOUND"
+    assert (data["startedAt"], data["endedAt"], data["durationSeconds"]) == (None, None, None)
+    events = bare_cli("webhooks", "events").stdout
+    assert "call.started\tan outbound call was queued at the carrier" in events

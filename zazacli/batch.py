@@ -3,12 +3,16 @@ so that a re-run after any crash (even `kill -9`) resumes without dialling anyon
 
 The journal is JSON lines, each flushed and fsynced before the next step:
   header                   which CSV (path + sha256), --from and --agent it belongs to
-  attempt                  written *before* each POST
+  attempt                  written *before* each POST: `ts` (ours) and `serverTs` with
+                           `clockUncertainty` (the API's clock, from its Date headers)
   queued | reconciled      written after it, with the call id: the row is done
   failed                   the API refused the row (4xx): nothing was queued
-  unknown                  no answer and not found in GET /calls
+  unknown                  no usable answer and not found in GET /calls (yet)
 A re-run skips done rows and looks up every row with an attempt but no call id in
-GET /calls before it may be sent again. Nothing here prints; results go to callbacks.
+GET /calls (only calls created after the attempt, on the API's clock, can be its call).
+Such a row is sent again only once it is certain the API never queued it: not listed,
+and the attempt older than the settle time (the list may show a call late). Until then
+it stays unknown. Nothing here prints; results go to callbacks.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -30,8 +35,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zazacli import __version__
-from zazacli.api.http import BadRequestError, OutcomeUnknownError
-from zazacli.dispatching import RECONCILE_WAIT, DispatchRequest, reconcile
+from zazacli.api.http import (
+    RETRY_AFTER_CAP,
+    BadRequestError,
+    OutcomeUnknownError,
+    retry_time,
+)
+from zazacli.dispatching import (
+    NO_CLOCK_MARGIN,
+    RECONCILE_WAIT,
+    Attempt,
+    DispatchRequest,
+    format_seconds,
+    reconcile,
+)
 from zazacli.dispatching import dispatch as dispatch_one
 from zazacli.errors import RateLimitedError, UsageError, ZazaError
 from zazacli.phones import CallingWindow, local_times, normalize_number
@@ -41,12 +58,19 @@ if TYPE_CHECKING:
     from zazacli.api.client import ZazaApi
 
 PHONE_COLUMNS = ("to", "phone")
+# The dashboard's lead CSV: phone1 … phone10, tried in order; the first valid one is called.
+LEAD_PHONE = re.compile(r"^phone(10|[1-9])$", re.IGNORECASE)
+# Variables every row sends, empty when the file has no such column (the guide's tokens).
+ALWAYS_VARIABLES = ("NAME", "EMAIL")
 DELIMITERS = ",;\t|"
 JOURNAL_KIND = "zaza calls batch journal"
 JOURNAL_VERSION = 1
 DEFAULT_RATE = 2.0  # calls per second: well under any per-key limit we know of
 DEFAULT_CONCURRENCY = 4
 MAX_RATE_LIMITED_TRIES = 10  # 429s in a row for one row before the run gives up
+# A row whose outcome is unknown is sent again only when its attempt is older than this (on
+# the API's clock) and its call is still not listed: time enough for a late listing.
+DEFAULT_SETTLE = 300.0
 # Statuses that mean "this row's call is queued" (now, or in an earlier run).
 QUEUED_STATUSES = frozenset({"queued", "reconciled", "skipped"})
 
@@ -60,6 +84,8 @@ class CsvRow:
     raw: str
     to: str
     variables: dict[str, str]
+    column: str = "to"  # the header of the number column this row is called on
+    note: str | None = None  # earlier phone columns skipped as invalid, if any
 
 
 @dataclass(frozen=True)
@@ -71,19 +97,33 @@ class RowProblem:
     status: str  # invalid | duplicate
     error: str
     to: str | None = None
+    column: str | None = None
 
 
 @dataclass
 class CsvBatch:
     path: Path
     sha256: str
-    phone_column: str
+    phone_column: str  # e.g. `to`, or `phone1/phone2/phone3` for a lead CSV
     rows: list[CsvRow]
     problems: list[RowProblem]
 
     @property
     def total(self) -> int:
         return len(self.rows) + len(self.problems)
+
+
+def variable_name(header: str) -> str:
+    """A header as the API's {{TOKEN}}: upper case, runs of anything but A-Z0-9 as `_`
+    (`case number` -> `CASE_NUMBER`)."""
+    return re.sub(r"[^A-Z0-9]+", "_", header.strip().upper()).strip("_")
+
+
+@dataclass(frozen=True)
+class Columns:
+    phones: list[tuple[int, str]]  # (index, header) in the order they are tried
+    variables: list[tuple[int, str]]  # (index, variable name)
+    lead: bool  # phone1 … phone10 (the dashboard's lead CSV) rather than one `to` column
 
 
 def read_csv(path: Path, *, region: str | None) -> CsvBatch:
@@ -108,8 +148,7 @@ def read_csv(path: Path, *, region: str | None) -> CsvBatch:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         names = [name.strip() for name in next(reader)]
-        phone_index = _phone_column(path, names)
-        var_columns = [(i, n) for i, n in enumerate(names) if i != phone_index and n]
+        columns = _columns(path, names)
         rows: list[CsvRow] = []
         problems: list[RowProblem] = []
         first_line: dict[str, int] = {}
@@ -117,31 +156,58 @@ def read_csv(path: Path, *, region: str | None) -> CsvBatch:
             line = reader.line_num
             if not any(f.strip() for f in fields):
                 continue  # blank lines are not rows
-            raw = fields[phone_index].strip() if phone_index < len(fields) else ""
+            values = [fields[i].strip() if i < len(fields) else "" for i, _ in columns.phones]
+            raw = next((v for v in values if v), "")
             if any(f.strip() for f in fields[len(names) :]):
                 error = f"{len(fields)} fields, but the header has {len(names)}"
                 problems.append(RowProblem(line, raw, "invalid", error))
                 continue
-            try:
-                to = normalize_number(raw, region=region, label=f"line {line}")
-            except UsageError as exc:
-                error = exc.message.removeprefix(f"line {line}: ")
-                if "country code" in error:
-                    error += " (pass --region, e.g. --region US)"
-                problems.append(RowProblem(line, raw, "invalid", error))
+            chosen, skipped = _pick_number(columns, values, line, region)
+            if chosen is None:
+                problems.append(RowProblem(line, raw, "invalid", "; ".join(skipped)))
                 continue
+            column, raw, to = chosen
+            note = "; ".join(skipped) + f"; called on {column}" if skipped else None
             if to in first_line:
                 error = f"{to} is also on line {first_line[to]}; it is called once"
-                problems.append(RowProblem(line, raw, "duplicate", error, to))
+                problems.append(RowProblem(line, raw, "duplicate", error, to, column))
                 continue
             first_line[to] = line
-            variables = {n: fields[i].strip() if i < len(fields) else "" for i, n in var_columns}
-            rows.append(CsvRow(line, raw, to, variables))
+            variables = dict.fromkeys(ALWAYS_VARIABLES, "")
+            variables.update(
+                (name, fields[i].strip() if i < len(fields) else "")
+                for i, name in columns.variables
+            )
+            rows.append(CsvRow(line, raw, to, variables, column, note))
     except csv.Error as exc:
         raise UsageError(f"{path}, line {reader.line_num}: not readable as CSV: {exc}") from None
     if not rows and not problems:
         raise UsageError(f"{path} has a header but no rows")
-    return CsvBatch(path, hashlib.sha256(data).hexdigest(), names[phone_index], rows, problems)
+    phone_column = "/".join(header for _, header in columns.phones)
+    return CsvBatch(path, hashlib.sha256(data).hexdigest(), phone_column, rows, problems)
+
+
+def _pick_number(
+    columns: Columns, values: list[str], line: int, region: str | None
+) -> tuple[tuple[str, str, str] | None, list[str]]:
+    """(column, raw, E.164) of the first valid number in the row's phone columns, and what
+    was wrong with the ones before it."""
+    skipped: list[str] = []
+    for (_, header), raw in zip(columns.phones, values, strict=True):
+        if columns.lead and not raw:
+            continue  # an empty phone2 … in a lead CSV: nothing to try
+        try:
+            to = normalize_number(raw, region=region, label=f"line {line}")
+        except UsageError as exc:
+            error = exc.message.removeprefix(f"line {line}: ")
+            if "country code" in error:
+                error += " (pass --region, e.g. --region US)"
+            skipped.append(f"{header}: {error}" if columns.lead else error)
+            continue
+        return (header, raw, to), skipped
+    if not skipped:
+        skipped.append(f"no number in {'/'.join(h for _, h in columns.phones)}")
+    return None, skipped
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -168,23 +234,44 @@ def _decode(path: Path, data: bytes) -> str:
         ) from None
 
 
-def _phone_column(path: Path, names: list[str]) -> int:
+def _columns(path: Path, names: list[str]) -> Columns:
+    """Which columns hold numbers, and the variable each other column becomes."""
     lowered = [name.lower() for name in names]
-    for wanted in PHONE_COLUMNS:
-        if wanted in lowered:
-            index = lowered.index(wanted)
-            break
+    wanted = next((w for w in PHONE_COLUMNS if w in lowered), None)
+    if wanted is not None:
+        index = lowered.index(wanted)
+        phones = [(index, names[index])]
     else:
+        leads = [(i, name) for i, name in enumerate(names) if LEAD_PHONE.match(name)]
+        phones = sorted(leads, key=lambda item: int(item[1][5:]))
+    if not phones:
         raise UsageError(
             f"{path} has no 'to' or 'phone' column (its header: {', '.join(names) or 'empty'})",
-            hint="name the column of numbers 'to' or 'phone'; other columns become variables",
+            hint="name the column of numbers 'to' or 'phone' (or phone1 … phone10, as the "
+            "dashboard's lead CSV does); other columns become variables",
         )
     seen: set[str] = set()
     for name in names:
         if name and name in seen:
             raise UsageError(f"{path}: the column {name!r} appears twice in the header")
         seen.add(name)
-    return index
+    lead = wanted is None
+    phone_indexes = {i for i, _ in phones}
+    variables: list[tuple[int, str]] = []
+    origin: dict[str, str] = {}
+    for i, name in enumerate(names):
+        token = variable_name(name)
+        if i in phone_indexes or not token or (lead and LEAD_PHONE.match(name)):
+            continue
+        if token in origin:
+            raise UsageError(
+                f"{path}: the columns {origin[token]!r} and {name!r} both become the "
+                f"variable {token}",
+                hint="rename one of them (variables are upper case, with _ for spaces)",
+            )
+        origin[token] = name
+        variables.append((i, token))
+    return Columns(phones, variables, lead)
 
 
 # ---------------------------------------------------------------- the journal
@@ -198,9 +285,23 @@ def now_stamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def iso_ms(epoch: float) -> str:
+    stamp = datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
 def _epoch(stamp: Any) -> float | None:
     parsed = parse_time(stamp)
     return None if parsed is None else parsed.timestamp()
+
+
+@dataclass(frozen=True)
+class PendingAttempt:
+    """The last attempt of a row with no outcome yet, as journaled."""
+
+    local_ts: float  # our clock
+    server_ts: float | None = None  # the API's clock; None in journals before it was recorded
+    uncertainty: float | None = None
 
 
 @dataclass
@@ -208,7 +309,7 @@ class JournalState:
     """What earlier runs did, per CSV line."""
 
     done: dict[int, dict[str, Any]] = field(default_factory=dict)  # line -> outcome event
-    pending: dict[int, float] = field(default_factory=dict)  # line -> last attempt (epoch)
+    pending: dict[int, PendingAttempt] = field(default_factory=dict)  # line -> last attempt
     failed: dict[int, str] = field(default_factory=dict)  # line -> error (not queued)
     numbers: dict[int, str] = field(default_factory=dict)  # line -> number it was for
     runs: int = 0
@@ -302,7 +403,12 @@ def _apply(state: JournalState, entry: dict[str, Any], number: int) -> None:
     if isinstance(entry.get("to"), str):
         state.numbers[line] = entry["to"]
     if event == "attempt":
-        state.pending[line] = _epoch(entry.get("ts")) or time.time()
+        uncertainty = entry.get("clockUncertainty")
+        state.pending[line] = PendingAttempt(
+            _epoch(entry.get("ts")) or time.time(),
+            _epoch(entry.get("serverTs")),
+            float(uncertainty) if isinstance(uncertainty, int | float) else None,
+        )
         state.failed.pop(line, None)
     elif event in ("queued", "reconciled"):
         state.done[line] = entry
@@ -460,7 +566,7 @@ class Pacer:
             if now >= self._paused_until:  # requests in flight share one slowdown
                 self.rate = max(self.min_rate, self.rate / 2)
                 self.slowdowns += 1
-            pause = retry_after if retry_after is not None else 1.0
+            pause = min(RETRY_AFTER_CAP, retry_after if retry_after is not None else 1.0)
             self._paused_until = max(self._paused_until, now + pause)
             self._next = max(self._next, self._paused_until)
 
@@ -480,15 +586,23 @@ class RowResult:
     status: str  # queued reconciled skipped failed unknown deferred invalid duplicate
     call_id: Any = None
     error: str | None = None
+    column: str | None = None  # the CSV column the number came from
+    note: str | None = None  # e.g. an invalid phone1 skipped for phone2
+    decide_after: float | None = None  # unknown rows: when a re-run can decide (our clock)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        row = {
             "line": self.line,
             "to": self.to,
             "status": self.status,
             "callId": self.call_id,
             "error": self.error,
+            "phoneColumn": self.column,
+            "note": self.note,
         }
+        if self.decide_after is not None:
+            row["decideAfter"] = iso_ms(self.decide_after)
+        return row
 
 
 @dataclass
@@ -510,6 +624,8 @@ class BatchReport:
     interrupted: bool = False
     fatal: ZazaError | None = None
     resumed: int = 0  # rows already done in earlier runs
+    decide_after: float | None = None  # unknown rows: the latest time one can be decided
+    settle: float = DEFAULT_SETTLE
 
     @property
     def queued(self) -> int:
@@ -557,6 +673,8 @@ class BatchRun:
         concurrency: int = DEFAULT_CONCURRENCY,
         window: CallingWindow | None = None,
         reconcile_wait: float = RECONCILE_WAIT,
+        settle: float = DEFAULT_SETTLE,
+        redial_unknown: bool = False,
         on_result: ResultCallback,
         on_notice: NoticeCallback,
     ) -> None:
@@ -569,12 +687,14 @@ class BatchRun:
         self.concurrency = max(1, concurrency)
         self.window = window
         self.reconcile_wait = reconcile_wait
+        self.settle = settle
+        self.redial_unknown = redial_unknown
         self.on_result = on_result
         self.on_notice = on_notice
         self.pacer = Pacer(rate)
         self.stop = threading.Event()
         self.report = BatchReport(
-            batch.path, journal.path, batch.total, len(batch.rows), target_rate=rate
+            batch.path, journal.path, batch.total, len(batch.rows), target_rate=rate, settle=settle
         )
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
@@ -590,7 +710,13 @@ class BatchRun:
     def _emit(self, result: RowResult) -> None:
         with self._lock:
             self.report.counts[result.status] += 1
+            if result.decide_after is not None:
+                latest = self.report.decide_after or result.decide_after
+                self.report.decide_after = max(latest, result.decide_after)
         self.on_result(result)
+
+    def _row_result(self, row: CsvRow, status: str, **fields: Any) -> RowResult:
+        return RowResult(row.line, row.to, status, column=row.column, note=row.note, **fields)
 
     def run(self) -> BatchReport:
         try:
@@ -600,7 +726,11 @@ class BatchRun:
             for problem in self.batch.problems:
                 self._emit(
                     RowResult(
-                        problem.line, problem.to or problem.raw, problem.status, error=problem.error
+                        problem.line,
+                        problem.to or problem.raw,
+                        problem.status,
+                        error=problem.error,
+                        column=problem.column,
                     )
                 )
             todo = self._resume()
@@ -627,40 +757,90 @@ class BatchRun:
             pass  # the summary still reports; the journal's state lines are what count
 
     def _resume(self) -> list[CsvRow]:
-        """Skip rows done earlier; look up rows that were in flight; the rest is to send."""
+        """Skip rows done earlier; look up rows in doubt; the rest is to send."""
         todo: list[CsvRow] = []
-        in_flight: list[CsvRow] = []
+        in_doubt: list[CsvRow] = []
         for row in self.batch.rows:
             done = self.state.done.get(row.line)
             if done is not None:
                 self.report.resumed += 1
-                self._emit(RowResult(row.line, row.to, "skipped", done.get("callId")))
+                self._emit(self._row_result(row, "skipped", call_id=done.get("callId")))
             elif row.line in self.state.pending:
-                in_flight.append(row)
+                in_doubt.append(row)
             else:
                 todo.append(row)
         retried = sum(1 for row in todo if row.line in self.state.failed)
-        if self.report.resumed or in_flight or retried:
+        if self.report.resumed or in_doubt or retried:
             self.on_notice(
                 f"resuming {self.journal.path.name}: {self.report.resumed} rows already queued, "
-                f"{len(in_flight)} in flight when the last run stopped (looking them up in "
-                f"GET /calls first), {retried} that failed before will be retried"
+                f"{len(in_doubt)} in flight when the last run stopped or of unknown outcome "
+                f"(looking them up in GET /calls first), {retried} that failed before will be "
+                "retried"
             )
-        if not in_flight:
-            return todo
-        attempts = {self.request_for(row).key: self.state.pending[row.line] for row in in_flight}
-        found = reconcile(
-            self.api, attempts, wait_until=max(attempts.values()) + self.reconcile_wait
-        )
-        for row in in_flight:
-            call = found.get(self.request_for(row).key)
-            if call is None:
-                todo.append(row)  # never queued: safe to send
-                continue
-            self.journal.record("reconciled", line=row.line, to=row.to, callId=call.get("id"))
-            self._emit(RowResult(row.line, row.to, "reconciled", call.get("id")))
+        if in_doubt:
+            todo += self._decide(in_doubt)
         todo.sort(key=lambda row: row.line)
         return todo
+
+    def _earlier_attempt(self, row: CsvRow) -> Attempt:
+        """A journaled attempt on the API's clock. Journals from before `serverTs` was
+        recorded: our stamp plus the offset measured now, with a second more of doubt."""
+        pending = self.state.pending[row.line]
+        key = self.request_for(row).key
+        if pending.server_ts is not None:
+            doubt = NO_CLOCK_MARGIN if pending.uncertainty is None else pending.uncertainty
+            return Attempt(key, pending.server_ts, doubt)
+        clock = self.api.http.server_clock
+        if clock.offset is None or clock.uncertainty is None:
+            return Attempt(key, pending.local_ts, NO_CLOCK_MARGIN)
+        return Attempt(key, pending.local_ts + clock.offset, clock.uncertainty + 1.0)
+
+    def _decide(self, rows: list[CsvRow]) -> list[CsvRow]:
+        """Reconcile rows in doubt; the ones certain never to have been queued are returned
+        to be sent; the others stay unknown (never re-sent on a guess)."""
+        attempts = {row.line: self._earlier_attempt(row) for row in rows}
+        server_now = self.api.server_now()
+        newest = max(attempt.server_ts for attempt in attempts.values())
+        wait_for = max(0.0, newest + self.reconcile_wait - server_now)
+        found = reconcile(self.api, attempts.values(), deadline=time.monotonic() + wait_for)
+        server_now = self.api.server_now()
+        resend: list[CsvRow] = []
+        for row in rows:
+            attempt = attempts[row.line]
+            call = found.found.get(attempt.key)
+            if call is not None:
+                self.journal.record("reconciled", line=row.line, to=row.to, callId=call.get("id"))
+                self._emit(self._row_result(row, "reconciled", call_id=call.get("id")))
+                continue
+            age = server_now - attempt.server_ts - attempt.uncertainty
+            if self.redial_unknown:
+                self.on_notice(f"line {row.line} {row.to}: not listed; --redial-unknown sends it")
+                resend.append(row)
+            elif found.problem is None and (self.settle <= 0 or age >= self.settle):
+                self.on_notice(
+                    f"line {row.line} {row.to}: still not in GET /calls {format_seconds(age)} "
+                    "after its attempt: never queued, sent again"
+                )
+                resend.append(row)
+            else:
+                why = found.problem or "its call is not listed in GET /calls (yet)"
+                self._unknown(row, attempt, f"outcome unknown: {why}")
+        return resend
+
+    def _unknown(self, row: CsvRow, attempt: Attempt | None, error: str) -> None:
+        """A row left unknown: journaled, with the time a re-run can decide it."""
+        decide_after = None
+        if attempt is not None:
+            server_at = attempt.server_ts + attempt.uncertainty + max(0.0, self.settle)
+            decide_after = time.time() + (server_at - self.api.http.server_clock.now())
+        self.journal.record(
+            "unknown",
+            line=row.line,
+            to=row.to,
+            error=error,
+            decideAfter=None if decide_after is None else iso_ms(decide_after),
+        )
+        self._emit(self._row_result(row, "unknown", error=error, decide_after=decide_after))
 
     def _send_all(self, rows: list[CsvRow]) -> None:
         if not rows:
@@ -698,17 +878,46 @@ class BatchRun:
     def _send(self, row: CsvRow, slot: float) -> None:
         request = self.request_for(row)
         rate_limited = 0
+        attempts: list[Attempt] = []
+
+        def journal_attempt(attempt: Attempt) -> None:
+            attempts.append(attempt)
+            self.journal.record(
+                "attempt",
+                line=row.line,
+                to=row.to,
+                key=request.idempotency_key,
+                serverTs=iso_ms(attempt.server_ts),
+                clockUncertainty=round(attempt.uncertainty, 3),
+            )
+
         while True:
             if not self.pacer.wait(slot, self.stop):
                 return  # stopped before this row was sent
             started = time.monotonic()
-            self.journal.record("attempt", line=row.line, to=row.to, key=request.idempotency_key)
             try:
                 result = dispatch_one(
-                    self.api, request, reconcile_wait=self.reconcile_wait, pace_rate_limit=True
+                    self.api,
+                    request,
+                    reconcile_wait=self.reconcile_wait,
+                    pace_rate_limit=True,
+                    precheck=False,
+                    on_attempt=journal_attempt,
                 )
             except RateLimitedError as exc:
                 rate_limited += 1
+                if exc.retry_after is not None and exc.retry_after > RETRY_AFTER_CAP:
+                    # Days of waiting must not hang a cron job: nothing was queued for this
+                    # row (a 429 is an answer), so it is journaled failed, the run stops,
+                    # and its message says when to re-run.
+                    self.on_notice(
+                        f"rate limited (HTTP 429) with Retry-After {exc.retry_after:.0f} s: "
+                        f"the batch stops; re-run the same command after "
+                        f"{retry_time(exc.retry_after)} to resume"
+                    )
+                    self._mark_post(started, queued=False)
+                    self._failed(row, exc)
+                    return
                 if rate_limited < MAX_RATE_LIMITED_TRIES:
                     self.pacer.rate_limited(exc.retry_after)  # nothing was queued: try again
                     slot = self.pacer.reserve()
@@ -720,13 +929,13 @@ class BatchRun:
                 return
             except ZazaError as exc:
                 self._mark_post(started, queued=False)
-                self._failed(row, exc)
+                self._failed(row, exc, attempts[-1] if attempts else None)
                 return
             self._mark_post(started, queued=True)
             self.pacer.succeeded()
             status = "reconciled" if result.reconciled else "queued"
             self.journal.record(status, line=row.line, to=row.to, callId=result.call_id)
-            self._emit(RowResult(row.line, row.to, status, result.call_id))
+            self._emit(self._row_result(row, status, call_id=result.call_id))
             return
 
     def _callable_now(self, row: CsvRow) -> bool:
@@ -742,7 +951,7 @@ class BatchRun:
             f"it is {times.describe(times.outside)} there, outside the calling window "
             f"{self.window.text}; not sent (re-run later)"
         )
-        self._emit(RowResult(row.line, row.to, "deferred", error=error))
+        self._emit(self._row_result(row, "deferred", error=error))
         return False
 
     def _mark_post(self, started: float, *, queued: bool) -> None:
@@ -754,14 +963,13 @@ class BatchRun:
             report.first_post = min(started, report.first_post or started)
             report.last_post = max(started, report.last_post or started)
 
-    def _failed(self, row: CsvRow, exc: ZazaError) -> None:
+    def _failed(self, row: CsvRow, exc: ZazaError, attempt: Attempt | None = None) -> None:
         if isinstance(exc, OutcomeUnknownError):
-            self.journal.record("unknown", line=row.line, to=row.to, error=exc.message)
-            self._emit(RowResult(row.line, row.to, "unknown", error=exc.message))
+            self._unknown(row, attempt, exc.message)
             return
         # Refused or never sent: nothing was queued, a re-run may send it again.
         self.journal.record("failed", line=row.line, to=row.to, error=exc.message)
-        self._emit(RowResult(row.line, row.to, "failed", error=exc.message))
+        self._emit(self._row_result(row, "failed", error=exc.message))
         if not isinstance(exc, BadRequestError):
             # Not about this row (bad key, API unreachable, wrong base URL): every other
             # row would fail the same way, so the run stops here.

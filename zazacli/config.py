@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zazacli.errors import ConfigError, UsageError
-from zazacli.files import write_atomically
+from zazacli.files import make_private_dir, tighten_own_file, write_atomically
 
 # [documented] production base URL of the ZazaVoice API.
 DEFAULT_BASE_URL = "https://zazavoice-api-569199843054.us-central1.run.app/api/v1"
@@ -126,19 +126,39 @@ def _from_dict(path: Path, data: dict[str, Any]) -> ConfigFile:
     return ConfigFile(path=path, default=default, profiles=profiles, extra=data)
 
 
+def _warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def _warn_if_loose(path: Path) -> None:
-    """A key file others can read is tightened to 0600, with a warning."""
+    """A key file others can read is tightened to 0600, with a warning, if it is a plain
+    file of this user's. A symbolic link, or someone else's file, is only warned about:
+    zaza never changes permissions through a link or on a file it does not own."""
     if os.name != "posix":
         return
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            os.chmod(path, 0o600)
-            sys.stderr.write(
-                f"warning: {path} was readable by others (mode {mode:o}); tightened to 600\n"
-            )
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+        info = path.stat()
     except OSError:
-        pass
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    loose = bool(mode & 0o077)
+    foreign = info.st_uid != os.geteuid()
+    if link:
+        if loose or foreign:
+            whose = "another user's file" if foreign else f"readable by others (mode {mode:o})"
+            _warn(
+                f"{path} is a symbolic link to {os.path.realpath(path)}, {whose}; zaza does "
+                "not change permissions through links: make the target private yourself "
+                "(chmod 600)"
+            )
+        return
+    if not stat.S_ISREG(info.st_mode):
+        return
+    if foreign:
+        _warn(f"{path} belongs to another user (uid {info.st_uid}); left as it is")
+    elif loose and tighten_own_file(path, 0o600):
+        _warn(f"{path} was readable by others (mode {mode:o}); tightened to 600")
 
 
 def _toml_value(value: Any) -> str:
@@ -176,15 +196,39 @@ def dumps(cfg: ConfigFile) -> str:
 
 
 def _ensure_dir(directory: Path) -> None:
+    """Create the directory 0700; one that already exists (`ZAZA_CONFIG_DIR` pointing at a
+    shared directory, say) is someone's choice: checked and warned about, never chmodded."""
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
+        if make_private_dir(directory):
+            return
+    except NotADirectoryError:
         raise ConfigError(f"{directory} exists and is not a directory") from None
     except PermissionError:
         raise ConfigError(f"cannot create {directory}: permission denied") from None
-    if os.name == "posix":
-        with contextlib.suppress(OSError):
-            os.chmod(directory, 0o700)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} exists and is not a directory")
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        info = directory.stat()
+        mode = stat.S_IMODE(info.st_mode)
+        if info.st_uid != os.geteuid():
+            _warn(
+                f"the config directory {directory} belongs to another user (uid {info.st_uid}); "
+                "they can replace your profiles file"
+            )
+        elif mode & 0o077:
+            risk = (
+                "others can replace your profiles file"
+                if mode & 0o022
+                else "others can list it; the profiles file itself stays 600"
+            )
+            _warn(
+                f"the config directory {directory} is not private (mode {mode:o}): {risk}; "
+                "zaza did not create it and leaves its mode alone (chmod 700 it yourself)"
+            )
 
 
 @contextlib.contextmanager
@@ -192,7 +236,12 @@ def _locked(directory: Path) -> Iterator[None]:
     """An exclusive lock beside the file: concurrent `profiles add` never lose a write."""
     _ensure_dir(directory)
     lock_path = directory / ".config.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    # O_NOFOLLOW: in a shared directory, a planted link must not make us open another file.
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(lock_path, flags, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the lock file {lock_path}: {exc.strerror or exc}") from None
     try:
         if os.name == "posix":
             import fcntl
@@ -204,6 +253,14 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    if path.is_symlink():
+        # Writing through it would put keys wherever the link points; replacing it would
+        # silently undo the link (dotfile managers). Neither without the user saying so.
+        raise ConfigError(
+            f"{path} is a symbolic link; zaza does not write through links",
+            hint="replace the link with the file itself, or point ZAZA_CONFIG_DIR at the "
+            "directory the link points into",
+        )
     try:
         write_atomically(path, text, 0o600, durable=True)
     except OSError as exc:

@@ -20,6 +20,7 @@ EXIT_CODES: dict[int, str] = {
     12: "--wait: the line was BUSY",
     13: "--wait: the call was CANCELED",
     14: "--wait: timed out before the call ended",
+    15: "--wait: the call ended in a status zaza does not know",
     130: "interrupted (Ctrl-C)",
 }
 
@@ -61,6 +62,17 @@ class NetworkError(ZazaError):
     exit_code = 6
 
 
+class ScanDeadlineError(NetworkError):
+    """A scan of a list ran past its time budget (a server that pages on and on)."""
+
+
+class ScanError(ZazaError):
+    """A list the server answered in a way zaza cannot read correctly: pages that loop or
+    do not advance, or an order zaza cannot correct. Raised rather than print wrong rows."""
+
+    exit_code = 1
+
+
 class ApiError(ZazaError):
     """Any other HTTP error status from the API (5xx after retries, 400, 422 …)."""
 
@@ -82,6 +94,7 @@ class CallOutcomeError(ZazaError):
 # Terminal call statuses other than COMPLETED, and the exit code each maps to.
 CALL_OUTCOME_EXIT: dict[str, int] = {"FAILED": 10, "NO_ANSWER": 11, "BUSY": 12, "CANCELED": 13}
 WAIT_TIMEOUT_EXIT = 14
+UNKNOWN_STATUS_EXIT = 15
 INTERRUPTED_EXIT = 130
 
 

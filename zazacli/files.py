@@ -32,3 +32,45 @@ def write_atomically(path: Path, content: str, mode: int = 0o600, *, durable: bo
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def tighten_own_file(path: Path, mode: int) -> bool:
+    """chmod `path` to `mode` only if it is a plain file this user owns: never through a
+    symbolic link (O_NOFOLLOW), never someone else's file. The change goes through the
+    open descriptor, so a link swapped in meanwhile is not followed. True if changed."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return False  # a link (ELOOP), gone, or unreadable: leave it alone
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            return False
+        os.fchmod(fd, mode)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def make_private_dir(directory: Path) -> bool:
+    """Create `directory` (and missing parents) with mode 0700; False if it already existed.
+    Only a directory zaza creates gets its mode set: an existing one is someone's choice."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=False)
+    except FileExistsError:
+        return False
+    if os.name != "posix":
+        return True
+    with contextlib.suppress(OSError):
+        # mkdir's mode passes through the umask; this is the directory just made.
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
+    return True

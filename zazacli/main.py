@@ -14,13 +14,16 @@ from zazacli.commands.common import CONTEXT_SETTINGS, get_context, new_app
 from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
 
 
-def report(error: ZazaError) -> None:
-    """One line, and a hint on the next; colour only on a terminal."""
-    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+def report(error: ZazaError, *, no_color: bool = False) -> None:
+    """One line, and a hint on the next; colour only on a terminal. Messages quote servers
+    and files, so they pass the same terminal-safe filter as every other output."""
+    from zazacli.sanitize import terminal_safe
+
+    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not no_color
     prefix = "\x1b[31merror:\x1b[0m" if color else "error:"
-    sys.stderr.write(f"{prefix} {error.message}\n")
+    sys.stderr.write(f"{prefix} {terminal_safe(error.message, multiline=True)}\n")
     if error.hint:
-        sys.stderr.write(f"hint: {error.hint}\n")
+        sys.stderr.write(f"hint: {terminal_safe(error.hint, multiline=True)}\n")
     sys.stderr.flush()
 
 
@@ -57,7 +60,7 @@ class ZazaGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ZazaError as error:
-            report(error)
+            report(error, no_color=_no_color(ctx))
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("\ninterrupted\n")
@@ -75,7 +78,8 @@ class ZazaGroup(TyperGroup):
                 ZazaError(
                     f"internal error: {type(error).__name__}: {error}",
                     hint="rerun with ZAZA_DEBUG=1 for a traceback, and report it",
-                )
+                ),
+                no_color=_no_color(ctx),
             )
             raise typer.Exit(1) from None
 
@@ -86,6 +90,11 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def _no_color(ctx: Any) -> bool:
+    obj = ctx.find_root().obj
+    return bool(getattr(getattr(obj, "options", None), "no_color", False))
 
 
 def _debug_enabled(ctx: Any) -> bool:
@@ -223,10 +232,16 @@ def _capabilities() -> typer.Typer:
     return _single("capabilities", capabilities.capabilities)
 
 
+def _doctor() -> typer.Typer:
+    from zazacli.commands import doctor
+
+    return _single("doctor", doctor.doctor, epilog=doctor.DOCTOR_EPILOG)
+
+
 def _sandbox() -> typer.Typer:
     from zazacli.commands import sandbox
 
-    return _single("sandbox", sandbox.sandbox)
+    return _single("sandbox", sandbox.sandbox, epilog=sandbox.SANDBOX_EPILOG)
 
 
 def _dashboard_only() -> typer.Typer:
@@ -255,6 +270,7 @@ NOUNS: dict[str, tuple[Any, str]] = {
     "profiles": (_profiles, "API keys and settings per environment (prod, staging, …)."),
     "webhooks": (_webhooks, "Receive, check, trigger, replay and verify webhook events."),
     "api": (_api, "Call any /v1 endpoint with your profile's auth (like gh api)."),
+    "doctor": (_doctor, "Check the configured API against every assumption zaza makes."),
     "capabilities": (_capabilities, "What the API can do, and what is dashboard-only."),
     "sandbox": (_sandbox, "Run a local ZazaVoice-compatible API server."),
 }

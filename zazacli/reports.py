@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zazacli.api.values import TERMINAL_STATUSES
+from zazacli.api.values import call_is_over
 from zazacli.errors import AuthError, UsageError, ZazaError
 from zazacli.files import write_atomically
 from zazacli.times import parse_time
@@ -93,7 +93,8 @@ def _as_id(value: Any) -> Any:
 def _positive_duration(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if value > 0 else None
+    # 1e400 is valid JSON that reads as infinity: no duration (and no NaN in the totals).
+    return float(value) if 0 < value < float("inf") else None
 
 
 class GroupStats:
@@ -161,7 +162,9 @@ class CallStats:
 
     def add(self, call: Mapping[str, Any]) -> None:
         status = call.get("status")
-        outbound_ended = call.get("direction") == "OUTBOUND" and status in TERMINAL_STATUSES
+        # Over by the same rule as --wait and tail: a status zaza does not know counts once
+        # the call has an end (endedAt or a duration).
+        outbound_ended = call.get("direction") == "OUTBOUND" and call_is_over(call)
         duration = _positive_duration(call.get("durationSeconds"))
         answered = status == "COMPLETED"
         if self._field is not None:
@@ -359,12 +362,24 @@ def file_name(call_id: str, fmt: str) -> str:
     return f"{call_id}.{EXTENSIONS[fmt]}"
 
 
+MAX_ID_DIGITS = 20  # a 64-bit id has at most 20 digits; longer is no id (and too long a name)
+
+
 def safe_call_id(value: Any) -> str | None:
-    """The id as digits only: it becomes a file name, so nothing else gets through."""
+    """The id as ASCII digits only, at most MAX_ID_DIGITS: it becomes a file name, so
+    nothing else gets through (no `/`, no `..`, no name the file system refuses)."""
     text = (
         str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
     )
-    return text if text.isascii() and text.isdigit() else None
+    ok = text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS
+    return text if ok else None
+
+
+def _shown_id(value: Any) -> str:
+    """A bad id as it may be quoted in the summary: short (the rest is elided)."""
+    plain = isinstance(value, int | str) and not isinstance(value, bool)
+    text = str(value) if plain else repr(value)
+    return text if len(text) <= 32 else f"{text[:24]}…({len(text)} chars)"
 
 
 def remove_stale_temp_files(directory: Path, now: float, max_age: float = STALE_TEMP_AGE) -> int:
@@ -486,7 +501,8 @@ class TranscriptExporter:
             raw = call.get("id")
             call_id = safe_call_id(raw)
             if call_id is None:
-                self._record(Outcome(FAILED, str(raw), "the call's id is not a number"), False)
+                reason = f"the call's id is not a number of at most {MAX_ID_DIGITS} digits"
+                self._record(Outcome(FAILED, _shown_id(raw), reason), False)
                 continue
             if (self.directory / file_name(call_id, self.fmt)).exists():
                 self._record(Outcome(SKIPPED, call_id), False)
@@ -551,18 +567,18 @@ class TranscriptExporter:
             write_atomically(path, self._render(call, self.fmt), self._mode)
         except OSError as exc:
             return Outcome(FAILED, call_id, f"cannot write {path.name}: {exc.strerror or exc}")
+        except Exception as exc:  # a worker that died here would leave run() waiting forever
+            return Outcome(FAILED, call_id, f"cannot render the transcript: {_exc_text(exc)}")
         return Outcome(WRITTEN, call_id)
 
 
-LIVE_STATUSES = frozenset({"QUEUED", "RINGING", "IN_PROGRESS"})
+def _exc_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def call_has_ended(call: Mapping[str, Any]) -> bool:
-    """A terminal status; or, for a status this CLI does not know, an `endedAt` time."""
-    status = call.get("status")
-    if status in TERMINAL_STATUSES:
-        return True
-    return status not in LIVE_STATUSES and bool(call.get("endedAt"))
+    """Over by the one rule (api.values.call_is_over): a final status, or an end time."""
+    return call_is_over(call)
 
 
 def _default_render(call: dict[str, Any], fmt: str) -> str:

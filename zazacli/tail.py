@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from zazacli.api.values import TERMINAL_STATUSES
+from zazacli.api.listing import CallFilter
+from zazacli.api.values import call_is_over
 from zazacli.errors import ApiError, NetworkError, RateLimitedError
 from zazacli.times import parse_time
 
@@ -55,6 +56,7 @@ class _Seen:
     created: float | None
     shown: bool
     first_seen: float
+    over: bool = False  # api.values.call_is_over when last seen
 
 
 @dataclass
@@ -76,10 +78,6 @@ def _key(call: dict[str, Any]) -> int | str | None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         return None
     return value
-
-
-def _terminal(status: Any) -> bool:
-    return str(status).upper() in TERMINAL_STATUSES
 
 
 class CallFollower:
@@ -109,11 +107,8 @@ class CallFollower:
         notice: Callable[[str], None] | None = None,
     ) -> None:
         self.api = api
-        self.filters: dict[str, Any] = {
-            "direction": direction,
-            "status": status,
-            "agent_id": agent_id,
-        }
+        # Sent, and checked on every call received (listing.CallScan).
+        self.filters = CallFilter(direction=direction, status=status, agent_id=agent_id)
         self.since = since
         self.backlog = max(0, backlog)
         self.base_interval = interval
@@ -154,9 +149,8 @@ class CallFollower:
         """Show the newest `backlog` calls (or every call since `since`), and remember the
         rest of the current window silently, so that they never show up as new."""
         if self.since is not None:
-            scan = _Scan(
-                list(self.api.iter_calls(**self.filters, since=self.since, limit=self.max_scan))
-            )
+            dated = replace(self.filters, since=self.since)
+            scan = _Scan(list(self.api.iter_calls(dated, limit=self.max_scan)))
             scan.truncated = len(scan.items) >= self.max_scan
             self._prestart_floor = created_at({"createdAt": self.since})
             shown = len(scan.items)
@@ -175,7 +169,9 @@ class CallFollower:
                 continue
             created = created_at(call)
             self._note_newest(created)
-            self._seen[key] = _Seen(call.get("status"), created, index < shown, now)
+            self._seen[key] = _Seen(
+                call.get("status"), created, index < shown, now, call_is_over(call)
+            )
             if index < shown:
                 events.append(TailEvent("new", call))
         events.reverse()
@@ -226,7 +222,7 @@ class CallFollower:
         """Read the list newest first, only as far as this poll needs to (read-only)."""
         floor = None if self._newest is None else self._newest - self.track_window
         pending = {
-            key for key, seen in self._seen.items() if seen.shown and not _terminal(seen.status)
+            key for key, seen in self._seen.items() if seen.shown and not seen.over
         }
         if first:
             # Without a status filter, older calls never come back as new ones: remembering
@@ -238,7 +234,7 @@ class CallFollower:
             size = SMALL_PAGE if self._stop_early and not pending else 100
         scan = _Scan(truncated=True)
         reached_known = False
-        for call in self.api.iter_calls(**self.filters, limit=self.max_scan, page_size=size):
+        for call in self.api.iter_calls(self.filters, limit=self.max_scan, page_size=size):
             created = created_at(call)
             if first and floor is None and created is not None:
                 floor = created - self.track_window  # one window back from the newest call
@@ -275,15 +271,17 @@ class CallFollower:
                     and created < self._prestart_floor
                 ):
                     continue
-                self._seen[key] = _Seen(status, created, True, now)
+                self._seen[key] = _Seen(status, created, True, now, call_is_over(call))
                 self._note_newest(created)
                 events.append(TailEvent("new", call))
                 self.stats.new += 1
-            elif status != seen.status:
-                if seen.shown:
-                    events.append(TailEvent("changed", call, _text(seen.status)))
-                    self.stats.changed += 1
-                seen.status = status
+            else:
+                seen.over = call_is_over(call)
+                if status != seen.status:
+                    if seen.shown:
+                        events.append(TailEvent("changed", call, _text(seen.status)))
+                        self.stats.changed += 1
+                    seen.status = status
         self._forget_old(now)
         events.reverse()  # the list is newest first; events read oldest first
         return events

@@ -7,62 +7,45 @@ fields exist. Where the contract says [assumed], the assumption is named here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from zazacli.api.http import HttpClient
+from zazacli.api.http import HttpClient, OutcomeUnknownError
+from zazacli.api.listing import (
+    CALL_FILTERS,
+    CURSOR_PARAM,
+    MAX_PAGE_SIZE,
+    PAGE_PARAM,
+    SIZE_PARAM,
+    SORT_NEWEST,
+    SORT_OLDEST,
+    SORT_PARAM,
+    CallFilter,
+    CallScan,
+    Pager,
+    parse_page,
+)
 from zazacli.api.values import CALL_STATUSES, DIRECTIONS, TERMINAL_STATUSES
 from zazacli.errors import ApiError
 
-# [assumed] Spring-style page parameters; the server may honour a smaller size.
-PAGE_PARAM = "page"
-SIZE_PARAM = "size"
-CURSOR_PARAM = "cursor"  # [assumed] for a {data, nextCursor} list
-MAX_PAGE_SIZE = 100
-
-__all__ = ["CALL_STATUSES", "DIRECTIONS", "TERMINAL_STATUSES", "ZazaApi", "parse_page"]
-
-
-# [assumed] query names of the documented call filters.
-CALL_FILTERS = {
-    "direction": "direction",
-    "status": "status",
-    "agent_id": "agentId",
-    "since": "startDate",
-    "until": "endDate",
-}
-
-
-def parse_page(data: Any, requested_page: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(items, params for the next page or {}) from any list shape the API may send.
-
-    Accepts a bare array (one page, no more), a Spring page, or {data, nextCursor}.
-    """
-    if isinstance(data, list):
-        return data, {}
-    if not isinstance(data, dict):
-        raise ApiError(f"expected a list or a page from the API, got {type(data).__name__}")
-    if "content" in data:
-        items = data["content"]
-        if not isinstance(items, list):
-            raise ApiError("the API sent a page whose 'content' is not a list")
-        last = data.get("last")
-        number = data.get("number")
-        current = number if isinstance(number, int) else requested_page
-        if last is None:
-            total_pages = data.get("totalPages")
-            last = current + 1 >= total_pages if isinstance(total_pages, int) else not items
-        # An empty page that claims more would loop forever: stop instead.
-        if last or not items:
-            return items, {}
-        return items, {PAGE_PARAM: current + 1}
-    if "data" in data:
-        items = data["data"]
-        if not isinstance(items, list):
-            raise ApiError("the API sent a list whose 'data' is not a list")
-        cursor = data.get("nextCursor")
-        return items, ({CURSOR_PARAM: cursor} if cursor and items else {})
-    raise ApiError("the API sent an object where a list was expected (no 'content' or 'data')")
+# The list assumptions ([assumed] page, sort and filter names) live in listing.py, with the
+# checks that catch a server that differs; they are re-exported here, where endpoints live.
+__all__ = [
+    "CALL_FILTERS",
+    "CALL_STATUSES",
+    "CURSOR_PARAM",
+    "DIRECTIONS",
+    "MAX_PAGE_SIZE",
+    "PAGE_PARAM",
+    "SIZE_PARAM",
+    "SORT_NEWEST",
+    "SORT_OLDEST",
+    "SORT_PARAM",
+    "TERMINAL_STATUSES",
+    "CallFilter",
+    "ZazaApi",
+    "parse_page",
+]
 
 
 class ZazaApi:
@@ -70,6 +53,8 @@ class ZazaApi:
 
     def __init__(self, http: HttpClient) -> None:
         self.http = http
+        self._page_cap: int | None = None  # the server's page-size cap, once a page told it
+        self._said: set[str] = set()
 
     @property
     def base_url(self) -> str:
@@ -90,27 +75,39 @@ class ZazaApi:
     ) -> Iterator[dict[str, Any]]:
         """Every item of a list endpoint, fetched page by page as the caller consumes them.
 
-        Memory stays at one page. The next page is asked for from what the server
-        said (its `number`/`last`/cursor), never from what we requested.
+        Memory stays at one page (plus the ids seen). Paging is checked (see listing.Pager):
+        a page that repeats or does not advance raises ScanError, never loops.
         """
         if limit is not None and limit <= 0:
             return
-        size = min(page_size, limit) if limit else page_size
-        query: dict[str, Any] = {**(params or {}), PAGE_PARAM: 0, SIZE_PARAM: size}
+        pager = Pager(
+            lambda query: self.http.get_json(path, query),
+            params or {},
+            size=min(page_size, limit) if limit else page_size,
+            what=f"GET /{path.strip('/')}",
+            cap=self._page_cap,
+            notice=self._debug,
+            debug=self._debug,
+        )
         yielded = 0
-        while True:
-            data = self.http.get_json(path, query)
-            items, next_params = parse_page(data, query.get(PAGE_PARAM, 0))
-            for item in items:
+        for _page, fresh in pager.pages():
+            for item in fresh:
                 yield item
                 yielded += 1
                 if limit is not None and yielded >= limit:
                     return
-            if not next_params:
-                return
-            if CURSOR_PARAM in next_params:
-                query.pop(PAGE_PARAM, None)
-            query.update(next_params)
+
+    def _notice(self, message: str) -> None:
+        # Once per process: a reconciliation polls the same scan again every second.
+        if message not in self._said:
+            self._said.add(message)
+            self.http._notice(message)
+
+    def _debug(self, message: str) -> None:
+        self.http._log(message)
+
+    def _learn_cap(self, cap: int) -> None:
+        self._page_cap = cap
 
     def _one(self, path: str) -> dict[str, Any]:
         data = self.http.get_json(path)
@@ -138,33 +135,39 @@ class ZazaApi:
 
     def iter_calls(
         self,
+        filters: CallFilter | None = None,
         *,
-        direction: str | None = None,
-        status: str | None = None,
-        agent_id: int | None = None,
-        since: str | None = None,
-        until: str | None = None,
         limit: int | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        deadline: float | None = None,
+        ordered: bool = True,
     ) -> Iterator[dict[str, Any]]:
-        """Call history, newest first. `since`/`until` are ISO-8601 instants.
+        """Call history matching `filters`, newest first, checked (see listing.CallScan).
 
         `page_size` is what is asked for per request (`calls tail` asks for small pages
-        when it expects to stop early)."""
-        values = {
-            "direction": direction,
-            "status": status,
-            "agent_id": agent_id,
-            "since": since,
-            "until": until,
-        }
-        params = {CALL_FILTERS[k]: v for k, v in values.items() if v is not None}
-        return self.iter_items("calls", params, limit=limit, page_size=page_size)
+        when it expects to stop early); `deadline` is a time.monotonic() value past which
+        the scan raises ScanDeadlineError; `ordered=False` is for readers that aggregate
+        and take the calls in any order the server gives."""
+        return iter(
+            CallScan(
+                lambda query: self.http.get_json("calls", query),
+                filters,
+                limit=limit,
+                page_size=page_size,
+                deadline=deadline,
+                ordered=ordered,
+                cap=self._page_cap,
+                notice=self._notice,
+                debug=self._debug,
+                on_cap=self._learn_cap,
+            )
+        )
 
-    def count_calls(self, **filters: Any) -> int | None:
-        """How many calls match `iter_calls`' filters: `totalElements` of a one-item page
-        [assumed Spring page]; None when the server's list shape does not say."""
-        params = {CALL_FILTERS[k]: v for k, v in filters.items() if v is not None}
+    def count_calls(self, filters: CallFilter | None = None) -> int | None:
+        """How many calls the server says match: `totalElements` of a one-item page
+        [assumed Spring page]; None when the server's list shape does not say. Not checked
+        (a server that ignores a filter counts too many): for progress bars only."""
+        params = (filters or CallFilter()).query()
         data = self.http.get_json("calls", {**params, PAGE_PARAM: 0, SIZE_PARAM: 1})
         total = data.get("totalElements") if isinstance(data, dict) else None
         return total if isinstance(total, int) and not isinstance(total, bool) else None
@@ -184,9 +187,11 @@ class ZazaApi:
     ) -> dict[str, Any]:
         """POST /calls/outbound, never retried once it may have been sent.
 
-        Raises OutcomeUnknownError when the request went out but no answer came;
-        the caller reconciles with `find_dispatched_call`. `retry_rate_limited=False`
-        raises a 429 at once (RateLimitedError) for callers that pace themselves.
+        Raises OutcomeUnknownError when the request went out but no usable answer
+        came back: none at all, or a 2xx without a readable body or a call `id` [the
+        docs show the Call; assumed to carry its id]. The caller reconciles (see
+        `dispatching.reconcile`). `retry_rate_limited=False` raises a 429 at once
+        (RateLimitedError) for callers that pace themselves.
         """
         body: dict[str, Any] = {
             "fromNumber": from_number,
@@ -205,57 +210,36 @@ class ZazaApi:
             retry=False,
             retry_rate_limited=retry_rate_limited,
         )
-        data = self.http.decode(response)
+        status = response.status_code
+        try:
+            data = self.http.decode(response)
+        except ApiError:
+            data = None
         if not isinstance(data, dict):
-            raise ApiError("the API accepted the call but sent no call object back")
+            raise OutcomeUnknownError(f"the API answered HTTP {status} without a readable Call")
+        if call_id(data) is None:
+            raise OutcomeUnknownError(f"the API answered HTTP {status} without a call id")
         return data
 
-    def find_dispatched_call(
-        self,
-        *,
-        from_number: str,
-        to_number: str,
-        agent_id: int,
-        since: str,
-        max_scan: int = 500,
-    ) -> dict[str, Any] | None:
-        """The newest OUTBOUND call matching a dispatch, created at or after `since`.
-
-        The API cannot filter by number, so pages are scanned client-side.
-        """
-        key = (to_number, from_number, agent_id)
-        found = self.find_dispatched_calls([key], since=since, max_scan=max_scan)
-        return found.get(key)
-
-    def find_dispatched_calls(
-        self,
-        keys: Iterable[tuple[str, str, int]],
-        *,
-        since: str,
-        until: str | None = None,
-        max_scan: int | None = None,
-    ) -> dict[tuple[str, str, int], dict[str, Any]]:
-        """For each (toNumber, fromNumber, agentId), the newest OUTBOUND call created in
-        [since, until), in one scan of the history; keys without a call are left out.
-
-        The scan stops early once every key is found (the list is newest first).
-        """
-        wanted = set(keys)
-        found: dict[tuple[str, str, int], dict[str, Any]] = {}
-        if not wanted:
-            return found
-        calls = self.iter_calls(direction="OUTBOUND", since=since, until=until, limit=max_scan)
-        for call in calls:
-            key = (call.get("toNumber"), call.get("fromNumber"), _as_id(call.get("agentId")))
-            if key in wanted and key not in found:
-                found[key] = call
-                if len(found) == len(wanted):
-                    break
-        return found
+    def server_now(self) -> float:
+        """Epoch seconds on the API's clock, from its Date headers; a cheap GET first when
+        no answer has told it yet (the local clock when the server sends no Date)."""
+        if not self.http.server_clock.known:
+            self.http.get_json("calls", {PAGE_PARAM: 0, SIZE_PARAM: 1})
+        return self.http.server_clock.now()
 
 
 def _as_id(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """An id sent as a number or a numeric string (a tolerant reader); None otherwise."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def call_id(call: Mapping[str, Any]) -> int | None:
+    """A Call's usable `id`, or None."""
+    return _as_id(call.get("id"))

@@ -7,9 +7,11 @@ here; endpoint knowledge (paths, field names) lives in `client.py`.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,25 @@ READ_TIMEOUT = 30.0
 MAX_TRIES = 5
 MAX_TOTAL_WAIT = 60.0  # seconds spent sleeping between tries, at most
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# Bounds on what a server (a hostile one too) can make us hold or wait for.
+MAX_BODY_BYTES = 64 * 1024 * 1024  # one response body, decoded
+MAX_JSON_DEPTH = 128  # nesting levels of arrays and objects
+RETRY_AFTER_CAP = 300.0  # a Retry-After longer than this is not waited out: we give up
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, or a literal loopback address (127.0.0.0/8, ::1), by address: a name that
+    merely starts with `127.` (`127.0.0.1.evil.example`) is someone else's host."""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
 
 Notice = Callable[[str], None]
 
@@ -62,12 +82,53 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> None:
             hint="for example https://api.example.com/api/v1",
         )
     host = parts.hostname
-    loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
-    if parts.scheme == "http" and not loopback and not allow_insecure_http:
+    if parts.scheme == "http" and not is_loopback_host(host) and not allow_insecure_http:
         raise UsageError(
             f"refusing to send the API key over plain HTTP to {host}",
             hint="use https://, or pass --allow-insecure-http if you really mean it",
         )
+
+
+class InvalidJsonError(ValueError):
+    """A body that parses as JSON but that zaza refuses: NaN/Infinity, or nested too deep."""
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidJsonError(name)
+
+
+def parse_json(data: bytes | str) -> Any:
+    """json.loads for bodies from outside: NaN, Infinity and -Infinity (not JSON, but
+    Python accepts them) and nesting deeper than MAX_JSON_DEPTH raise InvalidJsonError;
+    anything else unreadable raises ValueError, as json.loads does."""
+    try:
+        value = json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidJsonError(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    # Only a body with that many brackets can be that deep: two C-speed counts spare the
+    # walk for the small bodies, and the walk is cheap next to json.loads for the rest.
+    if isinstance(value, dict | list):
+        if isinstance(data, str):
+            brackets = data.count("[") + data.count("{")
+        else:
+            brackets = data.count(b"[") + data.count(b"{")
+        if brackets > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+            raise InvalidJsonError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest more than `limit` levels (without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if type(node) is dict else node:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+    return False
 
 
 def server_message(response: httpx.Response) -> str:
@@ -75,7 +136,7 @@ def server_message(response: httpx.Response) -> str:
     text = response.text.strip() if response.content else ""
     if text:
         try:
-            body = json.loads(text)
+            body = parse_json(text)
         except ValueError:
             body = None
         if isinstance(body, dict):
@@ -121,6 +182,142 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0.1, min(8.0, 0.5 * 2 ** (attempt - 1)))
 
 
+class ServerClock:
+    """The server's clock, learned from the `Date` header of every response.
+
+    A Date names a whole second D, stamped somewhere between our sending the request
+    (t_sent) and reading its answer (t_received); so the offset (server minus local)
+    lies in [D - t_received, D + 1 - t_sent]. The tightest interval over all responses
+    is kept; `offset` is its midpoint. A header is parsed only when it changes (once a
+    second at most), so a long scan pays two float comparisons per response.
+    """
+
+    SLACK = 0.05  # seconds added to the uncertainty for rounding and scheduling
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._low = -math.inf
+        self._high = math.inf
+        self._header: str | None = None
+        self._date: float | None = None
+
+    def observe(self, header: str | None, sent: float, received: float) -> None:
+        """One response's Date header, with the local times around its request."""
+        if not header:
+            return
+        if header != self._header:
+            from email.utils import mktime_tz, parsedate_tz
+
+            parsed = parsedate_tz(header)
+            self._header = header
+            self._date = float(mktime_tz(parsed)) if parsed is not None else None
+        if self._date is None:
+            return
+        low, high = self._date - received, self._date + 1.0 - sent
+        if low > self._high or high < self._low:
+            # Inconsistent with what we knew: a clock was set (ours or theirs). Start over.
+            self._low, self._high = low, high
+            return
+        self._low = max(self._low, low)
+        self._high = min(self._high, high)
+
+    @property
+    def known(self) -> bool:
+        return self._high < math.inf
+
+    @property
+    def offset(self) -> float | None:
+        """Seconds the server's clock is ahead of ours (negative: behind); None if unknown."""
+        return (self._low + self._high) / 2 if self.known else None
+
+    @property
+    def uncertainty(self) -> float | None:
+        """How far `offset` may be off, in seconds; None if unknown."""
+        return (self._high - self._low) / 2 + self.SLACK if self.known else None
+
+    def now(self) -> float:
+        """Epoch seconds on the server's clock (ours while it is unknown)."""
+        return self._wall() + (self.offset or 0.0)
+
+
+class _Deadline(threading.local):
+    """The wall-clock deadline (time.monotonic) of the request this thread is making."""
+
+    at: float | None = None
+
+    def bound(self, timeout: float | None, late: type[Exception]) -> float | None:
+        """`timeout` for one socket operation, cut to what is left of the deadline."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise late("the request's total deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+
+def _deadline_backend(inner: Any, deadline: _Deadline) -> Any:
+    """An httpcore network backend whose every connect, read and write waits at most what is
+    left of the request's deadline. httpx's own timeouts are per socket operation, so a
+    server sending one byte a second (headers or body) would otherwise never time out."""
+    import httpcore
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, stream: Any) -> None:
+            self._stream = stream
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            data: bytes = self._stream.read(
+                max_bytes, deadline.bound(timeout, httpcore.ReadTimeout)
+            )
+            return data
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._stream.write(buffer, deadline.bound(timeout, httpcore.WriteTimeout))
+
+        def close(self) -> None:
+            self._stream.close()
+
+        def start_tls(
+            self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+        ) -> Stream:
+            bounded = deadline.bound(timeout, httpcore.ConnectTimeout)
+            return Stream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._stream.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> Stream:
+            bounded = deadline.bound(timeout, httpcore.ConnectTimeout)
+            return Stream(inner.connect_tcp(host, port, bounded, local_address, socket_options))
+
+        def connect_unix_socket(
+            self, path: str, timeout: float | None = None, socket_options: Any = None
+        ) -> Stream:
+            bounded = deadline.bound(timeout, httpcore.ConnectTimeout)
+            return Stream(inner.connect_unix_socket(path, bounded, socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            inner.sleep(seconds)
+
+    return Backend()
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
 class HttpClient:
     """One keep-alive httpx.Client for the process, with our policy around it."""
 
@@ -137,6 +334,7 @@ class HttpClient:
         max_tries: int = MAX_TRIES,
         max_total_wait: float = MAX_TOTAL_WAIT,
         sleep: Callable[[float], None] = time.sleep,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         import httpx
 
@@ -148,16 +346,31 @@ class HttpClient:
         self._max_tries = max_tries
         self._max_total_wait = max_total_wait
         self._sleep = sleep
+        self._max_body = max_body
+        self.server_clock = ServerClock()
         read = READ_TIMEOUT if timeout is None else timeout
+        connect = min(CONNECT_TIMEOUT, read)
+        # The whole of one request (connect, send, headers, body) ends within this.
+        self.total_timeout = connect + read
+        self._deadline = _Deadline()
+        # TLS is verified for https. A plain-http base URL never uses TLS (redirects
+        # are not followed), so loading the CA bundle (~30 ms) would be wasted.
+        verify = not self.base_url.startswith("http://")
+        if transport is None:
+            transport = httpx.HTTPTransport(verify=verify)
+            pool = getattr(transport, "_pool", None)
+            inner = getattr(pool, "_network_backend", None)
+            if inner is not None:
+                # No public hook exists for this; without it, the checks between body
+                # chunks in `_read_body` still bound a drip-fed body (not its headers).
+                pool._network_backend = _deadline_backend(inner, self._deadline)  # type: ignore[union-attr]
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             headers={"User-Agent": f"zazacli/{__version__}", "Accept": "application/json"},
-            timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT, read)),
+            timeout=httpx.Timeout(read, connect=connect),
             transport=transport,
             follow_redirects=False,
-            # TLS is verified for https. A plain-http base URL never uses TLS (redirects
-            # are not followed), so loading the CA bundle (~30 ms) would be wasted.
-            verify=not self.base_url.startswith("http://"),
+            verify=verify,
         )
 
     def close(self) -> None:
@@ -201,47 +414,85 @@ class HttpClient:
         while True:
             attempt += 1
             started = time.monotonic()
+            sent_at = time.time()
             self._log(f"> {method} {self._url(path)} {clean_params or ''}".rstrip())
+            budget = self._max_total_wait
+            deadline = started + self.total_timeout
+            self._deadline.at = deadline
             try:
-                response = self._http.request(
-                    method,
-                    path.lstrip("/"),
-                    params=clean_params,
-                    json=json_body,
-                    content=content,
-                    headers=all_headers,
+                response = self._http.send(
+                    self._http.build_request(
+                        method,
+                        path.lstrip("/"),
+                        params=clean_params,
+                        json=json_body,
+                        content=content,
+                        headers=all_headers,
+                    ),
+                    stream=True,
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Nothing reached the server: safe to retry for every method.
-                error: Exception = exc
-                delay = _backoff(attempt)
-                reason = f"cannot connect to {self._host()}: {_exc_text(exc)}"
-            except httpx.TransportError as exc:
+                try:
+                    self._read_body(response, deadline)
+                finally:
+                    response.close()
+            except _BodyTooLarge:
+                limit = _size(self._max_body)
                 if not retry:
                     raise OutcomeUnknownError(
-                        f"{method} {path}: the request was sent but no answer came "
-                        f"({_exc_text(exc)})"
+                        f"{method} {path}: the API sent more than {limit} in answer; stopped "
+                        "reading, so whether it took effect is unknown"
                     ) from None
-                error = exc
-                delay = _backoff(attempt)
-                reason = f"{_exc_text(exc)} from {self._host()}"
+                raise ApiError(
+                    f"the API sent more than {limit} for {method} {self._display(path)}; stopped",
+                    hint="a list? narrow it (--since/--until, filters), or check the base URL",
+                ) from None
+            except (_DeadlinePassed, httpx.TimeoutException) as exc:
+                connecting = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+                if isinstance(exc, httpx.TimeoutException) and (
+                    connecting or time.monotonic() < deadline
+                ):
+                    error, delay, reason = self._transport_failed(exc, method, path, retry, attempt)
+                else:
+                    # A server this slow to answer (or drip-feeding it) will be no faster
+                    # on a second try: stop at the deadline.
+                    within = f"within {self.total_timeout:g} s"
+                    if not retry:
+                        raise OutcomeUnknownError(
+                            f"{method} {path}: the request was sent but no complete answer "
+                            f"came {within}"
+                        ) from None
+                    raise NetworkError(
+                        f"no complete answer from {self._host()} for {method} "
+                        f"{self._display(path)} {within}; stopped",
+                        hint="the server is answering very slowly; --timeout SECONDS gives "
+                        "it longer",
+                    ) from None
+            except httpx.TransportError as exc:
+                error, delay, reason = self._transport_failed(exc, method, path, retry, attempt)
             else:
+                # Every answer, errors too, tells the server's time.
+                self.server_clock.observe(response.headers.get("Date"), sent_at, time.time())
                 elapsed_ms = (time.monotonic() - started) * 1000
                 self._log(f"< {response.status_code} {method} {path} ({elapsed_ms:.0f} ms)")
                 status = response.status_code
-                if status == 429 and not retry_rate_limited:
+                hinted = _retry_after(response) if status in RETRY_STATUSES else None
+                if status == 429 and (
+                    not retry_rate_limited or (hinted is not None and hinted > RETRY_AFTER_CAP)
+                ):
+                    # Paced by the caller, or a wait of hours or days: not slept through.
                     raise self._rate_limited(response)
                 retryable = status == 429 or (retry and status in RETRY_STATUSES)
                 if not retryable:
                     self._raise_for_status(response)
                     return response
                 error = ApiError(f"HTTP {status}")
-                hinted = _retry_after(response)
                 delay = hinted if hinted is not None else _backoff(attempt)
+                if hinted is not None:
+                    budget = RETRY_AFTER_CAP  # the server said how long: honoured, to a cap
                 reason = "rate limited (HTTP 429)" if status == 429 else f"HTTP {status}"
-                if attempt >= self._max_tries or waited + delay > self._max_total_wait:
+                if attempt >= self._max_tries or waited + delay > budget:
                     self._raise_for_status(response)
-            if attempt >= self._max_tries or waited + delay > self._max_total_wait:
+            if attempt >= self._max_tries or waited + delay > budget:
                 raise NetworkError(
                     f"{reason} (gave up after {attempt} tries)",
                     hint="check the base URL and your network: zaza profiles test",
@@ -251,12 +502,51 @@ class HttpClient:
             self._sleep(delay)
             waited += delay
 
+    def _transport_failed(
+        self, exc: Exception, method: str, path: str, retry: bool, attempt: int
+    ) -> tuple[Exception, float, str]:
+        """(error, delay, reason) for a retry after a transport error; raises
+        OutcomeUnknownError when a request that must not be resent may have been sent."""
+        import httpx
+
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            # Nothing reached the server: safe to retry for every method.
+            return exc, _backoff(attempt), f"cannot connect to {self._host()}: {_exc_text(exc)}"
+        if not retry:
+            raise OutcomeUnknownError(
+                f"{method} {path}: the request was sent but no answer came ({_exc_text(exc)})"
+            ) from None
+        return exc, _backoff(attempt), f"{_exc_text(exc)} from {self._host()}"
+
+    def _read_body(self, response: httpx.Response, deadline: float) -> None:
+        """Read the body into `response.content`, stopping past the size cap or the deadline
+        (checked between chunks too, should the socket-level bound be unavailable)."""
+        chunks: list[bytes] = []
+        size = 0
+        limit = self._max_body
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed
+        # What Response.read() itself does; the body is then read like any other.
+        response._content = b"".join(chunks)
+
     def decode(self, response: httpx.Response) -> Any:
         """The JSON body; anything else is a clear error, not a traceback."""
         if not response.content:
             return None
         try:
-            return response.json()
+            return parse_json(response.content)
+        except InvalidJsonError as exc:
+            raise ApiError(
+                f"the API sent invalid JSON: {exc} (HTTP {response.status_code} for "
+                f"{response.request.method} {self._display(response.request.url.path)})",
+                hint="zaza reads only standard JSON; check the base URL, or tell the API's "
+                "operators",
+            ) from None
         except ValueError:
             kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
             raise ApiError(
@@ -273,7 +563,7 @@ class HttpClient:
             return
         text = f"HTTP {status}: {self._message(response)}"
         if status in (401, 403):
-            raise AuthError(text, hint=self._key_hint)
+            raise self._auth_error(text)
         if status == 404:
             raise NotFoundError(text)
         if status == 429:
@@ -284,11 +574,40 @@ class HttpClient:
             raise BadRequestError(text, status=status)
         raise ApiError(text, status=status)
 
-    def _rate_limited(self, response: httpx.Response) -> RateLimitedError:
-        error = RateLimitedError(
-            f"HTTP 429: {self._message(response)}", hint="lower the request rate"
+    def _auth_error(self, text: str) -> AuthError:
+        """401/403: a wrong base URL when it lacks /v1; else where the key is, and keys are made.
+
+        The dashboard's own routes (`/api/agents`, no `/v1`) use another (JWT) login, so a
+        key refused there says nothing about the key.
+        """
+        path = urlsplit(self.base_url).path.rstrip("/")
+        if not re.search(r"/v\d+$", path):
+            example = f"{self.base_url}/v1" if path.endswith("/api") else "https://HOST/api/v1"
+            return AuthError(
+                f"{text}: wrong base URL? {self.base_url} does not end in /v1",
+                hint="the dashboard's own routes use a different login; the API base URL ends "
+                f"in /api/v1, e.g. {example}",
+            )
+        return AuthError(
+            text,
+            hint=f"{self._key_hint}; keys are made in Dashboard → Settings → API Keys "
+            "(a revoked key stops working at once)",
         )
-        error.retry_after = _retry_after(response)
+
+    def _rate_limited(self, response: httpx.Response) -> RateLimitedError:
+        """A 429 as an error; one whose Retry-After is past the cap says when to come back."""
+        retry_after = _retry_after(response)
+        text = f"HTTP 429: {self._message(response)}"
+        if retry_after is None or retry_after <= RETRY_AFTER_CAP:
+            error = RateLimitedError(text, hint="lower the request rate")
+        else:
+            when = retry_time(retry_after)
+            error = RateLimitedError(
+                f"{text}: the API asks to wait until {when}; zaza waits at most "
+                f"{RETRY_AFTER_CAP / 60:g} minutes, so it stopped",
+                hint=f"try again after {when}",
+            )
+        error.retry_after = retry_after
         return error
 
     def _message(self, response: httpx.Response) -> str:
@@ -297,6 +616,12 @@ class HttpClient:
         if self._api_key and self._api_key in message:
             message = message.replace(self._api_key, "[redacted]")
         return message
+
+    def _display(self, path: str) -> str:
+        """A request path as the user knows it: relative to the base URL, with a slash."""
+        base = urlsplit(self.base_url).path.rstrip("/")
+        path = path.removeprefix(base) if base and path.startswith(base + "/") else path
+        return "/" + path.lstrip("/")
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -308,6 +633,29 @@ class HttpClient:
         # Never log headers: the Authorization header carries the key.
         if self._debug:
             sys.stderr.write(f"debug: {line}\n")
+
+
+def retry_time(seconds: float, now: Callable[[], float] = time.time) -> str:
+    """`2026-05-09 14:00 UTC (in 3 hours)`: when a wait of `seconds` ends."""
+    from datetime import UTC, datetime
+
+    try:
+        stamp = datetime.fromtimestamp(now() + seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):
+        return "a time past the year 9999"
+    hours = seconds / 3600
+    if hours >= 2:
+        left = f"{hours:,.0f} hours"
+    elif seconds >= 120:
+        left = f"{seconds / 60:.0f} minutes"
+    else:
+        left = f"{seconds:.0f} seconds"
+    return f"{stamp} (in {left})"
+
+
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB" if mib >= 1 else f"{limit:,} bytes"
 
 
 def _exc_text(exc: Exception) -> str:

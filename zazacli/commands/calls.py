@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zazacli.api.values import CALL_STATUSES, DIRECTIONS
+from zazacli.api.values import DIRECTIONS
 from zazacli.commands.common import (
     AgentOpt,
     AllOpt,
@@ -22,9 +23,13 @@ from zazacli.commands.common import (
     get_context,
     new_app,
     pick_choice,
+    pick_status,
 )
 from zazacli.errors import exit_codes_help
 from zazacli.times import parse_when
+
+if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
 
 app = new_app("Call history, transcripts, and dispatching calls.", epilog=exit_codes_help())
 
@@ -45,15 +50,20 @@ def call_filters(
     agent: int | None,
     since: str | None,
     until: str | None,
-) -> dict[str, object]:
-    """The validated filters of `calls list` (shared by every command that pages calls)."""
-    return {
-        "direction": pick_choice(direction, DIRECTIONS, "--direction"),
-        "status": pick_choice(status, CALL_STATUSES, "--status"),
-        "agent_id": agent,
-        "since": parse_when(since, "--since") if since else None,
-        "until": parse_when(until, "--until") if until else None,
-    }
+    notice: Callable[[str], None],
+) -> CallFilter:
+    """The validated filters of `calls list` (shared by every command that pages calls).
+
+    `notice` says that an unknown UPPER_SNAKE_CASE `--status` is sent as is."""
+    from zazacli.api.listing import CallFilter
+
+    return CallFilter(
+        direction=pick_choice(direction, DIRECTIONS, "--direction"),
+        status=pick_status(status, notice),
+        agent_id=agent,
+        since=parse_when(since, "--since") if since else None,
+        until=parse_when(until, "--until") if until else None,
+    )
 
 
 @app.command("list")
@@ -73,7 +83,7 @@ def list_calls(
     """List calls, newest first: the newest 20 on a terminal, every match when piped."""
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    filters = call_filters(direction, status, agent, since, until)
+    filters = call_filters(direction, status, agent, since, until, out.notice)
     fmt = out.choose(json=as_json, jsonl=jsonl, csv=csv)
     # A person at a terminal (whatever the format) gets a page; a pipe gets everything.
     default_limit = limit is None and not fetch_all and out.is_tty
@@ -81,7 +91,7 @@ def list_calls(
         limit = None
     elif default_limit:
         limit = TERMINAL_DEFAULT_LIMIT
-    calls = app_ctx.api.iter_calls(**filters, limit=limit)  # type: ignore[arg-type]
+    calls = app_ctx.api.iter_calls(filters, limit=limit)
     shown = out.rows(calls, "call", fmt, empty_message="no calls match")
     if default_limit and shown == limit:
         out.notice(f"showing the newest {shown}; use --limit N or --all for more")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zazacli.api.values import CALL_STATUSES
+from zazacli.api.values import CALL_STATUSES, STATUS_SHAPE
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ StatusOpt = Annotated[
     str | None,
     typer.Option(
         "--status",
-        help="One of: " + ", ".join(s.lower() for s in CALL_STATUSES) + " (any case).",
+        help="One of: "
+        + ", ".join(s.lower() for s in CALL_STATUSES)
+        + " (any case); another status only as the API writes it (e.g. VOICEMAIL).",
     ),
 ]
 AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
@@ -87,3 +90,24 @@ def pick_choice(value: str | None, choices: tuple[str, ...], option: str) -> str
             hint="valid values: " + ", ".join(c.lower() for c in choices),
         )
     return upper
+
+
+def pick_status(
+    value: str | None, notice: Callable[[str], None], option: str = "--status"
+) -> str | None:
+    """A known status in any case; an unknown one only when written as the API writes
+    statuses (UPPER_SNAKE_CASE, e.g. VOICEMAIL): sent as is, with a note. Else a usage error."""
+    if value is None:
+        return None
+    upper = value.strip().upper().replace("-", "_")
+    if upper in CALL_STATUSES:
+        return upper
+    if STATUS_SHAPE.match(value.strip()):
+        notice(f"{option} {value.strip()} is not a status zaza knows; sent as is")
+        return value.strip()
+    raise UsageError(
+        f"{option}: unknown value {value!r}",
+        hint="valid values: "
+        + ", ".join(c.lower() for c in CALL_STATUSES)
+        + "; or another status written as the API writes them (UPPER_SNAKE_CASE, e.g. VOICEMAIL)",
+    )

@@ -38,6 +38,7 @@ DISPATCH_EPILOG = _exit_table(
         12: "--wait: BUSY",
         13: "--wait: CANCELED",
         14: "--wait: timed out (the call goes on: zaza calls wait ID)",
+        15: "--wait: the call ended in a status zaza does not know",
         130: "Ctrl-C (while waiting, the call goes on: zaza calls wait ID)",
     }
 )
@@ -50,13 +51,15 @@ WAIT_EPILOG = _exit_table(
         12: "BUSY",
         13: "CANCELED",
         14: "timed out before the call ended (it goes on)",
+        15: "the call ended in a status zaza does not know",
         130: "Ctrl-C (the call goes on)",
     }
 )
 BATCH_EPILOG = _exit_table(
     {
         0: "every valid row is queued (by this run or an earlier one)",
-        1: "some valid rows were not queued (failed, unknown, quiet hours): re-run to resume",
+        1: "some valid rows were not queued (failed, unknown, quiet hours): re-run to resume "
+        "(unknown rows are decided once --settle has passed)",
         2: "bad input: no number column, bad encoding, other CSV's journal (nothing sent)",
         4: "bad API key (the run stops)",
         6: "API unreachable (the run stops)",
@@ -180,23 +183,11 @@ def dispatch(
         )
         raise typer.Exit(INTERRUPTED_EXIT) from None
     call_id = result.call_id
-    if call_id is None:
-        # Queued (2xx) but no id to print or follow: say so rather than print "None".
-        raise ZazaError(
-            "the API queued the call but its answer has no call id",
-            hint="find it: zaza calls list --direction outbound --since 10m",
-        )
     if result.reconciled:
         out.notice(
-            f"the API's answer was lost ({result.lost_answer}), but GET /calls shows the call "
-            f"was queued as {call_id}"
+            f"the API's answer was lost or unusable ({result.lost_answer}), but GET /calls "
+            f"shows the call was queued as {call_id}"
         )
-        early = result.created_before_attempt()
-        if early is not None:
-            out.warn(
-                f"call {call_id} was created {early:.0f}s before this dispatch was sent; if it "
-                f"is an earlier call to the same number, check: zaza calls show {call_id}"
-            )
     else:
         out.notice(f"queued call {call_id}: {request.from_number} -> {request.to_number}")
     if wait:
@@ -246,16 +237,37 @@ def batch(
     ] = None,
     region: RegionOpt = None,
     allow_quiet_hours: AllowQuietOpt = False,
+    settle: Annotated[
+        str | None,
+        typer.Option(
+            "--settle",
+            help="A row whose outcome is unknown is sent again only once its call is still "
+            "not listed this long after the attempt, on the API's clock (0s: at once) "
+            "[default: 5m].",
+            show_default=False,
+        ),
+    ] = None,
+    redial_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--redial-unknown",
+            help="Send rows of unknown outcome again now, without waiting for --settle "
+            "(after you have checked they were not called).",
+        ),
+    ] = False,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
 ) -> None:
     """Dispatch a call to every row of a CSV: paced, resumable, never dialling twice.
 
-    Every column but the number becomes a variable (header names as keys). Invalid
-    numbers are reported by line and skipped; a number repeated in the file is called
-    once. Each dispatch is journaled before and after it is sent: re-run the same command
-    after any failure (even kill -9) and it resumes, looking up calls in doubt first.
-    JSON lines of row results go to stdout when it is not a terminal.
+    The number is in a 'to' or 'phone' column, or (the dashboard's lead CSV) in phone1 …
+    phone10, the first valid one per row. Every other column becomes a variable, its
+    header as an upper-case token ('case number' -> CASE_NUMBER); NAME and EMAIL are
+    always sent. Invalid numbers are reported by line and skipped; a number repeated in
+    the file is called once. Each dispatch is journaled before and after it is sent:
+    re-run the same command after any failure (even kill -9) and it resumes, looking up
+    calls in doubt first; a row whose outcome stays unknown is never sent again on a
+    guess (see --settle). JSON lines of row results go to stdout when it is not a terminal.
     """
     from zazacli import batch as batching
     from zazacli import phones
@@ -265,6 +277,7 @@ def batch(
     out = app_ctx.out
     allow_quiet_hours = quiet_hours_waived(app_ctx, allow_quiet_hours)
     per_second = parse_rate(rate)
+    settle_seconds = parse_settle(settle)
     region = region or app_ctx.settings.get("region")
     from_e164 = phones.normalize_number(from_number, region=region, label="--from")
     window = None if allow_quiet_hours else calling_window(app_ctx)
@@ -302,6 +315,8 @@ def batch(
                 concurrency=concurrency,
                 window=window,
                 reconcile_wait=reconcile_wait(app_ctx),
+                settle=settle_seconds,
+                redial_unknown=redial_unknown,
                 on_result=lambda result: progress.result(result.as_dict()),
                 on_notice=progress.notice,
             )
@@ -321,7 +336,8 @@ def batch(
         region,
         allow_quiet_hours,
         app_ctx,
-        pace=["--rate", rate, "--concurrency", str(concurrency)],
+        pace=["--rate", rate, "--concurrency", str(concurrency)]
+        + (["--settle", settle] if settle is not None else []),
     )
     batch_summary(out, report, resume)
     if report.interrupted:
@@ -409,6 +425,18 @@ def reconcile_wait(app_ctx: AppContext) -> float:
     if not 0 <= value <= 600:
         raise UsageError(f"ZAZA_RECONCILE_WAIT must be 0 to 600 seconds, got {raw!r}")
     return value
+
+
+def parse_settle(value: str | None) -> float:
+    """--settle: a duration, where 0 (`0`, `0s`) means "decide at once"."""
+    from zazacli.batch import DEFAULT_SETTLE
+    from zazacli.times import parse_duration
+
+    if value is None:
+        return DEFAULT_SETTLE
+    if re.fullmatch(r"\s*0+(\.0*)?\s*(s|sec|m|min|h)?\s*", value, re.IGNORECASE):
+        return 0.0
+    return parse_duration(value, "--settle")
 
 
 def confirm_dispatch(app_ctx: AppContext, yes: bool, question: str) -> None:

@@ -82,6 +82,8 @@ def stats(
       zaza calls stats --since 1w --by day
       zaza calls stats --since 2026-11-01 --by agent --json
     """
+    from dataclasses import asdict
+
     from zazacli.commands.calls import call_filters
     from zazacli.output.reports import reading, stats_report
     from zazacli.reports import CallStats, pick_grouping
@@ -89,14 +91,14 @@ def stats(
     app_ctx = get_context(ctx)
     out = app_ctx.out
     grouping = pick_grouping(by)
-    filters = call_filters(direction, status, agent, since, until)
+    filters = call_filters(direction, status, agent, since, until, out.notice)
     fmt = out.choose(json=as_json, csv=csv)
-    since_at, until_at = filters["since"], filters["until"]
-    aggregator = CallStats(grouping, since=since_at, until=until_at)  # type: ignore[arg-type]
-    calls = app_ctx.api.iter_calls(**filters)  # type: ignore[arg-type]
+    aggregator = CallStats(grouping, since=filters.since, until=filters.until)
+    # Counting needs every matching call, in whatever order the server lists them.
+    calls = app_ctx.api.iter_calls(filters, ordered=False)
     aggregator.feed(reading(out, calls, "calls"))
     names = _names(app_ctx, grouping) if grouping in ("agent", "campaign") else None
-    stats_report(out, aggregator.report(names=names, filters=filters), fmt)
+    stats_report(out, aggregator.report(names=names, filters=asdict(filters)), fmt)
 
 
 def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:
@@ -151,17 +153,18 @@ def export_transcripts(
     app_ctx = get_context(ctx)
     out = app_ctx.out
     fmt = pick_transcript_format(fmt)
-    filters = call_filters(direction, status, agent, since, until)
+    filters = call_filters(direction, status, agent, since, until, out.notice)
     if fetch_all:
         limit = None
     exporter = TranscriptExporter(app_ctx.api, Path(directory), fmt, concurrency=concurrency)
     exporter.prepare()
     total = None
     if out.err_tty:
-        total = app_ctx.api.count_calls(**filters)
+        total = app_ctx.api.count_calls(filters)
         if total is not None and limit is not None:
             total = min(total, limit)
-    calls = app_ctx.api.iter_calls(**filters, limit=limit)  # type: ignore[arg-type]
+    # The newest N need the order; every match does not.
+    calls = app_ctx.api.iter_calls(filters, limit=limit, ordered=limit is not None)
     try:
         with ExportProgress(out, total) as progress:
             exporter.on_outcome = progress.advance

@@ -12,11 +12,17 @@ import typer
 
 from zazacli.errors import UsageError
 from zazacli.sandbox import DEFAULT_API_KEY
+from zazacli.sandbox.quirks import describe, quirks_help
 
 OUTCOME_NOTE = (
     "Dispatched calls end by the last digit of toNumber: 0 FAILED, 1 NO_ANSWER, 2 BUSY, "
     "3 CANCELED, 4-9 COMPLETED (4 INTERESTED, 5 NOT_INTERESTED, 6 CALLBACK_REQUESTED, "
     "7 VOICEMAIL, 8 APPOINTMENT_BOOKED, 9 DO_NOT_CALL)."
+)
+# `\b` keeps Click from rewrapping the table.
+SANDBOX_EPILOG = (
+    "\b\nQuirks (--quirk, repeatable): act like an API that reads the contract differently\n"
+    + quirks_help()
 )
 
 
@@ -70,6 +76,14 @@ def sandbox(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not log each request to stderr.")
     ] = False,
+    quirk: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--quirk",
+            metavar="NAME[=VALUE]",
+            help="Behave like a server that differs from the sandbox (repeatable; see below).",
+        ),
+    ] = None,
 ) -> None:
     """Run a local ZazaVoice-compatible API with seeded agents, campaigns and calls.
 
@@ -96,6 +110,7 @@ def sandbox(
             error_rate=error_rate,
             slow_dispatch=slow_dispatch,
             quiet=quiet,
+            quirks=tuple(quirk or ()),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -118,6 +133,8 @@ def sandbox(
     out.write(f"\n{OUTCOME_NOTE}\n")
     if webhook_url:
         out.write(f"Webhooks: call.started, call.completed, call.failed -> {webhook_url}\n")
+    if config.quirks:
+        out.write(describe(config.quirks) + "\n")
     out.flush()
     sys.stderr.write("Press Ctrl-C to stop.\n")
     sys.stderr.flush()

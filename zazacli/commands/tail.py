@@ -17,7 +17,8 @@ TAIL_EPILOG = (
     "the polling interval doubles (and comes back down after 10 good polls); network "
     "errors are retried. Ctrl-C stops cleanly.\n\n"
     "Exit codes: 0 stopped (Ctrl-C, --max-events, --duration); 2 bad option; 4 bad key; "
-    "1, 5 or 6 the API failed on the first poll, or on 10 polls in a row."
+    "1, 5 or 6 the API failed on the first poll, or on 10 polls in a row; 1 also when "
+    "the server's list cannot be read correctly (pages that loop, an order zaza cannot fix)."
 )
 
 def _complete_status(incomplete: str) -> list[str]:
@@ -34,7 +35,8 @@ def tail(
         str | None,
         typer.Option(
             "--status",
-            help="Only calls with this status (any case); a call shows up when it gets it.",
+            help="Only calls with this status (any case; an unknown one as the API writes it, "
+            "e.g. VOICEMAIL); a call shows up when it gets it.",
             autocompletion=_complete_status,
         ),
     ] = None,
@@ -70,6 +72,7 @@ def tail(
     call since a time (--since 1h), then each new call and each status change.
     """
     import time
+    from dataclasses import asdict
 
     from zazacli.commands.calls import call_filters
     from zazacli.output.toolbox import TailPrinter
@@ -78,21 +81,21 @@ def tail(
 
     every = parse_duration(interval, "--interval", minimum=1.0)
     stop_after = parse_duration(duration, "--duration") if duration else None
-    filters = call_filters(direction, status, agent, since, None)
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    filters = call_filters(direction, status, agent, since, None, out.notice)
     follower = CallFollower(
         app_ctx.api,
-        direction=filters["direction"],  # type: ignore[arg-type]
-        status=filters["status"],  # type: ignore[arg-type]
-        agent_id=agent,
-        since=filters["since"],  # type: ignore[arg-type]
+        direction=filters.direction,
+        status=filters.status,
+        agent_id=filters.agent_id,
+        since=filters.since,
         backlog=last,
         interval=every,
         notice=out.warn,
     )
     printer = TailPrinter(out, jsonl=jsonl or not out.is_tty)
-    printer.banner(follower, filters)
+    printer.banner(follower, asdict(filters))
     started = time.monotonic()
     shown = 0
     try:

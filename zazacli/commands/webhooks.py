@@ -96,14 +96,14 @@ def _on_sigterm(handler: Any) -> Any:
         return None
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 def _is_this_listener(url: str, port: int, path: str) -> bool:
     from urllib.parse import urlsplit
 
+    from zazacli.api.http import is_loopback_host
+
     parts = urlsplit(url)
-    same_host = parts.hostname in (*LOOPBACK_HOSTS, "0.0.0.0")
+    hostname = parts.hostname or ""
+    same_host = is_loopback_host(hostname) or hostname == "0.0.0.0"
     same_path = "/" + parts.path.strip("/") == "/" + path.strip("/")
     return same_host and parts.port == port and same_path
 
@@ -156,7 +156,9 @@ def listen(
     """Receive webhook events, check their signatures, show, save and forward them.
 
     Each event is shown as one line: time, ✓/✗ signature, type and the fields that
-    matter. An event with a bad signature is answered 401, yet shown and saved.
+    matter. A signature is valid when keyed with the whole whsec_… string or with the
+    base64-decoded part after whsec_ (Standard Webhooks); the first event using the latter
+    says so once. An event with a bad signature is answered 401, yet shown and saved.
     Stop with Ctrl-C (or SIGTERM) for a summary.
     """
     from zazacli.output.webhooks import (
@@ -188,13 +190,18 @@ def listen(
         listener.start()
     except OSError as exc:
         if exc.filename is not None:
-            raise UsageError(f"cannot open {exc.filename}: {exc.strerror}") from None
+            # Checked at start (a probe of /dev/full, a full disk): one line, nothing answered.
+            hint = "nothing is reading that pipe yet" if exc.errno == errno.ENXIO else None
+            message = f"--save: cannot write to {exc.filename}: {exc.strerror}"
+            raise UsageError(message, hint=hint) from None
         if exc.errno == errno.EADDRINUSE:
             hint = "pick another with --port, or stop the other listener"
             raise UsageError(f"port {port} is in use", hint=hint) from None
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
-    exposed = host not in LOOPBACK_HOSTS
+    from zazacli.api.http import is_loopback_host
+
+    exposed = not is_loopback_host(host)
     if exposed:
         out.warn(f"listening on {host}: anyone who can reach this machine can post events to it")
     webhook_listen_banner(
@@ -271,7 +278,11 @@ def trigger(
         typer.Option("--data-file", metavar="FILE", help="JSON for the `data` object (- = stdin)."),
     ] = None,
 ) -> None:
-    """Send a realistic, signed sample event; print the response status and body."""
+    """Send a realistic, signed sample event; print the response status and body.
+
+    Signed with the whole whsec_… string as the HMAC key (our reading of the docs; the
+    listener also accepts the base64-key form).
+    """
     from zazacli.output.webhooks import response_body, webhook_delivery
     from zazacli.webhooks.delivery import post_webhook, webhook_headers
     from zazacli.webhooks.samples import (
@@ -337,15 +348,27 @@ def replay(
             "--index", help="Only the Nth saved event (1 = first, -1 = last). Repeatable."
         ),
     ] = None,
+    include_unverified: Annotated[
+        bool,
+        typer.Option(
+            "--include-unverified",
+            help="Also re-sign events that did NOT arrive with a valid signature (invalid, "
+            "unsigned, unchecked, or saved without a verdict). They are signed with YOUR "
+            "secret and will look genuine to your app: only for events you trust.",
+        ),
+    ] = False,
 ) -> None:
     """Re-send saved events in order, exactly as received, and report each answer.
 
-    With a secret (--secret, ZAZA_WEBHOOK_SECRET or the profile) each event is re-signed;
-    without one it is sent with the signature it arrived with.
+    With a secret (--secret, ZAZA_WEBHOOK_SECRET or the profile) each event is re-signed,
+    with the whole whsec_… string as the HMAC key, but only events the listener found
+    validly signed when they arrived; the others are skipped with a note (see
+    --include-unverified). Without a secret every event is sent with the signature it
+    arrived with, which your app checks as it would the original.
     """
     from datetime import datetime
 
-    from zazacli.output.webhooks import webhook_delivery
+    from zazacli.output.webhooks import webhook_delivery, webhook_replay_skipped
     from zazacli.webhooks.delivery import post_webhook, webhook_headers
     from zazacli.webhooks.saved import read_saved, select
 
@@ -364,6 +387,20 @@ def replay(
         out.notice(f"no saved events match in {file} ({len(saved)} in the file)")
         return
     secret_value, secret_source = resolve_secret(app_ctx, secret)
+    skipped = 0
+    if secret_value:
+        # Re-signing vouches for an event: never for one that arrived forged or unchecked.
+        unverified = [item for item in chosen if not item.verified]
+        if include_unverified and unverified:
+            out.warn(
+                f"--include-unverified: {len(unverified)} event(s) that did not arrive validly "
+                "signed are re-signed with your secret and will look genuine to your app"
+            )
+        elif unverified:
+            for item in unverified:
+                webhook_replay_skipped(out, item.position, item.event, item.verdict)
+            skipped = len(unverified)
+            chosen = [item for item in chosen if item.verified]
     ok = failed = 0
     for item in chosen:
         headers = webhook_headers(
@@ -380,7 +417,11 @@ def replay(
     how = f"re-signed with the secret from {secret_source}" if secret_value else (
         "with their original signatures"
     )
-    out.notice(f"replayed {len(chosen)} to {url} {how}: {ok} ok, {failed} failed")
+    note = (
+        f"; {skipped} skipped, not validly signed when received (--include-unverified "
+        "sends them)" if skipped else ""
+    )
+    out.notice(f"replayed {len(chosen)} to {url} {how}: {ok} ok, {failed} failed{note}")
     if failed:
         raise ZazaError(f"{failed} of {len(chosen)} replayed events got a non-2xx answer")
 
@@ -395,9 +436,18 @@ def verify(
         str, typer.Argument(help="The raw body, byte for byte (- or nothing = stdin).")
     ] = "-",
     secret: SecretOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"matches": …, "form": …} on stdout.')
+    ] = False,
 ) -> None:
-    """Check that SIGNATURE is the signature of a saved body (exit 0), or not (exit 1)."""
-    from zazacli.webhooks.signing import verify_signature
+    """Check that SIGNATURE is the signature of a saved body (exit 0), or not (exit 1).
+
+    Both key forms are tried: the whole whsec_… string (form whole-secret), then the
+    base64-decoded part after whsec_ (form base64-key, the Standard Webhooks convention);
+    the answer says which one matched.
+    """
+    from zazacli.output.webhooks import webhook_verify_result
+    from zazacli.webhooks.signing import signature_form
 
     app_ctx = get_context(ctx)
     secret_value, _ = resolve_secret(app_ctx, secret)
@@ -410,10 +460,12 @@ def verify(
         body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
-    if verify_signature(secret_value, body, signature):
-        app_ctx.out.write("signature matches")
-        return
-    raise ZazaError("signature does NOT match", hint=_mismatch_hint(secret_value, body, signature))
+    form = signature_form(secret_value, body, signature)
+    webhook_verify_result(app_ctx.out, form, as_json=as_json)
+    if form is None:
+        raise ZazaError(
+            "signature does NOT match", hint=_mismatch_hint(secret_value, body, signature)
+        )
 
 
 def _mismatch_hint(secret: str, body: bytes, signature: str) -> str:
@@ -422,8 +474,11 @@ def _mismatch_hint(secret: str, body: bytes, signature: str) -> str:
 
     if verify_signature(secret, body.rstrip(b"\r\n"), signature):
         return "it matches without the trailing newline: the file gained one (editors add it)"
+    if not secret.startswith("whsec_"):
+        return "the secret does not start with whsec_: copy the endpoint's secret whole"
     if b'"raw"' in body and b'"received_at"' in body:
         return "this looks like a line saved by `listen`; check its \"raw\" string instead"
     return (
-        "sign the raw bytes as received (not re-serialised JSON), with this endpoint's secret"
+        "sign the raw bytes as received (not re-serialised JSON), with this endpoint's "
+        "secret (both key forms were tried)"
     )

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,10 +24,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
+from zazacli.output.safe import json_safe, safe_text, terminal_safe
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 class Format(StrEnum):
@@ -71,8 +75,8 @@ def local_time(value: Any, *, short: bool = False) -> str:
 
 
 def duration(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "" if value is None else str(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "" if value is None else terminal_safe(str(value))
     total = int(value)
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
@@ -80,14 +84,15 @@ def duration(value: Any) -> str:
 
 
 def plain_value(value: Any) -> str:
-    """One TSV cell: no tabs or newlines inside, nested values as compact JSON."""
+    """One TSV cell or terminal field: tabs, newlines and every other control character
+    written visibly (`\\t`, `\\n`, `\\x1b`; see output/safe.py), nested values as compact JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return terminal_safe(str(value))
 
 
 STATUS_STYLES = {
@@ -127,31 +132,28 @@ class Column:
 
     def plain(self, item: dict[str, Any]) -> str:
         value = self.raw(item)
-        return rfc3339(value) if self.kind == "time" else plain_value(value)
+        return terminal_safe(rfc3339(value)) if self.kind == "time" else plain_value(value)
 
     @property
     def no_wrap(self) -> bool:
         """Ids, times and numbers are never folded; free text gives way first."""
         return self.kind in ("id", "time", "status", "phone", "duration")
 
-    def cell(self, item: dict[str, Any], *, short: bool = False) -> str:
-        """Rich markup for one table cell."""
-        from rich.markup import escape
-
+    def cell(self, item: dict[str, Any], *, short: bool = False) -> Text:
+        """One table cell, built from the data as `Text` (never read as markup)."""
         value = self.raw(item)
         if value is None:
-            return "[dim]-[/dim]"
+            return safe_text("-", "dim")
         if self.kind == "time":
-            return escape(local_time(value, short=short))
+            return safe_text(local_time(value, short=short))
         if self.kind == "duration":
-            return duration(value)
+            return safe_text(duration(value))
         if self.kind == "bool":
-            return "[green]yes[/green]" if value else "[dim]no[/dim]"
-        text = escape(plain_value(value))
+            return safe_text("yes", "green") if value else safe_text("no", "dim")
+        text = plain_value(value)
         if self.kind == "status":
-            style = STATUS_STYLES.get(str(value).upper())
-            return f"[{style}]{text}[/{style}]" if style else text
-        return text
+            return safe_text(text, STATUS_STYLES.get(str(value).upper(), ""))
+        return safe_text(text)
 
 
 COLUMNS: dict[str, list[Column]] = {
@@ -341,13 +343,15 @@ class Output:
         self.stdout.write(line + "\n")
 
     def notice(self, message: str) -> None:
-        """A human-facing line on stderr (never part of the data)."""
-        self.stderr.write(message + "\n")
+        """A human-facing line on stderr (never part of the data). Messages often quote the
+        server (retry reasons, skipped rows), so they pass the terminal-safe filter."""
+        self.stderr.write(terminal_safe(message, multiline=True) + "\n")
         self.stderr.flush()
 
     def warn(self, message: str) -> None:
         prefix = "\x1b[33mwarning:\x1b[0m" if self.err_tty and self.color else "warning:"
-        self.notice(f"{prefix} {message}")
+        self.stderr.write(f"{prefix} {terminal_safe(message, multiline=True)}\n")
+        self.stderr.flush()
 
     def choose(self, *, json: bool = False, jsonl: bool = False, csv: bool = False) -> Format:
         if json:
@@ -361,7 +365,7 @@ class Output:
     # ------------------------------------------------------------ data
 
     def json_document(self, data: Any) -> None:
-        self.write(json.dumps(data, indent=2, ensure_ascii=False))
+        self.write(json_safe(json.dumps(data, indent=2, ensure_ascii=False)))
 
     def rows(
         self,
@@ -396,13 +400,13 @@ class Output:
             self.stdout.write("[")
             for item in items:
                 self.stdout.write(",\n" if count else "\n")
-                self.stdout.write(json.dumps(item, ensure_ascii=False))
+                self.stdout.write(json_safe(json.dumps(item, ensure_ascii=False)))
                 count += 1
             self.stdout.write("\n]\n" if count else "]\n")
             return count
         if fmt is Format.jsonl:
             for item in items:
-                self.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+                self.stdout.write(json_safe(json.dumps(item, ensure_ascii=False)) + "\n")
                 count += 1
             return count
         if fmt is Format.csv:
@@ -412,12 +416,10 @@ class Output:
             count += 1
         return count
 
-    def _fitting_columns(self, columns: list[Column], cells: list[list[str]]) -> list[int]:
+    def _fitting_columns(self, columns: list[Column], cells: list[list[Text]]) -> list[int]:
         """Indexes of the columns to show: drop low-priority ones until the rest fit."""
-        from rich.text import Text
-
         widths = [
-            max([len(column.header)] + [Text.from_markup(row[i]).cell_len for row in cells]) + 2
+            max([len(column.header)] + [row[i].cell_len for row in cells]) + 2
             for i, column in enumerate(columns)
         ]
         keep = list(range(len(columns)))
@@ -450,7 +452,7 @@ class Output:
         late: dict[str, None] = {}
         _ensure_utf8(self.stdout)
         writer = csv.writer(self.stdout, lineterminator="\r\n")
-        writer.writerow(header)
+        writer.writerow([_csv_cell(name) for name in header])
         count = 0
         for flat in chain(first_rows, (flatten(item) for item in iterator)):
             writer.writerow([_csv_cell(flat.get(name)) for name in header])
@@ -472,7 +474,7 @@ class Output:
         """One object: key/value lines when piped, a Rich panel on a terminal."""
         if fmt in (Format.json, Format.jsonl):
             if fmt is Format.jsonl:
-                self.write(json.dumps(item, ensure_ascii=False))
+                self.write(json_safe(json.dumps(item, ensure_ascii=False)))
             else:
                 self.json_document(item)
             return
@@ -488,7 +490,7 @@ class Output:
         ]
         if fmt is Format.plain:
             for column in fields + extra:
-                self.write(f"{column.key}\t{column.plain(item)}")
+                self.write(f"{plain_value(column.key)}\t{column.plain(item)}")
             return
         from rich.table import Table
 
@@ -497,34 +499,40 @@ class Output:
         grid.add_column()
         for column in fields + extra:
             if column.raw(item) is not None:
+                # Extra labels are the server's field names: data, like the values.
                 label = column.header.title() if column in fields else column.header
-                grid.add_row(label, column.cell(item))
-        from rich.markup import escape
+                grid.add_row(safe_text(label), column.cell(item))
         from rich.panel import Panel
 
-        title = f"[bold]{kind} {escape(plain_value(item.get('id')))}[/bold]"
+        title = safe_text(f"{kind} {plain_value(item.get('id'))}", "bold")
         self.console.print(Panel(grid, title=title, title_align="left", expand=False))
 
     def section(self, title: str) -> None:
         if self.is_tty:
-            self.console.print(f"\n[bold]{title}[/bold]")
+            self.console.print()
+            self.console.print(safe_text(title, "bold"))
         else:
-            self.write(f"\n# {title}")
+            self.write(f"\n# {terminal_safe(title)}")
 
     def key_values(self, pairs: Iterable[tuple[str, Any]], *, style: str = "") -> None:
-        """Small labelled tables (lead stats, calling hours)."""
+        """Small labelled tables (lead stats, calling hours, variables). Keys and values are
+        data: shown literally (a `[link=…]` stays text), never read as markup."""
         pairs = [(k, v) for k, v in pairs]
         if not self.is_tty:
             for key, value in pairs:
-                self.write(f"{key}\t{plain_value(value)}")
+                self.write(f"{plain_value(key)}\t{plain_value(value)}")
             return
         from rich.table import Table
+        from rich.text import Text
 
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
         for key, value in pairs:
-            grid.add_row(str(key), str(value))
+            grid.add_row(
+                key if isinstance(key, Text) else safe_text(plain_value(key)),
+                value if isinstance(value, Text) else safe_text(plain_value(value)),
+            )
         self.console.print(grid)
 
     def bars(
@@ -534,9 +542,8 @@ class Output:
         total = total if total else sum(n for _, n in counts) or 1
         if not self.is_tty:
             for key, value in counts:
-                self.write(f"{key}\t{value}\t{value / total:.4f}")
+                self.write(f"{plain_value(key)}\t{value}\t{value / total:.4f}")
             return
-        from rich.markup import escape
         from rich.table import Table
 
         grid = Table.grid(padding=(0, 2))
@@ -548,7 +555,9 @@ class Output:
             share = value / total
             bar = "█" * round(share * width)
             style = STATUS_STYLES.get(key.upper(), "cyan")
-            grid.add_row(escape(key), str(value), f"{share:.0%}", f"[{style}]{bar}[/{style}]")
+            grid.add_row(
+                safe_text(plain_value(key)), str(value), f"{share:.0%}", safe_text(bar, style)
+            )
         self.console.print(grid)
 
     # ------------------------------------------------------------ transcripts
@@ -571,15 +580,16 @@ class Output:
         from rich.text import Text
 
         if not turns:
-            self.console.print("[dim](no transcript)[/dim]")
+            self.console.print(safe_text("(no transcript)", "dim"))
             return
         width = self.console.width
         indent = max(4, width // 4)
         origin = transcript_origin(call, turns)
         for turn in turns:
-            role = str(turn.get("role") or "?")
+            role = plain_value(turn.get("role") or "?")
             offset = format_offset(turn_offset(turn, origin))
-            text = str(turn.get("text") or "")
+            # A turn is what someone said: lines stay lines, control codes become visible.
+            text = terminal_safe(str(turn.get("text") or ""), multiline=True)
             if role.upper() == "AGENT":
                 head = Text.assemble((f"{role} ", "bold cyan"), (offset, "dim"))
                 body = Text(text)
@@ -607,13 +617,40 @@ def _ensure_utf8(stream: IO[str]) -> None:
 
 
 def _csv_cell(value: Any) -> str:
+    """The API's text with a formula start neutralised, and control characters other than
+    newline and tab written visibly (`\\x1b`): a CSV gets `cat` and opened in editors, and
+    no spreadsheet needs an escape sequence. Newlines stay: CSV quotes them."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)  # a number from the API is a number, never a formula
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    # The formula check sees the text as the server sent it (a leading CR counts).
+    quote = "'" if spreadsheet_safe(text) != text else ""
+    if text.isprintable():
+        return quote + text
+    # CRLF inside a cell is a line break a spreadsheet keeps; a lone CR is a control code.
+    return quote + "\r\n".join(terminal_safe(part, multiline=True) for part in text.split("\r\n"))
+
+
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP CSV injection).
+_FORMULA_STARTS = ("=", "@", "\t", "\r", "+", "-")
+_PLAIN_NUMBER = re.compile(r"[+-](?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`'=HYPERLINK(…)`: a cell that would start a formula gets a leading `'`, which
+    spreadsheets show as text. `+14155550100`, `-3` and `-1.5` are plain numbers, kept."""
+    if not text.startswith(_FORMULA_STARTS):
+        return text
+    if text[0] in "+-" and _PLAIN_NUMBER.fullmatch(text):
+        return text
+    return "'" + text
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -660,15 +697,21 @@ def format_offset(seconds: float | None) -> str:
 
 
 def transcript_lines(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> list[str]:
-    """`[mm:ss] ROLE: text`, one turn a line (newlines inside a turn folded)."""
+    """`[mm:ss] ROLE: text`, one turn a line (newlines inside a turn folded, no raw control
+    characters: these lines go to terminals and to files that get `cat`)."""
     turns = transcript_turns(call) if turns is None else turns
     origin = transcript_origin(call, turns)
     lines = []
     for turn in turns:
-        text = " ".join(str(turn.get("text") or "").split())
-        role = turn.get("role") or "?"
+        text = _one_line(turn.get("text"))
+        role = plain_value(turn.get("role") or "?")
         lines.append(f"[{format_offset(turn_offset(turn, origin))}] {role}: {text}")
     return lines
+
+
+def _one_line(value: Any) -> str:
+    """A turn's text on one line: whitespace runs folded, control characters visible."""
+    return terminal_safe(" ".join(str(value or "").split()))
 
 
 def _srt_time(seconds: float) -> str:
@@ -691,12 +734,13 @@ def to_srt(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> s
         offsets.append(previous)
     blocks = []
     for index, turn in enumerate(turns):
-        text = str(turn.get("text") or "").strip()
+        # One line per cue: a blank line inside a turn would end the cue early.
+        text = _one_line(turn.get("text"))
         start = offsets[index]
         reading = max(1.0, min(10.0, len(text) / 15))
         end = offsets[index + 1] if index + 1 < len(turns) else start + reading
         if end <= start:
             end = start + reading
-        role = turn.get("role") or "?"
+        role = plain_value(turn.get("role") or "?")
         blocks.append(f"{index + 1}\n{_srt_time(start)} --> {_srt_time(end)}\n{role}: {text}\n")
     return "\n".join(blocks)

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from zazacli.output import STATUS_STYLES, Output, duration, plain_value
+from zazacli.output import STATUS_STYLES, Output, duration
 from zazacli.times import parse_time
 
 # ================================================================ dispatch, wait and batch
@@ -26,11 +26,7 @@ BATCH_PROBLEM_STATUSES = frozenset({"invalid", "duplicate", "failed", "unknown",
 
 
 def dispatch_plan(out: Output, pairs: list[tuple[str, Any]]) -> None:
-    """`--dry-run`: what would be sent, as labelled lines (no markup taken from values)."""
-    if out.is_tty:
-        from rich.markup import escape
-
-        pairs = [(escape(key), escape(plain_value(value))) for key, value in pairs]
+    """`--dry-run`: what would be sent, as labelled lines (key_values shows values literally)."""
     out.key_values(pairs)
 
 
@@ -147,6 +143,9 @@ class BatchProgress:
             if row["status"] in BATCH_PROBLEM_STATUSES:
                 who = "" if row["status"] in ("invalid", "duplicate") else f" {row['to']}"
                 self._line(f"line {row['line']}{who}: {row['status']}: {row.get('error')}")
+            elif row.get("note"):
+                # A lead CSV row called on a later phone column: say which, and why.
+                self._line(f"line {row['line']} {row['to']}: {row['status']} ({row['note']})")
             if self._progress is not None:
                 self._progress.update(self._task, advance=1, **self._fields())
             elif time.monotonic() - self._last_log >= self.LOG_EVERY:
@@ -163,15 +162,36 @@ class BatchProgress:
 
     def _line(self, message: str) -> None:
         if self._progress is not None:
-            from rich.markup import escape
+            from zazacli.output.safe import safe_text
 
-            self._progress.console.print(escape(message), highlight=False)
+            self._progress.console.print(safe_text(message), highlight=False)
         else:
             self.out.notice(message)
 
 
 def _times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
+
+
+def _unknown_advice(report: BatchReport) -> str:
+    """When the rows of unknown outcome can be decided, and how to force it."""
+    from zazacli.dispatching import format_seconds
+
+    when = "a re-run decides them"
+    if report.decide_after is not None:
+        left = report.decide_after - time.time()
+        stamp = datetime.fromtimestamp(report.decide_after, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        when = (
+            f"a re-run from {stamp} (in {format_seconds(left)}) decides them"
+            if left > 0
+            else "a re-run now decides them"
+        )
+    return (
+        f"rows of unknown outcome: their calls are not listed in GET /calls (yet); {when}: "
+        f"found, or sent again once still not listed {format_seconds(report.settle)} after "
+        "the attempt (--settle). Cron's next run finishes them. Checked that they were not "
+        "called? --redial-unknown sends them again at once"
+    )
 
 
 def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None:
@@ -190,7 +210,7 @@ def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None
     ]
     missing = [
         (c["failed"], "failed (refused by the API; nothing queued)"),
-        (c["unknown"], "outcome unknown (check before re-sending: zaza calls list)"),
+        (c["unknown"], "outcome unknown (never sent again on a guess; see below)"),
         (c["deferred"], "deferred (callee's quiet hours)"),
         (report.not_sent, "not sent"),
     ]
@@ -206,6 +226,8 @@ def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None
         )
     lines.append(pace)
     lines.append(f"  journal: {report.journal_path}")
+    if c["unknown"]:
+        lines.append("  " + _unknown_advice(report))
     if report.ok:
         lines.append("  every valid row is queued")
     else:

@@ -18,6 +18,7 @@ from zazacli.output import (
     transcript_lines,
     transcript_turns,
 )
+from zazacli.output.safe import json_safe, safe_text, terminal_safe
 from zazacli.times import parse_time
 
 # ================================================================ reports: stats, export
@@ -52,7 +53,7 @@ def transcript_file(call: dict[str, Any], fmt: str) -> str:
     """A transcript file's content: exactly what `zaza calls transcript -f FMT` prints."""
     turns = transcript_turns(call)
     if fmt == "json":
-        return json.dumps(turns, indent=2, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps(turns, indent=2, ensure_ascii=False)) + "\n"
     if fmt == "srt":
         return to_srt(call, turns)
     return "".join(line + "\n" for line in transcript_lines(call, turns))
@@ -70,7 +71,7 @@ def _stats_key_text(key: Any, by: str) -> str:
         return datetime.fromisoformat(str(key)).strftime("%a %Y-%m-%d")
     if by == "hour":
         return datetime.fromisoformat(str(key)).strftime("%a %m-%d %H:00")
-    return str(key)
+    return terminal_safe(str(key))  # a status, disposition or id as the server wrote it
 
 
 def _range_text(report: dict[str, Any]) -> str:
@@ -124,15 +125,19 @@ def stats_report(out: Output, report: dict[str, Any], fmt: Format) -> None:
 
 
 def _stats_table(out: Output, report: dict[str, Any]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     by = report["by"]
     groups = report["groups"]
     zone = report.get("timezone")
     where = f" (local time, {zone})" if by in ("day", "hour") and zone else ""
-    out.console.print(f"[bold]Calls by {by}[/bold] · {escape(_range_text(report))}{where}")
-    out.console.print(escape(stats_summary_line(report)))
+    out.console.print(
+        Text.assemble(
+            safe_text(f"Calls by {by}", "bold"), safe_text(f" · {_range_text(report)}{where}")
+        )
+    )
+    out.console.print(safe_text(stats_summary_line(report)))
     if report["total"] == 0:
         out.notice("no calls match")
         return
@@ -163,18 +168,19 @@ def _stats_table(out: Output, report: dict[str, Any]) -> None:
         # against the total, so the bars read as shares.
         fraction = count / peak if timeline else group["share"]
         cells = round(fraction * width)
-        key_text = escape(_stats_key_text(group["key"], by))
+        key_text = _stats_key_text(group["key"], by)
         style = STATUS_STYLES.get(str(group["key"]).upper(), "cyan") if not timeline else "cyan"
-        if by in ("status", "disposition") and group["key"] is not None:
-            key_text = f"[{style}]{key_text}[/{style}]"
+        coloured = by in ("status", "disposition") and group["key"] is not None
         weekend = by == "day" and key_text[:3] in ("Sat", "Sun")
-        row = [f"[dim]{key_text}[/dim]" if weekend else key_text]
+        row: list[Text | str] = [
+            safe_text(key_text, "dim" if weekend else style if coloured else "")
+        ]
         if has_names:
-            row.append(escape(str(group.get("name") or "-")))
+            row.append(safe_text(group.get("name") or "-"))
         row += [
             f"{count:,}",
             f"{group['share']:.0%}",
-            f"[{style}]{'█' * cells}[/{style}]" if cells else ("[dim]·[/dim]" if not count else ""),
+            safe_text("█" * cells, style) if cells else safe_text("·" if not count else "", "dim"),
         ]
         if show_rate:
             row.append(_percent(group["answer_rate"]))
@@ -198,7 +204,9 @@ def _time_chart(out: Output, groups: list[dict[str, Any]], by: str) -> None:
     axis = max(len(f"{peak:,}"), 1)
     room = out.console.width - axis - 2
     if len(counts) > room:
-        out.console.print("[dim](too many buckets for a chart; the bars below are in order)[/dim]")
+        out.console.print(
+            safe_text("(too many buckets for a chart; the bars below are in order)", "dim")
+        )
         return
     step = 2 if len(counts) * 2 <= room else 1
     eighths = [0 if not c else max(1, round(c / (peak or 1) * CHART_HEIGHT * 8)) for c in counts]
@@ -287,12 +295,10 @@ class _ConsoleLines:
         self._partial = ""
 
     def write(self, text: str) -> int:
-        from rich.markup import escape
-
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         for line in lines:
-            self.console.print(escape(line), highlight=False)
+            self.console.print(safe_text(line), highlight=False)
         return len(text)
 
     def flush(self) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output import STATUS_STYLES, Output, duration, plain_value
+from zazacli.output.safe import json_safe, terminal_safe
 from zazacli.times import parse_time
 
 # ================================================================ api, calls tail, capabilities
@@ -22,20 +23,11 @@ if TYPE_CHECKING:
     from zazacli.commands.capabilities import Capability
     from zazacli.tail import CallFollower, TailEvent, TailStats
 
-_C1_CONTROLS = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
-_TEXT_CONTROLS = {code: "\ufffd" for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
-
-
-def _terminal_safe(text: str) -> str:
-    """Text from a server, made harmless for a terminal (no escape sequences)."""
-    return text.translate({**_TEXT_CONTROLS, **{k: "\ufffd" for k in _C1_CONTROLS}})
-
-
 def api_response(out: Output, response: httpx.Response, *, include: bool) -> None:
     if include:
         out.notice(f"{response.http_version} {response.status_code} {response.reason_phrase}")
         for name, value in response.headers.raw:  # as the server spelled them
-            out.notice(_terminal_safe(f"{name.decode('latin-1')}: {value.decode('latin-1')}"))
+            out.notice(terminal_safe(f"{name.decode('latin-1')}: {value.decode('latin-1')}"))
         out.notice("")
     content = response.content
     if not content:
@@ -54,10 +46,11 @@ def api_response(out: Output, response: httpx.Response, *, include: bool) -> Non
         if not textual:
             out.notice(f"({len(content)} bytes of {kind}; pipe to a file to keep them)")
             return
-        out.write(_terminal_safe(response.text.rstrip("\n")))
+        out.write(terminal_safe(response.text.rstrip("\n"), multiline=True))
         return
-    # json.dumps escapes C0 controls itself; C1 ones (a raw CSI) must not reach the terminal.
-    pretty = json.dumps(data, indent=2, ensure_ascii=False).translate(_C1_CONTROLS)
+    # json.dumps escapes C0 controls itself; C1 ones (a raw CSI) and bidi controls must not
+    # reach the terminal: json_safe writes them as \u escapes (the same JSON).
+    pretty = json_safe(json.dumps(data, indent=2, ensure_ascii=False))
     if out.color:
         from rich.highlighter import JSONHighlighter
         from rich.text import Text
@@ -71,7 +64,7 @@ def api_items(out: Output, items: Iterable[dict[str, Any]]) -> int:
     """`zaza api --paginate`: one compact JSON item per line, as each page arrives."""
     count = 0
     for item in items:
-        out.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        out.stdout.write(json_safe(json.dumps(item, ensure_ascii=False)) + "\n")
         count += 1
         if count % 100 == 0:
             out.stdout.flush()
@@ -119,7 +112,7 @@ class TailPrinter:
                 "previousStatus": event.previous_status,
                 "observedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
-            self.out.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.stdout.write(json_safe(json.dumps(record, ensure_ascii=False)) + "\n")
             self.out.stdout.flush()
             return
         self.out.console.print(self._line(event), soft_wrap=True)
@@ -128,23 +121,27 @@ class TailPrinter:
         from rich.text import Text
 
         call = event.call
-        status = str(call.get("status") or "?")
+        # Every field is data from the server: plain_value makes it terminal-safe.
+        status = plain_value(call.get("status") or "?")
         line = Text()
         when = call.get("createdAt") if event.kind == "new" else None
         stamp = parse_time(when) if when else datetime.now(UTC)
         line.append((stamp or datetime.now(UTC)).astimezone().strftime("%H:%M:%S"), "dim")
         line.append(f"  {plain_value(call.get('id')):>6}  ", "bold")
         if event.kind == "changed":
-            before = event.previous_status or "?"
+            before = plain_value(event.previous_status or "?")
             line.append(before, STATUS_STYLES.get(before.upper(), ""))
             line.append(" → ")
             line.append(status, "bold " + STATUS_STYLES.get(status.upper(), ""))
         else:
             line.append(status.ljust(self.STATUS_WIDTH), STATUS_STYLES.get(status.upper(), ""))
             if call.get("direction"):
-                line.append(f"  {str(call['direction']).lower():<8}", "dim")
+                line.append(f"  {plain_value(call['direction']).lower():<8}", "dim")
             if call.get("fromNumber") or call.get("toNumber"):
-                numbers = f"{call.get('fromNumber') or '?'} → {call.get('toNumber') or '?'}"
+                numbers = (
+                    f"{plain_value(call.get('fromNumber') or '?')} → "
+                    f"{plain_value(call.get('toNumber') or '?')}"
+                )
                 line.append(f"  {numbers}")
             if call.get("agentId") is not None:
                 line.append(f"  agent {plain_value(call.get('agentId'))}", "dim")

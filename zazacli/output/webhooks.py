@@ -8,12 +8,18 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output import STATUS_STYLES, Format, Output, duration, local_time, plain_value
+from zazacli.output.safe import json_safe, terminal_safe
 from zazacli.times import parse_time
 
 # ================================================================ webhook events
 # For `zaza webhooks`. The event lines are the data of `listen` (stdout: a coloured line
 # per event on a terminal, the saved JSON object per line otherwise); the banner,
 # notices about bad requests and the summary go to stderr.
+#
+# Anyone who can reach the listener (through a public tunnel: anyone) writes the bodies,
+# headers and paths shown here, signed or not. So every such string passes terminal_safe,
+# lines are built as Rich `Text` (never markup), and JSON lines pass json_safe (the same
+# data, with C1 and bidi controls as \u escapes).
 
 if TYPE_CHECKING:
     from zazacli.webhooks.delivery import DeliveryResult
@@ -131,7 +137,7 @@ class WebhookPrinter:
                     line = json.dumps(
                         {**event.record, "forward": forward.as_dict()}, ensure_ascii=False
                     )
-                self.out.stdout.write(line + "\n")
+                self.out.stdout.write(json_safe(line) + "\n")
                 self.out.stdout.flush()
             else:
                 self._terminal_line(event, forward)
@@ -151,12 +157,13 @@ class WebhookPrinter:
         line.append("  ")
         line.append(mark, mark_style)
         line.append(" ")
-        line.append(event.event.ljust(EVENT_TYPE_WIDTH), "bold")
+        # The type comes from the sender's X-ZazaVoice-Event header or body, like the fields.
+        line.append(terminal_safe(event.event).ljust(EVENT_TYPE_WIDTH), "bold")
         body = record.get("body")
         data = body.get("data") if isinstance(body, dict) else None
         for text, style in webhook_fields(event.event, data):
             line.append("  ")
-            line.append(text, style)
+            line.append(terminal_safe(text), style)
         if event.status >= 300:
             line.append(f"  answered {event.status}", "red")
         for flag in record.get("flags", ()):
@@ -164,18 +171,27 @@ class WebhookPrinter:
         if forward is not None:
             text, style = delivery_text(forward)
             line.append("  → app ", "dim")
-            line.append(text, style)
+            line.append(terminal_safe(text), style)
         console = self.out.console
         console.print(line)
         if self.print_body:
-            console.print_json(record.get("raw") or json.dumps(body), indent=2)
+            from rich.highlighter import JSONHighlighter
+
+            pretty = json_safe(json.dumps(body, indent=2, ensure_ascii=False))
+            console.print(JSONHighlighter()(Text(pretty)))
 
     def notice(self, notice: Notice) -> None:
         """A request that was not an event (404, 400, 413 …), or a listener problem: stderr."""
+        # Method, path and message can carry what a sender wrote (`GET /\x1b]52;…`).
+        message = terminal_safe(notice.message)
+        if notice.info:
+            self.out.notice(message)
+            return
         now = datetime.now().strftime("%H:%M:%S")
-        where = " ".join(str(p) for p in (notice.status, notice.method, notice.path) if p)
-        source = f" from {notice.client}" if notice.client else ""
-        self.out.warn(f"{now}  {where}{source}: {notice.message}" if where else notice.message)
+        parts = (notice.status, notice.method, notice.path)
+        where = terminal_safe(" ".join(str(p) for p in parts if p))
+        source = f" from {terminal_safe(notice.client)}" if notice.client else ""
+        self.out.warn(f"{now}  {where}{source}: {message}" if where else message)
 
 
 def _silence(stream: IO[str]) -> None:
@@ -233,6 +249,8 @@ def webhook_listen_banner(
 
 def webhook_listen_summary(out: Output, stats: ListenerStats, save: str | None) -> None:
     checked = f"{stats.valid} valid, {stats.invalid} invalid"
+    if stats.base64_key:
+        checked += f"; {stats.base64_key} valid with the base64-decoded key"
     if stats.unchecked:
         checked += f", {stats.unchecked} unchecked"
     parts = [f"received {stats.received} ({checked})"]
@@ -242,6 +260,12 @@ def webhook_listen_summary(out: Output, stats: ListenerStats, save: str | None) 
         parts.append(f"forwarded {stats.forwarded_ok} ok / {stats.forwarded_failed} failed")
     if stats.rejected:
         parts.append(f"{stats.rejected} bad requests rejected")
+    if stats.timed_out:
+        parts.append(f"{stats.timed_out} requests cut off at the deadline")
+    if stats.refused:
+        parts.append(f"{stats.refused} connections refused (too many at once)")
+    if stats.save_failures:
+        parts.append(f"{stats.save_failures} events not saved (answered 500, to be retried)")
     if save:
         parts.append(f"saved to {save}")
     out.notice("\nstopped: " + "; ".join(parts))
@@ -259,11 +283,13 @@ def webhook_event_types(out: Output, types: dict[str, str], fmt: Format) -> None
 
 def webhook_delivery(out: Output, label: str, event: str, result: DeliveryResult) -> None:
     """One line per sent event (trigger, replay): what was sent and what came back."""
+    # The event type comes from a saved file (so from a sender), the detail from the target.
+    event = terminal_safe(event)
     if not out.is_tty:
         status = "" if result.status is None else str(result.status)
         detail = result.error or ("" if result.ok else result.first_line())
         latency = f"{result.latency_ms:.1f}"
-        out.write("\t".join([label, event, status, latency, plain_value(detail)]))
+        out.write("\t".join([label, event, status, latency, terminal_safe(plain_value(detail))]))
         return
     from rich.text import Text
 
@@ -273,8 +299,24 @@ def webhook_delivery(out: Output, label: str, event: str, result: DeliveryResult
     line.append("  ")
     line.append(event.ljust(EVENT_TYPE_WIDTH), "bold")
     line.append("  → ")
-    line.append(text, style)
+    line.append(terminal_safe(text), style)
     out.console.print(line)
+
+
+# How an event arrived (its saved verdict), for the note that skips it in a replay.
+ARRIVED_TEXT = {
+    "invalid": "it arrived with a bad or missing signature",
+    "unchecked": "its signature was not checked (the listener had no secret)",
+}
+
+
+def webhook_replay_skipped(out: Output, position: int, event: str, verdict: str | None) -> None:
+    """stderr, one line: a saved event `replay` will not re-sign, and why."""
+    arrived = ARRIVED_TEXT.get(verdict or "", "the file does not say it arrived validly signed")
+    out.notice(
+        f"#{position} {terminal_safe(event)}: skipped, {arrived} "
+        "(re-signing it would make it look genuine)"
+    )
 
 
 def response_body(out: Output, result: DeliveryResult) -> None:
@@ -283,7 +325,22 @@ def response_body(out: Output, result: DeliveryResult) -> None:
     if not text.strip():
         return
     try:
-        pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        pretty = text.rstrip("\n")
+        pretty = json_safe(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
+        pretty = terminal_safe(text.rstrip("\n"), multiline=True)
     out.write(pretty)
+
+
+# `signature_form` names -> what `verify` says about the key that matched.
+KEY_FORM_TEXT = {
+    "whole-secret": "key: the whole whsec_… string",
+    "base64-key": "key: the base64-decoded part after whsec_, the Standard Webhooks form",
+}
+
+
+def webhook_verify_result(out: Output, form: str | None, *, as_json: bool) -> None:
+    """`verify`: the match and which key form matched (stdout); a mismatch is the caller's error."""
+    if as_json:
+        out.json_document({"matches": form is not None, "form": form})
+    elif form is not None:
+        out.write(f"signature matches ({KEY_FORM_TEXT.get(form, form)})")

@@ -11,6 +11,9 @@ Timeline of a live call at speed 1 (every time is divided by `speed`): QUEUED at
 RINGING at 1 s, IN_PROGRESS at 3 s (answered calls only, that is those that end COMPLETED),
 terminal at 8 s. FAILED, NO_ANSWER, BUSY and CANCELED go straight from RINGING to the end.
 A call's status is computed from the clock when it is read, so no thread runs per call.
+All times here are on the sandbox's own clock (the machine's, unless the clock-skew quirk
+shifts it). Seeded campaign calls fall within their calling hours, 09:00-20:00 in each
+recipient's time zone (the user guide's default), like the real scheduler's.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from zazacli.sandbox import ORG_NUMBERS
@@ -31,6 +35,11 @@ END_AFTER = 8.0
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "NO_ANSWER", "BUSY", "CANCELED")
 STATUSES = ("QUEUED", "RINGING", "IN_PROGRESS", *TERMINAL_STATUSES)
 RECORDING_URL = "https://recordings.sandbox.zazavoice.invalid/calls/{id}.mp3"
+# A status outside the documented list, for the unknown-status quirk.
+UNKNOWN_STATUS = "VOICEMAIL"
+# Calling hours, seconds after local midnight: a seeded campaign call starts at 09:00 or later
+# and before 19:00, so that even the longest (about 15 minutes) ends well before 20:00.
+CALLING_START, CALLING_LAST_START, CALLING_END = 9 * 3600, 19 * 3600, 20 * 3600
 
 
 class Outcome(NamedTuple):
@@ -241,8 +250,10 @@ def make_agents() -> list[dict[str, Any]]:
 def make_campaigns(now: float) -> list[dict[str, Any]]:
     day = 86400
 
-    def hours(tz: str) -> dict[str, str]:
-        return {"start": "09:00", "end": "20:00", "timezone": tz}
+    def hours() -> dict[str, str]:
+        # [assumed] shape: the guide says calling hours apply in each recipient's own time
+        # zone, so there is no campaign-wide zone; "RECIPIENT" says so where one would be.
+        return {"start": "09:00", "end": "20:00", "timezone": "RECIPIENT"}
 
     return [
         {
@@ -254,7 +265,7 @@ def make_campaigns(now: float) -> list[dict[str, Any]]:
             "createdAt": iso(now - 40 * day),
             "totalLeads": 500,
             "leadStats": {"PENDING": 310, "IN_CALL": 2, "REACHED": 120, "NO_ANSWER": 68},
-            "callingHours": hours("America/New_York"),
+            "callingHours": hours(),
             "maxConcurrentCalls": 5,
         },
         {
@@ -266,7 +277,7 @@ def make_campaigns(now: float) -> list[dict[str, Any]]:
             "createdAt": iso(now - 60 * day),
             "totalLeads": 240,
             "leadStats": {"REACHED": 171, "NO_ANSWER": 52, "FAILED": 9, "DO_NOT_CALL": 8},
-            "callingHours": hours("America/Los_Angeles"),
+            "callingHours": hours(),
             "maxConcurrentCalls": 3,
         },
         {
@@ -278,7 +289,7 @@ def make_campaigns(now: float) -> list[dict[str, Any]]:
             "createdAt": iso(now - 35 * day),
             "totalLeads": 180,
             "leadStats": {"PENDING": 95, "REACHED": 60, "NO_ANSWER": 25},
-            "callingHours": hours("Europe/Paris"),
+            "callingHours": hours(),
             "maxConcurrentCalls": 2,
         },
         {
@@ -290,7 +301,7 @@ def make_campaigns(now: float) -> list[dict[str, Any]]:
             "createdAt": iso(now - 32 * day),
             "totalLeads": 60,
             "leadStats": {"PENDING": 21, "IN_CALL": 1, "REACHED": 30, "NO_ANSWER": 8},
-            "callingHours": hours("Asia/Tokyo"),
+            "callingHours": hours(),
             "maxConcurrentCalls": 1,
         },
         {
@@ -302,7 +313,7 @@ def make_campaigns(now: float) -> list[dict[str, Any]]:
             "createdAt": iso(now - 2 * day),
             "totalLeads": 1200,
             "leadStats": {"PENDING": 1200},
-            "callingHours": hours("America/Chicago"),
+            "callingHours": hours(),
             "maxConcurrentCalls": 10,
         },
     ]
@@ -378,6 +389,62 @@ def _us_number(rng: random.Random, last: str) -> str:
     return f"+1{_AREAS[rng.randrange(len(_AREAS))]}55501{rng.randrange(10)}{last}"
 
 
+class _CallingHours:
+    """Moves a campaign call's start into 09:00-19:00 in the recipient's time zone."""
+
+    def __init__(self, now: float) -> None:
+        self._latest = int(now) - 900  # every historic call must have ended by `now`
+        self._earliest = int(now) - 30 * 86400
+        self._zones: dict[str, Any] = {}
+        self._offsets: dict[tuple[str, int], int] = {}
+
+    def _zone(self, number: str) -> Any:
+        # Seeded numbers share a handful of prefixes (+1 and an area code, or +44 77).
+        prefix = number[:5]
+        zone = self._zones.get(prefix)
+        if zone is None:
+            from zoneinfo import ZoneInfo
+
+            import phonenumbers
+            from phonenumbers import timezone
+
+            parsed = phonenumbers.parse(number)
+            names = [z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+            if not names:  # e.g. the fictional UK range: use the country's own zone
+                region = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
+                example = phonenumbers.example_number(region)
+                if example is not None:
+                    zones = timezone.time_zones_for_number(example)
+                    names = [z for z in zones if z != "Etc/Unknown"]
+            zone = self._zones[prefix] = ZoneInfo(names[0] if names else "UTC")
+        return zone
+
+    def _offset(self, zone: Any, t: int) -> int:
+        # Zone offsets change on the hour, so one lookup per zone and hour is enough.
+        key = (zone.key, t // 3600)
+        offset = self._offsets.get(key)
+        if offset is None:
+            delta = datetime.fromtimestamp(t, zone).utcoffset()
+            offset = self._offsets[key] = int(delta.total_seconds()) if delta else 0
+        return offset
+
+    def place(self, created: int, number: str) -> int:
+        """`created`, or a time on the same local day within calling hours (a day earlier or
+        later when that would leave the 30 days or not yet have ended)."""
+        zone = self._zone(number)
+        local = (created + self._offset(zone, created)) % 86400
+        if CALLING_START <= local < CALLING_LAST_START:
+            return created
+        span = CALLING_LAST_START - CALLING_START
+        moved = created - local + CALLING_START + local % span
+        moved += self._offset(zone, created) - self._offset(zone, moved)  # across a DST change
+        if moved > self._latest:
+            moved -= 86400
+        elif moved < self._earliest:
+            moved += 86400
+        return moved
+
+
 @dataclass
 class SeedData:
     agents: list[dict[str, Any]]
@@ -405,6 +472,8 @@ def generate(seed: int, count: int, now: float, speed: float) -> SeedData:
     newest_first: list[CallRecord] = []
     for i in range(n_live):
         newest_first.append(_live_seed_call(rng, top_id - i, i, now, speed, pool))
+    calling_hours = _CallingHours(now)
+    moved = False
     rand = rng.random
     randrange = rng.randrange
     for j, off in enumerate(offsets):
@@ -423,6 +492,9 @@ def generate(seed: int, count: int, now: float, speed: float) -> SeedData:
                 campaign = running[randrange(len(running))]
                 campaign_id, agent_id = campaign["id"], campaign["agentId"]
                 from_number = campaign["fromNumber"]
+                placed = calling_hours.place(created, to_number)
+                moved = moved or placed != created
+                created = placed
             else:
                 agent_id = (
                     21
@@ -470,8 +542,18 @@ def generate(seed: int, count: int, now: float, speed: float) -> SeedData:
                 variables=variables,
             )
         )
+    if moved:
+        # Calls moved into calling hours: restore creation order, then number them again so
+        # that ids still count down from the newest (ties in order of generation).
+        newest_first.sort(key=_created_exact, reverse=True)
+        for k, record in enumerate(newest_first):
+            record.id = top_id - k
     newest_first.reverse()
     return SeedData(agents, campaigns, newest_first, top_id + 1)
+
+
+def _created_exact(call: CallRecord) -> float:
+    return call.created
 
 
 def _live_seed_call(
@@ -603,13 +685,17 @@ _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 def fill(template: str, variables: dict[str, str], default_name: str) -> str:
-    """`{{NAME}}`-style placeholders filled from the call's variables."""
+    """`{{NAME}}`-style placeholders filled from the call's variables.
+
+    As the user guide says of the real API: unknown tokens become empty strings. `NAME` is
+    always available there (from the lead), so a call without one gets `default_name`.
+    """
 
     def one(match: re.Match[str]) -> str:
         key = match.group(1)
         if key in variables:
             return variables[key]
-        return default_name if key == "NAME" else match.group(0)
+        return default_name if key == "NAME" else ""
 
     return _PLACEHOLDER.sub(one, template)
 

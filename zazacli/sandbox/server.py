@@ -1,7 +1,10 @@
-"""The sandbox HTTP server: routes, validation, auth, fault knobs and signed webhook delivery.
+"""The sandbox HTTP server: routes, validation, auth, fault knobs, quirks and signed webhooks.
 
 Every [assumed] part of the wire contract that the sandbox plays back lives here or in
-`data.py`; the outcome rule and the call timeline are documented in `data.py`.
+`data.py`; the outcome rule and the call timeline are documented in `data.py`, the quirks
+(servers that read the contract differently) in `quirks.py`. Webhooks follow the Webhooks
+page: `call.started` when an outbound call is queued (an inbound one: when it connects),
+then `call.completed` or `call.failed` when it ends.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import socketserver
 import sys
 import threading
 import time
-from bisect import bisect_left
-from collections import deque
+from bisect import bisect_left, bisect_right
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import Message
@@ -32,7 +36,9 @@ from zazacli import __version__
 from zazacli.sandbox import DEFAULT_API_KEY, ORG_NUMBERS
 from zazacli.sandbox.data import (
     STATUSES,
+    UNKNOWN_STATUS,
     CallRecord,
+    Outcome,
     dumps,
     generate,
     iso,
@@ -40,6 +46,7 @@ from zazacli.sandbox.data import (
     outcome_for_number,
     transcript,
 )
+from zazacli.sandbox.quirks import parse_quirks
 from zazacli.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, sign
 
 API_PREFIX = "/api/v1"
@@ -49,6 +56,8 @@ DEFAULT_PAGE_SIZE = 20
 RATE_WINDOW = 60.0
 WEBHOOK_TIMEOUT = 5.0
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# Properties GET /calls can be sorted by (Spring: `sort=createdAt,desc`); `id` orders alike.
+SORTABLE = ("createdAt", "id")
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class SandboxConfig:
     error_rate: float = 0.0
     slow_dispatch: float = 0.0
     quiet: bool = True
+    # Names from quirks.QUIRKS, with `=VALUE` where one is taken: ("list-lag=30", "no-id").
+    quirks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -91,6 +102,10 @@ class SandboxConfig:
                 problems.append("webhook_url must be an http:// or https:// URL")
             if not self.webhook_secret:
                 problems.append("webhook_url needs a webhook_secret to sign deliveries")
+        try:
+            parse_quirks(self.quirks)
+        except ValueError as exc:
+            problems.append(str(exc))
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -100,6 +115,10 @@ class Response(NamedTuple):
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
     close: bool = False
+
+
+# Not an answer: the connection is closed without a byte written (lost-answer, lose-dispatch).
+DROP = Response(0, b"", (), True)
 
 
 def _reason(status: int) -> str:
@@ -115,11 +134,12 @@ def error_response(
     path: str,
     headers: tuple[tuple[str, str], ...] = (),
     close: bool = False,
+    now: float | None = None,
 ) -> Response:
-    """Spring Boot's default error body."""
+    """Spring Boot's default error body (`now`: the server's clock, when it is skewed)."""
     body = dumps(
         {
-            "timestamp": iso(time.time()),
+            "timestamp": iso(time.time() if now is None else now),
             "status": status,
             "error": _reason(status),
             "message": message,
@@ -182,9 +202,12 @@ def _param(params: dict[str, list[str]], name: str) -> str | None:
 
 
 class _WebhookDispatcher:
-    """One thread that posts `call.*` events, signed, when each call reaches them."""
+    """One thread that posts `call.*` events, signed, when each call reaches them.
 
-    def __init__(self, url: str, secret: str, log: Any) -> None:
+    Due times are on the sandbox's clock (`clock`), like the call timestamps they carry.
+    """
+
+    def __init__(self, url: str, secret: str, log: Any, clock: Callable[[], float]) -> None:
         parts = urlsplit(url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname or "localhost"
@@ -193,6 +216,7 @@ class _WebhookDispatcher:
         self._url = url
         self._secret = secret
         self._log = log
+        self._clock = clock
         self._heap: list[tuple[float, int, str, CallRecord]] = []
         self._order = count()
         self._cond = threading.Condition()
@@ -201,10 +225,13 @@ class _WebhookDispatcher:
         self._thread.start()
 
     def schedule(self, call: CallRecord, now: float) -> None:
-        """Queue the events this call has yet to reach."""
+        """Queue the events this call has yet to reach (a call created at `now` has all)."""
         events = []
-        if call.answer_at is not None and call.answer_at > now:
-            events.append((call.answer_at, "call.started"))
+        # The Webhooks page: "an outbound call has been queued at the carrier; an inbound call
+        # has connected" -- so it also fires for outbound calls that then fail or ring out.
+        started = call.created if call.direction == "OUTBOUND" else call.answer_at
+        if started is not None and started >= now:
+            events.append((started, "call.started"))
         if call.end_at > now:
             final = "call.completed" if call.outcome.status == "COMPLETED" else "call.failed"
             events.append((call.end_at, final))
@@ -227,7 +254,7 @@ class _WebhookDispatcher:
             with self._cond:
                 while not self._stopped:
                     if self._heap:
-                        wait = self._heap[0][0] - time.time()
+                        wait = self._heap[0][0] - self._clock()
                         if wait <= 0:
                             break
                         self._cond.wait(wait)
@@ -274,7 +301,9 @@ class SandboxApp:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.started_at = time.time()
+        self.quirks = parse_quirks(config.quirks)
+        self._skew = self.quirks.clock_skew
+        self.started_at = self.now()
         seeded = generate(config.seed, config.calls, self.started_at, config.speed)
         self.agents = {agent["id"]: agent for agent in seeded.agents}
         self.campaigns = {campaign["id"]: campaign for campaign in seeded.campaigns}
@@ -283,7 +312,18 @@ class SandboxApp:
         self._agent_json = {a["id"]: dumps(a) for a in seeded.agents}
         self._campaign_json = {c["id"]: dumps(c) for c in seeded.campaigns}
         self.calls = seeded.calls  # oldest first, append-only
+        # Dispatched calls come after this index (list-lag hides only those).
+        self._seeded_count = len(self.calls)
+        self.statuses: tuple[str, ...] = STATUSES
+        if self.quirks.unknown_status:
+            self.statuses = (*STATUSES, UNKNOWN_STATUS)
+            for call in self.calls:
+                call.outcome = self._final_outcome(call.outcome)
         self.by_id = {call.id: call for call in self.calls}
+        # "METHOD /template" -> how many requests came in, for tests to count the wire.
+        self.requests: Counter[str] = Counter()
+        self._requests_lock = threading.Lock()
+        self._date_cache: tuple[int, str] = (0, "")
         self._next_id = seeded.next_call_id
         self._lock = threading.Lock()
         self._rate_lock = threading.Lock()
@@ -294,9 +334,29 @@ class SandboxApp:
         self._auth = f"bearer {config.api_key}"
         self.webhooks: _WebhookDispatcher | None = None
         if config.webhook_url and config.webhook_secret:
-            self.webhooks = _WebhookDispatcher(config.webhook_url, config.webhook_secret, self.log)
+            self.webhooks = _WebhookDispatcher(
+                config.webhook_url, config.webhook_secret, self.log, self.now
+            )
             for call in self.calls[-3:]:
                 self.webhooks.schedule(call, self.started_at)
+
+    def now(self) -> float:
+        """The sandbox's clock: the machine's, shifted by the clock-skew quirk."""
+        return time.time() + self._skew
+
+    def http_date(self) -> str:
+        """The `Date` header on the sandbox's clock (formatted once a second)."""
+        now = int(self.now())
+        cached = self._date_cache
+        if cached[0] != now:
+            cached = (now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)))
+            self._date_cache = cached
+        return cached[1]
+
+    def _final_outcome(self, outcome: Outcome) -> Outcome:
+        if self.quirks.unknown_status and outcome.status == "NO_ANSWER":
+            return Outcome(UNKNOWN_STATUS)
+        return outcome
 
     def log(self, message: str) -> None:
         if not self.config.quiet:
@@ -314,29 +374,36 @@ class SandboxApp:
 
     def handle(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Response:
         if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+            self.count(f"{method} {path}")
             return error_response(
-                404, f"No endpoint {method} {path}; the API lives under {API_PREFIX}", path
+                404,
+                f"No endpoint {method} {path}; the API lives under {API_PREFIX}",
+                path,
+                now=self.now(),
             )
+        route = self._route(path[len(API_PREFIX) :])
+        self.count(f"{method} {route[3] if route else path[len(API_PREFIX) :]}")
         if not self._authorized(headers.get("Authorization")):
             return error_response(
                 401,
                 "Invalid or missing API key",
                 path,
                 (("WWW-Authenticate", 'Bearer realm="zazavoice"'),),
+                now=self.now(),
             )
         limited = self._rate_limited(path)
         if limited is not None:
             return limited
-        route = self._route(path[len(API_PREFIX) :])
         if route is None:
-            return error_response(404, f"No endpoint {method} {path}", path)
-        allowed, action, arg = route
+            return error_response(404, f"No endpoint {method} {path}", path, now=self.now())
+        allowed, action, arg, _ = route
         if method not in allowed:
             return error_response(
                 405,
                 f"Method {method} is not supported for {path}",
                 path,
                 (("Allow", ", ".join(allowed)),),
+                now=self.now(),
             )
         if method == "GET" and self.config.error_rate > 0:
             fault = self._injected_fault(path)
@@ -347,9 +414,15 @@ class SandboxApp:
                 return self.dispatch(body, headers, path)
             if action == "list_calls":
                 return self.list_calls(parse_qs(query, keep_blank_values=True))
+            if action == "list_campaigns" and self.quirks.bare_array:
+                return self._campaign_page(parse_qs(query, keep_blank_values=True))
             return self._read_one(action, arg, path)
         except BadRequest as exc:
-            return error_response(exc.status, exc.message, path)
+            return error_response(exc.status, exc.message, path, now=self.now())
+
+    def count(self, request: str) -> None:
+        with self._requests_lock:
+            self.requests[request] += 1
 
     def _authorized(self, header: str | None) -> bool:
         if not header:
@@ -375,6 +448,7 @@ class SandboxApp:
                     f"Rate limit exceeded: {limit} requests per minute per API key",
                     path,
                     (("Retry-After", str(retry)),),
+                    now=self.now(),
                 )
             window.append(now)
         return None
@@ -385,27 +459,29 @@ class SandboxApp:
                 return None
             status = 500 if self._fault_rng.random() < 0.5 else 503
         headers = (("Retry-After", "1"),) if status == 503 else ()
-        return error_response(status, "Injected fault (sandbox --error-rate)", path, headers)
+        return error_response(
+            status, "Injected fault (sandbox --error-rate)", path, headers, now=self.now()
+        )
 
     @staticmethod
-    def _route(rest: str) -> tuple[tuple[str, ...], str, str] | None:
-        """(allowed methods, action, id) for a path below the API prefix."""
+    def _route(rest: str) -> tuple[tuple[str, ...], str, str, str] | None:
+        """(allowed methods, action, id, path template) for a path below the API prefix."""
         parts = rest.strip("/").split("/")
         match parts:
             case ["agents"]:
-                return ("GET",), "list_agents", ""
+                return ("GET",), "list_agents", "", "/agents"
             case ["agents", ident]:
-                return ("GET",), "agent", ident
+                return ("GET",), "agent", ident, "/agents/{id}"
             case ["calls"]:
-                return ("GET",), "list_calls", ""
+                return ("GET",), "list_calls", "", "/calls"
             case ["calls", "outbound"]:
-                return ("POST",), "dispatch", ""
+                return ("POST",), "dispatch", "", "/calls/outbound"
             case ["calls", ident]:
-                return ("GET",), "call", ident
+                return ("GET",), "call", ident, "/calls/{id}"
             case ["campaigns"]:
-                return ("GET",), "list_campaigns", ""
+                return ("GET",), "list_campaigns", "", "/campaigns"
             case ["campaigns", ident]:
-                return ("GET",), "campaign", ident
+                return ("GET",), "campaign", ident, "/campaigns/{id}"
         return None
 
     # --- reads --------------------------------------------------------------------------
@@ -425,44 +501,63 @@ class SandboxApp:
             return Response(200, self._campaign_json[key])
         if action == "call" and key in self.by_id:
             return Response(200, self.call_detail(self.by_id[key]))
-        return error_response(404, f"{noun} {key} not found", path)
+        return error_response(404, f"{noun} {key} not found", path, now=self.now())
+
+    def _campaign_page(self, params: dict[str, list[str]]) -> Response:
+        """bare-array: GET /campaigns pages like /calls does, but answers only the items."""
+        page = _int_param(params, "page", 0, 0)
+        size = min(_int_param(params, "size", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+        campaigns = list(self.campaigns.values())
+        return Response(200, dumps(campaigns[page * size : (page + 1) * size]))
 
     def call_detail(self, call: CallRecord) -> bytes:
-        now = time.time()
+        now = self.now()
         detail = call.to_dict(now)
         detail["turns"] = transcript(call, self.agents.get(call.agent_id), self.config.seed, now)
         return dumps(detail)
 
     def list_calls(self, params: dict[str, list[str]]) -> Response:
-        page = _int_param(params, "page", 0, 0)
-        size = min(_int_param(params, "size", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-        direction = _param(params, "direction")
-        if direction is not None and direction not in ("INBOUND", "OUTBOUND"):
-            raise BadRequest(f"direction must be INBOUND or OUTBOUND, got {direction!r}")
+        quirks = self.quirks
+        # A quirk that ignores a parameter does not even read it, as Spring ignores unknown ones.
+        page = 0 if quirks.stuck_page else _int_param(params, "page", 0, 0)
+        cap = quirks.page_cap or MAX_PAGE_SIZE
+        size = min(_int_param(params, "size", DEFAULT_PAGE_SIZE, 1), cap)
+        oldest_first = quirks.oldest_first or _sort_ascending(params.get("sort"))
+        direction: str | None = None
         statuses: frozenset[str] | None = None
-        raw_status = _param(params, "status")
-        if raw_status is not None:
-            statuses = frozenset(s.strip() for s in raw_status.split(",") if s.strip())
-            unknown = sorted(statuses - set(STATUSES))
-            if unknown or not statuses:
-                raise BadRequest(
-                    f"status must be one or more of {', '.join(STATUSES)} "
-                    f"(comma-separated), got {raw_status!r}"
-                )
         agent_id: int | None = None
-        raw_agent = _param(params, "agentId")
-        if raw_agent is not None:
-            try:
-                agent_id = int(raw_agent)
-            except ValueError:
-                raise BadRequest(f"agentId must be an integer, got {raw_agent!r}") from None
-        raw_start, raw_end = _param(params, "startDate"), _param(params, "endDate")
-        start = parse_instant("startDate", raw_start) if raw_start is not None else None
-        end = parse_instant("endDate", raw_end) if raw_end is not None else None
+        if not quirks.ignore_filters:
+            direction = _param(params, "direction")
+            if direction is not None and direction not in ("INBOUND", "OUTBOUND"):
+                raise BadRequest(f"direction must be INBOUND or OUTBOUND, got {direction!r}")
+            raw_status = _param(params, "status")
+            if raw_status is not None:
+                statuses = frozenset(s.strip() for s in raw_status.split(",") if s.strip())
+                unknown = sorted(statuses - set(self.statuses))
+                if unknown or not statuses:
+                    raise BadRequest(
+                        f"status must be one or more of {', '.join(self.statuses)} "
+                        f"(comma-separated), got {raw_status!r}"
+                    )
+            raw_agent = _param(params, "agentId")
+            if raw_agent is not None:
+                try:
+                    agent_id = int(raw_agent)
+                except ValueError:
+                    raise BadRequest(f"agentId must be an integer, got {raw_agent!r}") from None
+        start = end = None
+        if not quirks.ignore_dates:
+            raw_start, raw_end = _param(params, "startDate"), _param(params, "endDate")
+            start = parse_instant("startDate", raw_start) if raw_start is not None else None
+            end = parse_instant("endDate", raw_end) if raw_end is not None else None
 
-        now = time.time()
+        now = self.now()
         calls = self.calls
         hi = len(calls)  # calls only ever get appended, so this prefix is stable
+        if quirks.list_lag and hi > self._seeded_count:
+            # Dispatched calls are the tail of the list; those younger than the lag are hidden.
+            seeded = self._seeded_count
+            hi = bisect_right(calls, now - quirks.list_lag, seeded, hi, key=_created_exact)
         lo = 0
         if start is not None:
             lo = bisect_left(calls, start, 0, hi, key=_created_key)
@@ -471,13 +566,16 @@ class SandboxApp:
         skip = page * size
         if direction is None and statuses is None and agent_id is None:
             total = hi - lo
-            first, stop = max(lo, hi - skip - size), max(lo, hi - skip)
-            chosen = calls[first:stop]
-            chosen.reverse()
+            if oldest_first:
+                chosen = calls[min(hi, lo + skip) : min(hi, lo + skip + size)]
+            else:
+                chosen = calls[max(lo, hi - skip - size) : max(lo, hi - skip)]
+                chosen.reverse()
         else:
             total = 0
             chosen = []
-            for i in range(hi - 1, lo - 1, -1):  # newest first
+            order = range(lo, hi) if oldest_first else range(hi - 1, lo - 1, -1)
+            for i in order:
                 call = calls[i]
                 if direction is not None and call.direction != direction:
                     continue
@@ -488,12 +586,15 @@ class SandboxApp:
                 if skip <= total < skip + size:
                     chosen.append(call)
                 total += 1
+        items = b",".join([call.summary_json(now) for call in chosen])
+        if quirks.bare_array:
+            return Response(200, b"[%b]" % items)
         pages = math.ceil(total / size)
         body = (
             b'{"content":[%b],"totalElements":%d,"totalPages":%d,"number":%d,"size":%d,'
             b'"first":%b,"last":%b}'
             % (
-                b",".join([call.summary_json(now) for call in chosen]),
+                items,
                 total,
                 pages,
                 page,
@@ -519,10 +620,13 @@ class SandboxApp:
                 f"organization's numbers ({', '.join(ORG_NUMBERS)})",
                 422,
             )
-        outcome = outcome_for_number(request["toNumber"])
+        if self.quirks.lose_dispatch:
+            self.log(f"lose-dispatch: dropped a dispatch to {request['toNumber']}, queued nothing")
+            return DROP
+        outcome = self._final_outcome(outcome_for_number(request["toNumber"]))
         with self._lock:
             # Never older than the newest call, so the list stays sorted by creation.
-            created = max(time.time(), self.calls[-1].created if self.calls else 0.0)
+            created = max(self.now(), self.calls[-1].created if self.calls else 0.0)
             ring, answer, end = live_timeline(created, outcome, self.config.speed)
             call = CallRecord(
                 id=self._next_id,
@@ -547,11 +651,18 @@ class SandboxApp:
             f"dispatched call {call.id} to {call.to_number}: will end "
             f"{outcome.status}" + (f" ({outcome.disposition})" if outcome.disposition else "")
         )
-        answer_body = dumps(call.to_dict(created))
+        if self.quirks.lost_answer:
+            self.log(f"lost-answer: call {call.id} is queued; dropping the answer")
+            return DROP
+        reply = call.to_dict(created)
+        location: tuple[tuple[str, str], ...] = (("Location", f"{API_PREFIX}/calls/{call.id}"),)
+        if self.quirks.no_id:
+            del reply["id"]
+            location = ()
         if self.config.slow_dispatch:
             # The call is committed; only the answer is late (the "maybe queued" case).
             time.sleep(self.config.slow_dispatch)
-        return Response(201, answer_body, (("Location", f"{API_PREFIX}/calls/{call.id}"),))
+        return Response(201, dumps(reply), location)
 
     @staticmethod
     def _dispatch_request(body: bytes) -> dict[str, Any]:
@@ -595,18 +706,39 @@ def _created_key(call: CallRecord) -> int:
     return call.created_s
 
 
+def _created_exact(call: CallRecord) -> float:
+    return call.created
+
+
+def _sort_ascending(values: list[str] | None) -> bool:
+    """Whether Spring-style `sort` params ask for oldest first (the default is newest first).
+
+    `sort=createdAt,desc`, `sort=createdAt,asc`, `sort=createdAt` (ascending, as in Spring),
+    `id` alike; the first `sort` param decides. An unknown property is a 400, as Spring's
+    PropertyReferenceException would be, so a client can tell the parameter was read.
+    """
+    ascending: bool | None = None
+    for value in values or ():
+        tokens = [token.strip() for token in value.split(",") if token.strip()]
+        if not tokens:
+            continue
+        direction = tokens[-1].lower()
+        if direction in ("asc", "desc"):
+            tokens.pop()
+        else:
+            direction = "asc"
+        for prop in tokens:
+            if prop not in SORTABLE:
+                raise BadRequest(
+                    f"No property '{prop}' found for type 'Call' "
+                    f"(sort by {' or '.join(SORTABLE)}, then ',asc' or ',desc')"
+                )
+        if ascending is None:
+            ascending = direction == "asc"
+    return bool(ascending)
+
+
 # --- HTTP plumbing --------------------------------------------------------------------
-
-_DATE_CACHE: list[Any] = [0, ""]
-
-
-def _http_date() -> str:
-    now = int(time.time())
-    if _DATE_CACHE[0] != now:
-        _DATE_CACHE[1] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
-        _DATE_CACHE[0] = now
-    return str(_DATE_CACHE[1])
-
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -643,6 +775,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             app.log(f"sandbox: internal error on {self.command} {path}: {exc!r}")
             response = error_response(500, "Internal sandbox error", path, close=True)
+        if response is DROP:
+            # Close without a byte of answer: the client sees the connection drop.
+            self.close_connection = True
+            app.log(f"{self.command} {self.path} dropped without an answer")
+            return
         self._write(response)
         if not app.config.quiet:
             elapsed = (time.perf_counter() - started) * 1000
@@ -697,7 +834,7 @@ class _Handler(BaseHTTPRequestHandler):
         lines = [
             f"HTTP/1.1 {response.status} {_reason(response.status)}",
             f"Server: {self.server_version}",
-            f"Date: {_http_date()}",
+            f"Date: {self.server.app.http_date()}",
             "Content-Type: application/json",
             f"Content-Length: {len(response.body)}",
         ]

@@ -110,5 +110,9 @@ def post_webhook(
         return failed(f"cannot resolve host {parts.hostname}")
     except (OSError, http.client.HTTPException) as exc:
         return failed(f"{type(exc).__name__}: {exc}".rstrip(": "))
+    except ValueError as exc:
+        # A header http.client will not send (a newline, a non-Latin-1 character): a
+        # hand-edited saved file, never a crash.
+        return failed(f"cannot send this request: {exc}")
     finally:
         connection.close()

@@ -1,40 +1,64 @@
 """The server behind `zaza webhooks listen`: receive, verify, save, acknowledge; then show, forward.
 
-Every event is appended to the save file and flushed *before* its 2xx goes out, so an
-acknowledged event survives `kill -9`. Showing and forwarding happen afterwards on one
+Every event is appended to the save file as one whole line *before* its 2xx goes out, so
+an acknowledged event survives `kill -9`; a write that fails (disk full) is cut back out of
+the file, and the sender gets a 5xx and retries. Showing and forwarding happen afterwards on one
 worker thread fed by an unbounded queue: a slow or dead app behind `--forward-to` delays
 only its own deliveries, never an acknowledgement. No CLI imports: the command passes
 callbacks, and tests start a `WebhookListener` on port 0 in-process.
+
+The listener may sit on a public tunnel, so every sender is presumed hostile: a request
+must arrive whole within `request_deadline`, at most `max_connections` are served at
+once (more are refused at once), and nothing a sender controls is trusted for printing
+(the printer makes it terminal-safe).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import io
 import json
 import os
 import queue
 import socket
 import socketserver
+import stat
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from zazacli.webhooks.delivery import DeliveryResult, post_webhook
 from zazacli.webhooks.samples import EVENT_TYPES
-from zazacli.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, verify_signature
+from zazacli.webhooks.signing import (
+    BASE64_KEY,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    signature_form,
+)
 
 MAX_BODY = 1024 * 1024
 # A body timestamp further than this from our clock is flagged: a replay, or a skewed clock.
 STALE_AFTER_SECONDS = 300.0
 FSYNC_INTERVAL = 1.0
+REQUEST_DEADLINE = 10.0
+MAX_CONNECTIONS = 64
+# Over-the-cap refusals are reported at most this often (a flood must not flood stderr).
+REFUSAL_REPORT_INTERVAL = 5.0
 
 VALID, INVALID, UNCHECKED = "valid", "invalid", "unchecked"
+BASE64_FORM_NOTICE = (
+    "note: this sender signs with the base64-decoded part after whsec_ as the HMAC key "
+    "(the Standard Webhooks form), not the whole secret; both are accepted"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,11 @@ class ListenerConfig:
     save_path: Path | None = None
     # Slow or half-open clients are dropped after this long without a byte.
     client_timeout: float = 10.0
+    # A request (line, headers, body) must arrive whole this long after its first byte
+    # (the first one: after the connection opened), so a drip-feeding sender cannot pin a thread.
+    request_deadline: float = REQUEST_DEADLINE
+    # Connections served at once; more are answered 503 and closed without a thread.
+    max_connections: int = MAX_CONNECTIONS
     max_body: int = MAX_BODY
 
     def __repr__(self) -> str:
@@ -90,18 +119,24 @@ class Notice:
     method: str = ""
     path: str = ""
     client: str = ""
+    info: bool = False  # news rather than a problem: shown without "warning:"
 
 
 @dataclass
 class ListenerStats:
     received: int = 0
     valid: int = 0
+    # Of the valid: signed with the base64-decoded key (Standard Webhooks), not the whole secret.
+    base64_key: int = 0
     invalid: int = 0
     unchecked: int = 0
     filtered_out: int = 0
     forwarded_ok: int = 0
     forwarded_failed: int = 0
     rejected: int = 0
+    refused: int = 0  # connections closed at once: over max_connections
+    timed_out: int = 0  # requests not complete within request_deadline
+    save_failures: int = 0  # events answered 5xx because their line could not be written
 
     def copy(self) -> ListenerStats:
         return ListenerStats(**self.__dict__)
@@ -142,16 +177,207 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class SaveFile:
+    """The `--save` file: whole JSON lines appended, or nothing.
+
+    Written with `os.write` (no userspace buffer that could keep half a line for later).
+    A write that fails part-way (disk full, EFBIG, EIO) is cut back out of a regular file
+    at once, or before the next line if that fails too; a pipe or device cannot be cut,
+    so the next line starts on a fresh line instead. Checked when opened: a device or
+    pipe that refuses a byte (`/dev/full`), or a full disk, raises OSError then, so the
+    command can stop with one line rather than answer 500 to every event.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # O_NONBLOCK only for the open: a FIFO nobody reads fails (ENXIO) instead of hanging.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+        # New files are 0600: events carry customers' names and phone numbers.
+        self.fd = os.open(path, flags, 0o600)
+        try:
+            fcntl.fcntl(
+                self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~os.O_NONBLOCK
+            )
+            info = os.fstat(self.fd)
+            self.regular = stat.S_ISREG(info.st_mode)
+            self._cut_to: int | None = None  # a regular file to truncate before the next line
+            self._fresh_line = False  # a pipe/device: start the next line with a newline
+            self._probe(info.st_size)
+        except OSError as exc:
+            os.close(self.fd)
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+
+    def _probe(self, size: int) -> None:
+        if not self.regular:
+            self._write_all(b"\n")  # a blank line: readers skip it; /dev/full refuses it
+            return
+        disk = os.fstatvfs(self.fd)
+        if disk.f_blocks and not disk.f_bavail:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+        if size and _last_byte(self.path, size) != b"\n":
+            # Cut short by an earlier crash: keep that line (replay reports it), start afresh.
+            self._write_all(b"\n")
+
+    def _write_all(self, data: bytes) -> int:
+        """Write all of `data`; on OSError, `exc.written` says how much got out."""
+        view = memoryview(data)
+        written = 0
+        try:
+            while written < len(data):
+                count = os.write(self.fd, view[written:])
+                if count <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += count
+        except OSError as exc:
+            exc.written = written  # type: ignore[attr-defined]
+            raise
+        return written
+
+    def repair(self) -> None:
+        """Cut a half-written line back out; raises OSError while that is impossible."""
+        if self._cut_to is not None:
+            os.ftruncate(self.fd, self._cut_to)
+            self._cut_to = None
+
+    def write_line(self, line: bytes) -> None:
+        """Append `line` (ending in a newline) whole, or raise OSError with the file as before."""
+        self.repair()
+        data = b"\n" + line if self._fresh_line else line
+        start = os.lseek(self.fd, 0, os.SEEK_END) if self.regular else 0
+        try:
+            self._write_all(data)
+        except OSError as exc:
+            if getattr(exc, "written", 0):
+                if self.regular:
+                    self._cut_to = start
+                    try:
+                        self.repair()
+                    except OSError:
+                        pass  # tried again before the next line
+                else:
+                    self._fresh_line = True
+            raise
+        self._fresh_line = False
+
+    def sync(self) -> None:
+        if self.regular:
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        try:
+            self.repair()
+            self.sync()
+        finally:
+            os.close(self.fd)
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    # Read through a second descriptor: the save one is write-only.
+    with open(path, "rb") as handle:
+        handle.seek(size - 1)
+        return handle.read(1)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A connection's bytes, with two limits: `idle` seconds without a byte, and a deadline
+    `limit` seconds after a request's first byte by which it must be complete (`expired`
+    says that one struck). The handler resets `deadline` to None between requests."""
+
+    def __init__(self, sock: socket.socket, idle: float, limit: float) -> None:
+        self._sock = sock
+        self._idle = idle
+        self._limit = limit
+        self.deadline: float | None = None  # None: between requests, only `idle` applies
+        self.expired = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        timeout = self._idle
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.expired = True
+                raise TimeoutError("request deadline passed")
+            timeout = min(timeout, remaining)
+        self._sock.settimeout(timeout)
+        try:
+            count = self._sock.recv_into(buffer)
+        except TimeoutError:
+            self.expired = self.deadline is not None and time.monotonic() >= self.deadline
+            raise
+        if self.deadline is None and count:
+            self.deadline = time.monotonic() + self._limit  # a new request has begun
+        return count
+
+
+_OVER_CAPACITY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+_DEADLINE_PASSED = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # close() must not wait for a stalled sender's deadline; a late request finds the
+    # listener closed (503), and nothing is written after the save file is closed.
+    block_on_close = False
     # 16+ concurrent senders connecting at once must not see refused connections.
     request_queue_size = 256
 
     def __init__(self, listener: WebhookListener, address: tuple[str, int]) -> None:
         self.listener = listener
+        self._active = 0
+        self._active_lock = threading.Lock()
+        self._last_refusal_report = 0.0
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._active_lock:
+            full = self._active >= self.listener.config.max_connections
+            if not full:
+                self._active += 1
+        if full:
+            self._refuse(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            with self._active_lock:
+                self._active -= 1
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._active_lock:
+                self._active -= 1
+
+    def _refuse(self, request: Any, client_address: Any) -> None:
+        """Over the cap: a 503 if the socket takes it at once, then close; no thread, no wait."""
+        try:
+            request.setblocking(False)
+            request.send(_OVER_CAPACITY)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+        count = self.listener.count_refusal()
+        now = time.monotonic()
+        if count == 1 or now - self._last_refusal_report >= REFUSAL_REPORT_INTERVAL:
+            self._last_refusal_report = now
+            cap = self.listener.config.max_connections
+            self.listener.report(
+                Notice(
+                    f"over {cap} connections at once: refused ({count} so far)",
+                    503,
+                    client=str(client_address[0]),
+                )
+            )
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall start-up.
@@ -176,7 +402,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.connection.settimeout(self.server.listener.config.client_timeout)
+        config = self.server.listener.config
+        self.connection.settimeout(config.client_timeout)
+        self.reader = _DeadlineReader(
+            self.connection, config.client_timeout, config.request_deadline
+        )
+        # The first request is due `request_deadline` after the connection opened.
+        self.reader.deadline = time.monotonic() + config.request_deadline
+        self.rfile = io.BufferedReader(self.reader, 64 * 1024)
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()  # a TimeoutError there closes the connection
+        reader = self.reader
+        if reader.expired:
+            reader.expired = False
+            self.close_connection = True
+            self.server.listener.deadline_passed(self)
+        # Between requests only the idle timeout runs; the next one's first byte starts its clock.
+        reader.deadline = None
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the listener reports what matters through its callbacks
@@ -184,8 +427,13 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_expect_100(self) -> bool:
         # curl sends `Expect: 100-continue` for bodies over 1 KiB. The interim answer must
         # leave now (our writes are buffered), unless the body will be refused unread anyway.
-        length = self.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self.server.listener.config.max_body:
+        length = self.headers.get("Content-Length", "").strip()
+        too_big = (
+            length.isascii()
+            and length.isdigit()
+            and int(length) > self.server.listener.config.max_body
+        )
+        if too_big:
             return True
         self.send_response_only(100)
         self.end_headers()
@@ -253,19 +501,21 @@ class WebhookListener:
         self._closed = False
         self._dirty = False
         self._stopping = threading.Event()
-        self._save: IO[bytes] | None = None
+        self._save: SaveFile | None = None
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------ life cycle
 
     def start(self) -> WebhookListener:
-        """Open the save file and bind; raises OSError (port in use, unwritable file)."""
+        """Open the save file and bind; raises OSError (port in use, unwritable file).
+
+        The save file is checked here (see SaveFile), so `--save /dev/full` or a full disk
+        stops the command before it answers a single event.
+        """
         if self.config.save_path is not None:
-            # Append, never truncate: a restarted listener keeps earlier events. New files are
-            # 0600: events carry customers' names and phone numbers.
-            fd = os.open(self.config.save_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._save = open(fd, "ab")
+            # Append, never truncate: a restarted listener keeps earlier events.
+            self._save = SaveFile(self.config.save_path)
         try:
             self._server = _Server(self, (self.config.host, self.config.port))
         except OSError:
@@ -325,9 +575,10 @@ class WebhookListener:
             thread.join(drain_timeout)
         with self._lock:
             if self._save is not None:
-                self._save.flush()
-                os.fsync(self._save.fileno())
-                self._save.close()
+                try:
+                    self._save.close()
+                except OSError as exc:
+                    self._on_notice(Notice(f"cannot sync the save file: {exc.strerror or exc}"))
         return self.stats()
 
     def __enter__(self) -> WebhookListener:
@@ -376,17 +627,18 @@ class WebhookListener:
                 handler, 404, f"not found: events are received on {self._path}", close=True
             )
             return
-        length_text = handler.headers.get("Content-Length")
-        if length_text is None or handler.headers.get("Transfer-Encoding"):
+        lengths = handler.headers.get_all("Content-Length") or []
+        if not lengths or handler.headers.get("Transfer-Encoding"):
             self._reject(handler, 411, "Content-Length required", close=True)
             return
-        try:
-            length = int(length_text)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            self._reject(handler, 400, f"bad Content-Length {length_text!r}", close=True)
+        length_text = lengths[0].strip()
+        # ASCII digits only: int() would also take "+5", "1_0" and "٥", and two differing
+        # lengths are how requests get smuggled past a proxy.
+        if not (length_text.isascii() and length_text.isdigit()) or len(set(lengths)) > 1:
+            shown = ", ".join(repr(v) for v in lengths)
+            self._reject(handler, 400, f"bad Content-Length {shown}", close=True)
             return
+        length = int(length_text)
         if length > self.config.max_body:
             # Refused from the header alone: the body is never read into memory.
             limit = self.config.max_body
@@ -395,7 +647,18 @@ class WebhookListener:
         try:
             raw = handler.rfile.read(length)
         except TimeoutError:
-            self._reject(handler, 408, "timed out reading the body", close=True)
+            reader: _DeadlineReader | None = getattr(handler, "reader", None)
+            late = reader is not None and reader.expired
+            if reader is not None:
+                reader.expired = False  # answered here, not again by handle_one_request
+            if late:
+                with self._lock:
+                    self._stats.timed_out += 1
+            seconds = f"{self.config.request_deadline:g}"
+            message = (
+                f"body not complete within {seconds} s" if late else "timed out reading the body"
+            )
+            self._reject(handler, 408, message, close=True)
             return
         if len(raw) < length:
             handler.close_connection = True
@@ -412,6 +675,9 @@ class WebhookListener:
         except (UnicodeDecodeError, ValueError) as exc:
             self._reject(handler, 400, f"malformed JSON: {exc}")
             return
+        except RecursionError:
+            self._reject(handler, 400, "malformed JSON: nested too deeply")
+            return
         if not isinstance(body, dict):
             self._reject(handler, 400, "expected a JSON object {event, data, timestamp}")
             return
@@ -427,9 +693,10 @@ class WebhookListener:
         flags += timestamp_flags(body.get("timestamp"))
 
         signature_header = handler.headers.get(SIGNATURE_HEADER)
+        form = None
         if self.config.secret is None:
             signature = UNCHECKED
-        elif verify_signature(self.config.secret, raw, signature_header):
+        elif form := signature_form(self.config.secret, raw, signature_header):
             signature = VALID
         else:
             signature = INVALID
@@ -457,17 +724,33 @@ class WebhookListener:
             line = json.dumps(record, ensure_ascii=False)
             if self._save is not None:
                 try:
-                    self._save.write(line.encode("utf-8") + b"\n")
-                    self._save.flush()  # in the OS before the ack: survives kill -9
+                    # One os.write of the whole line: in the OS before the ack, survives kill -9.
+                    self._save.write_line(line.encode("utf-8") + b"\n")
                 except OSError as exc:
-                    # Not saved means not acknowledged: the sender will retry.
-                    self.report(Notice(f"cannot save event: {exc}", 500, "POST", handler.path))
-                    respond(handler, 500, {"error": "cannot save the event"})
+                    # Not saved means not acknowledged: the sender will retry. The file holds
+                    # no trace of it (cut back), so the retry will not follow half a line.
+                    self._stats.save_failures += 1
+                    reason = exc.strerror or str(exc)
+                    self.report(
+                        Notice(
+                            f"cannot save the event: {reason}",
+                            500,
+                            "POST",
+                            handler.path,
+                            handler.client_address[0],
+                        )
+                    )
+                    respond(handler, 500, {"error": "cannot save the event"}, close=True)
                     return
                 self._dirty = True
             self._stats.received += 1
             if signature == VALID:
                 self._stats.valid += 1
+                if form == BASE64_KEY:
+                    self._stats.base64_key += 1
+                    if self._stats.base64_key == 1:
+                        # Once: which key form the sender uses settles the [assumed] reading.
+                        self._queue.put(Notice(BASE64_FORM_NOTICE, info=True))
             elif signature == INVALID:
                 self._stats.invalid += 1
             else:
@@ -479,6 +762,31 @@ class WebhookListener:
             respond(handler, 401, {"error": "invalid signature"})
         else:
             respond(handler, 200, {"received": True})
+
+    def count_refusal(self) -> int:
+        with self._lock:
+            self._stats.refused += 1
+            return self._stats.refused
+
+    def deadline_passed(self, handler: BaseHTTPRequestHandler) -> None:
+        """A request not complete within `request_deadline`: a 408 if it goes out at once."""
+        with self._lock:
+            self._stats.timed_out += 1
+        seconds = f"{self.config.request_deadline:g}"
+        self.report(
+            Notice(
+                f"request not complete within {seconds} s: connection closed",
+                408,
+                getattr(handler, "command", "") or "",
+                getattr(handler, "path", "") or "",
+                handler.client_address[0],
+            )
+        )
+        try:
+            handler.connection.setblocking(False)
+            handler.connection.send(_DEADLINE_PASSED)
+        except OSError:
+            pass
 
     def report(self, notice: Notice) -> None:
         """Hand a notice to the worker, so it prints in order with the events."""
@@ -529,10 +837,9 @@ class WebhookListener:
                 if not self._dirty or self._save is None or self._closed:
                     continue
                 self._dirty = False
-                fileno = self._save.fileno()
+                save = self._save
             # Outside the lock: fsync can take milliseconds and must not delay acks.
             try:
-                os.fsync(fileno)
+                save.sync()
             except OSError as exc:
                 self.report(Notice(f"cannot fsync the save file: {exc}"))
-

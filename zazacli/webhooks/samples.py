@@ -13,7 +13,8 @@ from typing import Any
 
 # type -> one line for `zaza webhooks events`, in the order a call's life shows them.
 EVENT_TYPES: dict[str, str] = {
-    "call.started": "a call was answered and the AI agent is talking (data: the Call)",
+    "call.started": "an outbound call was queued at the carrier, or an inbound call "
+    "connected (data: the Call)",
     "call.completed": "a call ended normally; includes duration and disposition (data: the Call)",
     "call.failed": "a call could not be completed; includes the failure reason (data: the Call)",
     "campaign.lead.updated": "a campaign lead changed status, e.g. PENDING -> REACHED",
@@ -30,8 +31,12 @@ def _iso(moment: datetime) -> str:
 
 
 def _call(now: datetime, status: str) -> dict[str, Any]:
-    """A Call as ZazaVoice sends it in `call.*` events (no `turns`)."""
-    completed, failed = status == "COMPLETED", status == "FAILED"
+    """A Call as ZazaVoice sends it in `call.*` events (no `turns`).
+
+    QUEUED is `call.started` for an outbound call: queued at the carrier, so it has not
+    started ringing and has no startedAt, endedAt or duration yet.
+    """
+    completed, failed, queued = status == "COMPLETED", status == "FAILED", status == "QUEUED"
     started = now - timedelta(seconds=107) if completed else now
     return {
         "id": 90211,
@@ -41,8 +46,8 @@ def _call(now: datetime, status: str) -> dict[str, Any]:
         "toNumber": CUSTOMER_NUMBER,
         "agentId": 12,
         "campaignId": None,
-        "createdAt": _iso(started - timedelta(seconds=8)),
-        "startedAt": None if failed else _iso(started),
+        "createdAt": _iso(now if queued else started - timedelta(seconds=8)),
+        "startedAt": None if failed or queued else _iso(started),
         "endedAt": _iso(now) if completed or failed else None,
         "durationSeconds": 107 if completed else None,
         "disposition": "INTERESTED" if completed else None,
@@ -56,7 +61,8 @@ def sample_data(event: str, now: datetime | None = None) -> dict[str, Any]:
     """The `data` object of a realistic `event`; KeyError for an unknown type."""
     now = now or datetime.now(UTC)
     if event == "call.started":
-        return _call(now, "IN_PROGRESS")
+        # Documented: fires when an outbound call is queued at the carrier (inbound: connected).
+        return _call(now, "QUEUED")
     if event == "call.completed":
         return _call(now, "COMPLETED")
     if event == "call.failed":

@@ -2,6 +2,10 @@
 
 One object a line: `{received_at, event, signature, flags?, headers, body, raw}`. `raw` is
 the body exactly as received, so a replay sends the same bytes the signature covered.
+`signature` is the listener's verdict when the event arrived: `valid`, `invalid` (bad or
+missing signature) or `unchecked` (no secret to check with). A line without one (older or
+hand-written files) counts as unverified: only `valid` events may be re-signed, or a forged
+event would come out of a replay looking genuine.
 A last line cut short by `kill -9` (or any other unreadable line) is skipped and reported.
 """
 
@@ -18,6 +22,9 @@ from typing import Any
 from zazacli.webhooks.samples import encode_body
 from zazacli.webhooks.signing import SIGNATURE_HEADER
 
+VALID = "valid"
+VERDICTS = (VALID, "invalid", "unchecked")  # the listener's `signature` values
+
 
 @dataclass(frozen=True)
 class SavedEvent:
@@ -27,6 +34,12 @@ class SavedEvent:
     event: str
     raw: bytes
     signature: str | None  # the X-ZazaVoice-Signature it arrived with
+    verdict: str | None = None  # valid / invalid / unchecked when received; None: not recorded
+
+    @property
+    def verified(self) -> bool:
+        """Arrived with a signature the listener checked and found valid."""
+        return self.verdict == VALID
 
     def received(self) -> datetime | None:
         try:
@@ -74,6 +87,7 @@ def parse_saved(lines: Iterable[str]) -> tuple[list[SavedEvent], list[str]]:
                 event=str(event),
                 raw=data,
                 signature=_header(record.get("headers"), SIGNATURE_HEADER),
+                verdict=verdict if (verdict := record.get("signature")) in VERDICTS else None,
             )
         )
     return events, problems

@@ -1,0 +1,300 @@
+"""A hostile API server cannot make zaza hang, grow without bound or crash: bodies are
+capped, each request has a total deadline, JSON is bounded in depth and standard (no NaN),
+scans are capped in pages, and an absurd Retry-After ends a command (or a batch) at once
+with when to come back. All over real sockets, against scripted servers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import Cli, FaultServer, send
+
+from zazacli.api import listing
+
+KEY = "zaza_test_bounded_key_0000"
+FROM = "+14155550100"
+HUGE_RETRY_AFTER = "1000000000"
+
+
+def fault_cli(server: FaultServer, **env: str) -> Cli:
+    return Cli(env={"ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY, **env})
+
+
+def error_lines(result: Any) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+def assert_one_line_error(result: Any, code: int, *needles: str) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert KEY not in result.stderr + result.stdout
+    [line] = error_lines(result)
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+    return line
+
+
+def streaming(
+    chunk: bytes, every: float, stop: threading.Event, *, limit: float = 15.0
+) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A handler that answers 200 and then writes `chunk` every `every` seconds, without
+    end, until the client hangs up, `stop` is set, or `limit` seconds pass (so the test's
+    server always ends)."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        ends = time.monotonic() + limit
+        try:
+            h.wfile.write(b"1\r\n[\r\n")
+            while not stop.is_set() and time.monotonic() < ends:
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                h.wfile.flush()
+                if every:
+                    stop.wait(every)
+        except OSError:
+            pass  # the client hung up: what it should do
+        h.close_connection = True
+
+    return handler
+
+
+@pytest.fixture
+def stop() -> Any:
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+# ---------------------------------------------------------------- body size and deadline
+
+
+def test_endless_body_stops_at_the_cap_quickly(fault_server: FaultServer, stop: Any) -> None:
+    fault_server.set_handler(streaming(b"0," * 32768, 0, stop))
+    started = time.monotonic()
+    result = fault_cli(fault_server)("agents", "list")
+    took = time.monotonic() - started
+    line = assert_one_line_error(result, 1)
+    assert line == "error: the API sent more than 64 MiB for GET /agents; stopped"
+    assert took < 10
+
+
+@pytest.mark.slow
+def test_drip_fed_body_ends_at_the_timeout(fault_server: FaultServer, stop: Any) -> None:
+    fault_server.set_handler(streaming(b"1,", 0.2, stop))
+    started = time.monotonic()
+    result = fault_cli(fault_server)("--timeout", "1", "agents", "list")
+    took = time.monotonic() - started
+    assert_one_line_error(result, 6, "no complete answer", "GET /agents", "within 2 s")
+    assert 1.0 <= took < 3.5
+    assert len(fault_server.requests) == 1  # not asked again: a slow server stays slow
+
+
+@pytest.mark.slow
+def test_drip_fed_headers_end_at_the_timeout(fault_server: FaultServer, stop: Any) -> None:
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        try:
+            for n in range(200):
+                h.wfile.write(b"X-Slow-%d: y\r\n" % n)
+                h.wfile.flush()
+                if stop.wait(0.1):
+                    break
+        except OSError:
+            pass
+        h.close_connection = True
+
+    fault_server.set_handler(handler)
+    started = time.monotonic()
+    result = fault_cli(fault_server)("--timeout", "1", "agents", "list")
+    assert_one_line_error(result, 6, "no complete answer")
+    assert time.monotonic() - started < 3.5
+
+
+@pytest.mark.slow
+def test_drip_fed_dispatch_answer_is_reconciled_not_resent(
+    fault_server: FaultServer, stop: Any
+) -> None:
+    drip = streaming(b" ", 0.2, stop)
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        if h.command == "POST":
+            drip(h)
+        elif "/agents/" in h.path:
+            send(h, 200, {"id": 12, "name": "Zara", "isActive": True})
+        else:
+            send(h, 200, {"content": [], "number": 0, "last": True})
+
+    fault_server.set_handler(handler)
+    cli = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="0")
+    args = ["calls", "dispatch", "--from", FROM, "--to", "+12125550701", "--agent", "12"]
+    result = cli("--timeout", "1", *args, "--allow-quiet-hours")
+    assert result.exit_code == 6, result.stderr
+    assert "no complete answer" in result.stderr and "Traceback" not in result.stderr
+    assert sum(r["method"] == "POST" for r in fault_server.requests) == 1
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def test_deep_json_is_one_line_exit_1(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 200, b"[" * 100_000 + b"]" * 100_000))
+    line = assert_one_line_error(fault_cli(fault_server)("agents", "list"), 1)
+    assert "the API sent invalid JSON: nested more than 128 levels deep" in line
+
+
+def test_json_just_deeper_than_the_bound_is_refused(fault_server: FaultServer) -> None:
+    # Deep enough to pass json.loads, too deep to be data: refused as well.
+    body = b'{"content": ' + b"[" * 200 + b"]" * 200 + b', "last": true}'
+    fault_server.set_handler(lambda h: send(h, 200, body))
+    assert_one_line_error(fault_cli(fault_server)("agents", "list"), 1, "nested more than 128")
+
+
+def test_deep_json_in_an_error_body_is_not_a_crash(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 400, b"[" * 100_000))
+    assert_one_line_error(fault_cli(fault_server)("agents", "list"), 2, "HTTP 400")
+
+
+def hostile_calls(duration: str) -> bytes:
+    call = (
+        '{"id": 1, "direction": "OUTBOUND", "status": "COMPLETED", "agentId": 12, '
+        f'"createdAt": "2026-01-05T10:00:00Z", "durationSeconds": {duration}}}'
+    )
+    return f'{{"content": [{call}], "number": 0, "totalPages": 1, "last": true}}'.encode()
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_in_a_duration_is_a_clear_api_error(fault_server: FaultServer, constant: str) -> None:
+    fault_server.set_handler(lambda h: send(h, 200, hostile_calls(constant)))
+    result = fault_cli(fault_server)("calls", "stats", "--since", "2026-01-01")
+    line = assert_one_line_error(result, 1)
+    assert line.startswith(f"error: the API sent invalid JSON: {constant} (HTTP 200 for GET")
+
+
+def test_overflowing_duration_does_not_crash_stats(fault_server: FaultServer) -> None:
+    # 1e400 is valid JSON that Python reads as infinity: not a duration.
+    fault_server.set_handler(lambda h: send(h, 200, hostile_calls("1e400")))
+    result = fault_cli(fault_server)("calls", "stats", "--since", "2026-01-01", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+    json.loads(result.stdout)
+
+
+# ---------------------------------------------------------------- pages per scan
+
+
+def test_a_list_that_never_ends_is_capped(
+    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "MAX_PAGES_PER_SCAN", 30)
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        query = parse_qs(urlsplit(h.path).query)
+        page, size = int(query["page"][0]), int(query["size"][0])
+        send(h, 200, [{"id": page * size + n, "name": "a"} for n in range(size)])
+
+    fault_server.set_handler(handler)
+    result = fault_cli(fault_server)("agents", "list", "--json")
+    assert_one_line_error(result, 1, "went on for 30 pages", "stopped rather than read forever")
+    assert len(fault_server.requests) == 30
+
+
+# ---------------------------------------------------------------- Retry-After
+
+
+def test_absurd_retry_after_on_get_is_exit_5_at_once(fault_server: FaultServer) -> None:
+    fault_server.set_handler(
+        lambda h: send(h, 429, {"message": "slow down"}, headers={"Retry-After": HUGE_RETRY_AFTER})
+    )
+    started = time.monotonic()
+    result = fault_cli(fault_server)("agents", "list")
+    assert time.monotonic() - started < 3
+    year = datetime.fromtimestamp(time.time() + int(HUGE_RETRY_AFTER), UTC).year
+    line = assert_one_line_error(result, 5, f"try again after {year}-", "277,778 hours)")
+    assert "HTTP 429: slow down: the API asks to wait until" in line
+    assert len(fault_server.requests) == 1
+
+
+@pytest.mark.parametrize("value", ["1e999", "inf", "Fri, 01 Jan 9999 00:00:00 GMT"])
+def test_other_absurd_retry_afters_are_exit_5(fault_server: FaultServer, value: str) -> None:
+    fault_server.set_handler(lambda h: send(h, 429, {}, headers={"Retry-After": value}))
+    started = time.monotonic()
+    assert_one_line_error(fault_cli(fault_server)("agents", "list"), 5, "try again after")
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "soon", "\x1b]0;pwned\x07"])
+def test_junk_retry_after_is_ignored(fault_server: FaultServer, value: str) -> None:
+    answers = [(429, {}), (200, [{"id": 1, "name": "Zara"}])]
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        status, body = answers.pop(0) if answers else (200, [])
+        send(h, status, body, headers={"Retry-After": value})
+
+    fault_server.set_handler(handler)
+    result = fault_cli(fault_server)("agents", "list", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stderr
+
+
+def write_csv(path: Path, numbers: list[str]) -> Path:
+    path.write_text("to\n" + "\n".join(numbers) + "\n")
+    return path
+
+
+def test_absurd_retry_after_stops_a_batch_cleanly_and_it_resumes(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    state = {"limited": True, "next_id": 500}
+    queued: list[str] = []
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        if h.command == "GET" and "/agents/" in h.path:
+            send(h, 200, {"id": 12, "name": "Zara", "isActive": True})
+        elif h.command == "GET":
+            send(h, 200, {"content": [], "number": 0, "last": True})
+        elif state["limited"]:
+            send(h, 429, {"message": "quota"}, headers={"Retry-After": HUGE_RETRY_AFTER})
+        else:
+            body = json.loads(fault_server.requests[-1]["body"])
+            state["next_id"] += 1
+            queued.append(body["toNumber"])
+            send(h, 201, {"id": state["next_id"], "status": "QUEUED", **body})
+
+    fault_server.set_handler(handler)
+    numbers = [f"+1212555072{n}" for n in range(1, 5)]
+    csv_path = write_csv(tmp_path / "b.csv", numbers)
+    args = ["calls", "batch", str(csv_path), "--from", FROM, "--agent", "12"]
+    args += ["--rate", "50", "--concurrency", "1", "--allow-quiet-hours"]
+    cli = fault_cli(fault_server)
+    started = time.monotonic()
+    result = cli(*args)
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 5, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "re-run the same command after" in result.stderr and "hours) to resume" in result.stderr
+    assert "to resume, re-run the same command" in result.stderr
+    assert error_lines(result)[0].startswith("error: HTTP 429: quota: the API asks to wait until")
+    journal = [json.loads(line) for line in (tmp_path / "b.csv.journal.jsonl").open()]
+    events = [(e["event"], e.get("line")) for e in journal if "line" in e]
+    assert events == [("attempt", 2), ("failed", 2)]  # one POST, then the run stopped
+    first_posts = sum(r["method"] == "POST" for r in fault_server.requests)
+    assert first_posts == 1
+
+    state["limited"] = False  # the server recovers
+    again = cli(*args)
+    assert again.exit_code == 0, again.stderr
+    assert sorted(queued) == sorted(numbers)  # each dialled once
+    posts = sum(r["method"] == "POST" for r in fault_server.requests)
+    assert posts - first_posts == len(numbers)

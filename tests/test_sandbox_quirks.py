@@ -1,0 +1,349 @@
+"""The sandbox's quirks (servers that read the contract differently) and the baseline they
+bend (sort, the Date header, the request counter), over raw HTTP on loopback."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from zazacli.sandbox import ORG_NUMBERS, Sandbox, SandboxConfig
+from zazacli.sandbox.quirks import QUIRKS, parse_quirks
+
+REPO = Path(__file__).resolve().parent.parent
+MakeSandbox = Callable[..., Sandbox]
+SEEDED = 300  # sandbox_fixtures.FAST
+
+
+def client(sb: Sandbox) -> httpx.Client:
+    return httpx.Client(
+        base_url=sb.base_url,
+        headers={"Authorization": f"Bearer {sb.api_key}"},
+        timeout=10,
+        trust_env=False,
+    )
+
+
+@pytest.fixture
+def quirky(make_sandbox: MakeSandbox) -> Iterator[Callable[..., httpx.Client]]:
+    """quirky("name", …) -> a client of a fresh sandbox with those quirks."""
+    clients: list[httpx.Client] = []
+
+    def factory(*quirks: str) -> httpx.Client:
+        c = client(make_sandbox(quirks=quirks))
+        clients.append(c)
+        return c
+
+    yield factory
+    for c in clients:
+        c.close()
+
+
+def ids(c: httpx.Client, **params: Any) -> list[int]:
+    return [call["id"] for call in c.get("/calls", params=params).json()["content"]]
+
+
+def all_ids(c: httpx.Client, **params: Any) -> list[int]:
+    found: list[int] = []
+    for page in range(50):
+        body = c.get("/calls", params={**params, "size": 100, "page": page}).json()
+        found.extend(call["id"] for call in body["content"])
+        if body["last"]:
+            return found
+    raise AssertionError("more than 50 pages")
+
+
+def post(c: httpx.Client, to: str) -> httpx.Response:
+    body = {"fromNumber": ORG_NUMBERS[0], "toNumber": to, "agentId": 12}
+    return c.post("/calls/outbound", json=body)
+
+
+def epoch(instant: str) -> float:
+    return datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp()
+
+
+def server_date(response: httpx.Response) -> float:
+    return parsedate_to_datetime(response.headers["Date"]).timestamp()
+
+
+# ------------------------------------------------------------------ configuration
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["bogus", "page-cap", "page-cap=0", "page-cap=x", "clock-skew", "clock-skew=soon",
+     "list-lag=-1", "no-id=1", "list-lag=nan"],
+)  # fmt: skip
+def test_bad_quirks_are_refused_naming_the_valid_ones(spec: str) -> None:
+    with pytest.raises(ValueError, match="valid quirks: ignore-dates, ") as caught:
+        SandboxConfig(quirks=(spec,))
+    assert "list-lag[=S]" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_quirk_values_and_defaults() -> None:
+    parsed = parse_quirks(["list-lag", "clock-skew=-300", "page-cap=7", "no-id"])
+    assert (parsed.list_lag, parsed.clock_skew, parsed.page_cap) == (30.0, -300.0, 7)
+    assert parsed.no_id and not parsed.lost_answer
+    assert parse_quirks(["list-lag=0.3"]).list_lag == 0.3
+    assert parse_quirks([]) == parse_quirks(())
+
+
+def test_cli_bogus_quirk_is_a_usage_error(bare_cli: Any) -> None:
+    result = bare_cli("sandbox", "--port", "0", "--quirk", "bogus")
+    assert result.exit_code == 2
+    assert "unknown quirk 'bogus'" in result.output and "ignore-dates" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_help_lists_every_quirk(bare_cli: Any) -> None:
+    result = bare_cli("sandbox", "--help")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    for name in QUIRKS:
+        assert any(line.strip().startswith(name) and len(line.split()) > 2 for line in lines), name
+
+
+def test_cli_banner_names_the_quirks() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zazacli", "sandbox", "--port", "0", "--quiet", "--calls", "5",
+         "--quirk", "no-id", "--quirk", "list-lag=2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("Quirks:"):
+                assert "no-id, list-lag=2" in line
+                break
+        else:
+            raise AssertionError("no Quirks: line")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# ------------------------------------------------------------------ the baseline
+
+
+def test_sort_newest_first_by_default_and_oldest_first_when_asked(
+    quirky: Callable[..., httpx.Client],
+) -> None:
+    c = quirky()
+    newest = all_ids(c)
+    assert len(newest) == SEEDED and newest == sorted(newest, reverse=True)
+    assert all_ids(c, sort="createdAt,desc") == newest
+    assert all_ids(c, sort="id,desc") == newest
+    assert all_ids(c, sort="createdAt,asc") == newest[::-1]
+    assert all_ids(c, sort="createdAt") == newest[::-1]  # Spring's default direction
+    assert all_ids(c, sort="createdAt,ASC") == newest[::-1]
+    assert ids(c, sort="id,asc", size=5, page=1) == newest[::-1][5:10]
+    inbound = all_ids(c, direction="INBOUND")
+    assert all_ids(c, direction="INBOUND", sort="createdAt,asc") == inbound[::-1]
+    bad = c.get("/calls", params={"sort": "toNumber,desc"})
+    assert bad.status_code == 400 and "No property 'toNumber'" in bad.json()["message"]
+
+
+def test_date_header_and_request_counter(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox()
+    c = client(sb)
+    response = c.get("/calls", params={"size": 1})
+    assert abs(server_date(response) - time.time()) < 2
+    c.get("/calls/90500")
+    c.get("/calls/1")
+    c.get("/agents")
+    c.get("/agents/12")
+    post(c, "+14155550124")
+    c.get("/nowhere")
+    app = sb.app
+    c.close()
+    assert app.requests["GET /calls"] == 1
+    assert app.requests["GET /calls/{id}"] == 2
+    assert app.requests["GET /agents"] == app.requests["GET /agents/{id}"] == 1
+    assert app.requests["POST /calls/outbound"] == 1
+    assert app.requests["GET /nowhere"] == 1
+
+
+# ------------------------------------------------------------------ one test per quirk
+
+
+def test_ignore_dates(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("ignore-dates")
+    future = {"startDate": "2999-01-01T00:00:00Z"}
+    assert c.get("/calls", params=future).json()["totalElements"] == SEEDED
+    past = {"endDate": "2000-01-01T00:00:00Z", "startDate": "not a date"}
+    assert c.get("/calls", params=past).json()["totalElements"] == SEEDED
+
+
+def test_ignore_filters(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("ignore-filters")
+    everything = all_ids(c)
+    params = {"direction": "INBOUND", "status": "NONSENSE", "agentId": "999"}
+    assert all_ids(c, **params) == everything
+    directions = {
+        x["direction"] for x in c.get("/calls", params={**params, "size": 100}).json()["content"]
+    }
+    assert directions == {"INBOUND", "OUTBOUND"}
+
+
+def test_oldest_first(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("oldest-first")
+    for sort in (None, "createdAt,desc"):
+        got = all_ids(c, **({"sort": sort} if sort else {}))
+        assert got == sorted(got) and len(got) == SEEDED
+    page = c.get("/calls", params={"size": 50, "page": 1}).json()
+    assert (page["totalElements"], page["totalPages"], page["number"]) == (SEEDED, 6, 1)
+    assert [x["id"] for x in page["content"]] == sorted(all_ids(c))[50:100]
+
+
+def test_bare_array(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("bare-array")
+    first = c.get("/calls", params={"size": 7}).json()
+    second = c.get("/calls", params={"size": 7, "page": 1}).json()
+    assert isinstance(first, list) and len(first) == len(second) == 7
+    got = [x["id"] for x in first + second]
+    assert got == sorted(got, reverse=True) and len(set(got)) == 14
+    assert len(c.get("/calls", params={"size": 500}).json()) == 100
+    assert len(c.get("/calls", params={"size": 100, "page": 2}).json()) == 100
+    assert c.get("/calls", params={"size": 100, "page": 3}).json() == []
+    campaigns = c.get("/campaigns", params={"size": 2, "page": 2}).json()
+    assert isinstance(campaigns, list) and [x["id"] for x in campaigns] == [12]
+
+
+def test_stuck_page(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("stuck-page")
+    page0 = c.get("/calls", params={"size": 10, "page": 0}).json()
+    page1 = c.get("/calls", params={"size": 10, "page": 1}).json()
+    assert [x["id"] for x in page0["content"]] == [x["id"] for x in page1["content"]]
+    assert (page1["number"], page1["last"], page1["totalElements"]) == (0, False, SEEDED)
+
+
+def test_page_cap(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("page-cap=7")
+    body = c.get("/calls", params={"size": 100}).json()
+    assert body["size"] == 7 and len(body["content"]) == 7
+    assert body["totalPages"] == math.ceil(SEEDED / 7)
+    assert len(c.get("/calls", params={"size": 3}).json()["content"]) == 3
+
+
+def test_unknown_status(quirky: Callable[..., httpx.Client]) -> None:
+    normal = quirky()
+    assert normal.get("/calls", params={"status": "VOICEMAIL"}).status_code == 400
+    c = quirky("unknown-status")
+    statuses = {x["status"] for x in c.get("/calls", params={"size": 100}).json()["content"]}
+    assert "VOICEMAIL" in statuses and "NO_ANSWER" not in statuses
+    voicemail = c.get("/calls", params={"status": "VOICEMAIL", "size": 100}).json()
+    assert voicemail["totalElements"] > 0
+    assert all(x["endedAt"] and x["durationSeconds"] is not None for x in voicemail["content"])
+    assert all(x["toNumber"].endswith("1") for x in voicemail["content"])
+    assert c.get("/calls", params={"status": "NO_ANSWER"}).json()["totalElements"] == 0
+    call_id = post(c, "+14155550121").json()["id"]
+    deadline = time.monotonic() + 5
+    while (call := c.get(f"/calls/{call_id}").json())["endedAt"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert call["status"] == "VOICEMAIL" and call["durationSeconds"] is not None
+
+
+def test_no_id(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("no-id")
+    response = post(c, "+14155550124")
+    assert response.status_code == 201 and "Location" not in response.headers
+    body = response.json()
+    assert "id" not in body and body["status"] == "QUEUED" and body["toNumber"] == "+14155550124"
+    newest = c.get("/calls", params={"size": 1}).json()["content"][0]
+    assert newest["toNumber"] == "+14155550124" and newest["createdAt"] == body["createdAt"]
+
+
+def test_lost_answer_queues_the_call(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox(quirks=("lost-answer",))
+    c = client(sb)
+    before = c.get("/calls", params={"size": 1}).json()["content"][0]["id"]
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        post(c, "+14155550124")
+    newest = c.get("/calls", params={"size": 1}).json()
+    assert newest["totalElements"] == SEEDED + 1
+    assert newest["content"][0]["id"] == before + 1
+    assert newest["content"][0]["toNumber"] == "+14155550124"
+    assert sb.app.requests["POST /calls/outbound"] == 1
+    bad = c.post("/calls/outbound", json={"fromNumber": ORG_NUMBERS[0]})
+    assert bad.status_code == 400  # a refused request is still answered
+    c.close()
+
+
+def test_lose_dispatch_queues_nothing(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox(quirks=("lose-dispatch",))
+    c = client(sb)
+    before = c.get("/calls", params={"size": 1}).json()["content"][0]["id"]
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        post(c, "+14155550124")
+    newest = c.get("/calls", params={"size": 1}).json()
+    assert newest["totalElements"] == SEEDED and newest["content"][0]["id"] == before
+    assert c.get(f"/calls/{before + 1}").status_code == 404
+    assert sb.app.requests["POST /calls/outbound"] == 1
+    c.close()
+
+
+def test_clock_skew(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("clock-skew=-300")
+    response = c.get("/calls", params={"size": 1})
+    assert abs(server_date(response) - (time.time() - 300)) < 3
+    newest_seeded = epoch(response.json()["content"][0]["createdAt"])
+    assert newest_seeded < time.time() - 290  # seeded history is on the server's clock too
+    dispatched = post(c, "+14155550124")
+    assert abs(server_date(dispatched) - (time.time() - 300)) < 3
+    created = epoch(dispatched.json()["createdAt"])
+    assert abs(created - (time.time() - 300)) < 3
+    # startDate/endDate are read against the server's clock.
+    machine_minute_ago = datetime.fromtimestamp(time.time() - 60, UTC).isoformat()
+    server_minute_ago = datetime.fromtimestamp(time.time() - 360, UTC).isoformat()
+    # Nothing was created after "a minute ago" on the machine's clock: that is the server's future.
+    assert c.get("/calls", params={"startDate": machine_minute_ago}).json()["totalElements"] == 0
+    found = c.get("/calls", params={"startDate": server_minute_ago}).json()["content"]
+    assert [x["toNumber"] for x in found][:1] == ["+14155550124"]
+    error = c.get("/calls/1").json()
+    assert abs(epoch(error["timestamp"]) - (time.time() - 300)) < 3
+
+
+def test_clock_skew_ahead_moves_the_call_along(quirky: Callable[..., httpx.Client]) -> None:
+    c = quirky("clock-skew=3600")
+    call = post(c, "+14155550124").json()
+    assert abs(epoch(call["createdAt"]) - (time.time() + 3600)) < 3
+    deadline = time.monotonic() + 5  # the timeline runs on the server's clock: it still ends
+    while c.get(f"/calls/{call['id']}").json()["status"] != "COMPLETED":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_list_lag_hides_new_calls_from_the_list_only(quirky: Callable[..., httpx.Client]) -> None:
+    lag = 0.5
+    c = quirky(f"list-lag={lag}")
+    assert c.get("/calls").json()["totalElements"] == SEEDED  # seeded calls are not delayed
+    dispatched = time.monotonic()
+    call_id = post(c, "+14155550124").json()["id"]
+    assert c.get(f"/calls/{call_id}").status_code == 200
+    listed = c.get("/calls", params={"size": 100})
+    hidden_for = time.monotonic() - dispatched
+    if hidden_for < lag:  # on a very slow machine the lag may already be over
+        body = listed.json()
+        assert body["totalElements"] == SEEDED and call_id not in [x["id"] for x in body["content"]]
+        assert (
+            c.get("/calls", params={"direction": "OUTBOUND", "size": 1}).json()["content"][0]["id"]
+            != call_id
+        )
+    deadline = time.monotonic() + 5
+    while call_id not in ids(c, size=1):
+        assert time.monotonic() < deadline, "the call never appeared"
+        time.sleep(0.02)
+    assert time.monotonic() - dispatched >= lag - 0.05
+    assert c.get("/calls").json()["totalElements"] == SEEDED + 1

@@ -1,0 +1,656 @@
+"""Reading the API's paged lists, and `GET /calls` checked against what was asked.
+
+Much of the list contract is [assumed] (page shape, sort order, filter names), and a
+Spring server silently ignores parameters it does not know. So nothing a list answers
+is trusted: pages must advance and never repeat, the order asked for is checked, and
+every filter sent is applied again to each item received. What cannot be corrected
+raises ScanError rather than print a wrong answer. Nothing here prints: notes go
+through the callbacks the caller passes (the HttpClient's notice and debug log).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from zazacli.errors import ApiError, ScanDeadlineError, ScanError
+from zazacli.times import parse_time
+
+# [assumed] Spring-style page parameters; the server may honour a smaller size.
+PAGE_PARAM = "page"
+SIZE_PARAM = "size"
+CURSOR_PARAM = "cursor"  # [assumed] for a {data, nextCursor} list
+MAX_PAGE_SIZE = 100
+
+# [assumed] query names of the documented call filters.
+CALL_FILTERS = {
+    "direction": "direction",
+    "status": "status",
+    "agent_id": "agentId",
+    "since": "startDate",
+    "until": "endDate",
+}
+# [assumed] Spring's sort parameter. Asked for explicitly, and checked: a server that
+# ignores it is caught by the order check, whatever it does.
+SORT_PARAM = "sort"
+SORT_NEWEST = "createdAt,desc"
+SORT_OLDEST = "createdAt,asc"
+
+# Items a first page needs to show which way the list is sorted (asked even for --limit 1).
+ORDER_SAMPLE = 10
+# A scan may read this many times the pages the first one announced, plus a few, before it is
+# taken for a loop: calls created meanwhile shift offset pages, but not by that much.
+PAGE_BOUND_FACTOR = 2
+PAGE_BOUND_EXTRA = 5
+# Whatever the first page announced (or if it announced nothing and `last` never comes):
+# no scan reads more pages than this (10 million calls at 100 a page).
+MAX_PAGES_PER_SCAN = 100_000
+
+Get = Callable[[Mapping[str, Any]], Any]
+Note = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ------------------------------------------------------------------ times
+
+
+def created_key(value: Any) -> str | None:
+    """A `createdAt` as a string that sorts in time order, or None when unreadable.
+
+    The API's usual form (`2026-11-01T09:00:00Z`) is compared as it comes (the per-item
+    check stays cheap); anything else is parsed and written in the same UTC form, with
+    microseconds appended only when there are some (a shorter prefix sorts first).
+    """
+    if (
+        type(value) is str
+        and len(value) == 20
+        and value[19] == "Z"
+        and value[10] == "T"
+        and value[4] == "-"
+        and value[13] == ":"
+    ):
+        return value[:19]
+    parsed = parse_time(value)
+    if parsed is None:
+        return None
+    utc = parsed.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{utc.microsecond:06d}" if utc.microsecond else text
+
+
+# ------------------------------------------------------------------ the call filter
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """What `GET /calls` is asked to filter by; the same filter is applied to each item.
+
+    `since` is inclusive, `until` exclusive (ISO-8601 instants). `status` is sent as given
+    (the API writes statuses in UPPER_SNAKE_CASE) and compared case-insensitively.
+    """
+
+    direction: str | None = None
+    status: str | None = None
+    agent_id: int | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def query(self) -> dict[str, str]:
+        """The wire parameters ([assumed] names, see CALL_FILTERS)."""
+        values = {
+            "direction": self.direction,
+            "status": self.status,
+            "agent_id": self.agent_id,
+            "since": self.since,
+            "until": self.until,
+        }
+        return {CALL_FILTERS[k]: str(v) for k, v in values.items() if v is not None}
+
+    @property
+    def dated(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in self.query().values())
+
+    def mismatch(self, call: Mapping[str, Any]) -> str | None:
+        """The first filter `call` fails (`direction`, `status`, `agent_id`, `since`,
+        `until`, or `createdAt` when a date filter is set and its time cannot be read);
+        None when it matches."""
+        key = created_key(call.get("createdAt")) if self.dated else None
+        return _Checker(self).check(call, key)
+
+
+class _Checker:
+    """A CallFilter compiled once for a scan: the per-item check does no parsing."""
+
+    __slots__ = ("direction", "status", "agent_id", "since", "until", "dated", "empty")
+
+    def __init__(self, filters: CallFilter) -> None:
+        self.direction = filters.direction.upper() if filters.direction else None
+        self.status = filters.status.upper() if filters.status else None
+        self.agent_id = filters.agent_id
+        self.since = created_key(filters.since) if filters.since is not None else None
+        self.until = created_key(filters.until) if filters.until is not None else None
+        if (filters.since is not None and self.since is None) or (
+            filters.until is not None and self.until is None
+        ):
+            raise ValueError("CallFilter since/until must be ISO-8601 instants")
+        self.dated = self.since is not None or self.until is not None
+        self.empty = not filters
+
+    def check(self, call: Mapping[str, Any], key: str | None) -> str | None:
+        if self.direction is not None and str(call.get("direction") or "").upper() != (
+            self.direction
+        ):
+            return "direction"
+        if self.status is not None and str(call.get("status") or "").upper() != self.status:
+            return "status"
+        if self.agent_id is not None and _as_id(call.get("agentId")) != self.agent_id:
+            return "agent_id"
+        if self.dated:
+            if key is None:
+                return "createdAt"
+            if self.since is not None and key < self.since:
+                return "since"
+            if self.until is not None and key >= self.until:
+                return "until"
+        return None
+
+
+def _as_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------ pages
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of a list endpoint, whatever its shape."""
+
+    items: list[dict[str, Any]]
+    kind: str  # "spring" ({content, number, …}), "bare" (a JSON array), "cursor" ({data, …})
+    number: int | None = None
+    total_pages: int | None = None
+    total_elements: int | None = None
+    size: int | None = None
+    last: bool | None = None
+    cursor: Any = None
+
+
+def read_page(data: Any) -> Page:
+    """A Page from any list shape the API may send; anything else is an ApiError."""
+    if isinstance(data, list):
+        return Page(data, "bare")
+    if not isinstance(data, dict):
+        raise ApiError(f"expected a list or a page from the API, got {type(data).__name__}")
+    if "content" in data:
+        items = data["content"]
+        if not isinstance(items, list):
+            raise ApiError("the API sent a page whose 'content' is not a list")
+        last = data.get("last")
+        return Page(
+            items,
+            "spring",
+            number=_int(data.get("number")),
+            total_pages=_int(data.get("totalPages")),
+            total_elements=_int(data.get("totalElements")),
+            size=_int(data.get("size")),
+            last=last if isinstance(last, bool) else None,
+        )
+    if "data" in data:
+        items = data["data"]
+        if not isinstance(items, list):
+            raise ApiError("the API sent a list whose 'data' is not a list")
+        return Page(items, "cursor", cursor=data.get("nextCursor") or None)
+    raise ApiError("the API sent an object where a list was expected (no 'content' or 'data')")
+
+
+def parse_page(data: Any, requested_page: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(items, params for the next page or {}) of one answer, read alone (no loop checks)."""
+    page = read_page(data)
+    if page.kind == "cursor":
+        return page.items, ({CURSOR_PARAM: page.cursor} if page.cursor and page.items else {})
+    if page.kind == "bare" or page.last or not page.items:
+        return page.items, {}
+    current = page.number if page.number is not None else requested_page
+    if page.last is None and page.total_pages is not None and current + 1 >= page.total_pages:
+        return page.items, {}
+    return page.items, {PAGE_PARAM: current + 1}
+
+
+def _id_of(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return None
+    value = item.get("id")
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+class Pager:
+    """The pages of one list, each only with the items not seen before, in server order.
+
+    It cannot loop: a page number that does not advance, a page made only of items already
+    seen, a cursor sent twice, or far more pages than the first page announced raise
+    ScanError; `deadline` (time.monotonic) raises ScanDeadlineError. It cannot stop early:
+    a bare array as long as a full page is followed by the next one, and a short first
+    one too (the server may cap the size below what was asked).
+    """
+
+    def __init__(
+        self,
+        get: Get,
+        params: Mapping[str, Any],
+        *,
+        size: int,
+        what: str,
+        deadline: float | None = None,
+        cap: int | None = None,
+        notice: Note = _quiet,
+        debug: Note = _quiet,
+        on_cap: Callable[[int], None] | None = None,
+    ) -> None:
+        self._get = get
+        self.query: dict[str, Any] = {**params, PAGE_PARAM: 0, SIZE_PARAM: size}
+        self.size = size
+        self.what = what
+        self.deadline = deadline
+        self.cap = cap
+        self._notice = notice
+        self._debug = debug
+        self._on_cap = on_cap
+        self.seen: set[Any] = set()
+        self.pages_read = 0
+        self.max_pages = MAX_PAGES_PER_SCAN
+        self.bound: int | None = None
+        self.first: Page | None = None
+
+    def fetch(self, number: int) -> Page:
+        """Page `number` (Spring or bare paging), checked to be the page asked for."""
+        self.query[PAGE_PARAM] = number
+        return self._fetch(number)
+
+    def _fetch(self, number: int | None) -> Page:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ScanDeadlineError(
+                f"reading {self.what} ran past its time budget after {self.pages_read} pages",
+                hint="the server keeps answering more pages; try a narrower --since/--until",
+            )
+        if self.pages_read >= self.max_pages:
+            raise ScanError(
+                f"{self.what} went on for {self.pages_read} pages, more than zaza reads in "
+                "one scan: stopped rather than read forever",
+                hint="narrow the list (--since/--until, filters); if the server never says "
+                "`last`, `zaza doctor` shows what it does",
+            )
+        if self.bound is not None and self.pages_read >= self.bound:
+            raise ScanError(
+                f"{self.what} went on for {self.pages_read} pages where its first page "
+                f"announced {self._announced()}: stopped rather than loop",
+                hint="the server's paging is not stable; `zaza doctor` shows what it does",
+            )
+        page = read_page(self._get(self.query))
+        self.pages_read += 1
+        if page.kind == "spring" and number is not None and page.number not in (None, number):
+            raise ScanError(
+                f"the server answered page {page.number} again when asked for page {number} "
+                f"of {self.what}: it ignores `{PAGE_PARAM}`",
+                hint="zaza stopped rather than list the same calls again; "
+                "`zaza doctor` shows what the server honours",
+            )
+        if self.first is None:
+            self.first = page
+            self._learn(page)
+        return page
+
+    def _announced(self) -> str:
+        first = self.first
+        if first is not None and first.total_pages is not None:
+            return f"{first.total_pages} pages"
+        if first is not None and first.total_elements is not None:
+            return f"{first.total_elements} items"
+        return "fewer"
+
+    def _learn(self, page: Page) -> None:
+        """The bound on pages and the server's size cap, from the first page's totals."""
+        pages = page.total_pages
+        if pages is None and page.total_elements is not None and page.items:
+            pages = math.ceil(page.total_elements / len(page.items))
+        if pages is not None:
+            self.bound = PAGE_BOUND_FACTOR * pages + PAGE_BOUND_EXTRA
+        if page.kind == "spring" and page.size is not None and 0 < page.size < self.size:
+            self.cap = page.size
+            if self._on_cap is not None:
+                self._on_cap(page.size)
+
+    def fresh(self, page: Page, label: str) -> list[dict[str, Any]]:
+        """The page's items not seen before; a page made only of seen items is a loop."""
+        seen = self.seen
+        fresh = []
+        repeated = 0
+        for item in page.items:
+            ident = _id_of(item)
+            if ident is not None:
+                if ident in seen:
+                    repeated += 1
+                    continue
+                seen.add(ident)
+            fresh.append(item)
+        if repeated and not fresh:
+            raise ScanError(
+                f"{label} of {self.what} held only items already listed: "
+                f"the server does not advance `{PAGE_PARAM}`",
+                hint="zaza stopped rather than list the same items again; "
+                "`zaza doctor` shows what the server honours",
+            )
+        if repeated:
+            self._debug(
+                f"{label} of {self.what} repeated {repeated} items of the previous one "
+                "(new items shifted the pages); dropped"
+            )
+        return fresh
+
+    def pages(self) -> Iterator[tuple[Page, list[dict[str, Any]]]]:
+        """(page, its fresh items) from the first page on, until the list ends."""
+        number = 0
+        cursors: set[Any] = set()
+        previous: int | None = None  # length of the previous bare page
+        while True:
+            page = self._fetch(number if CURSOR_PARAM not in self.query else None)
+            label = f"page {number}"
+            if page.kind == "bare" and previous is not None and self._repeats_short(page):
+                return
+            fresh = self.fresh(page, label)
+            yield page, fresh
+            if not page.items:
+                return
+            if page.kind == "cursor":
+                if not page.cursor:
+                    return
+                if page.cursor in cursors:
+                    raise ScanError(
+                        f"the server sent the same next cursor twice for {self.what}",
+                        hint="zaza stopped rather than loop",
+                    )
+                cursors.add(page.cursor)
+                self.query.pop(PAGE_PARAM, None)
+                self.query[CURSOR_PARAM] = page.cursor
+                number += 1
+                continue
+            if page.kind == "spring" and not self._spring_has_more(page, number):
+                return
+            if page.kind == "bare" and not self._bare_has_more(len(page.items), previous):
+                return
+            previous = len(page.items)
+            number += 1
+            self.query[PAGE_PARAM] = number
+
+    def _spring_has_more(self, page: Page, number: int) -> bool:
+        if page.last is not None:
+            return not page.last
+        if page.total_pages is not None:
+            return number + 1 < page.total_pages
+        return len(page.items) >= (page.size or self.cap or self.size)
+
+    def _bare_has_more(self, length: int, previous: int | None) -> bool:
+        full = min(self.size, self.cap) if self.cap else self.size
+        if length >= full:
+            return True
+        if previous is None:
+            # Short of what was asked: the end, or a cap the server did not tell. Ask once more.
+            return self.cap is None
+        return length >= previous  # as long as the pages before it: the server's cap
+
+    def _repeats_short(self, page: Page) -> bool:
+        """A bare answer repeating the first, short page: the server ignores `page`, and that
+        short first page was most likely the whole list (it cannot be told apart from a
+        capped one, so say so)."""
+        if self.pages_read != 2 or not page.items:
+            return False
+        first = self.first.items if self.first is not None else []
+        if len(first) >= self.size or [_id_of(i) for i in page.items] != [_id_of(i) for i in first]:
+            return False
+        self._notice(
+            f"the server answered page 1 of {self.what} with page 0 again (it ignores "
+            f"`{PAGE_PARAM}`); its first answer held {len(first)} items, fewer than the "
+            f"{self.size} asked for, so that is taken as the whole list"
+        )
+        return True
+
+
+# ------------------------------------------------------------------ the checked call scan
+
+
+class CallScan:
+    """`GET /calls`, newest first, each item checked against the filters and the order.
+
+    Iterating yields the matching calls. The server is asked for newest first; a server
+    that answers oldest first is read from its last page backwards when its pages say how
+    many there are, else (with a limit) read whole keeping only the newest `limit`, else
+    ScanError. `ordered=False` (readers that aggregate) takes any order the server gives.
+    """
+
+    def __init__(
+        self,
+        get: Get,
+        filters: CallFilter | None = None,
+        *,
+        limit: int | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        deadline: float | None = None,
+        ordered: bool = True,
+        cap: int | None = None,
+        notice: Note = _quiet,
+        debug: Note = _quiet,
+        on_cap: Callable[[int], None] | None = None,
+    ) -> None:
+        self.filters = filters or CallFilter()
+        self._check = _Checker(self.filters)
+        self.limit = limit
+        self.ordered = ordered
+        self._notice = notice
+        self._debug = debug
+        size = min(page_size, max(limit, ORDER_SAMPLE)) if limit else page_size
+        params = {**self.filters.query(), SORT_PARAM: SORT_NEWEST}
+        self.pager = Pager(
+            get,
+            params,
+            size=max(1, size),
+            what="GET /calls",
+            deadline=deadline,
+            cap=cap,
+            notice=notice,
+            debug=debug,
+            on_cap=on_cap,
+        )
+        self.dropped: Counter[str] = Counter()
+        self.expect = "desc"  # the order being checked
+        self.order_known = False  # seen to hold (a strict step the right way, none wrong)
+        self._order_broken = False
+        self._prev_key: str | None = None
+        self._prev_call: Mapping[str, Any] | None = None
+        self._need_key = ordered or self._check.dated
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.limit is not None and self.limit <= 0:
+            return
+        yielded = 0
+        try:
+            for call in self._matches():
+                yield call
+                yielded += 1
+                if self.limit is not None and yielded >= self.limit:
+                    return
+        finally:
+            self._report()
+
+    # ------------------------------------------------------------ strategies
+
+    def _matches(self) -> Iterator[dict[str, Any]]:
+        pages = self.pager.pages()
+        first = next(pages, None)
+        if first is None:
+            return
+        page, fresh = first
+        order = first_order(fresh)
+        if order == "asc":
+            self.expect = "asc"
+            if not self.ordered:
+                yield from self._forward([first], pages)
+            elif (
+                page.kind == "spring" and page.total_pages is not None and page.number in (0, None)
+            ):
+                self._debug("the server lists calls oldest first: reading its pages from the last")
+                yield from self._backward(page, fresh)
+            elif self.limit is not None:
+                self._debug(
+                    f"the server lists calls oldest first without a page count: reading the "
+                    f"whole list, keeping the newest {self.limit}"
+                )
+                newest: deque[dict[str, Any]] = deque(self._forward([first], pages), self.limit)
+                yield from reversed(newest)
+            else:
+                raise ScanError(
+                    "the server lists calls oldest first and its pages do not say how many "
+                    "there are, so zaza cannot list the newest first",
+                    hint="use --limit N (zaza reads the whole list and keeps the newest N), "
+                    "or narrow it with --since/--until",
+                )
+            return
+        yield from self._forward([first], pages)
+
+    def _forward(
+        self,
+        head: list[tuple[Page, list[dict[str, Any]]]],
+        pages: Iterator[tuple[Page, list[dict[str, Any]]]],
+    ) -> Iterator[dict[str, Any]]:
+        for source in (head, pages):
+            for _page, fresh in source:
+                stopped = yield from self._emit(fresh)
+                if stopped:
+                    return
+
+    def _backward(self, first: Page, first_fresh: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Oldest-first pages, read from the last to the first, each reversed: newest first."""
+        self.expect = "desc"
+        self.order_known = False
+        total = first.total_pages or 0
+        for number in range(total - 1, -1, -1):
+            if number == 0:
+                fresh = first_fresh
+            else:
+                fresh = self.pager.fresh(self.pager.fetch(number), f"page {number}")
+            fresh.reverse()
+            stopped = yield from self._emit(fresh)
+            if stopped:
+                return
+
+    # ------------------------------------------------------------ one page's items
+
+    def _emit(self, items: list[dict[str, Any]]) -> Generator[dict[str, Any], None, bool]:
+        """The items that match, checking the order; returns True when the rest of the list
+        cannot match (a date bound passed in a known order)."""
+        check = self._check
+        need_key = self._need_key
+        for call in items:
+            if type(call) is not dict:
+                raise ApiError(f"GET /calls sent a {type(call).__name__} where a call was expected")
+            key = created_key(call.get("createdAt")) if need_key else None
+            if key is not None:
+                prev = self._prev_key
+                if prev is not None and key != prev:
+                    if (key > prev) == (self.expect == "desc"):
+                        self._out_of_order(call, key)
+                    elif not self._order_broken:
+                        self.order_known = True
+                self._prev_key = key
+                self._prev_call = call
+            if check.empty:
+                yield call
+                continue
+            reason = check.check(call, key)
+            if reason is None:
+                yield call
+                continue
+            self.dropped[reason] += 1
+            if reason == "createdAt" and self.dropped[reason] == 1:
+                self._notice(
+                    f"call {call.get('id')} has no readable createdAt, so --since/--until "
+                    "cannot be checked on it: such calls are left out"
+                )
+            if self.order_known and (
+                (reason == "since" and self.expect == "desc")
+                or (reason == "until" and self.expect == "asc")
+            ):
+                return True
+        return False
+
+    def _out_of_order(self, call: Mapping[str, Any], key: str) -> None:
+        prev = self._prev_call or {}
+        wanted = "newest first" if self.expect == "desc" else "oldest first"
+        if not self.ordered:
+            self._order_broken = True
+            self.order_known = False
+            return
+        raise ScanError(
+            f"GET /calls is not {wanted}: call {call.get('id')} (created "
+            f"{call.get('createdAt')}) came after call {prev.get('id')} (created "
+            f"{prev.get('createdAt')})",
+            hint="zaza stopped rather than show calls in a wrong order; "
+            "`zaza doctor` shows what the server does",
+        )
+
+    def _report(self) -> None:
+        """One debug line per scan: the filters the server did not apply."""
+        if not self.dropped:
+            return
+        parts = []
+        dates = self.dropped["since"] + self.dropped["until"]
+        if dates:
+            names = "/".join(
+                CALL_FILTERS[k] for k in ("since", "until") if getattr(self.filters, k) is not None
+            )
+            parts.append(f"{names} ({_calls(dates)} outside the range dropped)")
+        for name in ("direction", "status", "agent_id"):
+            if self.dropped[name]:
+                parts.append(f"{CALL_FILTERS[name]} ({_calls(self.dropped[name])} dropped)")
+        if parts:
+            self._debug(f"the server ignored {', '.join(parts)}; checked client-side")
+        if self.dropped["createdAt"]:
+            self._debug(
+                f"{_calls(self.dropped['createdAt'])} without a readable createdAt left out"
+            )
+
+
+def _calls(count: int) -> str:
+    return f"{count} call{'s' if count != 1 else ''}"
+
+
+def first_order(items: list[dict[str, Any]]) -> str | None:
+    """ "desc" or "asc" by the first two different createdAt in a page; None if it cannot tell."""
+    prev: str | None = None
+    for item in items:
+        key = created_key(item.get("createdAt"))
+        if key is None:
+            continue
+        if prev is not None and key != prev:
+            return "asc" if key > prev else "desc"
+        prev = key
+    return None

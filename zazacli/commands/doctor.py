@@ -1,0 +1,42 @@
+"""`zaza doctor`: check the configured API against every assumption zaza makes (read-only)."""
+
+from __future__ import annotations
+
+import typer
+
+from zazacli.commands.common import JsonOpt, get_context
+from zazacli.errors import ZazaError
+
+DOCTOR_EPILOG = (
+    "\b\nExit codes:\n"
+    "  0    zaza can work correctly against this API (differences it copes with included)\n"
+    "  1    an assumption fails in a way zaza cannot work around (marked 'cannot work "
+    "correctly')"
+)
+
+
+def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Check the configured API against every assumption zaza makes.
+
+    Read-only: a few dozen GETs, no dispatch. One line per assumption: ✓ as assumed,
+    ✗ different (and what zaza does about it), ? cannot tell. Run it first against a new
+    API or base URL, and paste its output into bug reports; the key is never printed.
+
+    Example: zaza --profile prod doctor
+    """
+    from zazacli.api.doctor import run_checks
+    from zazacli.output.doctor import doctor_line, doctor_summary
+
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    on_check = None if as_json else (lambda check: doctor_line(out, check))
+    report = run_checks(app_ctx.api, on_check=on_check)
+    if as_json:
+        out.json_document(report.as_dict())
+    else:
+        doctor_summary(out, report)
+    if not report.ok:
+        raise ZazaError(
+            "the API differs from what zaza assumes in a way it cannot work around",
+            hint="see the lines marked 'cannot work correctly' above",
+        )

@@ -1,0 +1,115 @@
+"""Quirks: ways the sandbox can play a real API that reads the contract differently.
+
+The public docs leave much of the wire contract [assumed]; each quirk makes the sandbox
+behave like one server the docs allow, so users (and tests) can watch zaza cope. Kept free
+of heavy imports: `zaza sandbox --help` lists them without starting a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+DEFAULT_LIST_LAG = 30.0
+
+# name -> (value it takes, or "" for none; one-line meaning). The order is the help's order.
+QUIRKS: dict[str, tuple[str, str]] = {
+    "ignore-dates": ("", "GET /calls ignores startDate/endDate"),
+    "ignore-filters": ("", "GET /calls ignores direction, status and agentId"),
+    "oldest-first": ("", "GET /calls ignores sort and lists oldest first"),
+    "bare-array": ("", "GET /calls and /campaigns answer a bare JSON array (no page info)"),
+    "stuck-page": ("", "GET /calls ignores page: always page 0"),
+    "page-cap": ("N", "GET /calls caps size at N (N >= 1; default cap 100)"),
+    "unknown-status": ("", "calls that would end NO_ANSWER end in status VOICEMAIL"),
+    "no-id": ("", "POST /calls/outbound answers 201 without the call's id"),
+    "lost-answer": ("", "POST /calls/outbound queues the call, then drops the connection"),
+    "lose-dispatch": ("", "POST /calls/outbound drops the connection and queues nothing"),
+    "clock-skew": ("S", "the server's clock is S seconds ahead of the machine (negative: behind)"),
+    "list-lag": ("S", "a new call shows in GET /calls only S seconds after creation (default 30)"),
+}
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """The parsed quirks, read by the server; the defaults are an API that honours everything."""
+
+    ignore_dates: bool = False
+    ignore_filters: bool = False
+    oldest_first: bool = False
+    bare_array: bool = False
+    stuck_page: bool = False
+    page_cap: int | None = None
+    unknown_status: bool = False
+    no_id: bool = False
+    lost_answer: bool = False
+    lose_dispatch: bool = False
+    clock_skew: float = 0.0
+    list_lag: float = 0.0
+
+
+def _form(name: str) -> str:
+    value = QUIRKS[name][0]
+    if not value:
+        return name
+    return f"{name}[={value}]" if name == "list-lag" else f"{name}={value}"
+
+
+def quirks_help() -> str:
+    """One line per quirk, for `zaza sandbox --help`."""
+    return "\n".join(f"  {_form(name):<16} {meaning}" for name, (_, meaning) in QUIRKS.items())
+
+
+def _invalid(message: str) -> ValueError:
+    return ValueError(f"{message}; valid quirks: {', '.join(_form(name) for name in QUIRKS)}")
+
+
+def _number(name: str, raw: str) -> float:
+    try:
+        number = float(raw)
+    except ValueError:
+        raise _invalid(f"quirk {name} needs a number of seconds, got {raw!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _invalid(f"quirk {name} needs a finite number of seconds, got {raw!r}")
+    return number
+
+
+def parse_quirks(specs: Iterable[str]) -> Quirks:
+    """`("list-lag=30", "bare-array")` as Quirks; ValueError naming the valid quirks otherwise."""
+    values: dict[str, bool | int | float] = {}
+    for spec in specs:
+        name, has_value, raw = str(spec).strip().partition("=")
+        name, raw = name.strip().lower(), raw.strip()
+        if name not in QUIRKS:
+            raise _invalid(f"unknown quirk {spec!r}")
+        takes = QUIRKS[name][0]
+        field = name.replace("-", "_")
+        if not takes:
+            if has_value:
+                raise _invalid(f"quirk {name} takes no value, got {spec!r}")
+            values[field] = True
+        elif name == "page-cap":
+            try:
+                cap = int(raw)
+            except ValueError:
+                cap = 0
+            if cap < 1:
+                raise _invalid(f"quirk page-cap needs a whole number N >= 1, got {spec!r}")
+            values[field] = cap
+        elif name == "clock-skew":
+            if not raw:
+                raise _invalid(f"quirk clock-skew needs seconds (clock-skew=-300), got {spec!r}")
+            values[field] = _number(name, raw)
+        else:  # list-lag
+            lag = _number(name, raw) if raw else DEFAULT_LIST_LAG
+            if lag < 0:
+                raise _invalid(f"quirk list-lag needs seconds >= 0, got {spec!r}")
+            values[field] = lag
+    return Quirks(**values)  # type: ignore[arg-type]
+
+
+def describe(quirks: Iterable[str]) -> str:
+    """The quirks as one banner line ("" when there are none)."""
+    names = [str(q).strip() for q in quirks]
+    if not names:
+        return ""
+    return f"Quirks: {', '.join(names)} (this sandbox differs from the API on purpose)"

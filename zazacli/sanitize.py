@@ -1,0 +1,75 @@
+"""Text from outside made harmless for a terminal: the one choke point.
+
+Anything zaza did not write itself (API fields, error bodies, webhook bodies, headers and
+paths, file contents) passes `terminal_safe` before it is shown. Control characters become
+visible, inert text (`\\x1b`, `\\x9b`, like gh's asciisanitizer), so no escape sequence can
+retitle the terminal, write the clipboard (OSC 52), plant a link (OSC 8) or clear the screen;
+bidi overrides and isolates become `\\u202e`, so a name cannot reorder what is printed after
+it. Rich output is built as `Text` from data (`safe_text`), never as markup, so `[link=…]` or
+`[/b]` in data prints literally.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+
+# Characters that reorder text (Trojan Source: embeddings, overrides, isolates, marks) or
+# break lines outside `\n` (U+2028/2029), and lone surrogates, which cannot be encoded
+# and would crash the write.
+_REORDERING = (
+    0x061C,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x2028,
+    0x2029,
+)
+
+
+def _table(*, multiline: bool) -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0)):
+        table[code] = _NAMED.get(code, f"\\x{code:02x}")
+    for code in (*_REORDERING, *range(0xD800, 0xE000)):
+        table[code] = f"\\u{code:04x}"
+    if multiline:
+        # A tab is harmless in a multi-line view (Rich expands it); lines stay lines.
+        del table[0x09], table[0x0A]
+    return table
+
+
+_SINGLE_LINE = _table(multiline=False)
+_MULTILINE = _table(multiline=True)
+
+# In JSON, these may only occur inside strings, where `\uXXXX` is the same value: the
+# document stays exact for a parser and inert for a terminal (json.dumps already escapes C0).
+_JSON_UNSAFE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
+
+
+def terminal_safe(text: str, *, multiline: bool = False) -> str:
+    """`text` with every control character, bidi control and lone surrogate made visible.
+
+    Single-line (table cells, status lines, error lines): tab, newline and carriage return
+    become `\\t`, `\\n`, `\\r` too, so a value never breaks a row or forges a line.
+    `multiline` (transcript turns, notices) keeps newlines and tabs; `\\r\\n` becomes `\\n`.
+    """
+    if text.isprintable():  # the quick path: plain text has nothing to translate
+        return text
+    if multiline:
+        return text.replace("\r\n", "\n").translate(_MULTILINE)
+    return text.translate(_SINGLE_LINE)
+
+
+def json_safe(document: str) -> str:
+    """A serialised JSON document (from json.dumps) with C1, DEL, bidi controls and lone
+    surrogates written as `\\uXXXX` escapes: it parses to exactly the same data."""
+    if _JSON_UNSAFE.search(document) is None:
+        return document
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
