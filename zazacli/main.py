@@ -71,17 +71,26 @@ class ZazaGroup(TyperGroup):
             raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # usage errors, --help, exits: Typer reports those itself (exit 2 for usage)
+        except RecursionError:
+            if _debug_enabled(ctx):
+                raise
+            # Data from outside nested deeper than Python can walk (JSON from an API).
+            report(ZazaError("the data is nested too deeply to handle", hint=DEBUG_HINT))
+            raise typer.Exit(1) from None
         except Exception as error:
             if _debug_enabled(ctx):
                 raise
             report(
                 ZazaError(
                     f"internal error: {type(error).__name__}: {error}",
-                    hint="rerun with ZAZA_DEBUG=1 for a traceback, and report it",
+                    hint=DEBUG_HINT,
                 ),
                 no_color=_no_color(ctx),
             )
             raise typer.Exit(1) from None
+
+
+DEBUG_HINT = "rerun with ZAZA_DEBUG=1 for a traceback, and report it"
 
 
 def _silence_stdout() -> None:
