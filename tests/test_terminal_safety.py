@@ -19,7 +19,7 @@ from conftest import Cli, FaultServer, send
 
 from zazacli.output.safe import json_safe, terminal_safe
 
-KEY = "zaza_live_terminal_safety_0123456789"
+KEY = "zaza_test_terminal_safety_fake"
 
 # What an attacker would put in a field, each aimed at a terminal or at Rich.
 HOSTILE = {
