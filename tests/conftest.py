@@ -1,12 +1,16 @@
-"""Shared fixtures: an isolated config dir for every test, the CLI runner, fault servers."""
+"""Shared fixtures: an isolated config dir for every test, the CLI runner, fault servers,
+and the ways a test waits: for a condition, for a child's line, never for a fixed time."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +21,7 @@ import pytest
 from sandbox_fixtures import make_sandbox, sandbox  # noqa: F401  (fixtures)
 from typer.testing import CliRunner
 
+from zazacli.context import AppContext, Timing
 from zazacli.main import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,15 +38,31 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return config_dir
 
 
+class Sleeps(list[float]):
+    """A fake `sleep` that records what it was asked to wait and returns at once: retries
+    and back-off are seen (and counted) without being waited out."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def no_waiting(sleeps: Sleeps | None = None) -> Timing:
+    """Timing whose sleeps (recorded in `sleeps`) return at once; back-off as in production."""
+    return Timing(sleep=Sleeps() if sleeps is None else sleeps)
+
+
 @dataclass
 class Cli:
-    """Runs `zaza` in-process with CliRunner; env adds to the isolated environment."""
+    """Runs `zaza` in-process with CliRunner; env adds to the isolated environment. With
+    `timing`, the command waits (retries, back-off) through it instead of the real clock."""
 
     env: dict[str, str] = field(default_factory=dict)
+    timing: Timing | None = None
 
     def __call__(self, *args: str, input: str | None = None, **env: str) -> Any:
         runner = CliRunner()
-        return runner.invoke(app, list(args), input=input, env={**self.env, **env})
+        obj = AppContext(timing=self.timing) if self.timing is not None else None
+        return runner.invoke(app, list(args), input=input, env={**self.env, **env}, obj=obj)
 
 
 @pytest.fixture
@@ -70,6 +91,81 @@ def run_zaza(
         timeout=timeout,
         cwd=REPO,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def popen_zaza(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen:
+    """`python -m zazacli …` started in the background (pipes by default, text mode).
+
+    The child gets the default SIGINT handler back: under nohup or `cmd &`, SIGINT is ignored
+    and that is inherited, so a test's Ctrl-C would otherwise never reach the command.
+    """
+    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    return subprocess.Popen(
+        [sys.executable, "-m", "zazacli", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        preexec_fn=_default_sigint,
+        **{**options, **popen},
+    )
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 10.0, what: str = "", every: float = 0.01
+) -> Any:
+    """The first truthy value of `predicate()`, checked every `every` s until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(every)
+
+
+class Lines:
+    """A child's stream, read line by line in a thread: a test waits for a line with a
+    deadline, and the pipe never fills while it does not read."""
+
+    def __init__(self, stream: Any) -> None:
+        self._empty = b"" if "b" in getattr(stream, "mode", "") else ""
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self.seen: list[Any] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def until(self, done: Callable[[Any], Any], timeout: float = 10.0) -> Any:
+        """The next line for which `done(line)` is true; fails at the deadline or the end."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"timed out; lines so far: {self.seen}") from None
+            if line is None:
+                self._queue.put(None)  # the end stays the end for a later call
+                raise AssertionError(f"stream ended; lines so far: {self.seen}")
+            self.seen.append(line)
+            if done(line):
+                return line
+
+    def rest(self, timeout: float = 10.0) -> Any:
+        """Everything the stream carried, once it has ended (the child has exited)."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"the stream did not end within {timeout} s"
+        while (line := self._queue.get_nowait()) is not None:
+            self.seen.append(line)
+        self._queue.put(None)
+        return self._empty.join(self.seen)
 
 
 def api_get(running: Any, path: str, **params: Any) -> Any:

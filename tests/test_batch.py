@@ -315,7 +315,8 @@ def test_resume_looks_up_a_row_in_flight_instead_of_resending(
         "calls", "dispatch", "--from", FROM, "--to", "+12125550491", "--agent", "12", ALLOW
     )
     call_id = int(dispatched.stdout)
-    from zazacli.batch import CsvBatch, journal_header, read_csv
+    from zazacli.calls.batch.csv import CsvBatch, read_csv
+    from zazacli.calls.batch.journal import journal_header
 
     batch: CsvBatch = read_csv(csv_path, region=None)
     stamp = (datetime.now(UTC) - timedelta(seconds=30)).isoformat().replace("+00:00", "Z")

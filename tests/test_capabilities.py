@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import Cli, run_zaza
 
-from zazacli.commands.capabilities import CAPABILITIES, DASHBOARD_ONLY
+from zazacli.api.capabilities import CAPABILITIES, DASHBOARD_ONLY
 
 # What users will try, as they would type it (with arguments and options the stub never knew).
 TRIES = [
@@ -145,5 +145,5 @@ def test_help_of_the_new_commands_and_the_stubs_stay_light() -> None:
         ["campaigns", "start", "12"],
     ):
         modules = imported_modules(*args)
-        for heavy in ("httpx", "rich.table", "zazacli.output", "zazacli.tail"):
+        for heavy in ("httpx", "rich.table", "zazacli.output", "zazacli.calls.tail"):
             assert heavy not in modules, (args, heavy)

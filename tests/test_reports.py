@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import REPO, Cli, FaultServer, send
+from conftest import Cli, FaultServer, Sleeps, popen_zaza, send, wait_for
 
-from zazacli.reports import CallStats, percentile
+from zazacli.calls.stats import CallStats, percentile
+from zazacli.context import Timing
 
 TERMINAL = {"COMPLETED", "FAILED", "NO_ANSWER", "BUSY", "CANCELED"}
 ZONE = "Asia/Kolkata"  # UTC+05:30: local days and hours differ from UTC ones
@@ -142,10 +143,8 @@ def zone() -> Iterator[str]:
 
 @pytest.fixture
 def big(make_sandbox: Callable[..., Any]) -> Any:
-    """3,000 calls over 30 days; the seeded live calls end within 80 ms."""
-    sandbox = make_sandbox(calls=3000)
-    time.sleep(0.2)
-    return sandbox
+    """3,000 calls over 30 days, none of them still under way."""
+    return make_sandbox(calls=3000, live_calls=False)
 
 
 @pytest.fixture
@@ -377,7 +376,6 @@ def our_temp_files(directory: Path) -> list[str]:
 def test_export_writes_what_calls_transcript_prints(
     cli: Cli, sandbox: Any, tmp_path: Path, fmt: str, ext: str, limit: int
 ) -> None:
-    time.sleep(0.1)  # the sandbox's live calls have ended
     target = tmp_path / "qa" / "nested"  # created, parents too
     result = cli("calls", "export-transcripts", str(target), "--limit", str(limit), "-f", fmt)
     assert result.exit_code == 0, result.stderr
@@ -393,7 +391,6 @@ def test_export_writes_what_calls_transcript_prints(
 
 
 def test_export_json_format_and_json_summary(cli: Cli, sandbox: Any, tmp_path: Path) -> None:
-    time.sleep(0.1)
     result = cli(
         "calls", "export-transcripts", str(tmp_path), "--limit", "10", "-f", "json", "--json"
     )
@@ -410,7 +407,6 @@ def test_export_json_format_and_json_summary(cli: Cli, sandbox: Any, tmp_path: P
 def test_export_rerun_skips_existing_and_ignores_leftover_temp_files(
     cli: Cli, sandbox: Any, tmp_path: Path
 ) -> None:
-    time.sleep(0.1)
     first = cli("calls", "export-transcripts", str(tmp_path), "--limit", "30")
     written, _, no_turns, _ = summary_counts(first.stderr)
     files = sorted(tmp_path.iterdir())
@@ -439,19 +435,28 @@ def test_export_rerun_skips_existing_and_ignores_leftover_temp_files(
 
 
 def test_export_backs_off_on_429_from_the_sandbox(
-    make_sandbox: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_sandbox: Callable[..., Any], tmp_path: Path
 ) -> None:
-    # The sandbox's window is a minute; a one-second window keeps the test short.
-    monkeypatch.setattr("zazacli.sandbox.server.RATE_WINDOW", 1.0)
-    sandbox = make_sandbox(rate_limit=5)
-    time.sleep(0.1)
-    cli = Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key})
+    # Time runs ten times faster on both sides: the sandbox counts 5 requests per 0.1 s
+    # instead of per second, and the CLI sleeps a tenth of each Retry-After it honours.
+    sandbox = make_sandbox(rate_limit=5, rate_window=0.1, live_calls=False)
+    sleeps = Sleeps()
+
+    def faster(seconds: float) -> None:
+        sleeps(seconds)
+        time.sleep(seconds / 10)
+
+    cli = Cli(
+        env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key},
+        timing=Timing(sleep=faster),
+    )
     result = cli("calls", "export-transcripts", str(tmp_path), "--limit", "12", "-c", "3")
     assert result.exit_code == 0, result.stderr
     written, skipped, no_turns, failed = summary_counts(result.stderr)
     assert (written + no_turns, skipped, failed) == (12, 0, 0)
     assert len(list(tmp_path.glob("*.txt"))) == written > 0
     assert "rate limited (HTTP 429); retrying in 1s" in result.stderr
+    assert sleeps and all(seconds == 1 for seconds in sleeps)  # each Retry-After honoured
     assert our_temp_files(tmp_path) == []
 
 
@@ -483,8 +488,8 @@ def test_export_concurrency_is_bounded_and_each_429_is_retried(
     fault_server: FaultServer, tmp_path: Path
 ) -> None:
     ids = list(range(101, 109))
-    lock = threading.Lock()
-    state = {"inflight": 0, "peak": 0}
+    changed = threading.Condition()
+    state = {"inflight": 0, "peak": 0, "arrived": 0}
     seen: set[str] = set()
 
     def handler(h: Any) -> None:
@@ -493,13 +498,18 @@ def test_export_concurrency_is_bounded_and_each_429_is_retried(
             send(h, 200, page([crafted_call(i) for i in ids]))
             return
         call_id = path.rsplit("/", 1)[1]
-        with lock:
+        with changed:
             state["inflight"] += 1
+            state["arrived"] += 1
             state["peak"] = max(state["peak"], state["inflight"])
             first = call_id not in seen
             seen.add(call_id)
-        time.sleep(0.05)
-        with lock:
+            changed.notify_all()
+            # One that comes in alone is held until the next one comes (or every call has
+            # been asked for): a client that would send a third at once has every chance to.
+            alone, number = state["inflight"] == 1, state["arrived"]
+            if alone:
+                changed.wait_for(lambda: state["arrived"] > number or len(seen) == len(ids), 5)
             state["inflight"] -= 1
         if first:
             send(h, 429, {"status": 429, "message": "slow down"}, headers={"Retry-After": "0"})
@@ -588,19 +598,17 @@ def test_export_usage_errors(cli: Cli, tmp_path: Path) -> None:
 def test_a_killed_export_leaves_only_whole_files(
     make_sandbox: Callable[..., Any], tmp_path: Path
 ) -> None:
-    sandbox = make_sandbox(latency_ms=15)
-    time.sleep(0.1)
-    env = {**os.environ, "ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
-    command = [sys.executable, "-m", "zazacli", "calls", "export-transcripts", str(tmp_path)]
-    proc = subprocess.Popen(
-        [*command, "-c", "2"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    sandbox = make_sandbox(latency_ms=15, live_calls=False)
+    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
+    proc = popen_zaza(
+        "calls", "export-transcripts", str(tmp_path), "-c", "2",
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while len(list(tmp_path.glob("*.txt"))) < 15 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    try:
+        wait_for(lambda: len(list(tmp_path.glob("*.txt"))) >= 15, 20, "15 exported files")
+    finally:
+        proc.kill()
+    proc.wait(10)
     finished = sorted(tmp_path.glob("*.txt"))
     assert proc.returncode == -signal.SIGKILL and len(finished) >= 15
     calls = details(sandbox, [int(p.stem) for p in finished])
@@ -623,7 +631,7 @@ def test_a_killed_export_leaves_only_whole_files(
 def test_an_interrupted_write_leaves_no_file_and_no_temp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zazacli import reports
+    from zazacli.calls import export as reports
 
     target = tmp_path / "90211.txt"
     target.write_text("the old, whole file\n")

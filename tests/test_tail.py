@@ -29,7 +29,7 @@ from conftest import REPO, Cli, FaultServer, send
 from zazacli.api.client import ZazaApi
 from zazacli.api.http import HttpClient
 from zazacli.errors import AuthError
-from zazacli.tail import CallFollower, TailEvent
+from zazacli.calls.tail import CallFollower, TailEvent
 
 KEY = "zaza_test_tail_key"
 

@@ -2,13 +2,15 @@
 
 Commands get one AppContext from the Typer context; tests may pass their own
 (`CliRunner().invoke(app, args, obj=AppContext(transport=...))`) to inject an
-httpx transport for faults a real server cannot produce on demand.
+httpx transport for faults a real server cannot produce on demand, or a Timing
+(`AppContext(timing=Timing(sleep=fake))`) to see retries without waiting them out.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +39,18 @@ class Options:
     no_color: bool = False
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How long zaza waits, in one place so that a test can shorten it without patching
+    modules: `sleep` between retries, `backoff(attempt)` for the seconds before retry
+    `attempt + 1` (None: the HTTP layer's jittered exponential), and the speed of the
+    private `--sandbox` (4: a whole dispatched call takes about two seconds)."""
+
+    sleep: Callable[[float], None] = time.sleep
+    backoff: Callable[[int], float] | None = None
+    sandbox_speed: float = 4.0
+
+
 class AppContext:
     def __init__(
         self,
@@ -44,9 +58,11 @@ class AppContext:
         *,
         transport: httpx.BaseTransport | None = None,
         env: Mapping[str, str] | None = None,
+        timing: Timing | None = None,
     ) -> None:
         self.options = options or Options()
         self.transport = transport
+        self.timing = timing or Timing()
         self.env: Mapping[str, str] = os.environ if env is None else env
         self._sandbox: Sandbox | None = None
 
@@ -73,8 +89,8 @@ class AppContext:
         if self._sandbox is None:
             from zazacli.sandbox import SandboxConfig, start_sandbox
 
-            # Four times real speed: a whole dispatched call takes about two seconds.
-            self._sandbox = start_sandbox(SandboxConfig(port=0, quiet=True, speed=4.0))
+            speed = self.timing.sandbox_speed
+            self._sandbox = start_sandbox(SandboxConfig(port=0, quiet=True, speed=speed))
         return self._sandbox
 
     @cached_property
@@ -84,6 +100,7 @@ class AppContext:
 
         settings = self.settings
         check_base_url(settings.base_url, allow_insecure_http=self.options.allow_insecure_http)
+        timing = self.timing
         return ZazaApi(
             HttpClient(
                 settings.base_url,
@@ -93,6 +110,8 @@ class AppContext:
                 debug=self.options.debug,
                 notice=self.out.notice,
                 key_hint=self.key_hint(),
+                sleep=timing.sleep,
+                backoff=timing.backoff,
             )
         )
 

@@ -6,6 +6,8 @@ the README's exit-code table and `zaza --help` are written from EXIT_CODES.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # code -> meaning; documented in the README and in `zaza --help`.
 EXIT_CODES: dict[int, str] = {
     0: "success (also: a list with no results)",
@@ -98,7 +100,8 @@ UNKNOWN_STATUS_EXIT = 15
 INTERRUPTED_EXIT = 130
 
 
-def exit_codes_help() -> str:
-    """The exit-code table for `--help` epilogs (`\b` keeps Click from rewrapping it)."""
-    rows = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+def exit_codes_help(codes: Mapping[int, str] | None = None) -> str:
+    """An exit-code table for `--help` epilogs (`\b` keeps Click from rewrapping it): every
+    code, or a command's own reading of the codes it uses (keyed by the constants here)."""
+    rows = "\n".join(f"  {code:<4} {text}" for code, text in (codes or EXIT_CODES).items())
     return f"\b\nExit codes:\n{rows}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Annotated, Any
@@ -10,7 +11,9 @@ import typer
 from typer.core import TyperGroup
 
 from zazacli import __version__
-from zazacli.commands.common import CONTEXT_SETTINGS, get_context, new_app
+from zazacli.commands import NOUNS
+from zazacli.commands.options import CONTEXT_SETTINGS, get_context, new_app
+from zazacli.commands.stubs import add_dashboard_stubs
 from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
 
 
@@ -42,19 +45,13 @@ class ZazaGroup(TyperGroup):
         if command is not None:
             return command
         if name not in _LOADED:
-            if name in NOUNS:
-                command = typer.main.get_command(NOUNS[name][0]())
-                command.name = name
-            else:
-                stubs: Any = typer.main.get_command(_dashboard_only())
-                command = stubs.get_command(ctx, name)
-            _LOADED[name] = command
+            _LOADED[name] = _load(ctx, name)
         return _LOADED[name]
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The noun list for `--help`, from the table: no noun is imported to show it."""
         with formatter.section("Commands"):
-            formatter.write_dl([(name, text) for name, (_, text) in NOUNS.items()])
+            formatter.write_dl([(name, noun.help) for name, noun in NOUNS.items()])
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -187,102 +184,22 @@ def root(
 
 
 # ---------------------------------------------------------------- the nouns, loaded lazily
-#
-# `zaza --help` lists the nouns from this table without importing them; a noun's
-# module (and what it registers) is imported only when that noun runs. This keeps
-# start-up within budget as commands are added.
 
 
-def _calls() -> typer.Typer:
-    from zazacli.commands import calls, dispatch, reports, tail
-
-    calls.app.command("dispatch", epilog=dispatch.DISPATCH_EPILOG)(dispatch.dispatch)
-    calls.app.command("wait", epilog=dispatch.WAIT_EPILOG)(dispatch.wait)
-    calls.app.command("batch", epilog=dispatch.BATCH_EPILOG)(dispatch.batch)
-    calls.app.command("tail", epilog=tail.TAIL_EPILOG)(tail.tail)
-    calls.app.command("stats")(reports.stats)
-    calls.app.command("export-transcripts")(reports.export_transcripts)
-    return _with_stubs(calls.app, "calls")
-
-
-def _agents() -> typer.Typer:
-    from zazacli.commands import agents
-
-    return _with_stubs(agents.app, "agents")
-
-
-def _campaigns() -> typer.Typer:
-    from zazacli.commands import campaigns
-
-    return _with_stubs(campaigns.app, "campaigns")
-
-
-def _profiles() -> typer.Typer:
-    from zazacli.commands import profiles
-
-    return profiles.app
-
-
-def _webhooks() -> typer.Typer:
-    from zazacli.commands import webhooks
-
-    return _with_stubs(webhooks.app, "webhooks")
-
-
-def _api() -> typer.Typer:
-    from zazacli.commands import api
-
-    return _single("api", api.api, epilog=api.API_EPILOG)
-
-
-def _capabilities() -> typer.Typer:
-    from zazacli.commands import capabilities
-
-    return _single("capabilities", capabilities.capabilities)
-
-
-def _doctor() -> typer.Typer:
-    from zazacli.commands import doctor
-
-    return _single("doctor", doctor.doctor, epilog=doctor.DOCTOR_EPILOG)
-
-
-def _sandbox() -> typer.Typer:
-    from zazacli.commands import sandbox
-
-    return _single("sandbox", sandbox.sandbox, epilog=sandbox.SANDBOX_EPILOG)
-
-
-def _dashboard_only() -> typer.Typer:
-    """Hidden whole nouns users will try (`zaza sms send`) that only the dashboard has."""
-    return _with_stubs(new_app("Dashboard-only features."), "")
-
-
-def _with_stubs(noun_app: typer.Typer, noun: str) -> typer.Typer:
-    # Last, once the noun's real commands are registered: a stub never hides a command.
-    from zazacli.commands.capabilities import add_dashboard_stubs
-
-    add_dashboard_stubs(noun_app, noun)
-    return noun_app
-
-
-def _single(name: str, function: Any, **kwargs: Any) -> typer.Typer:
-    single = new_app("")
-    single.command(name, **kwargs)(function)
-    return single
-
-
-NOUNS: dict[str, tuple[Any, str]] = {
-    "calls": (_calls, "Call history, transcripts, dispatch, batch, stats, tail."),
-    "agents": (_agents, "Voice agents (read-only; edit them in the dashboard)."),
-    "campaigns": (_campaigns, "Campaigns and lead progress (read-only)."),
-    "profiles": (_profiles, "API keys and settings per environment (prod, staging, …)."),
-    "webhooks": (_webhooks, "Receive, check, trigger, replay and verify webhook events."),
-    "api": (_api, "Call any /v1 endpoint with your profile's auth (like gh api)."),
-    "doctor": (_doctor, "Check the configured API against every assumption zaza makes."),
-    "capabilities": (_capabilities, "What the API can do, and what is dashboard-only."),
-    "sandbox": (_sandbox, "Run a local ZazaVoice-compatible API server."),
-}
+def _load(ctx: Any, name: str) -> Any:
+    """A noun's command: `zaza --help` lists `commands.NOUNS` without importing any noun;
+    a noun's module (and what it registers) is imported only when that noun runs."""
+    if name in NOUNS:
+        noun_app = importlib.import_module(NOUNS[name].module).app
+        add_dashboard_stubs(noun_app, name)  # last: a stub never hides a real command
+        command = typer.main.get_command(noun_app)
+        command.name = name
+        return command
+    # Whole nouns users will try (`zaza sms send`) that only the dashboard has.
+    stubs = new_app("Dashboard-only features.")
+    add_dashboard_stubs(stubs)
+    group: Any = typer.main.get_command(stubs)
+    return group.get_command(ctx, name)
 
 
 def main() -> None:

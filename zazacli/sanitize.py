@@ -11,7 +11,9 @@ it. Rich output is built as `Text` from data (`safe_text`), never as markup, so 
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 _NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
 
@@ -73,3 +75,13 @@ def json_safe(document: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
 
 
+def plain_value(value: Any) -> str:
+    """One TSV cell or terminal field: tabs, newlines and every other control character
+    written visibly (`\\t`, `\\n`, `\\x1b`; see terminal_safe), nested values as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return terminal_safe(str(value))

@@ -64,12 +64,17 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.I)
 _DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
 
 
-def parse_duration(value: str, option: str, minimum: float = 0.0) -> float:
-    """`90`, `90s`, `15m`, `1.5h` as seconds (a bare number is seconds)."""
+def parse_duration(
+    value: str, option: str, minimum: float = 0.0, *, zero_ok: bool = False
+) -> float:
+    """`90`, `90s`, `15m`, `1.5h` as seconds (a bare number is seconds); `zero_ok` lets
+    `0`/`0s` through (for options where zero means "at once")."""
     match = _DURATION.match(value)
     if not match:
         raise UsageError(f"{option}: cannot read {value!r} as a duration", hint="e.g. 5s, 15m, 1h")
     seconds = float(match.group(1)) * _DURATION_UNITS[(match.group(2) or "s").lower()]
+    if zero_ok and seconds == 0:
+        return 0.0
     if seconds <= 0 or seconds < minimum:
         raise UsageError(f"{option}: {value!r} is too short; the least is {max(minimum, 1):g}s")
     return seconds

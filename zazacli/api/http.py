@@ -320,6 +320,7 @@ class HttpClient:
         max_tries: int = MAX_TRIES,
         max_total_wait: float = MAX_TOTAL_WAIT,
         sleep: Callable[[float], None] = time.sleep,
+        backoff: Callable[[int], float] | None = None,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         import httpx
@@ -332,6 +333,8 @@ class HttpClient:
         self._max_tries = max_tries
         self._max_total_wait = max_total_wait
         self._sleep = sleep
+        # Seconds before retry `attempt + 1`; tests pass their own to see retries at once.
+        self._backoff = backoff or _backoff
         self._max_body = max_body
         self.server_clock = ServerClock()
         read = READ_TIMEOUT if timeout is None else timeout
@@ -474,7 +477,7 @@ class HttpClient:
                     self._raise_for_status(response)
                     return response
                 error = ApiError(f"HTTP {status}")
-                delay = hinted if hinted is not None else _backoff(attempt)
+                delay = hinted if hinted is not None else self._backoff(attempt)
                 if hinted is not None:
                     budget = RETRY_AFTER_CAP  # the server said how long: honoured, to a cap
                 reason = "rate limited (HTTP 429)" if status == 429 else f"HTTP {status}"
@@ -499,12 +502,13 @@ class HttpClient:
 
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             # Nothing reached the server: safe to retry for every method.
-            return exc, _backoff(attempt), f"cannot connect to {self._host()}: {_exc_text(exc)}"
+            reason = f"cannot connect to {self._host()}: {_exc_text(exc)}"
+            return exc, self._backoff(attempt), reason
         if not retry:
             raise OutcomeUnknownError(
                 f"{method} {path}: the request was sent but no answer came ({_exc_text(exc)})"
             ) from None
-        return exc, _backoff(attempt), f"{_exc_text(exc)} from {self._host()}"
+        return exc, self._backoff(attempt), f"{_exc_text(exc)} from {self._host()}"
 
     def _read_body(self, response: httpx.Response, deadline: float) -> None:
         """Read the body into `response.content`, stopping past the size cap or the deadline

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from zazacli.commands.common import CsvOpt, JsonlOpt, JsonOpt, get_context, new_app
+from zazacli.commands.options import CsvOpt, JsonlOpt, JsonOpt, get_context, noun_app
 
-app = new_app("Voice agents (read-only; edit them in the dashboard).")
+app = noun_app("agents")
 
 AgentId = Annotated[int, typer.Argument(help="Agent id.", metavar="ID")]
 

@@ -11,8 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from zazacli.commands.common import get_context
-from zazacli.errors import UsageError
+from zazacli.commands.options import get_context, single_command
+from zazacli.errors import (
+    AuthError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    UsageError,
+    ZazaError,
+    exit_codes_help,
+)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -31,9 +39,16 @@ API_EPILOG = (
     "Output: the response body, indented on a terminal and exactly as received when piped; "
     "--paginate prints one JSON item per line (it sets page and size itself). POST, PUT, "
     "PATCH and DELETE are never resent once they may have reached the server.\n\n"
-    "Exit codes: 0 for 2xx/3xx; 1 other HTTP errors; 2 bad input or HTTP 400/409/422; "
-    "3 HTTP 404; 4 HTTP 401/403 or no key; 5 HTTP 429 after retries; 6 network error "
-    "(for a write: outcome unknown)."
+) + exit_codes_help(
+    {
+        0: "HTTP 2xx or 3xx",
+        ZazaError.exit_code: "other HTTP errors",
+        UsageError.exit_code: "bad input, or HTTP 400/409/422",
+        NotFoundError.exit_code: "HTTP 404",
+        AuthError.exit_code: "HTTP 401/403, or no key",
+        RateLimitedError.exit_code: "HTTP 429 after retries",
+        NetworkError.exit_code: "network error (for a write: outcome unknown)",
+    }
 )
 
 _FIELD_KEY = r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$"
@@ -60,8 +75,7 @@ def api(
     path: Annotated[
         str | None,
         typer.Argument(
-            help="Path below the base URL, with an optional query: /agents, "
-            "'calls?status=FAILED'.",
+            help="Path below the base URL, with an optional query: /agents, 'calls?status=FAILED'.",
             metavar="PATH",
             show_default=False,
         ),
@@ -178,9 +192,7 @@ def split_path(path: str, base_url: str) -> tuple[str, dict[str, list[str]]]:
     relative = relative.split("#", 1)[0]
     # The public docs write endpoints as /v1/agents; the base URL already ends in /api/v1.
     for prefix in ("/api/v1", "/v1"):
-        if base_path.endswith(prefix) and (
-            relative == prefix or relative.startswith(prefix + "/")
-        ):
+        if base_path.endswith(prefix) and (relative == prefix or relative.startswith(prefix + "/")):
             relative = relative[len(prefix) :]
             break
     query: dict[str, list[str]] = {}
@@ -285,3 +297,6 @@ def read_json_input(source: str) -> bytes:
         where = "stdin" if source == "-" else source
         raise UsageError(f"--input {where} is not JSON: {error}") from None
     return data
+
+
+app = single_command("api", api, epilog=API_EPILOG)

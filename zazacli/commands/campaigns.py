@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from zazacli.commands.common import CsvOpt, JsonlOpt, JsonOpt, get_context, new_app
+from zazacli.commands.options import CsvOpt, JsonlOpt, JsonOpt, get_context, noun_app
 
-app = new_app("Campaigns (read-only; create and control them in the dashboard).")
+app = noun_app("campaigns")
 
 CampaignId = Annotated[int, typer.Argument(help="Campaign id.", metavar="ID")]
 

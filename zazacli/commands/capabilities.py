@@ -1,162 +1,10 @@
-"""`zaza capabilities`, and the hidden commands that answer for what only the dashboard can do.
-
-One table, CAPABILITIES, written from the contract's "Endpoints that exist today" and
-"What the API does not do today": `zaza capabilities` prints it, and every command a user
-will try for a dashboard-only feature (`zaza sms send`, `zaza campaigns start` …) answers
-from it with one line and exit 2 instead of Click's "No such command".
-"""
+"""`zaza capabilities`: what the API can do today, and what is dashboard-only."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import typer
 
-from zazacli.commands.common import JsonOpt, get_context
-from zazacli.errors import UsageError
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-
-class Capability(NamedTuple):
-    feature: str
-    # Supported: the endpoints and the commands that use them.
-    endpoints: tuple[str, ...] = ()
-    commands: tuple[str, ...] = ()
-    # Dashboard-only: where in the dashboard, and the commands users will try for it.
-    dashboard: str | None = None
-    tries: tuple[str, ...] = ()
-
-
-# [assumed] The dashboard's menu names are not in the public API pages; they are our best
-# reading of the dashboard and live only here, so one place changes when they differ.
-CAPABILITIES: tuple[Capability, ...] = (
-    Capability(
-        "list and show voice agents",
-        ("GET /agents", "GET /agents/{id}"),
-        ("zaza agents list", "zaza agents show"),
-    ),
-    Capability(
-        "dispatch an outbound AI call",
-        ("POST /calls/outbound",),
-        ("zaza calls dispatch", "zaza calls batch"),
-    ),
-    Capability(
-        "call history, filtered by direction, status, agent and date range",
-        ("GET /calls",),
-        ("zaza calls list", "zaza calls tail"),
-    ),
-    Capability(
-        "one call with its transcript",
-        ("GET /calls/{id}",),
-        ("zaza calls show", "zaza calls transcript", "zaza calls wait"),
-    ),
-    Capability(
-        "list and show campaigns (read-only)",
-        ("GET /campaigns", "GET /campaigns/{id}"),
-        ("zaza campaigns list", "zaza campaigns show"),
-    ),
-    Capability(
-        "receive signed webhook events (call.*, campaign.lead.updated, sms.received, "
-        "appointment.created)",
-        ("POST to your HTTPS endpoint",),
-        ("zaza webhooks listen", "zaza webhooks verify", "zaza webhooks trigger"),
-    ),
-    Capability(
-        "sending SMS",
-        dashboard="SMS",
-        tries=("sms",),
-    ),
-    Capability(
-        "creating, editing and deleting agents",
-        dashboard="Agents",
-        tries=("agents create", "agents update", "agents edit", "agents delete"),
-    ),
-    Capability(
-        "creating and controlling campaigns (leads, start, pause, restart)",
-        dashboard="Campaigns",
-        tries=(
-            "campaigns create",
-            "campaigns start",
-            "campaigns pause",
-            "campaigns resume",
-            "campaigns restart",
-            "campaigns stop",
-            "campaigns leads",
-            "campaigns delete",
-        ),
-    ),
-    Capability(
-        "searching, buying, releasing and assigning phone numbers",
-        dashboard="Phone Numbers",
-        tries=("numbers",),
-    ),
-    Capability(
-        "managing webhook endpoints and their signing secrets",
-        dashboard="Settings → Webhooks",
-        tries=("webhooks add", "webhooks create", "webhooks delete", "webhooks remove"),
-    ),
-    Capability(
-        "per-call recording control",
-        dashboard="Settings → Call recording",
-        tries=("calls record",),
-    ),
-)
-
-
-def dashboard_message(capability: Capability) -> str:
-    return (
-        f"{capability.feature} is not available in the ZazaVoice API yet; "
-        f"use the dashboard: {capability.dashboard}"
-    )
-
-
-# Command path (below `zaza`) -> the one line it answers with. A one-word path is a whole
-# noun that does not exist (`zaza sms …`): it swallows any subcommand and option.
-DASHBOARD_ONLY: dict[str, str] = {
-    path: dashboard_message(capability)
-    for capability in CAPABILITIES
-    if capability.dashboard
-    for path in capability.tries
-}
-
-# A stub takes any arguments and options, `--help` included: every invocation gets the line.
-STUB_SETTINGS = {"ignore_unknown_options": True, "allow_extra_args": True}
-
-
-def _stub(path: str, message: str) -> Callable[[typer.Context], None]:
-    def not_in_the_api(ctx: typer.Context) -> None:
-        typed = f"zaza {path}"
-        if " " not in path and ctx.args and not ctx.args[0].startswith("-"):
-            typed += f" {ctx.args[0]}"  # the verb tried on a missing noun: `zaza sms send`
-        raise UsageError(f"{typed}: {message}")
-
-    return not_in_the_api
-
-
-def add_dashboard_stubs(app: typer.Typer, noun: str = "") -> None:
-    """Register the hidden stubs below `noun` ("" for the root's whole nouns) on `app`.
-
-    Call it after the app's real commands are registered: a name that exists is left alone,
-    so a command the API gains later simply replaces its stub.
-    """
-    taken = {
-        info.name or getattr(info.callback, "__name__", "").replace("_", "-")
-        for info in app.registered_commands
-    }
-    taken |= {info.name for info in app.registered_groups if info.name}
-    for path, message in DASHBOARD_ONLY.items():
-        parent, _, name = path.rpartition(" ")
-        if parent != noun or name in taken:
-            continue
-        app.command(
-            name,
-            hidden=True,
-            help=f"Not in the API: {message}.",
-            context_settings=STUB_SETTINGS,
-            add_help_option=False,
-        )(_stub(path, message))
+from zazacli.commands.options import JsonOpt, get_context, single_command
 
 
 def capabilities(ctx: typer.Context, as_json: JsonOpt = False) -> None:
@@ -164,6 +12,7 @@ def capabilities(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Written from ZazaVoice's published capabilities; no request is sent.
     """
+    from zazacli.api.capabilities import CAPABILITIES
     from zazacli.output.toolbox import capabilities_table
 
     out = get_context(ctx).out
@@ -171,3 +20,5 @@ def capabilities(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     dashboard_only = [c for c in CAPABILITIES if c.dashboard]
     capabilities_table(out, supported, dashboard_only, json=as_json)
 
+
+app = single_command("capabilities", capabilities)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.common import JsonOpt, get_context
-from zazacli.errors import ZazaError
+from zazacli.commands.options import JsonOpt, get_context, single_command
+from zazacli.errors import ZazaError, exit_codes_help
 
-DOCTOR_EPILOG = (
-    "\b\nExit codes:\n"
-    "  0    zaza can work correctly against this API (differences it copes with included)\n"
-    "  1    an assumption fails in a way zaza cannot work around (marked 'cannot work "
-    "correctly')"
+DOCTOR_EPILOG = exit_codes_help(
+    {
+        0: "zaza can work correctly against this API (differences it copes with included)",
+        ZazaError.exit_code: "an assumption fails in a way zaza cannot work around (marked "
+        "'cannot work correctly')",
+    }
 )
 
 
@@ -40,3 +41,6 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             "the API differs from what zaza assumes in a way it cannot work around",
             hint="see the lines marked 'cannot work correctly' above",
         )
+
+
+app = single_command("doctor", doctor, epilog=DOCTOR_EPILOG)

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from zazacli.commands.common import JsonOpt, get_context, new_app
+from zazacli.commands.options import JsonOpt, get_context, noun_app
 from zazacli.errors import UsageError
 
-app = new_app("API keys and settings per environment (prod, staging, …).")
+app = noun_app("profiles")
 
 NameArg = Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from zazacli.commands.options import single_command
 from zazacli.errors import UsageError
 from zazacli.sandbox import DEFAULT_API_KEY
 from zazacli.sandbox.quirks import describe, quirks_help
@@ -158,3 +159,6 @@ def _on_sigterm_interrupt() -> Any:
         return signal.signal(signal.SIGTERM, interrupt)
     except ValueError:  # not the main thread (e.g. an embedding test runner)
         return None
+
+
+app = single_command("sandbox", sandbox, epilog=SANDBOX_EPILOG)

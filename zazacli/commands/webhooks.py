@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.common import JsonOpt, get_context, new_app
-from zazacli.errors import NetworkError, UsageError, ZazaError
+from zazacli.commands.options import JsonOpt, get_context, noun_app
+from zazacli.errors import NetworkError, UsageError, ZazaError, exit_codes_help
 from zazacli.times import parse_when
 
 if TYPE_CHECKING:
@@ -23,11 +23,17 @@ DEFAULT_PATH = "/webhooks"
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}{DEFAULT_PATH}"
 DEFAULT_SEND_TIMEOUT = 10.0
 
-app = new_app(
-    "Receive, check, trigger, replay and verify ZazaVoice webhook events on your machine.",
-    epilog="Exit codes: 0 ok; 1 runtime error, a target that answered non-2xx, or (verify) a "
-    "signature that does NOT match; 2 usage error or bad input; 6 target unreachable or "
-    "timed out.",
+app = noun_app(
+    "webhooks",
+    epilog=exit_codes_help(
+        {
+            0: "ok",
+            ZazaError.exit_code: "runtime error, a target that answered non-2xx, or (verify) "
+            "a signature that does NOT match",
+            UsageError.exit_code: "usage error or bad input",
+            NetworkError.exit_code: "target unreachable or timed out",
+        }
+    ),
 )
 
 SecretOpt = Annotated[
@@ -296,9 +302,7 @@ def trigger(
     app_ctx = get_context(ctx)
     out = app_ctx.out
     if event not in EVENT_TYPES:
-        raise UsageError(
-            f"unknown event type {event!r}", hint="one of: " + ", ".join(EVENT_TYPES)
-        )
+        raise UsageError(f"unknown event type {event!r}", hint="one of: " + ", ".join(EVENT_TYPES))
     url = _target(to)
     data = _read_json_file(data_file) if data_file else sample_data(event)
     if isinstance(data, dict) and "event" in data and "data" in data:
@@ -414,12 +418,15 @@ def replay(
             )
         webhook_delivery(out, f"#{item.position}", item.event, result)
         ok, failed = (ok + 1, failed) if result.ok else (ok, failed + 1)
-    how = f"re-signed with the secret from {secret_source}" if secret_value else (
-        "with their original signatures"
+    how = (
+        f"re-signed with the secret from {secret_source}"
+        if secret_value
+        else ("with their original signatures")
     )
     note = (
-        f"; {skipped} skipped, not validly signed when received (--include-unverified "
-        "sends them)" if skipped else ""
+        f"; {skipped} skipped, not validly signed when received (--include-unverified sends them)"
+        if skipped
+        else ""
     )
     out.notice(f"replayed {len(chosen)} to {url} {how}: {ok} ok, {failed} failed{note}")
     if failed:
@@ -477,7 +484,7 @@ def _mismatch_hint(secret: str, body: bytes, signature: str) -> str:
     if not secret.startswith("whsec_"):
         return "the secret does not start with whsec_: copy the endpoint's secret whole"
     if b'"raw"' in body and b'"received_at"' in body:
-        return "this looks like a line saved by `listen`; check its \"raw\" string instead"
+        return 'this looks like a line saved by `listen`; check its "raw" string instead'
     return (
         "sign the raw bytes as received (not re-serialised JSON), with this endpoint's "
         "secret (both key forms were tried)"

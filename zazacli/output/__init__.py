@@ -24,7 +24,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
-from zazacli.output.safe import json_safe, safe_text, terminal_safe
+from zazacli.calls.transcript import (
+    format_offset,
+    to_srt,
+    transcript_lines,
+    transcript_origin,
+    transcript_turns,
+    turn_offset,
+)
+from zazacli.output.safe import json_safe, plain_value, safe_text, terminal_safe
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:
@@ -81,18 +89,6 @@ def duration(value: Any) -> str:
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
-def plain_value(value: Any) -> str:
-    """One TSV cell or terminal field: tabs, newlines and every other control character
-    written visibly (`\\t`, `\\n`, `\\x1b`; see output/safe.py), nested values as compact JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return terminal_safe(str(value))
 
 
 STATUS_STYLES = {
@@ -658,89 +654,3 @@ def _isatty(stream: IO[str]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-# ---------------------------------------------------------------- transcript helpers
-
-
-def transcript_turns(call: dict[str, Any]) -> list[dict[str, Any]]:
-    turns = call.get("turns")
-    if not isinstance(turns, list):
-        return []
-    return [t for t in turns if isinstance(t, dict)]
-
-
-def transcript_origin(call: dict[str, Any], turns: list[dict[str, Any]]) -> datetime | None:
-    """Offsets count from the call's start, else from its first timed turn."""
-    start = parse_time(call.get("startedAt"))
-    if start is not None:
-        return start
-    for turn in turns:
-        stamp = parse_time(turn.get("timestamp"))
-        if stamp is not None:
-            return stamp
-    return None
-
-
-def turn_offset(turn: dict[str, Any], origin: datetime | None) -> float | None:
-    stamp = parse_time(turn.get("timestamp"))
-    if stamp is None or origin is None:
-        return None
-    return max(0.0, (stamp - origin).total_seconds())
-
-
-def format_offset(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{secs:02d}"
-
-
-def transcript_lines(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> list[str]:
-    """`[mm:ss] ROLE: text`, one turn a line (newlines inside a turn folded, no raw control
-    characters: these lines go to terminals and to files that get `cat`)."""
-    turns = transcript_turns(call) if turns is None else turns
-    origin = transcript_origin(call, turns)
-    lines = []
-    for turn in turns:
-        text = _one_line(turn.get("text"))
-        role = plain_value(turn.get("role") or "?")
-        lines.append(f"[{format_offset(turn_offset(turn, origin))}] {role}: {text}")
-    return lines
-
-
-def _one_line(value: Any) -> str:
-    """A turn's text on one line: whitespace runs folded, control characters visible."""
-    return terminal_safe(" ".join(str(value or "").split()))
-
-
-def _srt_time(seconds: float) -> str:
-    millis = int(round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
-
-
-def to_srt(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> str:
-    """SubRip cues: each turn lasts until the next one starts (or ~reading time)."""
-    turns = transcript_turns(call) if turns is None else turns
-    origin = transcript_origin(call, turns)
-    offsets: list[float] = []
-    previous = 0.0
-    for turn in turns:
-        offset = turn_offset(turn, origin)
-        previous = previous if offset is None else max(previous, offset)
-        offsets.append(previous)
-    blocks = []
-    for index, turn in enumerate(turns):
-        # One line per cue: a blank line inside a turn would end the cue early.
-        text = _one_line(turn.get("text"))
-        start = offsets[index]
-        reading = max(1.0, min(10.0, len(text) / 15))
-        end = offsets[index + 1] if index + 1 < len(turns) else start + reading
-        if end <= start:
-            end = start + reading
-        role = plain_value(turn.get("role") or "?")
-        blocks.append(f"{index + 1}\n{_srt_time(start)} --> {_srt_time(end)}\n{role}: {text}\n")
-    return "\n".join(blocks)

@@ -19,7 +19,11 @@ from zazacli.times import parse_time
 # a cron log the next morning.
 
 if TYPE_CHECKING:
-    from zazacli.batch import BatchReport
+    from pathlib import Path
+
+    from zazacli.calls.batch.csv import CsvBatch
+    from zazacli.calls.batch.run import BatchPlan, BatchReport
+    from zazacli.config import Settings
 
 # Row statuses of a batch that are problems worth a line on stderr.
 BATCH_PROBLEM_STATUSES = frozenset({"invalid", "duplicate", "failed", "unknown", "deferred"})
@@ -175,7 +179,7 @@ def _times(count: int) -> str:
 
 def _unknown_advice(report: BatchReport) -> str:
     """When the rows of unknown outcome can be decided, and how to force it."""
-    from zazacli.dispatching import format_seconds
+    from zazacli.calls.dispatch import format_seconds
 
     when = "a re-run decides them"
     if report.decide_after is not None:
@@ -237,3 +241,41 @@ def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None
         )
     for line in lines:
         out.notice(line)
+
+
+def format_eta(seconds: float) -> str:
+    from zazacli.calls.dispatch import format_seconds
+
+    return format_seconds(max(1.0, seconds))
+
+
+def batch_plan(
+    out: Output,
+    rows: CsvBatch,
+    plan: BatchPlan,
+    *,
+    journal_path: Path,
+    agent: dict[str, Any],
+    settings: Settings,
+    per_second: float,
+) -> None:
+    """`calls batch --dry-run`: the skipped rows, then what a run would do now."""
+    for problem in rows.problems:
+        out.notice(f"line {problem.line}: {problem.status}: {problem.error}")
+    dispatch_plan(
+        out,
+        [
+            ("file", f"{rows.path} ({rows.total} rows, number column {rows.phone_column!r})"),
+            ("valid", plan.valid),
+            ("invalid", plan.invalid),
+            ("duplicates", plan.duplicates),
+            ("already queued", f"{plan.done} (journal {journal_path})"),
+            ("to look up first", f"{plan.in_doubt} (in flight when a run stopped)"),
+            ("outside calling window now", "not checked" if plan.outside is None else plan.outside),
+            ("would send", plan.sendable),
+            ("agent", f"{agent.get('id')} {agent.get('name') or ''}".strip()),
+            ("profile", settings.profile_name or "(none)"),
+            ("base URL", settings.base_url),
+            ("pace", f"{per_second:g} calls/s, about {format_eta(plan.sendable / per_second)}"),
+        ],
+    )

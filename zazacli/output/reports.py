@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -14,11 +13,8 @@ from zazacli.output import (
     Output,
     duration,
     plain_value,
-    to_srt,
-    transcript_lines,
-    transcript_turns,
 )
-from zazacli.output.safe import json_safe, safe_text, terminal_safe
+from zazacli.output.safe import safe_text, terminal_safe
 from zazacli.times import parse_time
 
 # ================================================================ reports: stats, export
@@ -29,7 +25,7 @@ from zazacli.times import parse_time
 # the summary on stderr; `--json` puts the summary on stdout as well.
 
 if TYPE_CHECKING:
-    from zazacli.reports import ExportSummary, Outcome
+    from zazacli.calls.export import ExportSummary, Outcome
 
 # The columns of `calls stats --csv`, and of its TSV (headerless) when piped.
 STATS_FIELDS = [
@@ -47,16 +43,6 @@ STATS_FIELDS = [
 BLOCKS = " ▁▂▃▄▅▆▇█"
 CHART_HEIGHT = 8
 SHOW_FAILURES = 20
-
-
-def transcript_file(call: dict[str, Any], fmt: str) -> str:
-    """A transcript file's content: exactly what `zaza calls transcript -f FMT` prints."""
-    turns = transcript_turns(call)
-    if fmt == "json":
-        return json_safe(json.dumps(turns, indent=2, ensure_ascii=False)) + "\n"
-    if fmt == "srt":
-        return to_srt(call, turns)
-    return "".join(line + "\n" for line in transcript_lines(call, turns))
 
 
 def _percent(value: Any) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zazacli.sanitize import json_safe, terminal_safe
+from zazacli.sanitize import json_safe, plain_value, terminal_safe
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-__all__ = ["json_safe", "safe_text", "terminal_safe"]
+__all__ = ["json_safe", "plain_value", "safe_text", "terminal_safe"]
 
 
 def safe_text(value: Any, style: str = "", *, multiline: bool = False) -> Text:

@@ -20,8 +20,9 @@ from zazacli.times import parse_time
 if TYPE_CHECKING:
     import httpx
 
-    from zazacli.commands.capabilities import Capability
-    from zazacli.tail import CallFollower, TailEvent, TailStats
+    from zazacli.api.capabilities import Capability
+    from zazacli.calls.tail import CallFollower, TailEvent, TailStats
+
 
 def api_response(out: Output, response: httpx.Response, *, include: bool) -> None:
     if include:

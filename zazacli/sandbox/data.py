@@ -453,8 +453,11 @@ class SeedData:
     next_call_id: int
 
 
-def generate(seed: int, count: int, now: float, speed: float) -> SeedData:
-    """Agents, campaigns and `count` calls over the 30 days before `now`, fixed by `seed`."""
+def generate(seed: int, count: int, now: float, speed: float, *, live: bool = True) -> SeedData:
+    """Agents, campaigns and `count` calls over the 30 days before `now`, fixed by `seed`.
+
+    The newest three are under way at `now`; with `live=False` they were made one call's
+    length earlier, so they have just ended (same data, nothing left moving)."""
     rng = random.Random(seed)
     agents = make_agents()
     campaigns = make_campaigns(now)
@@ -470,8 +473,9 @@ def generate(seed: int, count: int, now: float, speed: float) -> SeedData:
         for _ in range(count - n_live)
     )
     newest_first: list[CallRecord] = []
+    live_now = now if live else now - END_AFTER / speed
     for i in range(n_live):
-        newest_first.append(_live_seed_call(rng, top_id - i, i, now, speed, pool))
+        newest_first.append(_live_seed_call(rng, top_id - i, i, live_now, speed, pool))
     calling_hours = _CallingHours(now)
     moved = False
     rand = rng.random

@@ -53,7 +53,7 @@ API_PREFIX = "/api/v1"
 MAX_BODY = 1024 * 1024
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-RATE_WINDOW = 60.0
+RATE_WINDOW = 60.0  # seconds over which `rate_limit` counts requests, as the real API
 WEBHOOK_TIMEOUT = 5.0
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Properties GET /calls can be sorted by (Spring: `sort=createdAt,desc`); `id` orders alike.
@@ -73,10 +73,15 @@ class SandboxConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     rate_limit: int | None = None
+    # A shorter window lets a test see a 429 end without waiting a minute.
+    rate_window: float = RATE_WINDOW
     latency_ms: float = 0
     error_rate: float = 0.0
     slow_dispatch: float = 0.0
     quiet: bool = True
+    # False: the newest seeded calls have just ended at start instead of being under way, so
+    # two reads of the history agree from the first request (tests need not wait them out).
+    live_calls: bool = True
     # Names from quirks.QUIRKS, with `=VALUE` where one is taken: ("list-lag=30", "no-id").
     quirks: tuple[str, ...] = ()
 
@@ -92,6 +97,8 @@ class SandboxConfig:
             problems.append("speed must be > 0")
         if self.rate_limit is not None and self.rate_limit < 1:
             problems.append("rate_limit must be >= 1")
+        if not self.rate_window > 0:
+            problems.append("rate_window must be > 0")
         if self.latency_ms < 0 or self.slow_dispatch < 0:
             problems.append("latency_ms and slow_dispatch must be >= 0")
         if not 0.0 <= self.error_rate <= 1.0:
@@ -304,7 +311,9 @@ class SandboxApp:
         self.quirks = parse_quirks(config.quirks)
         self._skew = self.quirks.clock_skew
         self.started_at = self.now()
-        seeded = generate(config.seed, config.calls, self.started_at, config.speed)
+        seeded = generate(
+            config.seed, config.calls, self.started_at, config.speed, live=config.live_calls
+        )
         self.agents = {agent["id"]: agent for agent in seeded.agents}
         self.campaigns = {campaign["id"]: campaign for campaign in seeded.campaigns}
         self._agents_json = dumps(seeded.agents)
@@ -439,10 +448,11 @@ class SandboxApp:
         with self._rate_lock:
             # One key is valid, but the window is kept per key as the real filter does.
             window = self._windows.setdefault(self.config.api_key, deque())
-            while window and window[0] <= now - RATE_WINDOW:
+            span = self.config.rate_window
+            while window and window[0] <= now - span:
                 window.popleft()
             if len(window) >= limit:
-                retry = max(1, math.ceil(window[0] + RATE_WINDOW - now))
+                retry = max(1, math.ceil(window[0] + span - now))
                 return error_response(
                     429,
                     f"Rate limit exceeded: {limit} requests per minute per API key",
@@ -739,6 +749,7 @@ def _sort_ascending(values: list[str] | None) -> bool:
 
 
 # --- HTTP plumbing --------------------------------------------------------------------
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

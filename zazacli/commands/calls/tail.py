@@ -1,13 +1,24 @@
-"""`zaza calls tail`: follow new calls and their status changes (registered in main.py)."""
+"""`zaza calls tail`: follow new calls and their status changes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zazacli.api.values import CALL_STATUSES, DIRECTIONS
-from zazacli.commands.common import JsonlOpt, SinceOpt, get_context
+from zazacli.commands.options import JsonlOpt, SinceOpt, call_filter, get_context
+from zazacli.errors import (
+    AuthError,
+    NetworkError,
+    RateLimitedError,
+    UsageError,
+    ZazaError,
+    exit_codes_help,
+)
+
+if TYPE_CHECKING:
+    pass
 
 TAIL_EPILOG = (
     "On a terminal: a line per new call and per status change. Piped, or with --jsonl: "
@@ -16,10 +27,18 @@ TAIL_EPILOG = (
     "Status changes are followed for calls created in the last 15 minutes. On HTTP 429 "
     "the polling interval doubles (and comes back down after 10 good polls); network "
     "errors are retried. Ctrl-C stops cleanly.\n\n"
-    "Exit codes: 0 stopped (Ctrl-C, --max-events, --duration); 2 bad option; 4 bad key; "
-    "1, 5 or 6 the API failed on the first poll, or on 10 polls in a row; 1 also when "
-    "the server's list cannot be read correctly (pages that loop, an order zaza cannot fix)."
+) + exit_codes_help(
+    {
+        0: "stopped (Ctrl-C, --max-events, --duration)",
+        UsageError.exit_code: "bad option",
+        AuthError.exit_code: "bad API key",
+        ZazaError.exit_code: "the API failed on the first poll or on 10 in a row, or its list "
+        "cannot be read correctly (pages that loop, an order zaza cannot fix)",
+        RateLimitedError.exit_code: "still rate limited (first poll, or 10 in a row)",
+        NetworkError.exit_code: "API unreachable (first poll, or 10 in a row)",
+    }
 )
+
 
 def _complete_status(incomplete: str) -> list[str]:
     return [s.lower() for s in CALL_STATUSES if s.lower().startswith(incomplete.lower())]
@@ -74,16 +93,15 @@ def tail(
     import time
     from dataclasses import asdict
 
-    from zazacli.commands.calls import call_filters
+    from zazacli.calls.tail import CallFollower
     from zazacli.output.toolbox import TailPrinter
-    from zazacli.tail import CallFollower
     from zazacli.times import parse_duration
 
     every = parse_duration(interval, "--interval", minimum=1.0)
     stop_after = parse_duration(duration, "--duration") if duration else None
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    filters = call_filters(direction, status, agent, since, None, out.notice)
+    filters = call_filter(direction, status, agent, since, None, out.notice)
     follower = CallFollower(
         app_ctx.api,
         direction=filters.direction,

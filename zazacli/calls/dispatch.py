@@ -11,11 +11,13 @@ its Date headers tell it), and not among the calls listed just before the POST.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zazacli.api.client import call_id
@@ -28,6 +30,7 @@ from zazacli.errors import (
     CallOutcomeError,
     ScanDeadlineError,
     ScanError,
+    UsageError,
 )
 from zazacli.times import parse_time
 
@@ -382,3 +385,43 @@ def format_seconds(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     return text + (f"{secs}s" if secs or not text else "")
+
+
+def parse_variables(pairs: list[str], vars_file: Path | None) -> dict[str, str]:
+    """`--vars-file` first, then each `--var KEY=VALUE` over it."""
+    variables: dict[str, str] = {}
+    if vars_file is not None:
+        try:
+            data = json.loads(vars_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(
+                f"--vars-file: cannot read {vars_file}: {exc.strerror or exc}"
+            ) from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise UsageError(f"--vars-file: {vars_file} is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"--vars-file: {vars_file} must hold a JSON object of KEY: value")
+        for key, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise UsageError(f"--vars-file: the value of {key!r} must be a string or a number")
+            variables[key] = str(value)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--var {pair!r}: expected KEY=VALUE", hint="e.g. --var NAME=Alex")
+        variables[key.strip()] = value
+    return variables
+
+
+def reconcile_wait(env: Mapping[str, str]) -> float:
+    """Seconds to look for a call whose dispatch answer was lost (ZAZA_RECONCILE_WAIT)."""
+    raw = env.get("ZAZA_RECONCILE_WAIT")
+    if not raw:
+        return RECONCILE_WAIT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 600:
+        raise UsageError(f"ZAZA_RECONCILE_WAIT must be 0 to 600 seconds, got {raw!r}")
+    return value

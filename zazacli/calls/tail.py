@@ -221,9 +221,7 @@ class CallFollower:
     def _scan(self, *, first: bool) -> _Scan:
         """Read the list newest first, only as far as this poll needs to (read-only)."""
         floor = None if self._newest is None else self._newest - self.track_window
-        pending = {
-            key for key, seen in self._seen.items() if seen.shown and not seen.over
-        }
+        pending = {key for key, seen in self._seen.items() if seen.shown and not seen.over}
         if first:
             # Without a status filter, older calls never come back as new ones: remembering
             # a few beyond the backlog is enough. With one, remember the whole window.

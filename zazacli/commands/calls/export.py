@@ -1,35 +1,25 @@
-"""`zaza calls stats` and `zaza calls export-transcripts`: operator reports over call history.
-
-Registered on the `calls` sub-app in main.py. The work is in zazacli/reports.py, the
-printing in zazacli/output.py; both are imported when a command runs.
-"""
+"""`zaza calls export-transcripts DIR`: each matching call's transcript to a file."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zazacli.commands.common import (
+from zazacli.commands.options import (
     AgentOpt,
     AllOpt,
-    CsvOpt,
     DirectionOpt,
-    JsonOpt,
     SinceOpt,
     StatusOpt,
     UntilOpt,
+    call_filter,
     get_context,
 )
 
-ByOpt = Annotated[
-    str,
-    typer.Option(
-        "--by",
-        help="Group by: status, disposition, agent, campaign, direction, day or hour "
-        "(days and hours in your local time zone; every one in the range is listed).",
-    ),
-]
+if TYPE_CHECKING:
+    pass
+
 DirArg = Annotated[
     str,
     typer.Argument(help="Directory for <call id>.<ext> files (created if missing).", metavar="DIR"),
@@ -57,64 +47,6 @@ ConcurrencyOpt = Annotated[
         help="Transcripts fetched at once; rate-limited (429) requests back off and retry.",
     ),
 ]
-
-
-def stats(
-    ctx: typer.Context,
-    by: ByOpt = "status",
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    agent: AgentOpt = None,
-    direction: DirectionOpt = None,
-    status: StatusOpt = None,
-    as_json: JsonOpt = False,
-    csv: CsvOpt = False,
-) -> None:
-    """Totals, answer rate and durations of the matching calls, grouped.
-
-    Reads every matching call once, page by page (constant memory). Answer rate: calls
-    that reached COMPLETED among outbound calls that ended. Median, p90 and talk minutes
-    count calls with a duration above zero.
-
-    \b
-    Examples:
-      zaza calls stats --since yesterday --until today
-      zaza calls stats --since 1w --by day
-      zaza calls stats --since 2026-11-01 --by agent --json
-    """
-    from dataclasses import asdict
-
-    from zazacli.commands.calls import call_filters
-    from zazacli.output.reports import reading, stats_report
-    from zazacli.reports import CallStats, pick_grouping
-
-    app_ctx = get_context(ctx)
-    out = app_ctx.out
-    grouping = pick_grouping(by)
-    filters = call_filters(direction, status, agent, since, until, out.notice)
-    fmt = out.choose(json=as_json, csv=csv)
-    aggregator = CallStats(grouping, since=filters.since, until=filters.until)
-    # Counting needs every matching call, in whatever order the server lists them.
-    calls = app_ctx.api.iter_calls(filters, ordered=False)
-    aggregator.feed(reading(out, calls, "calls"))
-    names = _names(app_ctx, grouping) if grouping in ("agent", "campaign") else None
-    stats_report(out, aggregator.report(names=names, filters=asdict(filters)), fmt)
-
-
-def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:
-    """Agent or campaign names by id (one list request); ids alone if that request fails."""
-    from zazacli.errors import AuthError, ZazaError
-    from zazacli.reports import named_ids
-
-    try:
-        if grouping == "agent":
-            return named_ids(app_ctx.api.list_agents())
-        return named_ids(app_ctx.api.list_campaigns())
-    except AuthError:
-        raise
-    except ZazaError as error:
-        app_ctx.out.warn(f"{grouping} names unavailable, showing ids: {error.message}")
-        return {}
 
 
 def export_transcripts(
@@ -145,15 +77,14 @@ def export_transcripts(
     """
     from pathlib import Path
 
-    from zazacli.commands.calls import call_filters
     from zazacli.errors import ZazaError
     from zazacli.output.reports import ExportProgress, export_summary
-    from zazacli.reports import TranscriptExporter, pick_transcript_format
+    from zazacli.calls.export import TranscriptExporter, pick_transcript_format
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
     fmt = pick_transcript_format(fmt)
-    filters = call_filters(direction, status, agent, since, until, out.notice)
+    filters = call_filter(direction, status, agent, since, until, out.notice)
     if fetch_all:
         limit = None
     exporter = TranscriptExporter(app_ctx.api, Path(directory), fmt, concurrency=concurrency)

@@ -1,16 +1,19 @@
-"""Options shared by many commands, declared once, and small input parsers."""
+"""How commands are built: the apps of nouns and single commands, the options shared by
+many commands (declared once), and the small parsers of their values."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.api.values import CALL_STATUSES, STATUS_SHAPE
+from zazacli.api.values import CALL_STATUSES, DIRECTIONS, STATUS_SHAPE
+from zazacli.commands import NOUNS
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
     from zazacli.context import AppContext
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -27,6 +30,20 @@ def new_app(help_text: str, **kwargs: object) -> typer.Typer:
         add_completion=False,  # only the root offers --install-completion
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def noun_app(noun: str, **kwargs: Any) -> typer.Typer:
+    """A noun's app, its help the one description in `commands.NOUNS`."""
+    return new_app(NOUNS[noun].help, **kwargs)
+
+
+def single_command(noun: str, function: Callable[..., Any], **kwargs: Any) -> typer.Typer:
+    """A noun that is one command (`zaza doctor`): its help starts with the description in
+    `commands.NOUNS`, followed by the function's docstring after its first line."""
+    body = (function.__doc__ or "").partition("\n")[2]
+    single = new_app("")
+    single.command(noun, help=NOUNS[noun].help + "\n" + body, **kwargs)(function)
+    return single
 
 
 def get_context(ctx: typer.Context) -> AppContext:
@@ -110,4 +127,26 @@ def pick_status(
         hint="valid values: "
         + ", ".join(c.lower() for c in CALL_STATUSES)
         + "; or another status written as the API writes them (UPPER_SNAKE_CASE, e.g. VOICEMAIL)",
+    )
+
+
+def call_filter(
+    direction: str | None,
+    status: str | None,
+    agent: int | None,
+    since: str | None,
+    until: str | None,
+    notice: Callable[[str], None],
+) -> CallFilter:
+    """The validated call filters of every command that pages calls (list, stats, export,
+    tail). `notice` says that an unknown UPPER_SNAKE_CASE `--status` is sent as is."""
+    from zazacli.api.listing import CallFilter
+    from zazacli.times import parse_when
+
+    return CallFilter(
+        direction=pick_choice(direction, DIRECTIONS, "--direction"),
+        status=pick_status(status, notice),
+        agent_id=agent,
+        since=parse_when(since, "--since") if since else None,
+        until=parse_when(until, "--until") if until else None,
     )

@@ -1,0 +1,1 @@
+"""`zaza calls batch`: the CSV, the journal, the pacer and the run."""

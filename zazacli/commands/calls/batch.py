@@ -1,0 +1,222 @@
+"""`zaza calls batch FILE.csv`: paced, journaled, resumable dispatches from a CSV."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zazacli.commands.calls.shared import (
+    AllowQuietOpt,
+    DispatchAgentOpt,
+    DryRunOpt,
+    FromOpt,
+    RegionOpt,
+    YesOpt,
+    calling_window,
+    confirm_dispatch,
+    fetch_agent,
+    quiet_hours_waived,
+)
+from zazacli.commands.options import get_context
+from zazacli.errors import (
+    INTERRUPTED_EXIT,
+    AuthError,
+    NetworkError,
+    UsageError,
+    ZazaError,
+    exit_codes_help,
+)
+
+if TYPE_CHECKING:
+    from zazacli.context import AppContext
+
+BATCH_EPILOG = exit_codes_help(
+    {
+        0: "every valid row is queued (by this run or an earlier one)",
+        ZazaError.exit_code: "some valid rows were not queued (failed, unknown, quiet hours): "
+        "re-run to resume (unknown rows are decided once --settle has passed)",
+        UsageError.exit_code: "bad input: no number column, bad encoding, other CSV's journal "
+        "(nothing sent)",
+        AuthError.exit_code: "bad API key (the run stops)",
+        NetworkError.exit_code: "API unreachable (the run stops)",
+        INTERRUPTED_EXIT: "Ctrl-C (calls in flight finish and are journaled)",
+    }
+)
+
+
+def batch(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="CSV with a 'to' (or 'phone') column.", metavar="FILE.csv")
+    ],
+    from_number: FromOpt,
+    agent: DispatchAgentOpt,
+    rate: Annotated[
+        str,
+        typer.Option("--rate", help="Most calls to start per second (2, 2/s, 120/min)."),
+    ] = "2/s",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Dispatches in flight at most.")
+    ] = 4,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Journal file [default: FILE.csv.journal.jsonl]."),
+    ] = None,
+    region: RegionOpt = None,
+    allow_quiet_hours: AllowQuietOpt = False,
+    settle: Annotated[
+        str | None,
+        typer.Option(
+            "--settle",
+            help="A row whose outcome is unknown is sent again only once its call is still "
+            "not listed this long after the attempt, on the API's clock (0s: at once) "
+            "[default: 5m].",
+            show_default=False,
+        ),
+    ] = None,
+    redial_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--redial-unknown",
+            help="Send rows of unknown outcome again now, without waiting for --settle "
+            "(after you have checked they were not called).",
+        ),
+    ] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Dispatch a call to every row of a CSV: paced, resumable, never dialling twice.
+
+    The number is in a 'to' or 'phone' column, or (the dashboard's lead CSV) in phone1 …
+    phone10, the first valid one per row. Every other column becomes a variable, its
+    header as an upper-case token ('case number' -> CASE_NUMBER); NAME and EMAIL are
+    always sent. Invalid numbers are reported by line and skipped; a number repeated in
+    the file is called once. Each dispatch is journaled before and after it is sent:
+    re-run the same command after any failure (even kill -9) and it resumes, looking up
+    calls in doubt first; a row whose outcome stays unknown is never sent again on a
+    guess (see --settle). JSON lines of row results go to stdout when it is not a terminal.
+    """
+    from zazacli.calls import phones
+    from zazacli.calls.batch import run as batching
+    from zazacli.calls.batch.csv import read_csv
+    from zazacli.calls.batch.journal import Journal, default_journal_path
+    from zazacli.calls.batch.pacer import parse_rate
+    from zazacli.calls.dispatch import reconcile_wait
+    from zazacli.output.dispatch import BatchProgress, batch_plan, batch_summary
+
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    allow_quiet_hours = quiet_hours_waived(app_ctx, allow_quiet_hours)
+    per_second = parse_rate(rate)
+    settle_seconds = batching.parse_settle(settle)
+    region = region or app_ctx.settings.get("region")
+    from_e164 = phones.normalize_number(from_number, region=region, label="--from")
+    window = None if allow_quiet_hours else calling_window(app_ctx)
+    rows = read_csv(file, region=region)
+    journal_path = journal or default_journal_path(file)
+    if not rows.rows:
+        for problem in rows.problems:
+            out.notice(f"line {problem.line}: {problem.status}: {problem.error}")
+        raise UsageError(f"{file}: no valid numbers to call ({len(rows.problems)} rows skipped)")
+    agent_info = fetch_agent(app_ctx, agent)
+    if not agent_info.get("isActive", True):
+        raise UsageError(
+            f"agent {agent} ({agent_info.get('name')}) is not active; the API would refuse "
+            "every row",
+            hint="activate it in the dashboard, or pick another: zaza agents list",
+        )
+    if dry_run:
+        state = Journal.read_only(journal_path, rows, from_e164, agent)
+        out.notice("dry run: nothing is sent")
+        batch_plan(
+            out,
+            rows,
+            batching.plan(rows, state, window),
+            journal_path=journal_path,
+            agent=agent_info,
+            settings=app_ctx.settings,
+            per_second=per_second,
+        )
+        return
+    confirm_dispatch(
+        app_ctx, yes, f"Call up to {len(rows.rows)} numbers from {from_e164} with agent {agent}"
+    )
+    journal_file, state = Journal.open(journal_path, rows, from_e164, agent)
+    try:
+        with BatchProgress(out, rows.total, jsonl=not out.is_tty) as progress:
+            run = batching.BatchRun(
+                app_ctx.api,
+                rows,
+                journal_file,
+                state,
+                from_number=from_e164,
+                agent_id=agent,
+                rate=per_second,
+                concurrency=concurrency,
+                window=window,
+                reconcile_wait=reconcile_wait(app_ctx.env),
+                settle=settle_seconds,
+                redial_unknown=redial_unknown,
+                on_result=lambda result: progress.result(result.as_dict()),
+                on_notice=progress.notice,
+            )
+            progress.notice(
+                f"batch {file.name}: {rows.total} rows, {len(rows.rows)} valid; up to "
+                f"{per_second:g} calls/s, {concurrency} at a time, agent {agent} "
+                f"({agent_info.get('name')}), journal {journal_path}"
+            )
+            report = run.run()
+    finally:
+        journal_file.close()
+    resume = resume_command(
+        file,
+        from_e164,
+        agent,
+        journal,
+        region,
+        allow_quiet_hours,
+        app_ctx,
+        pace=["--rate", rate, "--concurrency", str(concurrency)]
+        + (["--settle", settle] if settle is not None else []),
+    )
+    batch_summary(out, report, resume)
+    if report.interrupted:
+        out.notice("interrupted: calls already dispatched go on")
+        raise typer.Exit(INTERRUPTED_EXIT)
+    if report.fatal is not None:
+        raise report.fatal
+    if not report.ok:
+        raise ZazaError(
+            f"{report.valid - report.queued} of {report.valid} valid rows were not queued",
+            hint="re-run the same command to resume",
+        )
+
+
+def resume_command(
+    file: Path,
+    from_number: str,
+    agent: int,
+    journal: Path | None,
+    region: str | None,
+    allow_quiet_hours: bool,
+    app_ctx: AppContext,
+    pace: list[str],
+) -> str:
+    """The command that resumes this batch: the same rows, sender, agent and pace."""
+    parts = ["zaza"]
+    if app_ctx.options.profile:
+        parts += ["--profile", app_ctx.options.profile]
+    parts += ["calls", "batch", str(file), "--from", from_number, "--agent", str(agent)]
+    if journal is not None:
+        parts += ["--journal", str(journal)]
+    if region:
+        parts += ["--region", region]
+    parts += pace
+    if allow_quiet_hours:
+        parts.append("--allow-quiet-hours")
+    if app_ctx.settings.get("confirm"):
+        parts.append("--yes")
+    return shlex.join(parts)

@@ -1,0 +1,204 @@
+"""`zaza calls dispatch`: one outbound AI call, never twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from zazacli.commands.calls.shared import (
+    AllowQuietOpt,
+    DispatchAgentOpt,
+    DryRunOpt,
+    FromOpt,
+    RegionOpt,
+    TranscriptOpt,
+    YesOpt,
+    calling_window,
+    confirm_dispatch,
+    fetch_agent,
+    follow_and_report,
+    quiet_hours_waived,
+)
+from zazacli.commands.options import JsonOpt, get_context
+from zazacli.errors import (
+    CALL_OUTCOME_EXIT,
+    INTERRUPTED_EXIT,
+    UNKNOWN_STATUS_EXIT,
+    WAIT_TIMEOUT_EXIT,
+    NetworkError,
+    UsageError,
+    exit_codes_help,
+)
+
+if TYPE_CHECKING:
+    from zazacli.calls.phones import CallingWindow, LocalTimes
+    from zazacli.context import AppContext
+
+DISPATCH_EPILOG = exit_codes_help(
+    {
+        0: "queued (with --wait: the call ended COMPLETED)",
+        UsageError.exit_code: "bad input, quiet hours, or refused by the API: nothing was queued",
+        NetworkError.exit_code: "outcome unknown: the answer was lost and GET /calls does not "
+        "show the call",
+        CALL_OUTCOME_EXIT["FAILED"]: "--wait: the call FAILED",
+        CALL_OUTCOME_EXIT["NO_ANSWER"]: "--wait: NO_ANSWER",
+        CALL_OUTCOME_EXIT["BUSY"]: "--wait: BUSY",
+        CALL_OUTCOME_EXIT["CANCELED"]: "--wait: CANCELED",
+        WAIT_TIMEOUT_EXIT: "--wait: timed out (the call goes on: zaza calls wait ID)",
+        UNKNOWN_STATUS_EXIT: "--wait: the call ended in a status zaza does not know",
+        INTERRUPTED_EXIT: "Ctrl-C (while waiting, the call goes on: zaza calls wait ID)",
+    }
+)
+
+
+def dispatch(
+    ctx: typer.Context,
+    from_number: FromOpt,
+    to: Annotated[str, typer.Option("--to", help="Number to call.", show_default=False)],
+    agent: DispatchAgentOpt,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", help="KEY=VALUE for the agent's {{KEY}} placeholders; repeat."),
+    ] = None,
+    vars_file: Annotated[
+        Path | None,
+        typer.Option("--vars-file", help="JSON object of variables (--var wins).", dir_okay=False),
+    ] = None,
+    region: RegionOpt = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option("--idempotency-key", help="Idempotency-Key header [default: a new one]."),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    allow_quiet_hours: AllowQuietOpt = False,
+    yes: YesOpt = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the call until it ends; exit by outcome.")
+    ] = False,
+    wait_timeout: Annotated[
+        str, typer.Option("--wait-timeout", help="Give up waiting after this long (90s, 15m).")
+    ] = "15m",
+    transcript: TranscriptOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dispatch one outbound AI call, never twice.
+
+    Prints the new call id, or the Call with --json. If the API's answer is lost
+    (timeout, dropped connection), the call is looked up in GET /calls instead of being
+    sent again.
+
+    Example: ID=$(zaza calls dispatch --from +14155550100 --to +14155550123 --agent 12
+    --var NAME=Alex)
+    """
+    from zazacli.calls import dispatch as dispatching
+    from zazacli.calls import phones
+    from zazacli.times import parse_duration
+
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    allow_quiet_hours = quiet_hours_waived(app_ctx, allow_quiet_hours)
+    variables = dispatching.parse_variables(var or [], vars_file)
+
+    timeout = parse_duration(wait_timeout, "--wait-timeout")
+    region = region or app_ctx.settings.get("region")
+    request = dispatching.DispatchRequest(
+        phones.normalize_number(from_number, region=region, label="--from"),
+        phones.normalize_number(to, region=region, label="--to"),
+        agent,
+        variables,
+        idempotency_key or dispatching.new_idempotency_key(),
+    )
+    window = calling_window(app_ctx)
+    times = phones.local_times(request.to_number, window)
+    if not times.known:
+        out.warn(f"no time zone on record for {request.to_number}; quiet hours not checked")
+    if dry_run:
+        show_dispatch_plan(app_ctx, request, times, window, allow_quiet_hours, as_json)
+    if not times.allowed and not allow_quiet_hours:
+        raise phones.quiet_hours_error(times, window)
+    if dry_run:
+        return
+    confirm_dispatch(
+        app_ctx, yes, f"Call {request.to_number} from {request.from_number} with agent {agent}"
+    )
+    try:
+        result = dispatching.dispatch(
+            app_ctx.api, request, reconcile_wait=dispatching.reconcile_wait(app_ctx.env)
+        )
+    except KeyboardInterrupt:
+        out.notice(
+            "\ninterrupted while dispatching: the call may have been queued. Check before "
+            "retrying: zaza calls list --direction outbound --since 10m"
+        )
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+    call_id = result.call_id
+    if result.reconciled:
+        out.notice(
+            f"the API's answer was lost or unusable ({result.lost_answer}), but GET /calls "
+            f"shows the call was queued as {call_id}"
+        )
+    else:
+        out.notice(f"queued call {call_id}: {request.from_number} -> {request.to_number}")
+    if wait:
+        follow_and_report(app_ctx, int(call_id), timeout, transcript, as_json, first=result.call)
+    elif as_json:
+        out.json_document(result.call)
+    else:
+        out.write(str(call_id))
+
+
+def show_dispatch_plan(
+    app_ctx: AppContext,
+    request: Any,
+    times: LocalTimes,
+    window: CallingWindow,
+    allow_quiet_hours: bool,
+    as_json: bool,
+) -> None:
+    from zazacli.output.dispatch import dispatch_plan
+
+    out = app_ctx.out
+    agent = fetch_agent(app_ctx, request.agent_id)
+    active = bool(agent.get("isActive", True))
+    if not active:
+        out.warn(f"agent {request.agent_id} is not active; the API would refuse this call")
+    settings = app_ctx.settings
+    within = (
+        "yes" if times.allowed else "no" + (" (--allow-quiet-hours)" if allow_quiet_hours else "")
+    )
+    if as_json:
+        out.json_document(
+            {
+                "dryRun": True,
+                "request": request.body(),
+                "idempotencyKey": request.idempotency_key,
+                "agent": agent,
+                "profile": settings.profile_name,
+                "baseUrl": settings.base_url,
+                "calleeLocalTimes": times.as_dict(),
+                "callingWindow": window.text,
+                "withinCallingWindow": times.allowed,
+            }
+        )
+        return
+    out.notice("dry run: nothing is sent")
+    dispatch_plan(
+        out,
+        [
+            ("from", request.from_number),
+            ("to", request.to_number),
+            (
+                "agent",
+                f"{request.agent_id} {agent.get('name') or ''}".strip()
+                + ("" if active else " (INACTIVE)"),
+            ),
+            ("variables", request.variables or "(none)"),
+            ("profile", settings.profile_name or "(none)"),
+            ("base URL", settings.base_url),
+            ("callee local time", times.describe()),
+            ("calling window", f"{window.text}, within: {within}"),
+            ("idempotency key", request.idempotency_key),
+        ],
+    )

@@ -1,0 +1,36 @@
+"""`zaza calls transcript ID`: the transcript alone, as text, JSON or SubRip."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zazacli.commands.calls.shared import CallId
+from zazacli.commands.options import get_context
+
+if TYPE_CHECKING:
+    pass
+
+from enum import StrEnum
+
+
+class TranscriptFormat(StrEnum):
+    text = "text"
+    json = "json"
+    srt = "srt"
+
+
+def transcript(
+    ctx: typer.Context,
+    call_id: CallId,
+    fmt: Annotated[
+        TranscriptFormat,
+        typer.Option("--format", "-f", help="text: [mm:ss] ROLE: text; json; srt subtitles."),
+    ] = TranscriptFormat.text,
+) -> None:
+    """Print a call's transcript alone, for grep, files and subtitle tools."""
+
+    app_ctx = get_context(ctx)
+    call = app_ctx.api.get_call(call_id)
+    app_ctx.out.transcript(call, fmt.value)

@@ -1,0 +1,54 @@
+"""`zaza calls wait ID`: follow a call to its end; the exit code tells how it ended."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zazacli.commands.calls.shared import TranscriptOpt, follow_and_report
+from zazacli.commands.options import JsonOpt, get_context
+from zazacli.errors import (
+    CALL_OUTCOME_EXIT,
+    INTERRUPTED_EXIT,
+    UNKNOWN_STATUS_EXIT,
+    WAIT_TIMEOUT_EXIT,
+    NotFoundError,
+    exit_codes_help,
+)
+
+if TYPE_CHECKING:
+    pass
+
+WAIT_EPILOG = exit_codes_help(
+    {
+        0: "the call ended COMPLETED",
+        NotFoundError.exit_code: "no such call",
+        CALL_OUTCOME_EXIT["FAILED"]: "FAILED",
+        CALL_OUTCOME_EXIT["NO_ANSWER"]: "NO_ANSWER",
+        CALL_OUTCOME_EXIT["BUSY"]: "BUSY",
+        CALL_OUTCOME_EXIT["CANCELED"]: "CANCELED",
+        WAIT_TIMEOUT_EXIT: "timed out before the call ended (it goes on)",
+        UNKNOWN_STATUS_EXIT: "the call ended in a status zaza does not know",
+        INTERRUPTED_EXIT: "Ctrl-C (the call goes on)",
+    }
+)
+
+
+def wait(
+    ctx: typer.Context,
+    call_id: Annotated[int, typer.Argument(help="Call id.", metavar="ID")],
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="Give up waiting after this long (90s, 15m, 1h).")
+    ] = "15m",
+    transcript: TranscriptOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Follow a call until it ends, then print it; the exit code tells how it ended.
+
+    For scripts that dispatch, do other work, then wait: zaza calls wait "$ID".
+    """
+    app_ctx = get_context(ctx)
+    from zazacli.times import parse_duration
+
+    follow_and_report(app_ctx, call_id, parse_duration(timeout, "--timeout"), transcript, as_json)
