@@ -168,6 +168,35 @@ class Lines:
         return self._empty.join(self.seen)
 
 
+class Zaza:
+    """`python -m zazacli …` running in the background (see popen_zaza), its piped streams
+    read by threads; `with` kills it at the end should the test fail before it exits."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, **popen: Any) -> None:
+        self.proc = popen_zaza(*args, env=env, **popen)
+        self.stdout = Lines(self.proc.stdout) if self.proc.stdout else None
+        self.stderr = Lines(self.proc.stderr) if self.proc.stderr else None
+
+    def interrupt(self) -> None:
+        """Ctrl-C."""
+        self.proc.send_signal(signal.SIGINT)
+
+    def finish(self, timeout: float = 15.0) -> tuple[int, Any, Any]:
+        """(exit code, all of stdout, all of stderr) once it has exited."""
+        code = self.proc.wait(timeout)
+        out = self.stdout.rest() if self.stdout else None
+        err = self.stderr.rest() if self.stderr else None
+        return code, out, err
+
+    def __enter__(self) -> Zaza:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
 def api_get(running: Any, path: str, **params: Any) -> Any:
     """The sandbox's own answer to a GET, read directly (what the CLI should agree with)."""
     import httpx

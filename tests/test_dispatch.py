@@ -4,10 +4,6 @@ what the user sees, what went over the wire, and one exit code per outcome."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -16,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import REPO, Cli, FaultServer, api_get, send
+from conftest import Cli, FaultServer, Zaza, api_get, send, wait_for
 
 FROM = "+14155550100"
 ALLOW = "--allow-quiet-hours"
@@ -467,22 +463,15 @@ def test_wait_for_an_unknown_call_is_exit_3(cli: Cli) -> None:
 
 def test_ctrl_c_while_waiting_says_the_call_goes_on(make_sandbox: Any) -> None:
     slow = make_sandbox(speed=0.2)
-    env = {**os.environ, "ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", *dispatch_args("+12125550317", "--wait", ALLOW)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 10
-    while not calls_to(slow, "+12125550317") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == 130, stderr
+    env = {"ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key}
+    with Zaza(*dispatch_args("+12125550317", "--wait", ALLOW), env=env) as zaza:
+        assert zaza.stderr is not None
+        zaza.stderr.until(lambda line: line.startswith("queued call "), 20)
+        # Following it: its first look at the call has come in.
+        wait_for(lambda: slow.app.requests["GET /calls/{id}"], 10, "the first poll")
+        zaza.interrupt()
+        code, _, stderr = zaza.finish()
+    assert code == 130, stderr
     call_id = calls_to(slow, "+12125550317")[0]["id"]
     assert f"call {call_id} goes on" in stderr
     assert f"zaza calls wait {call_id}" in stderr
@@ -504,8 +493,8 @@ def test_help_documents_each_exit_code(cli: Cli) -> None:
 
 
 def test_calling_windows_include_the_start_exclude_the_end_and_may_wrap() -> None:
-    from zazacli.errors import ConfigError
     from zazacli.calls.phones import parse_window
+    from zazacli.errors import ConfigError
 
     day, night = parse_window(None), parse_window("22:00-06:00")
     at = {

@@ -80,11 +80,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import typer.main
 from conftest import FaultServer, api_get
 from docs_examples import (
     BANNER,
@@ -108,11 +106,9 @@ from docs_examples import (
 )
 
 from zazacli.errors import EXIT_CODES
-from zazacli.main import app
 from zazacli.sandbox import Sandbox
 from zazacli.webhooks import sign
 
-README = REPO / "README.md"
 DOCS = REPO / "docs"
 BIN = Path(sys.executable).parent
 BLOCK_TIMEOUT = 90.0  # within pytest-timeout's limit for the whole test (pyproject)
@@ -407,21 +403,19 @@ def test_every_doc_example_runs(
 # ---------------------------------------------------------------------- structural checks
 
 
+def load_generator() -> ModuleType:
+    """docs/generate.py, which walks the live command tree (docs/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("docs_generate", DOCS / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
 def command_tree() -> list[list[str]]:
     """Every visible command path: ["calls"], ["calls", "list"], …, ["api"]."""
-    paths: list[list[str]] = []
-
-    def walk(command: Any, path: list[str]) -> None:
-        for name in command.list_commands(None):
-            sub = command.get_command(None, name)
-            if sub is None or sub.hidden:
-                continue
-            paths.append([*path, name])
-            if hasattr(sub, "list_commands"):
-                walk(sub, [*path, name])
-
-    walk(typer.main.get_command(app), [])
-    return paths
+    return [entry.path[1:] for entry in load_generator().walk()[1:]]
 
 
 def test_every_command_has_an_example() -> None:
@@ -479,15 +473,6 @@ def test_docs_fixed_points() -> None:
     # The signature in the verify examples is the real one of body.json under that secret.
     signatures = set(re.findall(r"webhooks verify --signature ([0-9a-f]{64})", webhooks))
     assert signatures == {sign(WEBHOOK_SECRET, VERIFY_BODY)}
-
-
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("docs_generate", DOCS / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up while it loads
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_commands_reference_is_current() -> None:

@@ -9,13 +9,14 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from conftest import Cli, FaultServer, send
+from conftest import Cli, FaultServer, Sleeps, no_waiting, send
 
 KEY = "zaza_test_secret_key_do_not_print_1234"
 
 
-def fault_cli(server: FaultServer) -> Cli:
-    return Cli(env={"ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY})
+def fault_cli(server: FaultServer, sleeps: Sleeps | None = None) -> Cli:
+    """The CLI against a fault server; its retries are seen in `sleeps`, not waited out."""
+    return Cli(env={"ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY}, timing=no_waiting(sleeps))
 
 
 def assert_clean_error(result: Any, code: int, *needles: str) -> None:
@@ -65,9 +66,14 @@ def test_unreachable_host_is_exit_6() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    cli = Cli(env={"ZAZA_BASE_URL": f"http://127.0.0.1:{port}/api/v1", "ZAZA_API_KEY": KEY})
+    sleeps = Sleeps()
+    cli = Cli(
+        env={"ZAZA_BASE_URL": f"http://127.0.0.1:{port}/api/v1", "ZAZA_API_KEY": KEY},
+        timing=no_waiting(sleeps),
+    )
     result = cli("agents", "list")
-    assert_clean_error(result, 6, "cannot connect", f"127.0.0.1:{port}")
+    assert_clean_error(result, 6, "cannot connect", f"127.0.0.1:{port}", "after 5 tries")
+    assert len(sleeps) == 4  # backed off between the tries
 
 
 def test_429_storm_is_exit_5(fault_server: FaultServer) -> None:
@@ -108,10 +114,10 @@ def test_retry_notice_when_waiting_a_second(fault_server: FaultServer) -> None:
         send(h, status, [] if status == 200 else "", headers={"Retry-After": "1"})
 
     fault_server.set_handler(handler)
-    started = time.monotonic()
-    result = fault_cli(fault_server)("agents", "list", "--json")
+    sleeps = Sleeps()
+    result = fault_cli(fault_server, sleeps)("agents", "list", "--json")
     assert result.exit_code == 0
-    assert time.monotonic() - started >= 1.0
+    assert sleeps == [1.0]  # the Retry-After, waited once
     assert "HTTP 503; retrying in 1s" in result.stderr
 
 
@@ -236,8 +242,12 @@ def test_401_from_a_base_url_without_v1_is_a_wrong_base_url(fault_server: FaultS
     without_v1 = fault_server.url.removesuffix("/v1")  # http://127.0.0.1:PORT/api
     result = Cli(env={"ZAZA_BASE_URL": without_v1, "ZAZA_API_KEY": KEY})("agents", "list")
     assert_clean_error(
-        result, 4, "HTTP 401", f"wrong base URL? {without_v1} does not end in /v1",
-        "the dashboard's own routes use a different login", f"e.g. {without_v1}/v1",
+        result,
+        4,
+        "HTTP 401",
+        f"wrong base URL? {without_v1} does not end in /v1",
+        "the dashboard's own routes use a different login",
+        f"e.g. {without_v1}/v1",
     )
     assert KEYS_ARE_MADE not in result.stderr and len(hint_lines(result)) == 1
     assert [r["path"].split("?")[0] for r in fault_server.requests] == ["/api/agents"]

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import Cli, FaultServer, send
+from conftest import Cli, FaultServer, Sleeps, no_waiting, send
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from zazacli.api.http import MAX_TRIES
 from zazacli.errors import EXIT_CODES
 from zazacli.main import app
 
@@ -162,35 +163,56 @@ def test_connection_closed_mid_body(fault_server: FaultServer) -> None:
         h.connection.shutdown(2)
 
     fault_server.set_handler(handler)
-    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
+    sleeps = Sleeps()
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
+              timing=no_waiting(sleeps))
     result = cli("agents", "list")
     assert result.exit_code == 6, result.stderr
     assert "Traceback" not in result.stderr and KEY not in result.stderr
+    assert len(fault_server.requests) == MAX_TRIES and len(sleeps) == MAX_TRIES - 1
 
 
 def test_server_answering_30s_late(fault_server: FaultServer) -> None:
     release = threading.Event()
     fault_server.set_handler(lambda h: (release.wait(30), send(h, 200, [])))
-    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
+    sleeps = Sleeps()
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
+              timing=no_waiting(sleeps))
     started = time.monotonic()
     try:
-        result = cli("--timeout", "0.3", "campaigns", "list")
+        result = cli("--timeout", "0.1", "campaigns", "list")
     finally:
         release.set()
     assert result.exit_code == 6, result.stderr
-    assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower()
+    assert "ReadTimeout" in result.stderr
+    assert len(fault_server.requests) == MAX_TRIES and len(sleeps) == MAX_TRIES - 1
     assert time.monotonic() - started < 25
 
 
-@pytest.mark.parametrize("knob", [{"error_rate": 1.0}, {"rate_limit": 1}, {"latency_ms": 50}])
-def test_sandbox_fault_knobs(knob: dict[str, Any], make_sandbox: Any) -> None:
+@pytest.mark.parametrize(
+    ("knob", "code", "tries"),
+    # Injected faults are 500 or 503 (retried); the seeded draw ends on a 500: exit 1.
+    [({"error_rate": 1.0}, 1, MAX_TRIES), ({"rate_limit": 1}, 5, MAX_TRIES),
+     ({"latency_ms": 50}, 0, 1)],
+    ids=["error-rate", "rate-limit", "latency"],
+)
+def test_sandbox_fault_knobs(knob: dict[str, Any], code: int, tries: int,
+                             make_sandbox: Any) -> None:
     sb = make_sandbox(calls=20, **knob)
-    cli = Cli(env={"ZAZA_BASE_URL": sb.base_url, "ZAZA_API_KEY": sb.api_key})
-    result = cli("--timeout", "2", "calls", "list", "--limit", "3", "--json")
+    sleeps = Sleeps()
+    cli = Cli(env={"ZAZA_BASE_URL": sb.base_url, "ZAZA_API_KEY": sb.api_key},
+              timing=no_waiting(sleeps))
+    args = ("--timeout", "2", "calls", "list", "--limit", "3", "--json")
+    before = 0
+    if "rate_limit" in knob:
+        assert cli(*args).exit_code == 0  # the one request of this minute
+        before = 1
+    result = cli(*args)
     assert "Traceback" not in result.stderr
-    assert result.exit_code in (0, 1, 5), result.stderr
-    if "latency_ms" in knob:
-        assert result.exit_code == 0
+    assert result.exit_code == code, result.stderr
+    assert sb.app.requests["GET /calls"] - before == tries and len(sleeps) == tries - 1
+    if code == 0:
+        assert len(json.loads(result.stdout)) == 3
 
 
 # ---------------------------------------------------------------- secrets

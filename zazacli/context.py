@@ -107,13 +107,16 @@ class AppContext:
                 settings.api_key,
                 timeout=self.options.timeout,
                 transport=self.transport,
-                debug=self.options.debug,
                 notice=self.out.notice,
+                log=self._debug_line if self.options.debug else None,
                 key_hint=self.key_hint(),
                 sleep=timing.sleep,
                 backoff=timing.backoff,
             )
         )
+
+    def _debug_line(self, line: str) -> None:
+        self.out.notice(f"debug: {line}")
 
     @cached_property
     def out(self) -> Output:

@@ -64,6 +64,10 @@ class NetworkError(ZazaError):
     exit_code = 6
 
 
+class OutcomeUnknownError(NetworkError):
+    """A non-idempotent request was sent but no answer came: it may have taken effect."""
+
+
 class ScanDeadlineError(NetworkError):
     """A scan of a list ran past its time budget (a server that pages on and on)."""
 
@@ -83,6 +87,12 @@ class ApiError(ZazaError):
     def __init__(self, message: str, hint: str | None = None, status: int | None = None) -> None:
         super().__init__(message, hint)
         self.status = status
+
+
+class BadRequestError(ApiError):
+    """400/422: the server refused what we sent; the input needs fixing, not a retry."""
+
+    exit_code = 2
 
 
 class CallOutcomeError(ZazaError):

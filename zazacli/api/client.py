@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from zazacli.api.http import HttpClient, OutcomeUnknownError
+from zazacli.api.http import HttpClient
 from zazacli.api.listing import (
     CALL_FILTERS,
     CURSOR_PARAM,
@@ -26,7 +26,7 @@ from zazacli.api.listing import (
     parse_page,
 )
 from zazacli.api.values import CALL_STATUSES, DIRECTIONS, TERMINAL_STATUSES
-from zazacli.errors import ApiError
+from zazacli.errors import ApiError, OutcomeUnknownError
 
 # The list assumptions ([assumed] page, sort and filter names) live in listing.py, with the
 # checks that catch a server that differs; they are re-exported here, where endpoints live.

@@ -11,7 +11,6 @@ import math
 import os
 import random
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,8 +21,10 @@ from zazacli import __version__
 from zazacli.errors import (
     ApiError,
     AuthError,
+    BadRequestError,
     NetworkError,
     NotFoundError,
+    OutcomeUnknownError,
     RateLimitedError,
     UsageError,
 )
@@ -58,19 +59,8 @@ def is_loopback_host(host: str) -> bool:
 Notice = Callable[[str], None]
 
 
-def _stderr_notice(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
-class BadRequestError(ApiError):
-    """400/422: the server refused what we sent; the input needs fixing, not a retry."""
-
-    exit_code = 2
-
-
-class OutcomeUnknownError(NetworkError):
-    """A non-idempotent request was sent but no answer came: it may have taken effect."""
+def _ignore(message: str) -> None:
+    pass
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> None:
@@ -91,6 +81,48 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> None:
 
 class InvalidJsonError(ValueError):
     """A body that parses as JSON but that zaza refuses: NaN/Infinity, or nested too deep."""
+
+
+def split_path(path: str, base_url: str) -> tuple[str, dict[str, list[str]]]:
+    """(path relative to the base URL, query parameters) from what the user typed.
+
+    An absolute URL is accepted only when it points below the base URL itself: the key
+    is never sent to another host.
+    """
+    from urllib.parse import parse_qsl
+
+    text = path.strip()
+    if not text:
+        raise UsageError("PATH is empty", hint="for example: zaza api GET /agents")
+    base = urlsplit(base_url)
+    base_path = base.path.rstrip("/")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) or text.startswith("//"):
+        target = urlsplit(text)
+        same_origin = (
+            target.scheme.lower() == base.scheme.lower()
+            and (target.hostname or "") == (base.hostname or "")
+            and target.port == base.port
+        )
+        if not same_origin or not (
+            target.path == base_path or target.path.startswith(base_path + "/")
+        ):
+            raise UsageError(
+                f"refusing to send the API key to {target.netloc or text!r}: "
+                f"PATH must be below the base URL {base_url}",
+                hint="give a path relative to the base URL, e.g. /agents",
+            )
+        text = target.path[len(base_path) :] + (f"?{target.query}" if target.query else "")
+    relative, _, raw_query = text.partition("?")
+    relative = relative.split("#", 1)[0]
+    # The public docs write endpoints as /v1/agents; the base URL already ends in /api/v1.
+    for prefix in ("/api/v1", "/v1"):
+        if base_path.endswith(prefix) and (relative == prefix or relative.startswith(prefix + "/")):
+            relative = relative[len(prefix) :]
+            break
+    query: dict[str, list[str]] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True):
+        query.setdefault(key, []).append(value)
+    return relative.lstrip("/"), query
 
 
 def _no_constant(name: str) -> Any:
@@ -314,8 +346,8 @@ class HttpClient:
         *,
         timeout: float | None = None,
         transport: httpx.BaseTransport | None = None,
-        debug: bool = False,
-        notice: Notice = _stderr_notice,
+        notice: Notice = _ignore,
+        log: Notice | None = None,
         key_hint: str = "check ZAZA_API_KEY, or add a profile: zaza profiles add NAME",
         max_tries: int = MAX_TRIES,
         max_total_wait: float = MAX_TOTAL_WAIT,
@@ -327,7 +359,8 @@ class HttpClient:
 
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._debug = debug
+        self._debug = log is not None
+        self._log_line = log or _ignore
         self._notice = notice
         self._key_hint = key_hint
         self._max_tries = max_tries
@@ -623,8 +656,7 @@ class HttpClient:
 
     def _log(self, line: str) -> None:
         # Never log headers: the Authorization header carries the key.
-        if self._debug:
-            sys.stderr.write(f"debug: {line}\n")
+        self._log_line(line)
 
 
 def retry_time(seconds: float, now: Callable[[], float] = time.time) -> str:

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zazacli.api.client import call_id
-from zazacli.api.http import OutcomeUnknownError
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     UNKNOWN_STATUS_EXIT,
     WAIT_TIMEOUT_EXIT,
     ApiError,
     CallOutcomeError,
+    OutcomeUnknownError,
     ScanDeadlineError,
     ScanError,
     UsageError,

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from zazacli.api.client import ZazaApi
 
 DEFAULT_INTERVAL = 5.0
-MIN_INTERVAL = 1.0
 MAX_INTERVAL = 300.0
 TRACK_WINDOW = 15 * 60.0  # seconds: state changes are followed this long after a call starts
 MAX_SCAN = 1000  # calls looked at per poll, at most

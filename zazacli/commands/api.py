@@ -119,6 +119,8 @@ def api(
     if verb not in METHODS:
         raise UsageError(f"unknown method {method!r}", hint="use one of " + ", ".join(METHODS))
     app_ctx = get_context(ctx)
+    from zazacli.api.http import split_path
+
     relative, query = split_path(path, app_ctx.settings.base_url)
     extra_headers = parse_headers(headers or [])
     pairs = [parse_field(text) for text in fields or []]
@@ -156,49 +158,6 @@ def api(
 
 
 # ---------------------------------------------------------------- input parsing
-
-
-def split_path(path: str, base_url: str) -> tuple[str, dict[str, list[str]]]:
-    """(path relative to the base URL, query parameters) from what the user typed.
-
-    An absolute URL is accepted only when it points below the base URL itself: the key
-    is never sent to another host.
-    """
-    import re
-    from urllib.parse import parse_qsl, urlsplit
-
-    text = path.strip()
-    if not text:
-        raise UsageError("PATH is empty", hint="for example: zaza api GET /agents")
-    base = urlsplit(base_url)
-    base_path = base.path.rstrip("/")
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) or text.startswith("//"):
-        target = urlsplit(text)
-        same_origin = (
-            target.scheme.lower() == base.scheme.lower()
-            and (target.hostname or "") == (base.hostname or "")
-            and target.port == base.port
-        )
-        if not same_origin or not (
-            target.path == base_path or target.path.startswith(base_path + "/")
-        ):
-            raise UsageError(
-                f"refusing to send the API key to {target.netloc or text!r}: "
-                f"PATH must be below the base URL {base_url}",
-                hint="give a path relative to the base URL, e.g. /agents",
-            )
-        text = target.path[len(base_path) :] + (f"?{target.query}" if target.query else "")
-    relative, _, raw_query = text.partition("?")
-    relative = relative.split("#", 1)[0]
-    # The public docs write endpoints as /v1/agents; the base URL already ends in /api/v1.
-    for prefix in ("/api/v1", "/v1"):
-        if base_path.endswith(prefix) and (relative == prefix or relative.startswith(prefix + "/")):
-            relative = relative[len(prefix) :]
-            break
-    query: dict[str, list[str]] = {}
-    for key, value in parse_qsl(raw_query, keep_blank_values=True):
-        query.setdefault(key, []).append(value)
-    return relative.lstrip("/"), query
 
 
 def parse_headers(lines: list[str]) -> dict[str, str]:

@@ -3,7 +3,9 @@ many commands (declared once), and the small parsers of their values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -150,3 +152,22 @@ def call_filter(
         since=parse_when(since, "--since") if since else None,
         until=parse_when(until, "--until") if until else None,
     )
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Servers and followers stop on `kill`, cron, `docker stop` (SIGTERM) as cleanly as on
+    Ctrl-C: SIGTERM raises KeyboardInterrupt while the block runs (main thread only)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. an embedding test runner)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -15,7 +15,6 @@ app = noun_app("profiles")
 
 NameArg = Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
 
 def _check_name(name: str) -> str:
@@ -135,9 +134,9 @@ def set_value(
             raise UsageError("confirm takes true or false")
         stored = value.lower() in ("true", "yes", "1")
     elif key == "quiet_hours":
-        if not _QUIET_HOURS.match(value):
-            raise UsageError("quiet_hours takes an allowed window like 08:00-21:00")
-        stored = value
+        from zazacli.calls.phones import parse_window
+
+        stored = parse_window(value).text  # the one reading every dispatch uses
     elif key == "base_url":
         from zazacli.api.http import check_base_url
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import errno
 import secrets
-import signal
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from zazacli.commands.options import single_command
+from zazacli.commands.options import sigterm_as_interrupt, single_command
 from zazacli.errors import UsageError
 from zazacli.sandbox import DEFAULT_API_KEY
 from zazacli.sandbox.quirks import describe, quirks_help
@@ -140,25 +139,10 @@ def sandbox(
     sys.stderr.write("Press Ctrl-C to stop.\n")
     sys.stderr.flush()
 
-    # `kill` (SIGTERM) stops the server as cleanly as Ctrl-C does.
-    previous = _on_sigterm_interrupt()
-    try:
+    with sigterm_as_interrupt():
         running.serve_forever()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     sys.stderr.write("sandbox stopped\n")
     sys.stderr.flush()
-
-
-def _on_sigterm_interrupt() -> Any:
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (e.g. an embedding test runner)
-        return None
 
 
 app = single_command("sandbox", sandbox, epilog=SANDBOX_EPILOG)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import errno
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.options import JsonOpt, get_context, noun_app
+from zazacli.commands.options import JsonOpt, get_context, noun_app, sigterm_as_interrupt
 from zazacli.errors import NetworkError, UsageError, ZazaError, exit_codes_help
 from zazacli.times import parse_when
 
@@ -86,20 +85,6 @@ def _event_patterns(value: str | None, out: Any) -> list[str] | None:
         if not any(fnmatchcase(name, pattern) for name in EVENT_TYPES):
             out.warn(f"--events: {pattern!r} matches no known type (see: zaza webhooks events)")
     return patterns or None
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _on_sigterm(handler: Any) -> Any:
-    """Install a SIGTERM handler; returns the previous one (None off the main thread)."""
-    if handler is None:
-        return None
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread, e.g. an embedding test runner
-        return None
 
 
 def _is_this_listener(url: str, port: int, path: str) -> bool:
@@ -221,15 +206,13 @@ def listen(
         save=str(save) if save else None,
         forward_to=config.forward_to,
     )
-    # cron, docker stop and `kill` send SIGTERM: stop as cleanly as on Ctrl-C.
-    previous = _on_sigterm(_raise_interrupt)
     interrupted = False
     try:
-        listener.wait()
+        with sigterm_as_interrupt():
+            listener.wait()
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        _on_sigterm(previous)
         stats = listener.close()
         webhook_listen_summary(out, stats, str(save) if save else None)
     if not interrupted:

@@ -340,7 +340,6 @@ class SandboxApp:
         # Faults draw from their own generator, so they never disturb the seeded data.
         self._fault_rng = random.Random(f"faults:{config.seed}")
         self._fault_lock = threading.Lock()
-        self._auth = f"bearer {config.api_key}"
         self.webhooks: _WebhookDispatcher | None = None
         if config.webhook_url and config.webhook_secret:
             self.webhooks = _WebhookDispatcher(

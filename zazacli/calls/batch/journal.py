@@ -69,8 +69,6 @@ class JournalState:
     pending: dict[int, PendingAttempt] = field(default_factory=dict)  # line -> last attempt
     failed: dict[int, str] = field(default_factory=dict)  # line -> error (not queued)
     numbers: dict[int, str] = field(default_factory=dict)  # line -> number it was for
-    runs: int = 0
-    unreadable: int = 0
 
 
 def journal_header(batch: CsvBatch, from_number: str, agent_id: int) -> dict[str, Any]:
@@ -111,10 +109,8 @@ def parse_journal(
         except ValueError:
             # A line cut short by a crash. Safe to skip: an attempt is always written
             # before its POST, so a lost outcome line only makes the row get looked up.
-            state.unreadable += 1
             continue
         if not isinstance(entry, dict):
-            state.unreadable += 1
             continue
         _apply(state, entry, number)
     for line, to in state.numbers.items():
@@ -153,8 +149,6 @@ def _check_header(
 
 def _apply(state: JournalState, entry: dict[str, Any], number: int) -> None:
     event, line = entry.get("event"), entry.get("line")
-    if event == "run":
-        state.runs += 1
     if not isinstance(line, int):
         return
     if isinstance(entry.get("to"), str):

@@ -30,8 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from zazacli.api.http import (
     RETRY_AFTER_CAP,
-    BadRequestError,
-    OutcomeUnknownError,
     retry_time,
 )
 from zazacli.calls.batch.csv import CsvBatch, CsvRow
@@ -47,7 +45,7 @@ from zazacli.calls.dispatch import (
 )
 from zazacli.calls.dispatch import dispatch as dispatch_one
 from zazacli.calls.phones import CallingWindow, local_times
-from zazacli.errors import RateLimitedError, ZazaError
+from zazacli.errors import BadRequestError, OutcomeUnknownError, RateLimitedError, ZazaError
 from zazacli.times import parse_duration
 
 if TYPE_CHECKING:
@@ -104,7 +102,6 @@ class BatchReport:
     first_post: float | None = None  # start of the first answered POST (monotonic)
     last_post: float | None = None  # start of the last one
     posts: int = 0  # POSTs answered (429s aside)
-    sent_new: int = 0  # rows queued by a POST in this run
     rate_limited: int = 0
     slowdowns: int = 0
     interrupted: bool = False
@@ -401,7 +398,7 @@ class BatchRun:
                         f"the batch stops; re-run the same command after "
                         f"{retry_time(exc.retry_after)} to resume"
                     )
-                    self._mark_post(started, queued=False)
+                    self._mark_post(started)
                     self._failed(row, exc)
                     return
                 if rate_limited < MAX_RATE_LIMITED_TRIES:
@@ -410,14 +407,14 @@ class BatchRun:
                     continue
                 # A limit that never lifts must not hang a cron job: the run stops here.
                 exc.message += f" (still after {rate_limited} tries at a lower rate)"
-                self._mark_post(started, queued=False)
+                self._mark_post(started)
                 self._failed(row, exc)
                 return
             except ZazaError as exc:
-                self._mark_post(started, queued=False)
+                self._mark_post(started)
                 self._failed(row, exc, attempts[-1] if attempts else None)
                 return
-            self._mark_post(started, queued=True)
+            self._mark_post(started)
             self.pacer.succeeded()
             status = "reconciled" if result.reconciled else "queued"
             self.journal.record(status, line=row.line, to=row.to, callId=result.call_id)
@@ -440,12 +437,11 @@ class BatchRun:
         self._emit(self._row_result(row, "deferred", error=error))
         return False
 
-    def _mark_post(self, started: float, *, queued: bool) -> None:
+    def _mark_post(self, started: float) -> None:
         """Count a POST that was answered (429s aside): the pace the API saw."""
         with self._lock:
             report = self.report
             report.posts += 1
-            report.sent_new += int(queued)
             report.first_post = min(started, report.first_post or started)
             report.last_post = max(started, report.last_post or started)
 

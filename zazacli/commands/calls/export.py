@@ -77,9 +77,9 @@ def export_transcripts(
     """
     from pathlib import Path
 
+    from zazacli.calls.export import TranscriptExporter, pick_transcript_format
     from zazacli.errors import ZazaError
     from zazacli.output.reports import ExportProgress, export_summary
-    from zazacli.calls.export import TranscriptExporter, pick_transcript_format
 
     app_ctx = get_context(ctx)
     out = app_ctx.out

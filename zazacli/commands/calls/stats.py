@@ -56,8 +56,8 @@ def stats(
     """
     from dataclasses import asdict
 
-    from zazacli.output.reports import reading, stats_report
     from zazacli.calls.stats import CallStats, pick_grouping
+    from zazacli.output.reports import reading, stats_report
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
@@ -74,8 +74,8 @@ def stats(
 
 def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:
     """Agent or campaign names by id (one list request); ids alone if that request fails."""
-    from zazacli.errors import AuthError, ZazaError
     from zazacli.calls.stats import named_ids
+    from zazacli.errors import AuthError, ZazaError
 
     try:
         if grouping == "agent":

@@ -1,0 +1,82 @@
+"""Output speed: `zaza calls list --all` as JSONL and as CSV, against a hand-written loop.
+
+Run: python tests/benchmarks/bench_formats.py [--calls 100000] [--rounds 5]
+Goals (issue 12): --jsonl <= 1.0x the loop (paging GET /calls, json.dumps per item), and
+--csv <= 1.1x --jsonl. All three run as subprocesses against one sandbox (itself a
+subprocess), interleaved round by round, so a slow moment of the machine hits each alike;
+medians reported, stdout to /dev/null.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+
+from harness import measure, start_sandbox
+
+LOOP = r"""
+import json, os, sys, httpx
+base, key = os.environ["ZAZA_BASE_URL"], os.environ["ZAZA_API_KEY"]
+out = sys.stdout
+with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
+    page = 0
+    while True:
+        data = client.get(base + "/calls", params={"page": page, "size": 100}).json()
+        for item in data["content"]:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        if data["last"]:
+            break
+        page += 1
+"""
+
+LOOP_NAME = "httpx loop"
+JSONL = "zaza calls list --all --jsonl"
+CSV = "zaza calls list --all --csv"
+# (numerator, denominator, goal): the ratios printed, and what each must stay within.
+GOALS = [(JSONL, LOOP_NAME, 1.0), (CSV, JSONL, 1.1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    server, printed = start_sandbox("--calls", str(args.calls))
+    env = {**os.environ, **printed}
+    zaza = [sys.executable, "-m", "zazacli", "calls", "list", "--all"]
+    commands = {
+        LOOP_NAME: [sys.executable, "-c", LOOP],
+        JSONL: [*zaza, "--jsonl"],
+        CSV: [*zaza, "--csv"],
+    }
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    try:
+        for _ in range(args.rounds):
+            for name, cmd in commands.items():
+                results[name].append(measure(cmd, env))
+    finally:
+        server.terminate()
+        server.wait()
+
+    medians = {name: statistics.median(t for t, _ in values) for name, values in results.items()}
+    print(f"{args.calls} calls, {args.rounds} rounds, interleaved, medians")
+    for name, values in results.items():
+        rss = statistics.median(r for _, r in values)
+        spread = ", ".join(f"{t:.2f}" for t, _ in values)
+        print(f"{name:<30} {medians[name]:6.2f} s  peak RSS {rss:5.1f} MiB  ({spread})")
+    ok = True
+    for numerator, denominator, goal in GOALS:
+        ratio = medians[numerator] / medians[denominator]
+        met = ratio <= goal
+        ok = ok and met
+        verdict = "met" if met else "MISSED"
+        print(f"{numerator} / {denominator}: {ratio:4.2f}x (goal <= {goal}x: {verdict})")
+    if not ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
