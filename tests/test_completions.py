@@ -54,8 +54,7 @@ def test_committed_scripts_are_current(tmp_path: Path) -> None:
 def test_check_mode_notices_a_stale_script(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], timeout=120)
     fish = tmp_path / "zaza.fish"
-    fish.write_text(fish.read_text().replace("#   zaza calls tail", "#   zaza calls follow"))
-    assert "#   zaza calls follow" in fish.read_text()
+    fish.write_text(fish.read_text() + "# edited by hand\n")
     done = subprocess.run(
         [sys.executable, str(GENERATOR), "--check", "--out", str(tmp_path)],
         capture_output=True,
@@ -68,18 +67,7 @@ def test_check_mode_notices_a_stale_script(tmp_path: Path) -> None:
     ]
 
 
-def test_scripts_carry_the_command_tree() -> None:
-    for name in SCRIPTS:
-        text = (COMPLETIONS / name).read_text(encoding="utf-8")
-        tree = [line[4:] for line in text.splitlines() if line.startswith("#   zaza")]
-        assert "zaza calls list [--direction --status --agent --since --until --limit|-L --all " \
-            "--json --jsonl --csv]" in tree
-        assert any(line.startswith("zaza api METHOD PATH [--field|-f ") for line in tree)
-        assert any(line.startswith("zaza calls tail [--status") for line in tree)
-        assert "zaza capabilities [--json]" in tree
-        # Hidden dashboard-only stubs are not offered.
-        assert not [line for line in tree if line.split()[1] in ("sms", "numbers")]
-        assert not any(line.startswith("zaza campaigns start") for line in tree)
+def test_zsh_script_starts_with_its_compdef_line() -> None:
     assert (COMPLETIONS / "_zaza").read_text().startswith("#compdef zaza\n")
 
 
@@ -135,6 +123,9 @@ def test_subcommands_and_option_values_complete(tmp_path: Path) -> None:
         ("zaza calls t", "2"): ["tail", "transcript"],
         ("zaza calls tail --status c", "4"): ["completed", "canceled"],
         ("zaza api p", "2"): ["post", "put", "patch"],
+        # Hidden dashboard-only stubs are not offered.
+        ("zaza s", "1"): ["sandbox"],
+        ("zaza campaigns s", "2"): ["show"],
     }
     for (words, cword), expected in cases.items():
         out, _, _ = complete({**env, "COMP_WORDS": words, "COMP_CWORD": cword})
