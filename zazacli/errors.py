@@ -1,14 +1,14 @@
 """Every failure zazacli reports, with its exit code and a one-line hint.
 
 This module is the single map from "what went wrong" to "what the shell sees";
-the README's exit-code table and `zaza --help` are written from EXIT_CODES.
+`zaza --help` is written from EXIT_CODES, and a test checks docs/scripting.md against it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-# code -> meaning; documented in the README and in `zaza --help`.
+# code -> meaning; documented in docs/scripting.md and in `zaza --help`.
 EXIT_CODES: dict[int, str] = {
     0: "success (also: a list with no results)",
     1: "API or runtime error",
