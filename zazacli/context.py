@@ -41,12 +41,14 @@ class Options:
 
 @dataclass(frozen=True)
 class Timing:
-    """How long zaza waits, in one place so that a test can shorten it without patching
-    modules: `sleep` between retries, `backoff(attempt)` for the seconds before retry
-    `attempt + 1` (None: the HTTP layer's jittered exponential), and the speed of the
-    private `--sandbox` (4: a whole dispatched call takes about two seconds)."""
+    """How zaza waits, in one place so that a test can skip the waits without patching
+    modules: `sleep` between retries and polls, `clock` (monotonic seconds) for their
+    deadlines, `backoff(attempt)` for the seconds before retry `attempt + 1` (None: the
+    HTTP layer's jittered exponential), and the speed of the private `--sandbox` (4: a
+    whole dispatched call takes about two seconds)."""
 
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     backoff: Callable[[int], float] | None = None
     sandbox_speed: float = 4.0
 

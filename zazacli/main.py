@@ -12,8 +12,8 @@ from typer.core import TyperGroup
 
 from zazacli import __version__
 from zazacli.commands import NOUNS
-from zazacli.commands.options import CONTEXT_SETTINGS, get_context, new_app
-from zazacli.commands.stubs import add_dashboard_stubs
+from zazacli.commands.options import CONTEXT_SETTINGS, get_context
+from zazacli.commands.stubs import dashboard_stub
 from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
 
 
@@ -45,7 +45,7 @@ class ZazaGroup(TyperGroup):
         if command is not None:
             return command
         if name not in _LOADED:
-            _LOADED[name] = _load(ctx, name)
+            _LOADED[name] = _load(name)
         return _LOADED[name]
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
@@ -186,20 +186,15 @@ def root(
 # ---------------------------------------------------------------- the nouns, loaded lazily
 
 
-def _load(ctx: Any, name: str) -> Any:
+def _load(name: str) -> Any:
     """A noun's command: `zaza --help` lists `commands.NOUNS` without importing any noun;
-    a noun's module (and what it registers) is imported only when that noun runs."""
-    if name in NOUNS:
-        noun_app = importlib.import_module(NOUNS[name].module).app
-        add_dashboard_stubs(noun_app, name)  # last: a stub never hides a real command
-        command = typer.main.get_command(noun_app)
-        command.name = name
-        return command
-    # Whole nouns users will try (`zaza sms send`) that only the dashboard has.
-    stubs = new_app("Dashboard-only features.")
-    add_dashboard_stubs(stubs)
-    group: Any = typer.main.get_command(stubs)
-    return group.get_command(ctx, name)
+    a noun's module (and what it registers) is imported only when that noun runs. Other
+    names may be whole nouns users try that only the dashboard has (`zaza sms send`)."""
+    if name not in NOUNS:
+        return dashboard_stub(name)
+    command = typer.main.get_command(importlib.import_module(NOUNS[name].module).app)
+    command.name = name
+    return command
 
 
 def main() -> None:

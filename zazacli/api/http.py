@@ -11,6 +11,7 @@ import math
 import os
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,13 @@ from zazacli.errors import (
 
 if TYPE_CHECKING:
     import httpx
+
+# httpx's __init__ imports its own command-line client (httpx._main) whenever click and rich
+# are installed, and they are: Typer needs them. That loads Rich's console, progress bars,
+# tables and pygments, about a third of zaza's start-up, for a program zaza never runs. A
+# None entry makes that import fail, and httpx falls back to its stub `main`, as it does
+# when those packages are missing. Nothing else of httpx changes.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0

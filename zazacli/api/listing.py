@@ -14,9 +14,8 @@ import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, NamedTuple
 
 from zazacli.errors import ApiError, ScanDeadlineError, ScanError
 from zazacli.times import parse_time
@@ -93,8 +92,7 @@ def created_key(value: Any) -> str | None:
 # ------------------------------------------------------------------ the call filter
 
 
-@dataclass(frozen=True)
-class CallFilter:
+class CallFilter(NamedTuple):
     """What `GET /calls` is asked to filter by; the same filter is applied to each item.
 
     `since` is inclusive, `until` exclusive (ISO-8601 instants). `status` is sent as given
@@ -182,8 +180,7 @@ def _as_id(value: Any) -> int | None:
 # ------------------------------------------------------------------ pages
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """One answer of a list endpoint, whatever its shape."""
 
     items: list[dict[str, Any]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zazacli.api.listing import CallFilter
@@ -148,7 +148,7 @@ class CallFollower:
         """Show the newest `backlog` calls (or every call since `since`), and remember the
         rest of the current window silently, so that they never show up as new."""
         if self.since is not None:
-            dated = replace(self.filters, since=self.since)
+            dated = self.filters._replace(since=self.since)
             scan = _Scan(list(self.api.iter_calls(dated, limit=self.max_scan)))
             scan.truncated = len(scan.items) >= self.max_scan
             self._prestart_floor = created_at({"createdAt": self.since})

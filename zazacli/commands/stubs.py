@@ -1,13 +1,17 @@
 """Hidden commands that answer for what only the dashboard can do (`zaza sms send`): one
-line and exit 2 instead of "No such command". The table is zazacli/api/capabilities.py."""
+line and exit 2 instead of "No such command". The table is zazacli/api/capabilities.py.
+
+They are made on demand, when a name is not found: a real command always wins, so a
+command the API gains later simply replaces its stub, and start-up never reads the table."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from zazacli.api.capabilities import DASHBOARD_ONLY
 from zazacli.errors import UsageError
 
 # A stub takes any arguments and options, `--help` included: every invocation gets the line.
@@ -24,25 +28,32 @@ def _stub(path: str, message: str) -> Callable[[typer.Context], None]:
     return not_in_the_api
 
 
-def add_dashboard_stubs(app: typer.Typer, noun: str = "") -> None:
-    """Register the hidden stubs below `noun` ("" for the root's whole nouns) on `app`.
+class StubbedGroup(TyperGroup):
+    """A noun's group: a name it lacks that users try for a dashboard-only feature
+    (`zaza campaigns start`) answers from the capabilities table, read only then."""
 
-    Call it after the app's real commands are registered: a name that exists is left alone,
-    so a command the API gains later simply replaces its stub.
-    """
-    taken = {
-        info.name or getattr(info.callback, "__name__", "").replace("_", "-")
-        for info in app.registered_commands
-    }
-    taken |= {info.name for info in app.registered_groups if info.name}
-    for path, message in DASHBOARD_ONLY.items():
-        parent, _, name = path.rpartition(" ")
-        if parent != noun or name in taken:
-            continue
-        app.command(
-            name,
-            hidden=True,
-            help=f"Not in the API: {message}.",
-            context_settings=STUB_SETTINGS,
-            add_help_option=False,
-        )(_stub(path, message))
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is None and self.name:
+            command = dashboard_stub(f"{self.name} {name}")
+        return command
+
+
+def dashboard_stub(path: str) -> Any:
+    """The hidden command that answers for `zaza PATH`, or None when PATH is no known try.
+    A one-word PATH is a whole noun that does not exist (`zaza sms …`): it swallows any
+    subcommand and option."""
+    from zazacli.api.capabilities import DASHBOARD_ONLY
+
+    message = DASHBOARD_ONLY.get(path)
+    if message is None:
+        return None
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)
+    single.command(
+        path.rpartition(" ")[2],
+        hidden=True,
+        help=f"Not in the API: {message}.",
+        context_settings=STUB_SETTINGS,
+        add_help_option=False,
+    )(_stub(path, message))
+    return typer.main.get_command(single)

@@ -54,8 +54,6 @@ def stats(
       zaza calls stats --since 1w --by day
       zaza calls stats --since 2026-11-01 --by agent --json
     """
-    from dataclasses import asdict
-
     from zazacli.calls.stats import CallStats, pick_grouping
     from zazacli.output.reports import reading, stats_report
 
@@ -69,7 +67,7 @@ def stats(
     calls = app_ctx.api.iter_calls(filters, ordered=False)
     aggregator.feed(reading(out, calls, "calls"))
     names = _names(app_ctx, grouping) if grouping in ("agent", "campaign") else None
-    stats_report(out, aggregator.report(names=names, filters=asdict(filters)), fmt)
+    stats_report(out, aggregator.report(names=names, filters=filters._asdict()), fmt)
 
 
 def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:

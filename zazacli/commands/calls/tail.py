@@ -91,7 +91,6 @@ def tail(
     call since a time (--since 1h), then each new call and each status change.
     """
     import time
-    from dataclasses import asdict
 
     from zazacli.calls.tail import CallFollower
     from zazacli.output.toolbox import TailPrinter
@@ -113,7 +112,7 @@ def tail(
         notice=out.warn,
     )
     printer = TailPrinter(out, jsonl=jsonl or not out.is_tty)
-    printer.banner(follower, asdict(filters))
+    printer.banner(follower, filters._asdict())
     started = time.monotonic()
     shown = 0
     try:

@@ -1,0 +1,167 @@
+"""What each noun shows: its list columns, the fields of `show`, and its CSV columns.
+
+One `Layout` per kind of object (`call`, `agent`, `campaign`); the formats read it and
+never name a field themselves, so a new noun is a new entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from zazacli.output.safe import plain_value, safe_text, terminal_safe
+from zazacli.output.values import STATUS_STYLES, duration, local_time, rfc3339
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    kind: str = "text"  # text | id | status | time | duration | bool | phone
+    priority: int = 1  # on a narrow terminal, the highest numbers are dropped first
+
+    def raw(self, item: dict[str, Any]) -> Any:
+        value: Any = item
+        for part in self.key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def plain(self, item: dict[str, Any]) -> str:
+        value = self.raw(item)
+        return terminal_safe(rfc3339(value)) if self.kind == "time" else plain_value(value)
+
+    @property
+    def no_wrap(self) -> bool:
+        """Ids, times and numbers are never folded; free text gives way first."""
+        return self.kind in ("id", "time", "status", "phone", "duration")
+
+    def cell(self, item: dict[str, Any], *, short: bool = False) -> Text:
+        """One table cell, built from the data as `Text` (never read as markup)."""
+        value = self.raw(item)
+        if value is None:
+            return safe_text("-", "dim")
+        if self.kind == "time":
+            return safe_text(local_time(value, short=short))
+        if self.kind == "duration":
+            return safe_text(duration(value))
+        if self.kind == "bool":
+            return safe_text("yes", "green") if value else safe_text("no", "dim")
+        text = plain_value(value)
+        if self.kind == "status":
+            return safe_text(text, STATUS_STYLES.get(str(value).upper(), ""))
+        return safe_text(text)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """`columns` for lists (table and TSV), `detail` for one record (unknown fields follow
+    in the server's order), `csv` for `--csv` (see formats/csv.py: `NAME.*` stands for the
+    keys of a nested object)."""
+
+    columns: list[Column]
+    detail: list[Column]
+    csv: list[str]
+
+    def detail_of(self, item: dict[str, Any]) -> tuple[list[Column], list[Column]]:
+        """The known fields, then the item's other flat fields (objects and lists, like
+        transcripts, have views of their own)."""
+        shown = {column.key.split(".")[0] for column in self.detail}
+        extra = [
+            Column(key, key)
+            for key, value in item.items()
+            if key not in shown and key != "turns" and not isinstance(value, dict | list)
+        ]
+        return self.detail, extra
+
+
+_AGENT_COLUMNS = [
+    Column("ID", "id", "id"),
+    Column("NAME", "name"),
+    Column("ACTIVE", "isActive", "bool"),
+    Column("PERSONALITY", "personality"),
+    Column("VOICE", "voiceType"),
+]
+
+_CAMPAIGN_COLUMNS = [
+    Column("ID", "id", "id"),
+    Column("NAME", "name"),
+    Column("STATUS", "status", "status"),
+    Column("AGENT", "agentId", "id"),
+    Column("FROM", "fromNumber", "phone"),
+    Column("LEADS", "totalLeads"),
+    Column("CREATED", "createdAt", "time"),
+]
+
+LAYOUTS: dict[str, Layout] = {
+    "agent": Layout(
+        columns=_AGENT_COLUMNS,
+        detail=[*_AGENT_COLUMNS, Column("GREETING", "greetingMessage")],
+        csv=["id", "name", "personality", "voiceType", "isActive", "greetingMessage"],
+    ),
+    "campaign": Layout(
+        columns=_CAMPAIGN_COLUMNS,
+        detail=_CAMPAIGN_COLUMNS,
+        csv=[
+            "id",
+            "name",
+            "status",
+            "agentId",
+            "fromNumber",
+            "createdAt",
+            "totalLeads",
+            "leadStats.*",
+            "callingHours.start",
+            "callingHours.end",
+            "callingHours.timezone",
+        ],
+    ),
+    "call": Layout(
+        columns=[
+            Column("ID", "id", "id"),
+            Column("CREATED", "createdAt", "time"),
+            Column("DIRECTION", "direction", priority=5),
+            Column("STATUS", "status", "status"),
+            Column("FROM", "fromNumber", "phone", priority=4),
+            Column("TO", "toNumber", "phone"),
+            Column("AGENT", "agentId", "id", priority=3),
+            Column("DURATION", "durationSeconds", "duration", priority=2),
+            Column("DISPOSITION", "disposition", priority=2),
+        ],
+        detail=[
+            Column("ID", "id", "id"),
+            Column("STATUS", "status", "status"),
+            Column("DIRECTION", "direction"),
+            Column("FROM", "fromNumber"),
+            Column("TO", "toNumber"),
+            Column("AGENT", "agentId", "id"),
+            Column("CAMPAIGN", "campaignId", "id"),
+            Column("DURATION", "durationSeconds", "duration"),
+            Column("DISPOSITION", "disposition", "status"),
+            Column("FAILURE", "failureReason"),
+            Column("CREATED", "createdAt", "time"),
+            Column("STARTED", "startedAt", "time"),
+            Column("ENDED", "endedAt", "time"),
+            Column("RECORDING", "recordingUrl"),
+        ],
+        csv=[
+            "id",
+            "direction",
+            "status",
+            "fromNumber",
+            "toNumber",
+            "agentId",
+            "campaignId",
+            "createdAt",
+            "startedAt",
+            "endedAt",
+            "durationSeconds",
+            "disposition",
+            "failureReason",
+            "variables.*",
+            "recordingUrl",
+        ],
+    ),
+}
