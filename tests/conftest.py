@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_fixtures import make_sandbox, sandbox  # noqa: F401  (fixtures)
+from sandbox_fixtures import make_sandbox, real_api, sandbox  # noqa: F401  (fixtures)
 from typer.testing import CliRunner
 
 from zazacli.context import AppContext, Timing
@@ -39,16 +39,21 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class Sleeps(list[float]):
-    """A fake `sleep` that records what it was asked to wait and returns at once: retries
-    and back-off are seen (and counted) without being waited out."""
+    """A fake `sleep` that records what it was asked to wait and returns at once: retries,
+    back-off and polls are seen (and counted) without being waited out. Its `clock` is
+    time.monotonic() moved on by every wait skipped, so deadlines pass as they would."""
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
 
+    def clock(self) -> float:
+        return time.monotonic() + sum(self)
+
 
 def no_waiting(sleeps: Sleeps | None = None) -> Timing:
     """Timing whose sleeps (recorded in `sleeps`) return at once; back-off as in production."""
-    return Timing(sleep=Sleeps() if sleeps is None else sleeps)
+    sleeps = Sleeps() if sleeps is None else sleeps
+    return Timing(sleep=sleeps, clock=sleeps.clock)
 
 
 @dataclass
@@ -248,6 +253,9 @@ def fault_server() -> Iterator[FaultServer]:
 
     class RecordingHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, each keep-alive answer can
+        # wait ~40 ms for Nagle and the client's delayed ACK.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -275,7 +283,7 @@ def fault_server() -> Iterator[FaultServer]:
     server.daemon_threads = True
     # A short poll interval: shutdown() waits up to one interval, at every test's teardown.
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True
     )
     thread.start()
 

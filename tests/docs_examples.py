@@ -225,8 +225,13 @@ def output_pattern(expected: list[str]) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
+# Said only when the callee's local time is outside the calling window, so whether a
+# dispatch example prints it depends on the hour the test runs: not compared.
+QUIET_HOURS_NOTICE = "the API is zaza's sandbox: no one is called, so quiet hours are not checked"
+
+
 def output_matches(expected: list[str], actual: str) -> bool:
-    lines = [_normal(line) for line in actual.splitlines()]
+    lines = [_normal(line) for line in actual.splitlines() if line != QUIET_HOURS_NOTICE]
     while lines and not lines[-1]:
         lines.pop()
     text = "".join(line + "\n" for line in lines)
@@ -248,11 +253,9 @@ def _after_words(command: str, words: str, extra: str) -> str:
 
 
 def substitute(example: Example, ports: Ports) -> str:
-    """The line as the test runs it; the four rules in tests/test_docs.py's docstring."""
+    """The line as the test runs it; the three rules in tests/test_docs.py's docstring."""
     command = example.command
     pair = tuple(example.words[:2])
-    if pair in {("calls", "dispatch"), ("calls", "batch")} and "--allow-quiet-hours" not in command:
-        command = _after_words(command, " ".join(pair), "--allow-quiet-hours")
     if example.words[:1] == ["sandbox"] and "--port" not in command:
         command = _after_words(command, "zaza sandbox", "--port 0")
     command = command.replace(":4242", f":{ports.listener}")

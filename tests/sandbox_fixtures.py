@@ -37,3 +37,10 @@ def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
     two reads of the history see the same data; `make_sandbox()` has them under way.
     """
     return make_sandbox(live_calls=False)
+
+
+@pytest.fixture
+def real_api(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    """A sandbox that plays the real API: it does not say it is zaza's sandbox (quirk
+    no-sandbox-header), so quiet hours apply to it as they would to ZazaVoice."""
+    return make_sandbox(live_calls=False, quirks=("no-sandbox-header",))

@@ -5,10 +5,7 @@ number is dialled exactly once."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -17,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import REPO, Cli, FaultServer, run_zaza, send
+from conftest import Cli, FaultServer, Zaza, run_zaza, send, wait_for
 from test_dispatch import add_profile, api_get, calls_to, window_around
 
 FROM = "+14155550100"
@@ -214,7 +211,10 @@ def test_confirm_profile_needs_yes(bare_cli: Cli, sandbox: Any, tmp_path: Path) 
 # ---------------------------------------------------------------- partial failure
 
 
-def test_quiet_hours_defer_rows_and_exit_1(bare_cli: Cli, sandbox: Any, tmp_path: Path) -> None:
+def test_quiet_hours_defer_rows_and_exit_1(
+    bare_cli: Cli, real_api: Any, tmp_path: Path
+) -> None:
+    sandbox = real_api
     add_profile(bare_cli, sandbox, "ops")
     window = window_around("America/New_York", include_now=False)
     assert bare_cli("profiles", "set", "ops", "quiet_hours", window).exit_code == 0
@@ -344,6 +344,7 @@ def test_resume_looks_up_a_row_in_flight_instead_of_resending(
     assert len(calls_to(sandbox, "+12125550492")) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after_attempts", [1, 7])
 def test_kill_9_mid_flight_then_rerun_dials_every_number_exactly_once(
     make_sandbox: Any, tmp_path: Path, kill_after_attempts: int
@@ -358,21 +359,10 @@ def test_kill_9_mid_flight_then_rerun_dials_every_number_exactly_once(
     journal = tmp_path / "kill.csv.journal.jsonl"
     env = {"ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key, "ZAZA_RECONCILE_WAIT": "2"}
     args = batch_args(csv_path, "--rate", "20", "--concurrency", "4", ALLOW)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", *args],
-        cwd=REPO,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        text = journal.read_text() if journal.exists() else ""
-        if text.count('"event": "attempt"') >= kill_after_attempts:
-            break
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    with Zaza(*args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as zaza:
+        wait_for(lambda: attempts(journal) >= kill_after_attempts, 20, "the attempts")
+        zaza.proc.kill()
+        zaza.proc.wait(timeout=10)
     killed_at = journal_entries_tolerant(journal)
     assert any(e.get("event") == "attempt" for e in killed_at)
     assert not any(e.get("event") == "end" for e in killed_at)  # it really died mid-run
@@ -392,6 +382,11 @@ def test_kill_9_mid_flight_then_rerun_dials_every_number_exactly_once(
     assert sorted(dialled) == sorted(numbers)  # every number, each exactly once
 
 
+def attempts(journal: Path) -> int:
+    """How many attempt lines the journal has so far."""
+    return journal.read_text().count('"event": "attempt"') if journal.exists() else 0
+
+
 def journal_entries_tolerant(path: Path) -> list[dict[str, Any]]:
     entries = []
     for line in path.read_text().splitlines():
@@ -405,32 +400,17 @@ def journal_entries_tolerant(path: Path) -> list[dict[str, Any]]:
 def test_ctrl_c_lets_calls_in_flight_finish_and_says_how_to_resume(
     make_sandbox: Any, tmp_path: Path
 ) -> None:
-    slow = make_sandbox(slow_dispatch=0.5)
+    slow = make_sandbox(slow_dispatch=0.25)
     numbers = [f"+1646555{n:04d}" for n in range(530, 538)]
     csv_path = write_csv(tmp_path / "int.csv", "to\n" + "\n".join(numbers) + "\n")
     journal = tmp_path / "int.csv.journal.jsonl"
-    env = {**os.environ, "ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zazacli",
-            *batch_args(csv_path, "--rate", "20", "--concurrency", "2", ALLOW),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text().count('"event": "attempt"') >= 2:
-            break
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 130, stderr
+    env = {"ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key}
+    args = batch_args(csv_path, "--rate", "20", "--concurrency", "2", ALLOW)
+    with Zaza(*args, env=env) as zaza:
+        wait_for(lambda: attempts(journal) >= 2, 20, "two attempts")
+        zaza.interrupt()
+        code, _, stderr = zaza.finish(20)
+    assert code == 130, stderr
     entries = journal_entries(journal)[1:]  # after the header
     attempted = {e["line"] for e in entries if e["event"] == "attempt"}
     finished = {e["line"] for e in entries if e["event"] == "queued"}

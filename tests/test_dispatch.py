@@ -3,7 +3,9 @@ what the user sees, what went over the wire, and one exit code per outcome."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -143,7 +145,7 @@ def test_slow_answer_is_reconciled_not_resent(make_sandbox: Any) -> None:
     slow = make_sandbox(slow_dispatch=2.0)
     cli = Cli(env={"ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key})
     started = time.monotonic()
-    result = cli("--timeout", "0.5", *dispatch_args("+12125550184", ALLOW))
+    result = cli("--timeout", "0.2", *dispatch_args("+12125550184", ALLOW))
     assert result.exit_code == 0, result.stderr
     assert time.monotonic() - started < 2.0  # did not sit out the slow answer
     calls = calls_to(slow, "+12125550184")
@@ -198,14 +200,20 @@ def test_lost_answer_and_no_call_in_history_is_exit_6(fault_server: FaultServer)
 
 
 def test_timeout_after_sending_is_not_resent(fault_server: FaultServer) -> None:
+    release = threading.Event()
+
     def slow_post(h: BaseHTTPRequestHandler) -> None:
-        time.sleep(1.0)
-        send(h, 201, {"id": 1})
+        release.wait(10)  # answers only once the client has given up
+        with contextlib.suppress(OSError):
+            send(h, 201, {"id": 1})
 
     fault_server.set_handler(_dispatch_handler(post=slow_post, calls=[]))
-    result = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="0")(
-        "--timeout", "0.3", *dispatch_args("+12125550187", ALLOW)
-    )
+    try:
+        result = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="0")(
+            "--timeout", "0.3", *dispatch_args("+12125550187", ALLOW)
+        )
+    finally:
+        release.set()
     assert result.exit_code == 6
     assert "ReadTimeout" in result.stderr
     assert sum(r["method"] == "POST" for r in fault_server.requests) == 1
@@ -310,7 +318,8 @@ def window_around(zone: str, *, include_now: bool) -> str:
     return "-".join(f"{(m % 1440) // 60:02d}:{m % 60:02d}" for m in (start, end))
 
 
-def test_quiet_hours_refuse_with_the_callees_local_time(bare_cli: Cli, sandbox: Any) -> None:
+def test_quiet_hours_refuse_with_the_callees_local_time(bare_cli: Cli, real_api: Any) -> None:
+    sandbox = real_api
     add_profile(bare_cli, sandbox, "night")
     window = window_around("America/New_York", include_now=False)
     assert bare_cli("profiles", "set", "night", "quiet_hours", window).exit_code == 0
@@ -408,6 +417,14 @@ def test_dry_run_json_warns_about_an_inactive_agent(cli: Cli, sandbox: Any) -> N
 # ---------------------------------------------------------------- waiting and exit codes
 
 
+@pytest.fixture
+def quick_cli(make_sandbox: Any) -> Cli:
+    """The CLI against a sandbox where a dispatched call is over within microseconds, so
+    that `--wait` sees the end at its first look rather than at a poll half a second on."""
+    quick = make_sandbox(speed=1_000_000.0)
+    return Cli(env={"ZAZA_BASE_URL": quick.base_url, "ZAZA_API_KEY": quick.api_key})
+
+
 @pytest.mark.parametrize(
     ("last_digit", "status", "code"),
     [
@@ -418,8 +435,8 @@ def test_dry_run_json_warns_about_an_inactive_agent(cli: Cli, sandbox: Any) -> N
         ("3", "CANCELED", 13),
     ],
 )
-def test_wait_exits_by_outcome(cli: Cli, last_digit: str, status: str, code: int) -> None:
-    result = cli(*dispatch_args(f"+1212555030{last_digit}", "--wait", ALLOW))
+def test_wait_exits_by_outcome(quick_cli: Cli, last_digit: str, status: str, code: int) -> None:
+    result = quick_cli(*dispatch_args(f"+1212555030{last_digit}", "--wait", ALLOW))
     assert result.exit_code == code, result.stderr
     summary = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
     assert summary["status"] == status
@@ -427,17 +444,17 @@ def test_wait_exits_by_outcome(cli: Cli, last_digit: str, status: str, code: int
         assert f"ended {status}" in first_error_line(result)
 
 
-def test_wait_json_prints_the_final_call_with_turns(cli: Cli) -> None:
-    result = cli(*dispatch_args("+12125550314", "--wait", "--json", "--transcript", ALLOW))
+def test_wait_json_prints_the_final_call_with_turns(quick_cli: Cli) -> None:
+    result = quick_cli(*dispatch_args("+12125550314", "--wait", "--json", "--transcript", ALLOW))
     assert result.exit_code == 0, result.stderr
     call = json.loads(result.stdout)  # one document, transcript inside it
     assert call["status"] == "COMPLETED" and call["turns"]
 
 
-def test_calls_wait_follows_an_earlier_call_and_prints_the_transcript(cli: Cli) -> None:
-    dispatched = cli(*dispatch_args("+12125550315", "--var", "NAME=Robin", ALLOW))
+def test_calls_wait_follows_an_earlier_call_and_prints_the_transcript(quick_cli: Cli) -> None:
+    dispatched = quick_cli(*dispatch_args("+12125550315", "--var", "NAME=Robin", ALLOW))
     call_id = dispatched.stdout.strip()
-    result = cli("calls", "wait", call_id, "--transcript")
+    result = quick_cli("calls", "wait", call_id, "--transcript")
     assert result.exit_code == 0, result.stderr
     assert f"id\t{call_id}" in result.stdout
     assert "# Transcript" in result.stdout and "AGENT: Hi Robin" in result.stdout
@@ -519,9 +536,10 @@ def test_calling_windows_include_the_start_exclude_the_end_and_may_wrap() -> Non
 
 
 def test_sandbox_flag_skips_quiet_hours_but_a_real_target_does_not(
-    bare_cli: Cli, sandbox: Any
+    bare_cli: Cli, real_api: Any
 ) -> None:
     """A window closed right now refuses a dispatch, except against a private --sandbox."""
+    sandbox = real_api
     now = datetime.now(ZoneInfo("America/Los_Angeles"))
     opens, closes = now + timedelta(hours=2), now + timedelta(hours=3)
     window = f"{opens:%H:00}-{closes:%H:00}"
@@ -533,5 +551,5 @@ def test_sandbox_flag_skips_quiet_hours_but_a_real_target_does_not(
     assert "outside the allowed calling window" in real.stderr
     private = bare_cli("--sandbox", *args)
     assert private.exit_code == 0, private.stderr
-    assert "--sandbox: no one is called, so quiet hours are not checked" in private.stderr
+    assert "the API is zaza's sandbox: no one is called, so quiet hours are not checked" in private.stderr
     assert private.stdout.strip().isdigit()

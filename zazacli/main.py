@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -47,6 +48,20 @@ class ZazaGroup(TyperGroup):
         if name not in _LOADED:
             _LOADED[name] = _load(name)
         return _LOADED[name]
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer suggests only among loaded commands; the nouns load lazily, so suggest here:
+        the plural (`call` -> `calls`, the likeliest first mistake), then close spellings."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            names = self.list_commands(ctx)
+            plural = [n for n in (name + "s", name.removesuffix("s")) if n != name and n in names]
+            matches = plural or difflib.get_close_matches(name, names)
+            if matches:
+                ctx.fail(
+                    f"No such command {name!r}. Did you mean {' or '.join(map(repr, matches))}?"
+                )
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The noun list for `--help`, from the table: no noun is imported to show it."""

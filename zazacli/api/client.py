@@ -115,6 +115,13 @@ class ZazaApi:
             raise ApiError(f"expected an object from GET {path}, got {type(data).__name__}")
         return data
 
+    def is_sandbox(self) -> bool:
+        """Whether the API is zaza's own sandbox on this machine (one small request when
+        nothing has been asked yet)."""
+        if self.http.is_sandbox is None:
+            self.http.get_json("agents", params={"page": 0, "size": 1})
+        return bool(self.http.is_sandbox)
+
     # ------------------------------------------------------------ agents
 
     def list_agents(self) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from zazacli import __version__
+from zazacli.api.values import SANDBOX_HEADER
 from zazacli.errors import (
     ApiError,
     AuthError,
@@ -378,6 +379,8 @@ class HttpClient:
         self._backoff = backoff or _backoff
         self._max_body = max_body
         self.server_clock = ServerClock()
+        # Set by the first answer: True when the API is zaza's own sandbox on this machine.
+        self.is_sandbox: bool | None = None
         read = READ_TIMEOUT if timeout is None else timeout
         connect = min(CONNECT_TIMEOUT, read)
         # The whole of one request (connect, send, headers, body) ends within this.
@@ -502,8 +505,9 @@ class HttpClient:
             except httpx.TransportError as exc:
                 error, delay, reason = self._transport_failed(exc, method, path, retry, attempt)
             else:
-                # Every answer, errors too, tells the server's time.
+                # Every answer, errors too, tells the server's time (and who it is).
                 self.server_clock.observe(response.headers.get("Date"), sent_at, time.time())
+                self._note_sandbox(response)
                 elapsed_ms = (time.monotonic() - started) * 1000
                 self._log(f"< {response.status_code} {method} {path} ({elapsed_ms:.0f} ms)")
                 status = response.status_code
@@ -661,6 +665,13 @@ class HttpClient:
 
     def _host(self) -> str:
         return urlsplit(self.base_url).netloc or self.base_url
+
+    def _note_sandbox(self, response: httpx.Response) -> None:
+        """The bundled sandbox says so in a header. Believed only from this machine: a header
+        from another host must never turn off quiet hours, which protect real people."""
+        if self.is_sandbox is None:
+            host = urlsplit(self.base_url).hostname or ""
+            self.is_sandbox = is_loopback_host(host) and SANDBOX_HEADER in response.headers
 
     def _log(self, line: str) -> None:
         # Never log headers: the Authorization header carries the key.

@@ -25,6 +25,11 @@ DIRECTIONS = ("INBOUND", "OUTBOUND")
 STATUS_SHAPE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 
 
+# Our own header, not the API's: the bundled sandbox (`zaza sandbox`, `--sandbox`) sends it
+# on every answer, so zaza knows that no phone will ring (quiet hours need not apply).
+SANDBOX_HEADER = "X-Zaza-Sandbox"
+
+
 def is_known_status(status: object) -> bool:
     return isinstance(status, str) and status.upper() in CALL_STATUSES
 

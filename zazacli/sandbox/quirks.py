@@ -26,6 +26,7 @@ QUIRKS: dict[str, tuple[str, str]] = {
     "lose-dispatch": ("", "POST /calls/outbound drops the connection and queues nothing"),
     "clock-skew": ("S", "the server's clock is S seconds ahead of the machine (negative: behind)"),
     "list-lag": ("S", "a new call shows in GET /calls only S seconds after creation (default 30)"),
+    "no-sandbox-header": ("", "answers without X-Zaza-Sandbox, as the real API: quiet hours apply"),
 }
 
 
@@ -45,6 +46,7 @@ class Quirks:
     lose_dispatch: bool = False
     clock_skew: float = 0.0
     list_lag: float = 0.0
+    no_sandbox_header: bool = False
 
 
 def _form(name: str) -> str:

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from zazacli import __version__
+from zazacli.api.values import SANDBOX_HEADER
 from zazacli.sandbox import DEFAULT_API_KEY, ORG_NUMBERS
 from zazacli.sandbox.data import (
     STATUSES,
@@ -848,6 +849,8 @@ class _Handler(BaseHTTPRequestHandler):
             "Content-Type: application/json",
             f"Content-Length: {len(response.body)}",
         ]
+        if not self.server.app.quirks.no_sandbox_header:
+            lines.append(f"{SANDBOX_HEADER}: zazacli {__version__}")
         lines.extend(f"{name}: {value}" for name, value in response.headers)
         if response.close or self.close_connection:
             lines.append("Connection: close")

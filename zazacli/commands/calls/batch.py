@@ -31,6 +31,7 @@ from zazacli.errors import (
 )
 
 if TYPE_CHECKING:
+    from zazacli.calls.phones import CallingWindow
     from zazacli.context import AppContext
 
 BATCH_EPILOG = exit_codes_help(
@@ -109,12 +110,11 @@ def batch(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    allow_quiet_hours = quiet_hours_waived(app_ctx, allow_quiet_hours)
     per_second = parse_rate(rate)
     settle_seconds = batching.parse_settle(settle)
     region = region or app_ctx.settings.get("region")
     from_e164 = phones.normalize_number(from_number, region=region, label="--from")
-    window = None if allow_quiet_hours else calling_window(app_ctx)
+    window: CallingWindow | None = calling_window(app_ctx)
     rows = read_csv(file, region=region)
     journal_path = journal or default_journal_path(file)
     if not rows.rows:
@@ -128,6 +128,8 @@ def batch(
             "every row",
             hint="activate it in the dashboard, or pick another: zaza agents list",
         )
+    if quiet_hours_waived(app_ctx, allow_quiet_hours):
+        window = None
     if dry_run:
         state = Journal.read_only(journal_path, rows, from_e164, agent)
         out.notice("dry run: nothing is sent")

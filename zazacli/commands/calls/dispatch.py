@@ -98,7 +98,6 @@ def dispatch(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    allow_quiet_hours = quiet_hours_waived(app_ctx, allow_quiet_hours)
     variables = dispatching.parse_variables(var or [], vars_file)
 
     timeout = parse_duration(wait_timeout, "--wait-timeout")
@@ -114,9 +113,10 @@ def dispatch(
     times = phones.local_times(request.to_number, window)
     if not times.known:
         out.warn(f"no time zone on record for {request.to_number}; quiet hours not checked")
+    may_call = times.allowed or quiet_hours_waived(app_ctx, allow_quiet_hours)
     if dry_run:
-        show_dispatch_plan(app_ctx, request, times, window, allow_quiet_hours, as_json)
-    if not times.allowed and not allow_quiet_hours:
+        show_dispatch_plan(app_ctx, request, times, window, may_call, as_json)
+    if not may_call:
         raise phones.quiet_hours_error(times, window)
     if dry_run:
         return
@@ -154,7 +154,7 @@ def show_dispatch_plan(
     request: Any,
     times: LocalTimes,
     window: CallingWindow,
-    allow_quiet_hours: bool,
+    may_call: bool,
     as_json: bool,
 ) -> None:
     from zazacli.output.dispatch import dispatch_plan
@@ -165,9 +165,7 @@ def show_dispatch_plan(
     if not active:
         out.warn(f"agent {request.agent_id} is not active; the API would refuse this call")
     settings = app_ctx.settings
-    within = (
-        "yes" if times.allowed else "no" + (" (--allow-quiet-hours)" if allow_quiet_hours else "")
-    )
+    within = "yes" if times.allowed else "no" + (" (not enforced)" if may_call else "")
     if as_json:
         out.json_document(
             {

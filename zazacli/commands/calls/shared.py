@@ -90,11 +90,17 @@ def follow_and_report(
 
 
 def quiet_hours_waived(app_ctx: AppContext, allow_quiet_hours: bool) -> bool:
-    """--allow-quiet-hours, or --sandbox: a private, temporary sandbox rings no one."""
-    if app_ctx.options.sandbox and not allow_quiet_hours:
-        app_ctx.out.notice("--sandbox: no one is called, so quiet hours are not checked")
+    """Quiet hours do not apply with --allow-quiet-hours, or when the API is zaza's own
+    sandbox (--sandbox, or a `zaza sandbox` on this machine, which says so in a header): it
+    rings no one. Ask only when the window would refuse: it may cost one small request."""
+    if allow_quiet_hours:
         return True
-    return allow_quiet_hours
+    if app_ctx.options.sandbox or app_ctx.api.is_sandbox():
+        app_ctx.out.notice(
+            "the API is zaza's sandbox: no one is called, so quiet hours are not checked"
+        )
+        return True
+    return False
 
 
 def calling_window(app_ctx: AppContext) -> CallingWindow:

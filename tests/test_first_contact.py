@@ -1,0 +1,109 @@
+"""The first hour of a new operator: the mistakes they make first get a way forward."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from conftest import Cli
+from typer.testing import CliRunner
+
+from zazacli.api.values import SANDBOX_HEADER
+from zazacli.context import AppContext
+from zazacli.main import app
+
+
+def zaza(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), prog_name="zaza")
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        (["call", "list"], "'calls'"),
+        (["agent", "list"], "'agents'"),
+        (["cals"], "'calls'"),
+        (["campaign", "show", "3"], "'campaigns'"),
+        (["--profile", "prod", "webhook", "listen"], "'webhooks'"),
+        (["calls", "lst"], "'list'"),
+        (["calls", "transcripts", "1"], "'transcript'"),
+    ],
+)
+def test_did_you_mean_at_every_level(typed: list[str], meant: str) -> None:
+    code, output = zaza(*typed)
+    assert code == 2
+    assert f"Did you mean {meant}" in output
+
+
+def test_no_suggestion_when_nothing_is_close() -> None:
+    code, output = zaza("frobnicate")
+    assert code == 2
+    assert "No such command 'frobnicate'." in output
+    assert "Did you mean" not in output
+
+
+def test_a_suggestion_imports_no_noun() -> None:
+    code = (
+        "import sys\n"
+        "from zazacli.main import app\n"
+        "try:\n    app(['call', 'list'], prog_name='zaza')\nexcept SystemExit as e:\n"
+        "    print(e.code, sorted(m for m in sys.modules if m.startswith('zazacli.commands.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "Did you mean 'calls'?" in done.stderr
+    assert done.stdout.split(None, 1)[0] == "2"
+    loaded = done.stdout.split(None, 1)[1]
+    assert "zazacli.commands.calls" not in loaded and "zazacli.commands.agents" not in loaded
+
+
+# ---------------------------------------------------------------- the sandbox rings no one
+
+
+def closed_window(zone: str = "America/New_York") -> str:
+    """A calling window that opens an hour from now in `zone`: closed right now."""
+    local = datetime.now(ZoneInfo(zone))
+    start = local.hour * 60 + local.minute + 60
+    return "-".join(f"{(m % 1440) // 60:02d}:{m % 60:02d}" for m in (start, start + 60))
+
+
+DISPATCH = ["calls", "dispatch", "--from", "+14155550100", "--to", "+12125550124", "--agent", "12"]
+
+
+def test_a_separately_started_sandbox_is_not_held_to_quiet_hours(sandbox: Any) -> None:
+    cli = Cli()
+    cli("profiles", "add", "local", "--base-url", sandbox.base_url, input=sandbox.api_key)
+    assert cli("profiles", "set", "local", "quiet_hours", closed_window()).exit_code == 0
+    result = cli("-p", "local", *DISPATCH)
+    assert result.exit_code == 0, result.stderr
+    notices = [line for line in result.stderr.splitlines() if "quiet hours" in line]
+    assert notices == [
+        "the API is zaza's sandbox: no one is called, so quiet hours are not checked"
+    ]
+    assert result.stdout.strip().isdigit()
+
+
+def test_the_sandbox_header_from_another_host_does_not_lift_quiet_hours() -> None:
+    """A header is no proof of anything from a host that is not this machine: quiet hours
+    protect real people, so only a loopback sandbox is believed."""
+    sent: list[str] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        sent.append(f"{request.method} {request.url.path}")
+        return httpx.Response(200, json=[], headers={SANDBOX_HEADER: "zazacli 0"})
+
+    cli = Cli()
+    base = "https://api.example.test/api/v1"
+    cli("profiles", "add", "remote", "--base-url", base, input="zaza_test_remote_0000")
+    assert cli("profiles", "set", "remote", "quiet_hours", closed_window()).exit_code == 0
+    result = CliRunner().invoke(
+        app, ["-p", "remote", *DISPATCH], obj=AppContext(transport=httpx.MockTransport(api))
+    )
+    assert result.exit_code == 2
+    assert "outside the allowed calling window" in result.stderr
+    assert not any(line.startswith("POST") for line in sent)
