@@ -67,7 +67,12 @@ def test_batch_sends_valid_rows_once_with_their_variables(
         "2125550404,Cy,CASE-5\n",
     )
     result = cli(*batch_args(csv_path, "--region", "US", *FAST, ALLOW))
-    assert result.exit_code == 0, result.stderr
+    # Every valid row is queued, but one row will never be: cron must see that (exit 16).
+    assert result.exit_code == 16, result.stderr
+    assert (
+        "error: 1 of 5 rows was invalid and not called; every valid row is queued"
+        in result.stderr
+    )
     rows = json_lines(result.stdout)
     assert {line: row["status"] for line, row in rows.items()} == {
         2: "queued",
@@ -101,7 +106,7 @@ def test_batch_sends_valid_rows_once_with_their_variables(
 
     # A re-run sends nothing and reports the earlier calls.
     again = cli(*batch_args(csv_path, "--region", "US", *FAST, ALLOW))
-    assert again.exit_code == 0, again.stderr
+    assert again.exit_code == 16, again.stderr  # the invalid row is still there
     assert {r["status"] for r in json_lines(again.stdout).values()} == {
         "skipped",
         "invalid",
@@ -435,7 +440,7 @@ def test_lead_csv_uses_the_first_valid_phone_column_and_normalised_variables(
         "Di,nope,,,C-4\n",
     )
     result = cli(*batch_args(csv_path, "--region", "US", *FAST, ALLOW))
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 16, result.stderr  # Di has no number to call
     rows = json_lines(result.stdout)
     assert {line: (row["status"], row["phoneColumn"]) for line, row in rows.items()} == {
         2: ("queued", "PHONE2"),

@@ -23,6 +23,7 @@ EXIT_CODES: dict[int, str] = {
     13: "--wait: the call was CANCELED",
     14: "--wait: timed out before the call ended",
     15: "--wait: the call ended in a status zaza does not know",
+    16: "calls batch: rows were invalid and not called (every valid row is queued)",
     130: "interrupted (Ctrl-C)",
 }
 
@@ -95,6 +96,13 @@ class BadRequestError(ApiError):
     exit_code = 2
 
 
+class InvalidRowsError(ZazaError):
+    """A batch queued every valid row, but some rows were not numbers it could call: cron
+    must be able to tell "all called" from "some never will be"."""
+
+    exit_code = 16
+
+
 class CallOutcomeError(ZazaError):
     """A followed call ended in a state other than COMPLETED, or the wait ran out."""
 
@@ -113,5 +121,5 @@ INTERRUPTED_EXIT = 130
 def exit_codes_help(codes: Mapping[int, str] | None = None) -> str:
     """An exit-code table for `--help` epilogs (`\b` keeps Click from rewrapping it): every
     code, or a command's own reading of the codes it uses (keyed by the constants here)."""
-    rows = "\n".join(f"  {code:<4} {text}" for code, text in (codes or EXIT_CODES).items())
+    rows = "\n".join(f"  {code:<4} {text}" for code, text in sorted((codes or EXIT_CODES).items()))
     return f"\b\nExit codes:\n{rows}"

@@ -24,6 +24,7 @@ from zazacli.commands.options import get_context
 from zazacli.errors import (
     INTERRUPTED_EXIT,
     AuthError,
+    InvalidRowsError,
     NetworkError,
     UsageError,
     ZazaError,
@@ -36,9 +37,11 @@ if TYPE_CHECKING:
 
 BATCH_EPILOG = exit_codes_help(
     {
-        0: "every valid row is queued (by this run or an earlier one)",
+        0: "every row is queued, by this run or an earlier one (a repeated number once)",
         ZazaError.exit_code: "some valid rows were not queued (failed, unknown, quiet hours): "
         "re-run to resume (unknown rows are decided once --settle has passed)",
+        InvalidRowsError.exit_code: "every valid row is queued, but some rows were invalid "
+        "and will never be called: fix them (listed by line) and re-run",
         UsageError.exit_code: "bad input: no number column, bad encoding, other CSV's journal "
         "(nothing sent)",
         AuthError.exit_code: "bad API key (the run stops)",
@@ -194,6 +197,13 @@ def batch(
         raise ZazaError(
             f"{report.valid - report.queued} of {report.valid} valid rows were not queued",
             hint="re-run the same command to resume",
+        )
+    invalid = report.counts["invalid"]
+    if invalid:
+        raise InvalidRowsError(
+            f"{invalid} of {report.rows} rows {'was' if invalid == 1 else 'were'} invalid and "
+            f"not called; every valid row is queued",
+            hint="fix the rows listed above by line and run again: queued rows are skipped",
         )
 
 
