@@ -107,3 +107,42 @@ def test_the_sandbox_header_from_another_host_does_not_lift_quiet_hours() -> Non
     assert result.exit_code == 2
     assert "outside the allowed calling window" in result.stderr
     assert not any(line.startswith("POST") for line in sent)
+
+
+# ---------------------------------------------------------------- options that cannot both hold
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["calls", "list", "--limit", "1", "--all"], "--limit and --all cannot be used together"),
+        (
+            ["calls", "export-transcripts", "out", "--limit", "1", "--all"],
+            "--limit and --all cannot be used together",
+        ),
+        (
+            ["calls", "list", "--since", "1w", "--until", "2w"],
+            "--until 2w is not after --since 1w: no call can match",
+        ),
+        (
+            ["calls", "stats", "--since", "2026-11-02", "--until", "2026-11-02"],
+            "--until 2026-11-02 is not after --since 2026-11-02: no call can match",
+        ),
+        (["calls", "tail", "--last", "5", "--since", "1h"], "--last and --since cannot be used"),
+        ([*DISPATCH, "--transcript"], "--transcript needs --wait"),
+        ([*DISPATCH, "--wait-timeout", "5m"], "--wait-timeout needs --wait"),
+        (
+            ["calls", "batch", "leads.csv", "--from", "+14155550100", "--agent", "12",
+             "--settle", "1m", "--redial-unknown"],
+            "--settle and --redial-unknown cannot be used together",
+        ),
+    ],
+)
+def test_options_that_cannot_both_hold_are_usage_errors(
+    args: list[str], message: str, fault_server: Any
+) -> None:
+    """Exit 2 with one line, before anything is sent (the API here records every request)."""
+    result = Cli()(*args, ZAZA_BASE_URL=fault_server.url, ZAZA_API_KEY="zaza_test_conflicts")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {message}")
+    assert fault_server.requests == []

@@ -9,15 +9,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from zazacli.api.values import call_is_over
 from zazacli.errors import UsageError
 from zazacli.times import parse_time
-
-if TYPE_CHECKING:
-    pass
-
 
 GROUPINGS = ("status", "disposition", "agent", "campaign", "direction", "day", "hour")
 TIME_GROUPINGS = frozenset({"day", "hour"})

@@ -109,7 +109,7 @@ def api(
     ] = False,
 ) -> None:
     """Send a request to the ZazaVoice API and print the response."""
-    from zazacli.output.toolbox import api_items, api_response
+    from zazacli.output.api import api_items, api_response
 
     if path is None:
         if method.upper() in METHODS:

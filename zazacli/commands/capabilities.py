@@ -13,7 +13,7 @@ def capabilities(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     Written from ZazaVoice's published capabilities; no request is sent.
     """
     from zazacli.api.capabilities import CAPABILITIES
-    from zazacli.output.toolbox import capabilities_table
+    from zazacli.output.capabilities import capabilities_table
 
     out = get_context(ctx).out
     supported = [c for c in CAPABILITIES if not c.dashboard]

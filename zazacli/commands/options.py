@@ -148,12 +148,20 @@ def call_filter(
     from zazacli.api.listing import CallFilter
     from zazacli.times import parse_when
 
+    since_at = parse_when(since, "--since") if since else None
+    until_at = parse_when(until, "--until") if until else None
+    # Both are `%Y-%m-%dT%H:%M:%SZ` in UTC: as strings they sort as the times do.
+    if since_at and until_at and until_at <= since_at:
+        raise UsageError(
+            f"--until {until} is not after --since {since}: no call can match",
+            hint="--since is the start (inclusive), --until the end (exclusive)",
+        )
     return CallFilter(
         direction=pick_choice(direction, DIRECTIONS, "--direction"),
         status=pick_status(status, notice),
         agent_id=agent,
-        since=parse_when(since, "--since") if since else None,
-        until=parse_when(until, "--until") if until else None,
+        since=since_at,
+        until=until_at,
     )
 
 
@@ -174,3 +182,11 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def exclusive(**given: bool) -> None:
+    """A usage error (exit 2) when options that cannot both hold are given together:
+    `exclusive(limit=..., all=...)` names them as `--limit` and `--all`."""
+    names = [f"--{name.replace('_', '-')}" for name, present in given.items() if present]
+    if len(names) > 1:
+        raise UsageError(f"{' and '.join(names)} cannot be used together")

@@ -13,13 +13,9 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from zazacli.calls.phones import normalize_number
 from zazacli.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 PHONE_COLUMNS = ("to", "phone")
 # The dashboard's lead CSV: phone1 … phone10, tried in order; the first valid one is called.

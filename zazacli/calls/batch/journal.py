@@ -17,15 +17,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from zazacli import __version__
 from zazacli.calls.batch.csv import CsvBatch
 from zazacli.errors import UsageError, ZazaError
 from zazacli.times import parse_time
-
-if TYPE_CHECKING:
-    pass
 
 JOURNAL_KIND = "zaza calls batch journal"
 JOURNAL_VERSION = 1

@@ -7,15 +7,11 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from zazacli.api.http import (
     RETRY_AFTER_CAP,
 )
 from zazacli.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 DEFAULT_RATE = 2.0  # calls per second: well under any per-key limit we know of
 

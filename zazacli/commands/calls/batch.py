@@ -20,7 +20,7 @@ from zazacli.commands.calls.shared import (
     fetch_agent,
     quiet_hours_waived,
 )
-from zazacli.commands.options import get_context
+from zazacli.commands.options import exclusive, get_context
 from zazacli.errors import (
     INTERRUPTED_EXIT,
     AuthError,
@@ -113,6 +113,7 @@ def batch(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    exclusive(settle=settle is not None, redial_unknown=redial_unknown)
     per_second = parse_rate(rate)
     settle_seconds = batching.parse_settle(settle)
     region = region or app_ctx.settings.get("region")

@@ -78,8 +78,13 @@ def dispatch(
         bool, typer.Option("--wait", help="Follow the call until it ends; exit by outcome.")
     ] = False,
     wait_timeout: Annotated[
-        str, typer.Option("--wait-timeout", help="Give up waiting after this long (90s, 15m).")
-    ] = "15m",
+        str | None,
+        typer.Option(
+            "--wait-timeout",
+            help="With --wait: give up waiting after this long (90s, 15m).",
+            show_default="15m",
+        ),
+    ] = None,
     transcript: TranscriptOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -100,7 +105,10 @@ def dispatch(
     out = app_ctx.out
     variables = dispatching.parse_variables(var or [], vars_file)
 
-    timeout = parse_duration(wait_timeout, "--wait-timeout")
+    for needs_wait, option in ((transcript, "--transcript"), (wait_timeout, "--wait-timeout")):
+        if needs_wait and not wait:
+            raise UsageError(f"{option} needs --wait", hint="add --wait to follow the call")
+    timeout = parse_duration(wait_timeout or "15m", "--wait-timeout")
     region = region or app_ctx.settings.get("region")
     request = dispatching.DispatchRequest(
         phones.normalize_number(from_number, region=region, label="--from"),

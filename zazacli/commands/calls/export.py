@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -14,11 +14,9 @@ from zazacli.commands.options import (
     StatusOpt,
     UntilOpt,
     call_filter,
+    exclusive,
     get_context,
 )
-
-if TYPE_CHECKING:
-    pass
 
 DirArg = Annotated[
     str,
@@ -79,8 +77,9 @@ def export_transcripts(
 
     from zazacli.calls.export import TranscriptExporter, pick_transcript_format
     from zazacli.errors import ZazaError
-    from zazacli.output.reports import ExportProgress, export_summary
+    from zazacli.output.export import ExportProgress, export_summary
 
+    exclusive(limit=limit is not None, all=fetch_all)
     app_ctx = get_context(ctx)
     out = app_ctx.out
     fmt = pick_transcript_format(fmt)

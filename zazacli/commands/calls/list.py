@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
 from zazacli.commands.options import (
@@ -18,11 +16,9 @@ from zazacli.commands.options import (
     StatusOpt,
     UntilOpt,
     call_filter,
+    exclusive,
     get_context,
 )
-
-if TYPE_CHECKING:
-    pass
 
 TERMINAL_DEFAULT_LIMIT = 20
 
@@ -41,6 +37,7 @@ def list_calls(
     csv: CsvOpt = False,
 ) -> None:
     """List calls, newest first: the newest 20 on a terminal, every match when piped."""
+    exclusive(limit=limit is not None, all=fetch_all)
     app_ctx = get_context(ctx)
     out = app_ctx.out
     filters = call_filter(direction, status, agent, since, until, out.notice)

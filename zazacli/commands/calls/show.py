@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
 from zazacli.commands.calls.shared import CallId
 from zazacli.commands.options import JsonOpt, get_context
-
-if TYPE_CHECKING:
-    pass
 
 
 def show_call(ctx: typer.Context, call_id: CallId, as_json: JsonOpt = False) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -17,9 +17,6 @@ from zazacli.commands.options import (
     call_filter,
     get_context,
 )
-
-if TYPE_CHECKING:
-    pass
 
 ByOpt = Annotated[
     str,
@@ -55,7 +52,7 @@ def stats(
       zaza calls stats --since 2026-11-01 --by agent --json
     """
     from zazacli.calls.stats import CallStats, pick_grouping
-    from zazacli.output.reports import reading, stats_report
+    from zazacli.output.stats import reading, stats_report
 
     app_ctx = get_context(ctx)
     out = app_ctx.out

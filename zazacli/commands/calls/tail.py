@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from zazacli.api.values import CALL_STATUSES, DIRECTIONS
-from zazacli.commands.options import JsonlOpt, SinceOpt, call_filter, get_context
+from zazacli.commands.options import JsonlOpt, SinceOpt, call_filter, exclusive, get_context
 from zazacli.errors import (
     AuthError,
     NetworkError,
@@ -16,9 +16,6 @@ from zazacli.errors import (
     ZazaError,
     exit_codes_help,
 )
-
-if TYPE_CHECKING:
-    pass
 
 TAIL_EPILOG = (
     "On a terminal: a line per new call and per status change. Piped, or with --jsonl: "
@@ -38,6 +35,9 @@ TAIL_EPILOG = (
         NetworkError.exit_code: "API unreachable (first poll, or 10 in a row)",
     }
 )
+
+
+DEFAULT_BACKLOG = 10
 
 
 def _complete_status(incomplete: str) -> list[str]:
@@ -70,11 +70,14 @@ def tail(
         str, typer.Option("--interval", help="Time between polls: 5s, 1m, or seconds (>= 1s).")
     ] = "5s",
     last: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--last", "-n", min=0, help="Show the newest N calls first; 0 for only new ones."
+            "--last",
+            "-n",
+            min=0,
+            help="Show the newest N calls first; 0 for only new ones [default: 10].",
         ),
-    ] = 10,
+    ] = None,
     since: SinceOpt = None,
     jsonl: JsonlOpt = False,
     max_events: Annotated[
@@ -93,9 +96,10 @@ def tail(
     import time
 
     from zazacli.calls.tail import CallFollower
-    from zazacli.output.toolbox import TailPrinter
+    from zazacli.output.tail import TailPrinter
     from zazacli.times import parse_duration
 
+    exclusive(last=last is not None, since=since is not None)
     every = parse_duration(interval, "--interval", minimum=1.0)
     stop_after = parse_duration(duration, "--duration") if duration else None
     app_ctx = get_context(ctx)
@@ -107,7 +111,7 @@ def tail(
         status=filters.status,
         agent_id=filters.agent_id,
         since=filters.since,
-        backlog=last,
+        backlog=DEFAULT_BACKLOG if last is None else last,
         interval=every,
         notice=out.warn,
     )

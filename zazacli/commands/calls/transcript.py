@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 
 from zazacli.commands.calls.shared import CallId
 from zazacli.commands.options import get_context
-
-if TYPE_CHECKING:
-    pass
-
-from enum import StrEnum
 
 
 class TranscriptFormat(StrEnum):

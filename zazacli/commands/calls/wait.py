@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -16,9 +16,6 @@ from zazacli.errors import (
     NotFoundError,
     exit_codes_help,
 )
-
-if TYPE_CHECKING:
-    pass
 
 WAIT_EPILOG = exit_codes_help(
     {
