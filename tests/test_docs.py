@@ -20,8 +20,8 @@ Running
   with its own empty ``ZAZA_CONFIG_DIR``, so profiles made in one block do not leak into another;
   blocks run concurrently and share only the sandbox (seed 42, 300 calls). The environment:
   ``ZAZA_BASE_URL`` and ``ZAZA_API_KEY`` point at the test's sandbox (it plays the one the tour
-  starts in a second terminal), ``ZAZA_PROD_KEY`` is set, ``ZAZA_WEBHOOK_SECRET`` is the docs'
-  example secret, ``PATH`` starts with this interpreter's ``bin``, ``HOME`` is a temporary
+  starts in a second terminal), ``ZAZA_PROD_KEY`` is that sandbox's key too (so that
+  ``profiles add`` can check it there), ``ZAZA_WEBHOOK_SECRET`` is the docs' example secret, ``PATH`` starts with this interpreter's ``bin``, ``HOME`` is a temporary
   directory, and stdin is a file holding one made-up key (what you would type at a prompt).
 
 Expected results
@@ -364,7 +364,8 @@ def test_every_doc_example_runs(
     assert sum(bool(example.output) for example in examples) >= 10, "few outputs are checked"
 
     # Speed 50: a dispatched call ends in 0.16 s. 300 calls, seed 42: the ids the docs use.
-    sandbox = make_sandbox(speed=50.0, calls=300, seed=42)
+    # Its key is the docs' production key, so `profiles add prod` can check it.
+    sandbox = make_sandbox(speed=50.0, calls=300, seed=42, api_key=PROD_KEY)
     wait_for_live_calls_to_end(sandbox)
     home = tmp_path / "home"
     home.mkdir()

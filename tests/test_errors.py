@@ -11,6 +11,8 @@ from typing import Any
 
 from conftest import Cli, FaultServer, Sleeps, no_waiting, send
 
+from zazacli.context import Timing
+
 KEY = "zaza_test_secret_key_do_not_print_1234"
 
 
@@ -51,8 +53,9 @@ def test_wrong_key_is_exit_4_with_hint(sandbox: Any) -> None:
 
 
 def test_wrong_key_in_profile_names_the_profile(bare_cli: Cli, sandbox: Any) -> None:
-    added = bare_cli("profiles", "add", "staging", "--base-url", sandbox.base_url, input=KEY)
+    added = bare_cli("profiles", "add", "staging", "--no-verify", "--base-url", sandbox.base_url, input=KEY)
     assert added.exit_code == 0, added.stderr
+    assert KEY not in added.output
     result = bare_cli("agents", "list")
     assert_clean_error(result, 4, "HTTP 401", "zaza profiles show staging", KEYS_ARE_MADE)
 
@@ -69,11 +72,12 @@ def test_unreachable_host_is_exit_6() -> None:
     sleeps = Sleeps()
     cli = Cli(
         env={"ZAZA_BASE_URL": f"http://127.0.0.1:{port}/api/v1", "ZAZA_API_KEY": KEY},
-        timing=no_waiting(sleeps),
+        timing=Timing(sleep=sleeps, backoff=float),  # attempt n: n seconds, not jittered
     )
     result = cli("agents", "list")
     assert_clean_error(result, 6, "cannot connect", f"127.0.0.1:{port}", "after 5 tries")
-    assert len(sleeps) == 4  # backed off between the tries
+    assert sleeps == [1.0, 2.0, 3.0, 4.0]  # backed off between the tries, as told
+    assert "retrying in 4s (try 5)" in result.stderr
 
 
 def test_429_storm_is_exit_5(fault_server: FaultServer) -> None:
@@ -216,7 +220,7 @@ def test_corrupt_config_is_reported_and_kept(bare_cli: Cli, isolated_env: Path) 
     path.write_text(garbage)
     result = bare_cli("agents", "list")
     assert_clean_error(result, 2, str(path), "line 2")
-    added = bare_cli("profiles", "add", "other", input="zaza_test_abc")
+    added = bare_cli("profiles", "add", "other", "--no-verify", input="zaza_test_abc")
     assert added.exit_code == 2
     assert path.read_text() == garbage
 
@@ -280,3 +284,53 @@ def test_oversized_answer_to_zaza_api_is_exit_1(fault_server: FaultServer) -> No
     result = fault_cli(fault_server)("api", "GET", "/agents")
     assert_clean_error(result, 1, "the API sent more than 64 MiB for GET /agents; stopped")
     assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- colour
+
+
+def stderr_on_a_terminal(server: FaultServer, *args: str, **env: str) -> str:
+    """What `zaza ARGS` shows with its stderr on a real pseudo-terminal (stdout discarded)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zazacli", *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, cwd=REPO,
+            env={**os.environ, "ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY, **env},
+        )  # fmt: skip
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child has closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=60)
+    finally:
+        os.close(leader)
+    # The terminal turns each \n into \r\n (onlcr).
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_error_lines_are_red_only_for_a_person(fault_server: FaultServer) -> None:
+    fault_server.set_handler(lambda h: send(h, 401, {"message": "Invalid API key"}))
+    coloured = stderr_on_a_terminal(fault_server, "agents", "list")
+    assert coloured.startswith("\x1b[31merror:\x1b[0m HTTP 401: Invalid API key\nhint: ")
+    for plain in (
+        stderr_on_a_terminal(fault_server, "--no-color", "agents", "list"),
+        stderr_on_a_terminal(fault_server, "agents", "list", NO_COLOR="1"),
+    ):
+        lines = plain.splitlines()
+        assert lines[0] == "error: HTTP 401: Invalid API key", plain
+        assert lines[1].startswith("hint: ") and len(lines) == 2
+        assert "\x1b[" not in plain

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,7 +101,7 @@ def test_the_sandbox_header_from_another_host_does_not_lift_quiet_hours() -> Non
 
     cli = Cli()
     base = "https://api.example.test/api/v1"
-    cli("profiles", "add", "remote", "--base-url", base, input="zaza_test_remote_0000")
+    cli("profiles", "add", "remote", "--base-url", base, "--no-verify", input="zaza_test_remote_0000")
     assert cli("profiles", "set", "remote", "quiet_hours", closed_window()).exit_code == 0
     result = CliRunner().invoke(
         app, ["-p", "remote", *DISPATCH], obj=AppContext(transport=httpx.MockTransport(api))
@@ -146,3 +148,105 @@ def test_options_that_cannot_both_hold_are_usage_errors(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"error: {message}")
     assert fault_server.requests == []
+
+
+# ---------------------------------------------------------------- onboarding
+
+
+def test_the_first_run_without_a_key_offers_the_sandbox_and_a_profile() -> None:
+    result = Cli()("calls", "tail")
+    assert result.exit_code == 4
+    assert result.stdout == ""  # no banner before the error
+    assert result.stderr.splitlines() == [
+        "error: no API key configured",
+        "hint: add a profile (zaza profiles add NAME) or set ZAZA_API_KEY; to try zaza without "
+        "a key, on a private sandbox: zaza --sandbox calls list",
+    ]
+
+
+def test_a_host_that_does_not_resolve_fails_once_and_fast() -> None:
+    """`.invalid` never resolves (RFC 2606): one try, and a hint that is not the command."""
+    cli = Cli()
+    base = "https://api.zaza-test.invalid/api/v1"
+    cli("profiles", "add", "typo", "--base-url", base, "--no-verify", input="zaza_test_typo_0000")
+    started = time.monotonic()
+    result = cli("profiles", "test", "typo")
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 6
+    assert result.stderr.splitlines() == [
+        "error: cannot connect to api.zaza-test.invalid: no such host",
+        "hint: check the base URL (zaza profiles show, --base-url or ZAZA_BASE_URL)",
+    ]
+
+
+# ---------------------------------------------------------------- completion of values
+
+
+def complete(words: str, env: dict[str, str] | None = None) -> tuple[list[str], float]:
+    """Ask for completions as bash does: (candidates, seconds the request took)."""
+    cword = str(len(words.split()) - (0 if words.endswith(" ") else 1))
+    full_env = {
+        **os.environ,
+        **(env or {}),
+        "_ZAZA_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": cword,
+    }
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "zazacli"], env=full_env, capture_output=True, text=True, timeout=60
+    )
+    return sorted(done.stdout.split()), time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("zaza calls list --status c", ["canceled", "completed"]),
+        ("zaza calls stats --status no", ["no_answer"]),
+        ("zaza calls export-transcripts out --direction ", ["inbound", "outbound"]),
+        ("zaza calls stats --by d", ["day", "direction", "disposition"]),
+        ("zaza calls tail --status r", ["ringing"]),
+        ("zaza webhooks trigger call.", ["call.completed", "call.failed", "call.started"]),
+    ],
+)
+def test_option_values_complete(words: str, expected: list[str]) -> None:
+    assert complete(words)[0] == expected
+
+
+def test_profile_names_complete_from_the_config_without_the_network(isolated_env: Any) -> None:
+    cli = Cli()
+    for name in ("prod", "Staging", "local"):
+        added = cli("profiles", "add", name, "--no-verify", input="zaza_test_completion_0000")
+        assert added.exit_code == 0, added.stderr
+    env = {"ZAZA_CONFIG_DIR": str(isolated_env), "ZAZA_BASE_URL": "http://192.0.2.1:9/api/v1"}
+    assert complete("zaza -p ", env)[0] == ["Staging", "local", "prod"]
+    assert complete("zaza --profile S", env)[0] == ["Staging"]
+    timings = sorted(complete("zaza -p p", env)[1] for _ in range(3))
+    assert timings[1] < 2.0, timings  # the whole process, median; ~0.1 s on an idle machine
+
+
+def test_profiles_add_checks_the_key_and_says_where(sandbox: Any) -> None:
+    cli = Cli()
+    added = cli("profiles", "add", "local", "--base-url", sandbox.base_url, input=sandbox.api_key)
+    assert added.exit_code == 0, added.stderr
+    assert f"the key works: {sandbox.base_url} answered (" in added.stderr
+    assert "local" in cli("profiles", "list").stdout
+
+
+def test_profiles_add_saves_nothing_when_the_key_is_refused(sandbox: Any) -> None:
+    cli = Cli()
+    refused = cli(
+        "profiles", "add", "typo", "--base-url", sandbox.base_url, input="zaza_test_wrong_key_00"
+    )
+    assert refused.exit_code == 4
+    assert refused.stderr.splitlines()[-1].endswith(
+        "nothing was saved; to save it unchecked: zaza profiles add typo --no-verify"
+    )
+    assert "typo" not in cli("profiles", "list").stdout
+    unchecked = cli(
+        "profiles", "add", "typo", "--base-url", sandbox.base_url, "--no-verify",
+        input="zaza_test_wrong_key_00",
+    )
+    assert unchecked.exit_code == 0 and "the key works" not in unchecked.stderr
+    assert "typo" in cli("profiles", "list").stdout

@@ -122,7 +122,7 @@ def test_broken_config_files(content: bytes, bare_cli: Cli, isolated_env: Path) 
     path = isolated_env / "config.toml"
     path.write_bytes(content)
     os.chmod(path, 0o600)
-    for args in (["profiles", "list"], ["agents", "list"], ["profiles", "add", "x"]):
+    for args in (["profiles", "list"], ["agents", "list"], ["profiles", "add", "x", "--no-verify"]):
         result = bare_cli(*args, input="zaza_test_abcdefabcdef")
         assert result.exit_code == 2, (args, result.stderr)
         assert str(path) in result.stderr and "Traceback" not in result.stderr
@@ -133,14 +133,14 @@ def test_config_dir_that_is_a_file(bare_cli: Cli, isolated_env: Path) -> None:
     """A config dir that is a file: writing must fail with a clear message."""
     isolated_env.parent.mkdir(parents=True, exist_ok=True)
     isolated_env.write_text("not a directory")
-    result = bare_cli("profiles", "add", "prod", input=KEY)
+    result = bare_cli("profiles", "add", "prod", "--no-verify", input=KEY)
     assert result.exit_code == 2
     assert "not a directory" in result.stderr
     assert isolated_env.read_text() == "not a directory"
 
 
 def test_tightened_permissions_keep_content(bare_cli: Cli, isolated_env: Path) -> None:
-    bare_cli("profiles", "add", "prod", input=KEY)
+    bare_cli("profiles", "add", "prod", "--no-verify", input=KEY)
     path = isolated_env / "config.toml"
     before = path.read_bytes()
     os.chmod(path, 0o666)

@@ -97,21 +97,31 @@ class AppContext:
 
     @cached_property
     def api(self) -> ZazaApi:
+        """The API client of these settings. No key is an error here, before a command
+        prints anything (a follower's banner, a progress bar)."""
+        from zazacli.errors import AuthError
+
+        settings = self.settings
+        if not settings.api_key:
+            raise AuthError("no API key configured", hint=self.key_hint())
+        return self.client(settings.base_url, settings.api_key, key_hint=self.key_hint())
+
+    def client(self, base_url: str, api_key: str, *, key_hint: str = "") -> ZazaApi:
+        """An API client for this base URL and key, with this run's options and timing."""
         from zazacli.api.client import ZazaApi
         from zazacli.api.http import HttpClient, check_base_url
 
-        settings = self.settings
-        check_base_url(settings.base_url, allow_insecure_http=self.options.allow_insecure_http)
+        check_base_url(base_url, allow_insecure_http=self.options.allow_insecure_http)
         timing = self.timing
         return ZazaApi(
             HttpClient(
-                settings.base_url,
-                settings.api_key,
+                base_url,
+                api_key,
                 timeout=self.options.timeout,
                 transport=self.transport,
                 notice=self.out.notice,
                 log=self._debug_line if self.options.debug else None,
-                key_hint=self.key_hint(),
+                key_hint=key_hint,
                 sleep=timing.sleep,
                 backoff=timing.backoff,
             )
@@ -132,7 +142,10 @@ class AppContext:
             return "check the key in ZAZA_API_KEY"
         if name:
             return f"check the key of profile {name}: zaza profiles show {name}"
-        return "set ZAZA_API_KEY, or add a profile: zaza profiles add NAME"
+        return (
+            "add a profile (zaza profiles add NAME) or set ZAZA_API_KEY; to try zaza without "
+            "a key, on a private sandbox: zaza --sandbox calls list"
+        )
 
     def close(self) -> None:
         if "api" in self.__dict__:

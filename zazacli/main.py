@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from zazacli import __version__
 from zazacli.commands import NOUNS
-from zazacli.commands.options import CONTEXT_SETTINGS, get_context
+from zazacli.commands.options import CONTEXT_SETTINGS, complete_profile, get_context
 from zazacli.commands.stubs import dashboard_stub
 from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
 
@@ -148,7 +148,13 @@ def root(
     ctx: typer.Context,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", "-p", envvar="ZAZA_PROFILE", help="Profile to use."),
+        typer.Option(
+            "--profile",
+            "-p",
+            envvar="ZAZA_PROFILE",
+            help="Profile to use.",
+            autocompletion=complete_profile,
+        ),
     ] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="API base URL (ending in /api/v1).")

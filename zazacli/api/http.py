@@ -11,6 +11,7 @@ import math
 import os
 import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -531,7 +532,7 @@ class HttpClient:
             if attempt >= self._max_tries or waited + delay > budget:
                 raise NetworkError(
                     f"{reason} (gave up after {attempt} tries)",
-                    hint="check the base URL and your network: zaza profiles test",
+                    hint="check the base URL (zaza profiles show) and your network",
                 ) from (error if self._debug else None)
             if delay >= 1.0:
                 self._notice(f"{reason}; retrying in {delay:.0f}s (try {attempt + 1})")
@@ -545,6 +546,12 @@ class HttpClient:
         OutcomeUnknownError when a request that must not be resent may have been sent."""
         import httpx
 
+        if _no_such_host(exc):
+            # A name that does not resolve will not resolve on the next try either.
+            raise NetworkError(
+                f"cannot connect to {self._host()}: no such host",
+                hint="check the base URL (zaza profiles show, --base-url or ZAZA_BASE_URL)",
+            ) from None
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             # Nothing reached the server: safe to retry for every method.
             reason = f"cannot connect to {self._host()}: {_exc_text(exc)}"
@@ -676,6 +683,19 @@ class HttpClient:
     def _log(self, line: str) -> None:
         # Never log headers: the Authorization header carries the key.
         self._log_line(line)
+
+
+def _no_such_host(exc: BaseException) -> bool:
+    """Whether a connection failed because the host name does not exist (not a transient
+    DNS failure, which is worth another try)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the chain httpx -> httpcore -> socket is short
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return seen.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None))
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_time(seconds: float, now: Callable[[], float] = time.time) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -60,6 +60,34 @@ def get_context(ctx: typer.Context) -> AppContext:
     return root.obj
 
 
+def completer(values: Callable[[], Iterable[str]]) -> Callable[[str], list[str]]:
+    """A TAB completion of an option's values (matched in any case); `values` runs only
+    when the shell asks, so what it imports costs nothing at any other time."""
+
+    def complete(incomplete: str) -> list[str]:
+        typed = incomplete.lower()
+        return [value for value in values() if value.lower().startswith(typed)]
+
+    return complete
+
+
+complete_status = completer(lambda: (s.lower() for s in CALL_STATUSES))
+complete_direction = completer(lambda: (d.lower() for d in DIRECTIONS))
+
+
+def _profile_names() -> list[str]:
+    """Profile names from the config file: no network, and nothing at all on any error."""
+    from zazacli import config
+
+    try:
+        return sorted(config.load(config.config_dir()).profiles)
+    except Exception:  # a TAB must never print a traceback into the shell
+        return []
+
+
+complete_profile = completer(_profile_names)
+
+
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print one JSON document with the API's own fields.")
 ]
@@ -87,7 +115,13 @@ UntilOpt = Annotated[
 ]
 # The call filters of `calls list`, `calls stats` and `calls export-transcripts`.
 DirectionOpt = Annotated[
-    str | None, typer.Option("--direction", help="inbound or outbound.", show_default=False)
+    str | None,
+    typer.Option(
+        "--direction",
+        help="inbound or outbound.",
+        show_default=False,
+        autocompletion=complete_direction,
+    ),
 ]
 StatusOpt = Annotated[
     str | None,
@@ -96,6 +130,7 @@ StatusOpt = Annotated[
         help="One of: "
         + ", ".join(s.lower() for s in CALL_STATUSES)
         + " (any case); another status only as the API writes it (e.g. VOICEMAIL).",
+        autocompletion=complete_status,
     ),
 ]
 AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from zazacli.commands.options import JsonOpt, get_context, noun_app
-from zazacli.errors import UsageError
+from zazacli.errors import UsageError, ZazaError
 
 app = noun_app("profiles")
 
@@ -59,8 +59,19 @@ def add(
     confirm: Annotated[
         bool, typer.Option("--confirm", help="Ask before dispatching calls with this profile.")
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Check the key with one authenticated request before saving it.",
+        ),
+    ] = True,
 ) -> None:
     """Add or replace a profile. The key is read from a hidden prompt or stdin.
+
+    The key is checked first with one small authenticated request (GET /agents) to the
+    base URL this profile will use, and nothing is saved if it is refused; --no-verify
+    saves it without asking (offline, or an API not up yet).
 
     Example: printf %s "$ZAZA_KEY" | zaza profiles add prod --default
     """
@@ -75,6 +86,9 @@ def add(
     key = read_secret("API key")
     if not key.startswith("zaza_"):
         app_ctx.out.warn("the key does not start with 'zaza_'; is it a ZazaVoice API key?")
+    if verify:
+        config.load(app_ctx.config_dir)  # a broken config file is said before any request
+        _verify_key(app_ctx, name, key, base_url)
     with config.editing(app_ctx.config_dir) as cfg:
         replaced = name in cfg.profiles
         profile: dict[str, Any] = {"api_key": key}
@@ -92,6 +106,29 @@ def add(
     verb = "replaced" if replaced else "added"
     suffix = " (default)" if is_default else ""
     app_ctx.out.notice(f"{verb} profile {name}{suffix}: key {config.mask_secret(key)}")
+
+
+def _verify_key(app_ctx: Any, name: str, key: str, base_url: str | None) -> None:
+    """One authenticated GET to the base URL a command with this profile would use (the
+    global --base-url, then ZAZA_BASE_URL, then the profile's own, then production)."""
+    from zazacli import config
+
+    target = (
+        app_ctx.options.base_url
+        or app_ctx.env.get("ZAZA_BASE_URL")
+        or (base_url.rstrip("/") if base_url else None)
+        or config.DEFAULT_BASE_URL
+    )
+    api = app_ctx.client(target, key, key_hint="check the key you typed or piped")
+    try:
+        agents = len(api.list_agents())
+    except ZazaError as error:
+        unchecked = f"nothing was saved; to save it unchecked: zaza profiles add {name} --no-verify"
+        error.hint = f"{error.hint}; {unchecked}" if error.hint else unchecked
+        raise
+    finally:
+        api.close()
+    app_ctx.out.notice(f"the key works: {target} answered ({agents} agents)")
 
 
 SETTABLE = {

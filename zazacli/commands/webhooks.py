@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.options import JsonOpt, get_context, noun_app, sigterm_as_interrupt
+from zazacli.commands.options import JsonOpt, completer, get_context, noun_app, sigterm_as_interrupt
 from zazacli.errors import NetworkError, UsageError, ZazaError, exit_codes_help
 from zazacli.times import parse_when
 
@@ -247,10 +247,24 @@ def _send_timeout(app_ctx: AppContext) -> float:
     return app_ctx.options.timeout or DEFAULT_SEND_TIMEOUT
 
 
+def _event_types() -> tuple[str, ...]:
+    from zazacli.webhooks.samples import EVENT_TYPES
+
+    return tuple(EVENT_TYPES)
+
+
+complete_event = completer(_event_types)
+
+
 @app.command("trigger")
 def trigger(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="Event type (see: zaza webhooks events).")],
+    event: Annotated[
+        str,
+        typer.Argument(
+            help="Event type (see: zaza webhooks events).", autocompletion=complete_event
+        ),
+    ],
     to: ToOpt = DEFAULT_URL,
     secret: SecretOpt = None,
     overrides: Annotated[

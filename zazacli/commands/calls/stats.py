@@ -15,8 +15,16 @@ from zazacli.commands.options import (
     StatusOpt,
     UntilOpt,
     call_filter,
+    completer,
     get_context,
 )
+
+
+def _groupings() -> tuple[str, ...]:
+    from zazacli.calls.stats import GROUPINGS
+
+    return GROUPINGS
+
 
 ByOpt = Annotated[
     str,
@@ -24,6 +32,7 @@ ByOpt = Annotated[
         "--by",
         help="Group by: status, disposition, agent, campaign, direction, day or hour "
         "(days and hours in your local time zone; every one in the range is listed).",
+        autocompletion=completer(lambda: _groupings()),
     ),
 ]
 

@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from zazacli.api.values import CALL_STATUSES, DIRECTIONS
-from zazacli.commands.options import JsonlOpt, SinceOpt, call_filter, exclusive, get_context
+from zazacli.commands.options import (
+    JsonlOpt,
+    SinceOpt,
+    call_filter,
+    complete_direction,
+    complete_status,
+    exclusive,
+    get_context,
+)
 from zazacli.errors import (
     AuthError,
     NetworkError,
@@ -40,14 +47,6 @@ TAIL_EPILOG = (
 DEFAULT_BACKLOG = 10
 
 
-def _complete_status(incomplete: str) -> list[str]:
-    return [s.lower() for s in CALL_STATUSES if s.lower().startswith(incomplete.lower())]
-
-
-def _complete_direction(incomplete: str) -> list[str]:
-    return [d.lower() for d in DIRECTIONS if d.lower().startswith(incomplete.lower())]
-
-
 def tail(
     ctx: typer.Context,
     status: Annotated[
@@ -56,15 +55,13 @@ def tail(
             "--status",
             help="Only calls with this status (any case; an unknown one as the API writes it, "
             "e.g. VOICEMAIL); a call shows up when it gets it.",
-            autocompletion=_complete_status,
+            autocompletion=complete_status,
         ),
     ] = None,
     agent: Annotated[int | None, typer.Option("--agent", help="Only this agent's calls.")] = None,
     direction: Annotated[
         str | None,
-        typer.Option(
-            "--direction", help="inbound or outbound.", autocompletion=_complete_direction
-        ),
+        typer.Option("--direction", help="inbound or outbound.", autocompletion=complete_direction),
     ] = None,
     interval: Annotated[
         str, typer.Option("--interval", help="Time between polls: 5s, 1m, or seconds (>= 1s).")
