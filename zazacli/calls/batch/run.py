@@ -1,18 +1,12 @@
 """`zaza calls batch`: many dispatches from a CSV, paced under the rate limit, and journaled
 so that a re-run after any crash (even `kill -9`) resumes without dialling anyone twice.
 
-The journal (journal.py) is JSON lines, each flushed and fsynced before the next step:
-  header                   which CSV (path + sha256), --from and --agent it belongs to
-  attempt                  written *before* each POST: `ts` (ours) and `serverTs` with
-                           `clockUncertainty` (the API's clock, from its Date headers)
-  queued | reconciled      written after it, with the call id: the row is done
-  failed                   the API refused the row (4xx): nothing was queued
-  unknown                  no usable answer and not found in GET /calls (yet)
-A re-run skips done rows and looks up every row with an attempt but no call id in
-GET /calls (only calls created after the attempt, on the API's clock, can be its call).
-Such a row is sent again only once it is certain the API never queued it: not listed,
-and the attempt older than the settle time (the list may show a call late). Until then
-it stays unknown. Nothing here prints; results go to callbacks.
+Every row's attempt is journaled before its POST and its outcome after (journal.py has
+the format). A re-run skips done rows and looks up every row with an attempt but no call
+id in GET /calls (only calls created after the attempt, on the API's clock, can be its
+call). Such a row is sent again only once it is certain the API never queued it: not
+listed, and the attempt older than the settle time (the list may show a call late). Until
+then it stays unknown. Nothing here prints; results go to callbacks.
 """
 
 from __future__ import annotations
