@@ -17,7 +17,13 @@ AgentId = Annotated[int, typer.Argument(help="Agent id.", metavar="ID")]
 def list_agents(
     ctx: typer.Context, as_json: JsonOpt = False, jsonl: JsonlOpt = False, csv: CsvOpt = False
 ) -> None:
-    """List voice agents."""
+    """List voice agents.
+
+    \b
+    Examples:
+      zaza agents list
+      zaza agents list --csv > agents.csv
+    """
     app_ctx = get_context(ctx)
     fmt = app_ctx.out.choose(json=as_json, jsonl=jsonl, csv=csv)
     app_ctx.out.rows(app_ctx.api.list_agents(), "agent", fmt, empty_message="no agents")
@@ -25,6 +31,11 @@ def list_agents(
 
 @app.command("show")
 def show_agent(ctx: typer.Context, agent_id: AgentId, as_json: JsonOpt = False) -> None:
-    """Show one agent, with its greeting."""
+    """Show one agent, with its greeting.
+
+    \b
+    Example:
+      zaza agents show 12
+    """
     app_ctx = get_context(ctx)
     app_ctx.out.record(app_ctx.api.get_agent(agent_id), "agent", app_ctx.out.choose(json=as_json))

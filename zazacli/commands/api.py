@@ -29,7 +29,7 @@ API_EPILOG = (
     "  zaza api /agents\n"
     "  zaza api GET 'calls?status=FAILED&size=5'\n"
     "  zaza api GET calls -f status=NO_ANSWER -f agentId=12 --paginate\n"
-    "  zaza api POST /calls/outbound -f fromNumber=+14155550100 -f toNumber=+14155550123 \\\n"
+    "  zaza api POST /calls/outbound -f fromNumber=+14155550100 -f toNumber=+14155550124 \\\n"
     "      -f agentId=12 -f 'variables[NAME]=Alex'\n"
     "  zaza api POST /calls/outbound --input body.json\n\n"
     "-f/--field key=value is a query parameter for GET and a field of the JSON body "

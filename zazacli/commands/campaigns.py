@@ -17,7 +17,13 @@ CampaignId = Annotated[int, typer.Argument(help="Campaign id.", metavar="ID")]
 def list_campaigns(
     ctx: typer.Context, as_json: JsonOpt = False, jsonl: JsonlOpt = False, csv: CsvOpt = False
 ) -> None:
-    """List campaigns."""
+    """List campaigns.
+
+    \b
+    Examples:
+      zaza campaigns list
+      zaza campaigns list --json
+    """
     app_ctx = get_context(ctx)
     fmt = app_ctx.out.choose(json=as_json, jsonl=jsonl, csv=csv)
     app_ctx.out.rows(app_ctx.api.list_campaigns(), "campaign", fmt, empty_message="no campaigns")
@@ -25,7 +31,12 @@ def list_campaigns(
 
 @app.command("show")
 def show_campaign(ctx: typer.Context, campaign_id: CampaignId, as_json: JsonOpt = False) -> None:
-    """Show one campaign: lead progress and calling hours."""
+    """Show one campaign: lead progress and calling hours.
+
+    \b
+    Example:
+      zaza campaigns show 3
+    """
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)

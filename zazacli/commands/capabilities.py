@@ -11,6 +11,11 @@ def capabilities(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """What the ZazaVoice API can do today, and what is dashboard-only.
 
     Written from ZazaVoice's published capabilities; no request is sent.
+
+    \b
+    Examples:
+      zaza capabilities
+      zaza capabilities --json
     """
     from zazacli.api.capabilities import CAPABILITIES
     from zazacli.output.capabilities import capabilities_table

@@ -23,7 +23,11 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     ✗ different (and what zaza does about it), ? cannot tell. Run it first against a new
     API or base URL, and paste its output into bug reports; the key is never printed.
 
-    Example: zaza --profile prod doctor
+    \b
+    Examples:
+      zaza doctor
+      zaza --profile prod doctor
+      zaza --profile staging doctor --json > doctor.json
     """
     from zazacli.api.doctor import run_checks
     from zazacli.output.doctor import doctor_line, doctor_summary

@@ -37,9 +37,9 @@ def new_app(help_text: str, **kwargs: object) -> typer.Typer:
 def noun_app(noun: str, **kwargs: Any) -> typer.Typer:
     """A noun's app, its help the one description in `commands.NOUNS`; names it lacks
     that users try for dashboard-only features answer with one line (commands/stubs.py)."""
-    from zazacli.commands.stubs import StubbedGroup
+    from zazacli.commands.stubs import NounGroup
 
-    return new_app(NOUNS[noun].help, cls=StubbedGroup, **kwargs)
+    return new_app(NOUNS[noun].help, cls=NounGroup, **kwargs)
 
 
 def single_command(noun: str, function: Callable[..., Any], **kwargs: Any) -> typer.Typer:

@@ -73,7 +73,12 @@ def add(
     base URL this profile will use, and nothing is saved if it is refused; --no-verify
     saves it without asking (offline, or an API not up yet).
 
-    Example: printf %s "$ZAZA_KEY" | zaza profiles add prod --default
+    \b
+    Examples:
+      zaza profiles add prod --default --region US
+      printf %s "$ZAZA_PROD_KEY" | zaza profiles add prod --default
+      zaza profiles add staging --base-url https://staging.example.com/api/v1 \\
+          --no-verify
     """
     from zazacli import config
 
@@ -150,7 +155,14 @@ def set_value(
         str | None, typer.Argument(help="New value; omit for secrets (read from stdin).")
     ] = None,
 ) -> None:
-    """Change one setting of a profile (`zaza profiles set prod region US`)."""
+    """Change one setting of a profile (`zaza profiles set prod region US`).
+
+    \b
+    Examples:
+      zaza profiles set prod region US
+      zaza profiles set prod quiet_hours 09:00-20:00
+      printf %s "$ZAZA_WEBHOOK_SECRET" | zaza profiles set prod webhook_secret
+    """
     from zazacli import config
 
     app_ctx = get_context(ctx)
@@ -197,7 +209,13 @@ def _public(profile: dict[str, Any]) -> dict[str, Any]:
 
 @app.command("list")
 def list_profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """List profiles; keys are masked."""
+    """List profiles; keys are masked.
+
+    \b
+    Examples:
+      zaza profiles list
+      zaza profiles list --json
+    """
     from zazacli import config
 
     app_ctx = get_context(ctx)
@@ -233,7 +251,13 @@ def show(
     name: Annotated[str | None, typer.Argument(help="Profile [default: the active one].")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a profile's settings (secrets masked) and where each came from."""
+    """Show a profile's settings (secrets masked) and where each came from.
+
+    \b
+    Examples:
+      zaza profiles show
+      zaza profiles show prod --json
+    """
     from zazacli import config
 
     app_ctx = get_context(ctx)
@@ -260,7 +284,12 @@ def show(
 
 @app.command("use")
 def use(ctx: typer.Context, name: NameArg) -> None:
-    """Make a profile the default."""
+    """Make a profile the default.
+
+    \b
+    Example:
+      zaza profiles use staging
+    """
     from zazacli import config
 
     app_ctx = get_context(ctx)
@@ -272,7 +301,12 @@ def use(ctx: typer.Context, name: NameArg) -> None:
 
 @app.command("remove")
 def remove(ctx: typer.Context, name: NameArg) -> None:
-    """Delete a profile and its key."""
+    """Delete a profile and its key.
+
+    \b
+    Example:
+      zaza profiles remove staging
+    """
     from zazacli import config
 
     app_ctx = get_context(ctx)
@@ -289,7 +323,13 @@ def test(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Profile [default: the active one].")] = None,
 ) -> None:
-    """Check that a profile's key and base URL work (one cheap authenticated GET)."""
+    """Check that a profile's key and base URL work (one cheap authenticated GET).
+
+    \b
+    Examples:
+      zaza profiles test
+      zaza profiles test prod
+    """
     import time
 
     app_ctx = get_context(ctx)

@@ -89,6 +89,13 @@ def sandbox(
 
     Point zaza (or any client) at it by pasting the `export ZAZA_…` lines
     it prints. Stop it with Ctrl-C.
+
+    \b
+    Examples:
+      zaza sandbox
+      zaza sandbox --port 0 --calls 2000 --quiet
+      zaza sandbox --speed 10 --webhook-url http://127.0.0.1:4242/webhooks
+      zaza sandbox --quirk oldest-first --quirk page-cap=50
     """
     from zazacli.sandbox import SandboxConfig, start_sandbox
 

@@ -151,6 +151,13 @@ def listen(
     base64-decoded part after whsec_ (Standard Webhooks); the first event using the latter
     says so once. An event with a bad signature is answered 401, yet shown and saved.
     Stop with Ctrl-C (or SIGTERM) for a summary.
+
+    \b
+    Examples:
+      zaza webhooks listen --save events.jsonl
+      zaza webhooks listen --events 'call.*' \\
+          --forward-to http://localhost:3000/webhooks
+      ZAZA_WEBHOOK_SECRET=whsec_readme_5b1f0c7e2a9d4e86 zaza webhooks listen
     """
     from zazacli.output.webhooks import (
         WebhookPrinter,
@@ -221,7 +228,13 @@ def listen(
 
 @app.command("events")
 def list_events(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """List the six event types ZazaVoice sends, one line each."""
+    """List the six event types ZazaVoice sends, one line each.
+
+    \b
+    Examples:
+      zaza webhooks events
+      zaza webhooks events --json
+    """
     from zazacli.output import Format
     from zazacli.output.webhooks import webhook_event_types
     from zazacli.webhooks.samples import EVENT_TYPES
@@ -285,6 +298,12 @@ def trigger(
 
     Signed with the whole whsec_… string as the HMAC key (our reading of the docs; the
     listener also accepts the base64-key form).
+
+    \b
+    Examples:
+      zaza webhooks trigger call.completed
+      zaza webhooks trigger call.failed --to http://localhost:3000/webhooks
+      zaza webhooks trigger call.completed --set data.durationSeconds=30
     """
     from zazacli.output.webhooks import response_body, webhook_delivery
     from zazacli.webhooks.delivery import post_webhook, webhook_headers
@@ -366,6 +385,12 @@ def replay(
     validly signed when they arrived; the others are skipped with a note (see
     --include-unverified). Without a secret every event is sent with the signature it
     arrived with, which your app checks as it would the original.
+
+    \b
+    Examples:
+      zaza webhooks replay events.jsonl --to http://localhost:3000/webhooks
+      zaza webhooks replay events.jsonl --to http://localhost:3000/webhooks \\
+          --event 'call.*' --index -1
     """
     from datetime import datetime
 
@@ -449,6 +474,11 @@ def verify(
     Both key forms are tried: the whole whsec_… string (form whole-secret), then the
     base64-decoded part after whsec_ (form base64-key, the Standard Webhooks convention);
     the answer says which one matched.
+
+    \b
+    Examples:
+      zaza webhooks verify body.json --signature "$SIGNATURE"
+      zaza webhooks verify body.json --signature "$SIGNATURE" --json
     """
     from zazacli.output.webhooks import webhook_verify_result
     from zazacli.webhooks.signing import signature_form

@@ -102,6 +102,11 @@ def batch(
     re-run the same command after any failure (even kill -9) and it resumes, looking up
     calls in doubt first; a row whose outcome stays unknown is never sent again on a
     guess (see --settle). JSON lines of row results go to stdout when it is not a terminal.
+
+    \b
+    Examples:
+      zaza calls batch leads.csv --from +14155550100 --agent 12 --dry-run
+      zaza calls batch leads.csv --from +14155550100 --agent 12 --rate 5/s
     """
     from zazacli.calls import phones
     from zazacli.calls.batch import run as batching

@@ -94,8 +94,14 @@ def dispatch(
     (timeout, dropped connection), the call is looked up in GET /calls instead of being
     sent again.
 
-    Example: ID=$(zaza calls dispatch --from +14155550100 --to +14155550123 --agent 12
-    --var NAME=Alex)
+    \b
+    Examples:
+      zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12 \\
+          --var NAME=Alex
+      zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12 --dry-run
+      zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12 \\
+          --wait --transcript
+      ID=$(zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12)
     """
     from zazacli.calls import dispatch as dispatching
     from zazacli.calls import phones

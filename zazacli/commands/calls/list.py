@@ -36,7 +36,13 @@ def list_calls(
     jsonl: JsonlOpt = False,
     csv: CsvOpt = False,
 ) -> None:
-    """List calls, newest first: the newest 20 on a terminal, every match when piped."""
+    """List calls, newest first: the newest 20 on a terminal, every match when piped.
+
+    \b
+    Examples:
+      zaza calls list --status failed --since today
+      zaza calls list --agent 12 --since 1w --all --csv > calls.csv
+    """
     exclusive(limit=limit is not None, all=fetch_all)
     app_ctx = get_context(ctx)
     out = app_ctx.out

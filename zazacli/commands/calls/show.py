@@ -9,7 +9,13 @@ from zazacli.commands.options import JsonOpt, get_context
 
 
 def show_call(ctx: typer.Context, call_id: CallId, as_json: JsonOpt = False) -> None:
-    """Show one call: its details and the transcript as a conversation."""
+    """Show one call: its details and the transcript as a conversation.
+
+    \b
+    Examples:
+      zaza calls show 90494
+      zaza calls show 90494 --json
+    """
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)

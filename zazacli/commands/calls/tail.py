@@ -89,6 +89,12 @@ def tail(
 
     Polls GET /calls. Shows the newest 10 calls first for context (--last N), or every
     call since a time (--since 1h), then each new call and each status change.
+
+    \b
+    Examples:
+      zaza calls tail --status failed --agent 12
+      zaza calls tail --since 1h --max-events 20
+      zaza calls tail --last 0 --jsonl | jq -c 'select(.call.status == "COMPLETED")'
     """
     import time
 

@@ -25,7 +25,13 @@ def transcript(
         typer.Option("--format", "-f", help="text: [mm:ss] ROLE: text; json; srt subtitles."),
     ] = TranscriptFormat.text,
 ) -> None:
-    """Print a call's transcript alone, for grep, files and subtitle tools."""
+    """Print a call's transcript alone, for grep, files and subtitle tools.
+
+    \b
+    Examples:
+      zaza calls transcript 90494
+      zaza calls transcript 90494 --format srt > 90494.srt
+    """
 
     app_ctx = get_context(ctx)
     call = app_ctx.api.get_call(call_id)

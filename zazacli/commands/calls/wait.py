@@ -44,6 +44,11 @@ def wait(
     """Follow a call until it ends, then print it; the exit code tells how it ended.
 
     For scripts that dispatch, do other work, then wait: zaza calls wait "$ID".
+
+    \b
+    Examples:
+      zaza calls wait 90501
+      zaza calls wait 90501 --timeout 20m --transcript
     """
     app_ctx = get_context(ctx)
     from zazacli.times import parse_duration
