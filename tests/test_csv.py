@@ -10,14 +10,13 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import REPO, Cli, FaultServer, send
+from conftest import REPO, Cli, FaultServer, Zaza, send
 
-from zazacli.output import flatten
+from zazacli.output.formats.csv import flatten
 
 CALL_FIELDS = [
     "id",
@@ -67,7 +66,6 @@ def call(call_id: int, **fields: Any) -> dict[str, Any]:
 
 
 def test_calls_csv_known_columns_first_then_unknown(cli: Cli, sandbox: Any) -> None:
-    time.sleep(0.1)  # the sandbox's three live calls have ended: both commands see the same
     as_json = [
         json.loads(line)
         for line in cli("calls", "list", "--jsonl", "--limit", "60").stdout.splitlines()
@@ -199,21 +197,20 @@ def test_csv_streams_with_all(fault_server: FaultServer) -> None:
             answered_last.set()
 
     fault_server.set_handler(handler)
-    env = {**os.environ, "ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "calls", "list", "--csv", "--all"],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    try:
-        early = [proc.stdout.readline() for _ in range(101)]  # blocks if nothing streams
-        assert not answered_last.is_set()
-        assert early[0].startswith(b"id,") and early[100].startswith(b"99,")
-    finally:
-        release.set()
-    rest, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0
-    assert len(parse(b"".join(early) + rest)) == 301
+    env = {"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"}
+    with Zaza("calls", "list", "--csv", "--all", env=env, text=False) as zaza:
+        assert zaza.stdout is not None
+        try:
+            # The header and the first two pages, while the last page is held back.
+            zaza.stdout.until(lambda line: len(zaza.stdout.seen) == 201, 20)
+            assert not answered_last.is_set()
+        finally:
+            release.set()
+        code, out, _ = zaza.finish(30)
+    assert code == 0
+    early = zaza.stdout.seen
+    assert early[0].startswith(b"id,") and early[100].startswith(b"99,")
+    assert len(parse(out)) == 301
 
 
 @pytest.mark.parametrize("encoding", ["latin-1", "ascii"])

@@ -18,17 +18,13 @@ from zazacli.commands.stubs import dashboard_stub
 from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
 
 
-def report(error: ZazaError, *, no_color: bool = False) -> None:
-    """One line, and a hint on the next; colour only on a terminal. Messages quote servers
-    and files, so they pass the same terminal-safe filter as every other output."""
-    from zazacli.sanitize import terminal_safe
+def report(ctx: Any, error: ZazaError) -> None:
+    """Through the same printer as all output: `error: …`, `hint: …`, terminal-safe, red
+    only for a person (--no-color and NO_COLOR honoured). Its own Output, from the root
+    options, so a command that failed half-way has no say in how its error looks."""
+    from zazacli.output import Output
 
-    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not no_color
-    prefix = "\x1b[31merror:\x1b[0m" if color else "error:"
-    sys.stderr.write(f"{prefix} {terminal_safe(error.message, multiline=True)}\n")
-    if error.hint:
-        sys.stderr.write(f"hint: {terminal_safe(error.hint, multiline=True)}\n")
-    sys.stderr.flush()
+    Output(no_color=_no_color(ctx)).error(error)
 
 
 # Loaders register commands on module-level Typer apps, so each runs once per process.
@@ -72,7 +68,7 @@ class ZazaGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ZazaError as error:
-            report(error, no_color=_no_color(ctx))
+            report(ctx, error)
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("\ninterrupted\n")
@@ -87,18 +83,12 @@ class ZazaGroup(TyperGroup):
             if _debug_enabled(ctx):
                 raise
             # Data from outside nested deeper than Python can walk (JSON from an API).
-            report(ZazaError("the data is nested too deeply to handle", hint=DEBUG_HINT))
+            report(ctx, ZazaError("the data is nested too deeply to handle", hint=DEBUG_HINT))
             raise typer.Exit(1) from None
         except Exception as error:
             if _debug_enabled(ctx):
                 raise
-            report(
-                ZazaError(
-                    f"internal error: {type(error).__name__}: {error}",
-                    hint=DEBUG_HINT,
-                ),
-                no_color=_no_color(ctx),
-            )
+            report(ctx, ZazaError(f"internal error: {type(error).__name__}: {error}", DEBUG_HINT))
             raise typer.Exit(1) from None
 
 

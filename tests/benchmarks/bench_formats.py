@@ -44,6 +44,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
+    # `pip install .` compiles bytecode at install time; an editable install under
+    # PYTHONDONTWRITEBYTECODE=1 never would, and every zaza run would pay for compiling.
+    import compileall
+
+    import zazacli
+
+    compileall.compile_dir(os.path.dirname(zazacli.__file__), quiet=1)
+
     server, printed = start_sandbox("--calls", str(args.calls))
     env = {**os.environ, **printed}
     zaza = [sys.executable, "-m", "zazacli", "calls", "list", "--all"]

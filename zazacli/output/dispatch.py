@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from zazacli.output import STATUS_STYLES, Output, duration
+from zazacli.output.values import STATUS_STYLES, duration
 from zazacli.times import parse_time
 
 # ================================================================ dispatch, wait and batch
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from zazacli.calls.batch.csv import CsvBatch
     from zazacli.calls.batch.run import BatchPlan, BatchReport
     from zazacli.config import Settings
+    from zazacli.output import Output
 
 # Row statuses of a batch that are problems worth a line on stderr.
 BATCH_PROBLEM_STATUSES = frozenset({"invalid", "duplicate", "failed", "unknown", "deferred"})

@@ -7,8 +7,9 @@ import os
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from zazacli.output import STATUS_STYLES, Format, Output, duration, local_time, plain_value
-from zazacli.output.safe import json_safe, terminal_safe
+from zazacli.output import Format, Output
+from zazacli.output.safe import json_safe, plain_value, terminal_safe
+from zazacli.output.values import STATUS_STYLES, duration, local_time
 from zazacli.times import parse_time
 
 # ================================================================ webhook events

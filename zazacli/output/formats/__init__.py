@@ -1,17 +1,21 @@
-"""The output formats, as a table: `Format` names them, `RENDERERS` maps each to its module.
+"""The output formats, as a table: `Format` names them, `MODULES` maps each to its module.
 
 Every format module has the same two functions: `rows` prints a list (streaming where the
 format allows) and returns how many items it printed; `record` prints one object. A new
 format is one module with those two functions, one `Format` value and one entry below.
+Modules load on first use: `calls list --jsonl` never loads the table or CSV code, and an
+error line loads none.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from zazacli.output.formats import csv, json, jsonl, plain, table
+if TYPE_CHECKING:
+    from zazacli.output import Output
 
 
 class Format(StrEnum):
@@ -22,10 +26,6 @@ class Format(StrEnum):
     csv = "csv"
 
 
-if TYPE_CHECKING:
-    from zazacli.output import Output
-
-
 class Renderer(Protocol):
     def rows(
         self, out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str
@@ -33,10 +33,16 @@ class Renderer(Protocol):
 
     def record(self, out: Output, item: dict[str, Any], kind: str) -> None: ...
 
-RENDERERS: dict[Format, Renderer] = {
-    Format.table: table,
-    Format.plain: plain,
-    Format.json: json,
-    Format.jsonl: jsonl,
-    Format.csv: csv,
+
+MODULES: dict[Format, str] = {
+    Format.table: "table",
+    Format.plain: "plain",
+    Format.json: "json",
+    Format.jsonl: "jsonl",
+    Format.csv: "csv",
 }
+
+
+def renderer(fmt: Format) -> Renderer:
+    module: Any = importlib.import_module(f"{__name__}.{MODULES[fmt]}")
+    return module

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 
 def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
     """The whole list at once (a table needs every width); a notice when it is empty."""
-    from rich.table import Table
-
     columns = LAYOUTS[kind].columns
     cells = [[column.cell(item, short=True) for column in columns] for item in items]
     if not cells:
         out.notice(empty_message)
         return 0
+    from rich.table import Table
+
     keep = _fitting_columns(columns, cells, out.console.width)
     table = Table(box=None, header_style="bold", pad_edge=False)
     for index in keep:
