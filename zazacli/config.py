@@ -11,8 +11,7 @@ import contextlib
 import json
 import os
 import stat
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,10 @@ PROFILE_KEYS: dict[str, type] = {
     "webhook_secret": str,
 }
 SECRET_KEYS = frozenset({"api_key", "webhook_secret"})
+
+
+# Where config says what the user should know; the CLI passes its printer's warn.
+Warn = Callable[[str], None]
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -80,7 +83,9 @@ class ConfigFile:
             ) from None
 
 
-def load(directory: Path) -> ConfigFile:
+def load(directory: Path, *, warn: Warn) -> ConfigFile:
+    """The profiles file (an empty one when there is none). `warn` gets what the user
+    should know but that does not stop the command (a key file others could read)."""
     path = directory / CONFIG_FILE
     try:
         raw = path.read_bytes()
@@ -90,7 +95,7 @@ def load(directory: Path) -> ConfigFile:
         raise ConfigError(f"{path} is a directory, expected the profiles file") from None
     except PermissionError:
         raise ConfigError(f"cannot read {path}: permission denied") from None
-    _warn_if_loose(path)
+    _warn_if_loose(path, warn)
     import tomllib  # only when there is a file: cron jobs on env variables never pay for it
 
     try:
@@ -126,11 +131,7 @@ def _from_dict(path: Path, data: dict[str, Any]) -> ConfigFile:
     return ConfigFile(path=path, default=default, profiles=profiles, extra=data)
 
 
-def _warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-
-
-def _warn_if_loose(path: Path) -> None:
+def _warn_if_loose(path: Path, warn: Warn) -> None:
     """A key file others can read is tightened to 0600, with a warning, if it is a plain
     file of this user's. A symbolic link, or someone else's file, is only warned about:
     zaza never changes permissions through a link or on a file it does not own."""
@@ -147,7 +148,7 @@ def _warn_if_loose(path: Path) -> None:
     if link:
         if loose or foreign:
             whose = "another user's file" if foreign else f"readable by others (mode {mode:o})"
-            _warn(
+            warn(
                 f"{path} is a symbolic link to {os.path.realpath(path)}, {whose}; zaza does "
                 "not change permissions through links: make the target private yourself "
                 "(chmod 600)"
@@ -156,9 +157,9 @@ def _warn_if_loose(path: Path) -> None:
     if not stat.S_ISREG(info.st_mode):
         return
     if foreign:
-        _warn(f"{path} belongs to another user (uid {info.st_uid}); left as it is")
+        warn(f"{path} belongs to another user (uid {info.st_uid}); left as it is")
     elif loose and tighten_own_file(path, 0o600):
-        _warn(f"{path} was readable by others (mode {mode:o}); tightened to 600")
+        warn(f"{path} was readable by others (mode {mode:o}); tightened to 600")
 
 
 def _toml_value(value: Any) -> str:
@@ -195,7 +196,7 @@ def dumps(cfg: ConfigFile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ensure_dir(directory: Path) -> None:
+def _ensure_dir(directory: Path, warn: Warn) -> None:
     """Create the directory 0700; one that already exists (`ZAZA_CONFIG_DIR` pointing at a
     shared directory, say) is someone's choice: checked and warned about, never chmodded."""
     try:
@@ -215,7 +216,7 @@ def _ensure_dir(directory: Path) -> None:
         info = directory.stat()
         mode = stat.S_IMODE(info.st_mode)
         if info.st_uid != os.geteuid():
-            _warn(
+            warn(
                 f"the config directory {directory} belongs to another user (uid {info.st_uid}); "
                 "they can replace your profiles file"
             )
@@ -225,16 +226,16 @@ def _ensure_dir(directory: Path) -> None:
                 if mode & 0o022
                 else "others can list it; the profiles file itself stays 600"
             )
-            _warn(
+            warn(
                 f"the config directory {directory} is not private (mode {mode:o}): {risk}; "
                 "zaza did not create it and leaves its mode alone (chmod 700 it yourself)"
             )
 
 
 @contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
+def _locked(directory: Path, warn: Warn) -> Iterator[None]:
     """An exclusive lock beside the file: concurrent `profiles add` never lose a write."""
-    _ensure_dir(directory)
+    _ensure_dir(directory, warn)
     lock_path = directory / ".config.lock"
     # O_NOFOLLOW: in a shared directory, a planted link must not make us open another file.
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
@@ -268,10 +269,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def editing(directory: Path) -> Iterator[ConfigFile]:
+def editing(directory: Path, *, warn: Warn) -> Iterator[ConfigFile]:
     """Load, let the caller change, and write back — all under the lock."""
-    with _locked(directory):
-        cfg = load(directory)
+    with _locked(directory, warn):
+        cfg = load(directory, warn=warn)
         yield cfg
         _write_atomic(cfg.path, dumps(cfg))
 
@@ -299,10 +300,11 @@ def resolve(
     flag_profile: str | None = None,
     flag_base_url: str | None = None,
     env: Mapping[str, str] | None = None,
+    warn: Warn,
 ) -> Settings:
     """flag → environment → profile → default, in this one function."""
     env = os.environ if env is None else env
-    cfg = load(directory)
+    cfg = load(directory, warn=warn)
 
     if flag_profile:
         name: str | None = flag_profile

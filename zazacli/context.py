@@ -79,6 +79,7 @@ class AppContext:
             flag_profile=self.options.profile,
             flag_base_url=self.options.base_url,
             env=self.env,
+            warn=self.out.warn,
         )
         if self.options.sandbox:
             sandbox = self.start_sandbox()

@@ -80,7 +80,8 @@ def _profile_names() -> list[str]:
     from zazacli import config
 
     try:
-        return sorted(config.load(config.config_dir()).profiles)
+        # A TAB prints nothing: warnings about the file wait for a real command.
+        return sorted(config.load(config.config_dir(), warn=lambda message: None).profiles)
     except Exception:  # a TAB must never print a traceback into the shell
         return []
 

@@ -92,9 +92,11 @@ def add(
     if not key.startswith("zaza_"):
         app_ctx.out.warn("the key does not start with 'zaza_'; is it a ZazaVoice API key?")
     if verify:
-        config.load(app_ctx.config_dir)  # a broken config file is said before any request
+        config.load(
+            app_ctx.config_dir, warn=app_ctx.out.warn
+        )  # a broken config file is said before any request
         _verify_key(app_ctx, name, key, base_url)
-    with config.editing(app_ctx.config_dir) as cfg:
+    with config.editing(app_ctx.config_dir, warn=app_ctx.out.warn) as cfg:
         replaced = name in cfg.profiles
         profile: dict[str, Any] = {"api_key": key}
         if base_url:
@@ -193,7 +195,7 @@ def set_value(
         stored = value.rstrip("/")
     else:
         stored = value.upper() if key == "region" else value
-    with config.editing(app_ctx.config_dir) as cfg:
+    with config.editing(app_ctx.config_dir, warn=app_ctx.out.warn) as cfg:
         cfg.profile(name)[key] = stored
     shown = config.mask_secret(stored) if key in config.SECRET_KEYS else stored
     app_ctx.out.notice(f"profile {name}: {key} = {shown}")
@@ -220,7 +222,7 @@ def list_profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    cfg = config.load(app_ctx.config_dir)
+    cfg = config.load(app_ctx.config_dir, warn=app_ctx.out.warn)
     rows = [
         {
             "name": name,
@@ -293,7 +295,7 @@ def use(ctx: typer.Context, name: NameArg) -> None:
     from zazacli import config
 
     app_ctx = get_context(ctx)
-    with config.editing(app_ctx.config_dir) as cfg:
+    with config.editing(app_ctx.config_dir, warn=app_ctx.out.warn) as cfg:
         cfg.profile(name)
         cfg.default = name
     app_ctx.out.notice(f"default profile is now {name}")
@@ -310,7 +312,7 @@ def remove(ctx: typer.Context, name: NameArg) -> None:
     from zazacli import config
 
     app_ctx = get_context(ctx)
-    with config.editing(app_ctx.config_dir) as cfg:
+    with config.editing(app_ctx.config_dir, warn=app_ctx.out.warn) as cfg:
         cfg.profile(name)
         del cfg.profiles[name]
         if cfg.default == name:
