@@ -12,7 +12,6 @@ import json
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +62,24 @@ def mask_secret(value: str | None) -> str:
 # ---------------------------------------------------------------- the file
 
 
-@dataclass
 class ConfigFile:
-    """The parsed profiles file: `default` plus `[profiles.NAME]` tables."""
+    """The parsed profiles file: `default` plus `[profiles.NAME]` tables. (Plain classes
+    here and in Settings: every command loads this module, and a dataclass costs ~0.3 ms
+    to define.)"""
 
-    path: Path
-    default: str | None = None
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("default", "extra", "path", "profiles")
+
+    def __init__(
+        self,
+        path: Path,
+        default: str | None = None,
+        profiles: dict[str, dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = path
+        self.default = default
+        self.profiles: dict[str, dict[str, Any]] = {} if profiles is None else profiles
+        self.extra: dict[str, Any] = {} if extra is None else extra
 
     def profile(self, name: str) -> dict[str, Any]:
         try:
@@ -280,15 +289,24 @@ def editing(directory: Path, *, warn: Warn) -> Iterator[ConfigFile]:
 # ---------------------------------------------------------------- resolution
 
 
-@dataclass
 class Settings:
     """What a command runs with, and where each value came from (for `profiles show`)."""
 
-    profile_name: str | None
-    api_key: str | None
-    base_url: str
-    profile: dict[str, Any] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("api_key", "base_url", "profile", "profile_name", "sources")
+
+    def __init__(
+        self,
+        profile_name: str | None,
+        api_key: str | None,
+        base_url: str,
+        profile: dict[str, Any] | None = None,
+        sources: dict[str, str] | None = None,
+    ) -> None:
+        self.profile_name = profile_name
+        self.api_key = api_key
+        self.base_url = base_url
+        self.profile: dict[str, Any] = {} if profile is None else profile
+        self.sources: dict[str, str] = {} if sources is None else sources
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.profile.get(key, default)

@@ -8,7 +8,9 @@ from typing import Any
 
 from zazacli.errors import UsageError
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$", re.I)
+# Patterns as strings: `re` compiles and caches them on first use, so that importing this
+# module (every command does) compiles nothing.
+_RELATIVE = r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$"
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -42,7 +44,7 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
         when = local_midnight
     elif lowered == "yesterday":
         when = local_midnight - timedelta(days=1)
-    elif match := _RELATIVE.match(lowered):
+    elif match := re.match(_RELATIVE, lowered, re.I):
         when = now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
     else:
         try:
@@ -60,7 +62,7 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.I)
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$"
 _DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
 
 
@@ -69,7 +71,7 @@ def parse_duration(
 ) -> float:
     """`90`, `90s`, `15m`, `1.5h` as seconds (a bare number is seconds); `zero_ok` lets
     `0`/`0s` through (for options where zero means "at once")."""
-    match = _DURATION.match(value)
+    match = re.match(_DURATION, value, re.I)
     if not match:
         raise UsageError(f"{option}: cannot read {value!r} as a duration", hint="e.g. 5s, 15m, 1h")
     seconds = float(match.group(1)) * _DURATION_UNITS[(match.group(2) or "s").lower()]

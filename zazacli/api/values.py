@@ -22,7 +22,12 @@ LIVE_STATUSES = frozenset({"QUEUED", "RINGING", "IN_PROGRESS"})
 DIRECTIONS = ("INBOUND", "OUTBOUND")
 # How the API writes statuses (UPPER_SNAKE_CASE): an unknown value of this shape may be a
 # status the docs do not list (e.g. VOICEMAIL), so `--status` passes it through.
-STATUS_SHAPE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
+_STATUS_SHAPE = r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*"
+
+
+def looks_like_status(text: str) -> bool:
+    """Written as the API writes statuses (UPPER_SNAKE_CASE)."""
+    return re.fullmatch(_STATUS_SHAPE, text) is not None
 
 
 # Our own header, not the API's: the bundled sandbox (`zaza sandbox`, `--sandbox`) sends it

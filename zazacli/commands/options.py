@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.api.values import CALL_STATUSES, DIRECTIONS, STATUS_SHAPE
+from zazacli.api.values import CALL_STATUSES, DIRECTIONS, looks_like_status
 from zazacli.commands import NOUNS
 from zazacli.errors import UsageError
 
@@ -160,7 +160,7 @@ def pick_status(
     upper = value.strip().upper().replace("-", "_")
     if upper in CALL_STATUSES:
         return upper
-    if STATUS_SHAPE.match(value.strip()):
+    if looks_like_status(value.strip()):
         notice(f"{option} {value.strip()} is not a status zaza knows; sent as is")
         return value.strip()
     raise UsageError(
