@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sandbox_fixtures import make_sandbox, real_api, sandbox  # noqa: F401  (fixtures)
 from typer.testing import CliRunner
@@ -54,6 +55,20 @@ def no_waiting(sleeps: Sleeps | None = None) -> Timing:
     """Timing whose sleeps (recorded in `sleeps`) return at once; back-off as in production."""
     sleeps = Sleeps() if sleeps is None else sleeps
     return Timing(sleep=sleeps, clock=sleeps.clock)
+
+
+def faster(factor: float, sleeps: Sleeps | None = None) -> Timing:
+    """Timing for a command against a server that really moves on (a sandbox at some speed):
+    its time runs `factor` times faster, a sleep of s seconds takes s / factor, and its clock
+    counts accordingly. Each sleep asked for is recorded in `sleeps`."""
+    origin = time.monotonic()
+
+    def sleep(seconds: float) -> None:
+        if sleeps is not None:
+            sleeps.append(seconds)
+        time.sleep(seconds / factor)
+
+    return Timing(sleep=sleep, clock=lambda: origin + (time.monotonic() - origin) * factor)
 
 
 @dataclass
@@ -202,11 +217,19 @@ class Zaza:
             self.proc.wait(10)
 
 
+def loopback_client(**options: Any) -> httpx.Client:
+    """An httpx client for the tests' own servers on this machine: plain HTTP, so no CA
+    bundle is loaded (about 20 ms a client), and no proxy from the environment."""
+    return httpx.Client(verify=False, trust_env=False, **options)
+
+
+# For one-off requests from helpers and tests (it keeps a connection pool per server).
+LOOPBACK = loopback_client(timeout=10)
+
+
 def api_get(running: Any, path: str, **params: Any) -> Any:
     """The sandbox's own answer to a GET, read directly (what the CLI should agree with)."""
-    import httpx
-
-    response = httpx.get(
+    response = LOOPBACK.get(
         f"{running.base_url}/{path}",
         params=params,
         headers={"Authorization": f"Bearer {running.api_key}"},

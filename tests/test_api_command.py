@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-from conftest import Cli, FaultServer, send
+from conftest import LOOPBACK, Cli, FaultServer, send
 
 KEY = "zaza_test_api_command_key"
 
@@ -22,7 +21,7 @@ def fault_cli(fault_server: FaultServer) -> Cli:
 
 
 def raw_get(sandbox: Any, path: str) -> bytes:
-    response = httpx.get(
+    response = LOOPBACK.get(
         f"{sandbox.base_url}/{path}", headers={"Authorization": f"Bearer {sandbox.api_key}"}
     )
     response.raise_for_status()
@@ -234,15 +233,20 @@ def test_get_is_retried_after_a_503(fault_cli: Cli, fault_server: FaultServer) -
 
 
 def test_post_whose_answer_is_lost_is_not_resent(fault_cli: Cli, fault_server: FaultServer) -> None:
+    release = threading.Event()
+
     def slow(h: BaseHTTPRequestHandler) -> None:
-        time.sleep(1.0)
+        release.wait(10)  # answers only once the client has given up
         try:
             send(h, 201, {"id": 4})
         except OSError:
             pass  # the client gave up long ago: that is the point
 
     fault_server.set_handler(slow)
-    result = fault_cli("--timeout", "0.3", "api", "POST", "calls/outbound", "-f", "agentId=12")
+    try:
+        result = fault_cli("--timeout", "0.3", "api", "POST", "calls/outbound", "-f", "agentId=12")
+    finally:
+        release.set()
     assert result.exit_code == 6
     assert len(fault_server.requests) == 1
     assert "no answer came" in result.stderr

@@ -268,6 +268,7 @@ def fault_api(server: FaultServer, refuse: str | None = None, throttle: int = 0)
     return queued
 
 
+@pytest.mark.slow  # the pacer waits out each Retry-After (1 s) on the real clock
 def test_429_slows_down_honours_retry_after_and_never_double_dials(
     fault_server: FaultServer, tmp_path: Path
 ) -> None:

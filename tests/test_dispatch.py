@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Cli, FaultServer, Zaza, api_get, send, wait_for
+from conftest import Cli, FaultServer, Sleeps, Zaza, api_get, no_waiting, send, wait_for
 
 FROM = "+14155550100"
 ALLOW = "--allow-quiet-hours"
@@ -34,7 +34,10 @@ def calls_to(sandbox: Any, number: str) -> list[dict[str, Any]]:
 
 
 def fault_cli(server: FaultServer, **env: str) -> Cli:
-    return Cli(env={"ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY, **env})
+    """The CLI against a fault server; its retries and look-ups wait on a clock that skips
+    every sleep (ZAZA_RECONCILE_WAIT=1 looks twice, a second apart, at once)."""
+    env = {"ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY, **env}
+    return Cli(env=env, timing=no_waiting())
 
 
 def dispatch_args(to: str, *extra: str) -> list[str]:
@@ -92,7 +95,7 @@ def test_idempotency_key_header_is_sent(fault_server: FaultServer) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["calls", "dispatch", "--from", FROM, "--agent", "12"], "Missing option '--to'"),
+        (["calls", "dispatch", "--from", FROM, "--agent", "12"], "error: missing option '--to'"),
         (dispatch_args("555-CALL", ALLOW), "'555-CALL' has no country code"),
         (dispatch_args("555-CALL", "--region", "US", ALLOW), "not a valid number in US"),
         (dispatch_args("2125550177", ALLOW), "has no country code"),
@@ -100,7 +103,7 @@ def test_idempotency_key_header_is_sent(fault_server: FaultServer) -> None:
         (dispatch_args("+1212555", ALLOW), "not a possible number"),
         (
             ["calls", "dispatch", "--from", FROM, "--to", "+12125550177", "--agent", "abc"],
-            "Invalid value for '--agent': 'abc'",
+            "error: invalid value for '--agent': 'abc'",
         ),
         (dispatch_args("+12125550177", "--var", "NOEQUALS", ALLOW), "expected KEY=VALUE"),
         (dispatch_args("+12125550177", "--wait-timeout", "soon", ALLOW), "--wait-timeout"),
@@ -461,13 +464,15 @@ def test_calls_wait_follows_an_earlier_call_and_prints_the_transcript(quick_cli:
 
 
 def test_wait_timeout_is_exit_14(make_sandbox: Any) -> None:
-    slow = make_sandbox(speed=0.5)
-    cli = Cli(env={"ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key})
+    slow = make_sandbox(speed=0.5)  # the call stays QUEUED for 2 s
+    sleeps = Sleeps()
+    env = {"ZAZA_BASE_URL": slow.base_url, "ZAZA_API_KEY": slow.api_key}
+    cli = Cli(env=env, timing=no_waiting(sleeps))
     call_id = cli(*dispatch_args("+12125550316", ALLOW)).stdout.strip()
-    started = time.monotonic()
     result = cli("calls", "wait", call_id, "--timeout", "1s")
     assert result.exit_code == 14
-    assert 1.0 <= time.monotonic() - started < 4
+    # Polled at once, after 0.5 s, then for what was left of the second.
+    assert sleeps[0] == 0.5 and 0.9 < sum(sleeps) <= 1.0 and len(sleeps) == 2
     assert first_error_line(result) == f"error: call {call_id} is still QUEUED after waiting 1s"
     assert f"zaza calls wait {call_id}" in result.stderr
 
@@ -551,5 +556,6 @@ def test_sandbox_flag_skips_quiet_hours_but_a_real_target_does_not(
     assert "outside the allowed calling window" in real.stderr
     private = bare_cli("--sandbox", *args)
     assert private.exit_code == 0, private.stderr
-    assert "the API is zaza's sandbox: no one is called, so quiet hours are not checked" in private.stderr
+    notice = "the API is zaza's sandbox: no one is called, so quiet hours are not checked"
+    assert notice in private.stderr
     assert private.stdout.strip().isdigit()

@@ -21,7 +21,8 @@ Running
   blocks run concurrently and share only the sandbox (seed 42, 300 calls). The environment:
   ``ZAZA_BASE_URL`` and ``ZAZA_API_KEY`` point at the test's sandbox (it plays the one the tour
   starts in a second terminal), ``ZAZA_PROD_KEY`` is that sandbox's key too (so that
-  ``profiles add`` can check it there), ``ZAZA_WEBHOOK_SECRET`` is the docs' example secret, ``PATH`` starts with this interpreter's ``bin``, ``HOME`` is a temporary
+  ``profiles add`` can check it there), ``ZAZA_WEBHOOK_SECRET`` is the docs' example secret,
+  ``PATH`` starts with this interpreter's ``bin``, ``HOME`` is a temporary
   directory, and stdin is a file holding one made-up key (what you would type at a prompt).
 
 Expected results

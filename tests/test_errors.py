@@ -53,7 +53,9 @@ def test_wrong_key_is_exit_4_with_hint(sandbox: Any) -> None:
 
 
 def test_wrong_key_in_profile_names_the_profile(bare_cli: Cli, sandbox: Any) -> None:
-    added = bare_cli("profiles", "add", "staging", "--no-verify", "--base-url", sandbox.base_url, input=KEY)
+    added = bare_cli(
+        "profiles", "add", "staging", "--no-verify", "--base-url", sandbox.base_url, input=KEY
+    )
     assert added.exit_code == 0, added.stderr
     assert KEY not in added.output
     result = bare_cli("agents", "list")

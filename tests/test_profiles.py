@@ -113,7 +113,15 @@ def test_profiles_test_ok_and_failing(bare_cli: Cli, sandbox: Any) -> None:
     ok = bare_cli("profiles", "test", "local")
     assert ok.exit_code == 0, ok.stderr
     assert ok.stdout.startswith("OK: local reached " + sandbox.base_url)
-    bare_cli("profiles", "add", "bad", "--no-verify", "--base-url", sandbox.base_url, input="zaza_test_wrongkey1")
+    bare_cli(
+        "profiles",
+        "add",
+        "bad",
+        "--no-verify",
+        "--base-url",
+        sandbox.base_url,
+        input="zaza_test_wrongkey1",
+    )
     bad = bare_cli("profiles", "test", "bad")
     assert bad.exit_code == 4
     assert "zaza profiles show bad" in bad.stderr
@@ -181,7 +189,9 @@ def test_concurrent_adds_lose_nothing(isolated_env: Path) -> None:
     env = {"ZAZA_CONFIG_DIR": str(isolated_env)}
 
     def add(i: int) -> int:
-        done = run_zaza("profiles", "add", f"p{i}", "--no-verify", env=env, input=f"zaza_test_key_{i:04d}")
+        done = run_zaza(
+            "profiles", "add", f"p{i}", "--no-verify", env=env, input=f"zaza_test_key_{i:04d}"
+        )
         return done.returncode
 
     count = 8  # all at once: each one's write races the seven others

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -156,12 +157,48 @@ def test_calls_list_direction_agent_and_since(cli: Any, sandbox: Any) -> None:
     assert n_recent + n_older == api_get(sandbox, "calls", size=1)["totalElements"]
 
 
-@pytest.mark.parametrize(
-    "when", ["today", "yesterday", "3h", "1w", "2026-01-01", "2026-01-01T00:00:00Z"]
-)
-def test_since_forms_are_accepted(cli: Any, when: str) -> None:
-    result = cli("calls", "list", "--since", when, "--limit", "1")
+def since_form(form: str, now: datetime) -> tuple[str, datetime]:
+    """(what the user types, the instant it means, worked out here): dates and `today` are
+    local time; the date and the instant are ten days back, inside the seeded month."""
+    midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    day = (now - timedelta(days=10)).date()
+    return {
+        "today": ("today", midnight),
+        "yesterday": ("yesterday", midnight - timedelta(days=1)),
+        "3h": ("3h", now - timedelta(hours=3)),
+        "1w": ("1w", now - timedelta(weeks=1)),
+        "date": (day.isoformat(), datetime(day.year, day.month, day.day).astimezone()),
+        "instant": (
+            f"{day.isoformat()}T00:00:00Z",
+            datetime(day.year, day.month, day.day, tzinfo=UTC),
+        ),
+    }[form]
+
+
+def all_calls(sandbox: Any) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    page = 0
+    while True:
+        data = api_get(sandbox, "calls", size=100, page=page)
+        calls += data["content"]
+        if data["last"]:
+            return calls
+        page += 1
+
+
+@pytest.mark.parametrize("form", ["today", "yesterday", "3h", "1w", "date", "instant"])
+def test_since_forms_return_the_calls_created_since_then(cli: Any, sandbox: Any, form: str) -> None:
+    value, since = since_form(form, datetime.now(UTC))
+    result = cli("calls", "list", "--since", value, "--all", "--jsonl")
     assert result.exit_code == 0, result.stderr
+    got = {json.loads(line)["id"] for line in result.stdout.splitlines()}
+    everything = all_calls(sandbox)
+    created = {c["id"]: datetime.fromisoformat(c["createdAt"]) for c in everything}
+    # A call within two seconds of a relative boundary may fall either side of it.
+    near = {i for i, at in created.items() if abs((at - since).total_seconds()) < 2}
+    assert got - near == {i for i, at in created.items() if at >= since} - near
+    if form in ("1w", "date", "instant"):
+        assert 0 < len(got) < len(everything)  # the boundary cuts the history
 
 
 def test_unparseable_since_is_exit_2(cli: Any) -> None:

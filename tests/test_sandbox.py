@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from conftest import LOOPBACK, Zaza, loopback_client, wait_for
 
 from zazacli.sandbox import DEFAULT_API_KEY, ORG_NUMBERS, Sandbox, SandboxConfig, start_sandbox
 from zazacli.sandbox.data import TERMINAL_STATUSES, fill, outcome_for_number
@@ -31,11 +31,10 @@ SECRET = "whsec_test_0123456789abcdef"
 
 
 def client(sb: Sandbox, key: str | None = None) -> httpx.Client:
-    return httpx.Client(
+    return loopback_client(
         base_url=sb.base_url,
         headers={"Authorization": f"Bearer {key or sb.api_key}"},
         timeout=10,
-        trust_env=False,  # a proxy in the environment must not see loopback traffic
     )
 
 
@@ -58,10 +57,12 @@ def all_calls(c: httpx.Client, **params: Any) -> list[dict[str, Any]]:
 
 def settle(c: httpx.Client) -> None:
     """Wait until the seeded live calls have ended, so filtered pages stop shifting."""
-    deadline = time.monotonic() + 5
-    while c.get("/calls", params={"status": "QUEUED,RINGING,IN_PROGRESS"}).json()["totalElements"]:
-        assert time.monotonic() < deadline, "seeded live calls never ended"
-        time.sleep(0.01)
+
+    def none_live() -> bool:
+        live = c.get("/calls", params={"status": "QUEUED,RINGING,IN_PROGRESS"}).json()
+        return live["totalElements"] == 0
+
+    wait_for(none_live, 5, "the seeded live calls to end")
 
 
 def dispatch(c: httpx.Client, to: str, agent: int = 12, **variables: str) -> dict[str, Any]:
@@ -72,13 +73,12 @@ def dispatch(c: httpx.Client, to: str, agent: int = 12, **variables: str) -> dic
 
 
 def wait_terminal(c: httpx.Client, call_id: int, timeout: float = 5) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> dict[str, Any] | None:
         call = c.get(f"/calls/{call_id}").json()
-        if call["status"] in TERMINAL_STATUSES:
-            return dict(call)
-        time.sleep(0.01)
-    raise AssertionError(f"call {call_id} did not end within {timeout}s")
+        return dict(call) if call["status"] in TERMINAL_STATUSES else None
+
+    ended_call: dict[str, Any] = wait_for(ended, timeout, f"call {call_id} to end")
+    return ended_call
 
 
 def assert_spring_error(response: httpx.Response, status: int, *needles: str) -> dict[str, Any]:
@@ -313,16 +313,14 @@ def test_bad_query_values_are_400(api: httpx.Client, query: str, needle: str) ->
     ],
 )
 def test_bad_or_missing_key_is_401(sandbox: Sandbox, headers: dict[str, str]) -> None:
-    response = httpx.get(f"{sandbox.base_url}/agents", headers=headers, trust_env=False)
+    response = LOOPBACK.get(f"{sandbox.base_url}/agents", headers=headers)
     body = assert_spring_error(response, 401, "Invalid or missing API key")
     assert DEFAULT_API_KEY not in response.text and body["path"] == "/api/v1/agents"
 
 
 def test_bearer_scheme_is_case_insensitive(sandbox: Sandbox) -> None:
-    response = httpx.get(
-        f"{sandbox.base_url}/agents",
-        trust_env=False,
-        headers={"Authorization": f"bearer {sandbox.api_key}"},
+    response = LOOPBACK.get(
+        f"{sandbox.base_url}/agents", headers={"Authorization": f"bearer {sandbox.api_key}"}
     )
     assert response.status_code == 200
 
@@ -331,7 +329,7 @@ def test_unknown_routes_are_404(api: httpx.Client, sandbox: Sandbox) -> None:
     body = assert_spring_error(api.get("/phone-numbers"), 404)
     assert body["path"] == "/api/v1/phone-numbers"
     assert_spring_error(api.get("/calls/1/recording"), 404)
-    outside = httpx.get(sandbox.base_url.replace("/api/v1", "/v2/calls"), trust_env=False)
+    outside = LOOPBACK.get(sandbox.base_url.replace("/api/v1", "/v2/calls"))
     assert_spring_error(outside, 404, "/api/v1")
 
 
@@ -537,9 +535,11 @@ def test_outcome_follows_last_digit(
         assert call["durationSeconds"] == 0
 
 
+@pytest.mark.slow  # watches a call's states go by in real time (0.8 s)
 def test_lifecycle_passes_through_each_state_in_order(make_sandbox: MakeSandbox) -> None:
-    # At speed 5: ringing at 0.2 s, answered at 0.6 s, ended at 1.6 s.
-    sb = make_sandbox(speed=5.0, calls=10)
+    # At speed 10: ringing at 0.1 s, answered at 0.3 s, ended at 0.8 s (each state lasts
+    # 0.2 s at least: polls every 20 ms see them all).
+    sb = make_sandbox(speed=10.0, calls=10)
     with client(sb) as c:
         answered = dispatch(c, "+14155550124")
         unanswered = dispatch(c, "+14155550121")
@@ -567,11 +567,14 @@ def test_transcript_uses_the_calls_variables(api: httpx.Client) -> None:
 
 
 def test_seeded_live_calls_move_too(make_sandbox: MakeSandbox) -> None:
-    sb = make_sandbox(speed=1000.0)
+    sb = make_sandbox(speed=1000.0)  # 8 s of call time in 8 ms
     with client(sb) as c:
-        time.sleep(0.05)  # 8 s of call time at speed 1000
-        newest = c.get("/calls", params={"size": 3}).json()["content"]
-    assert all(call["status"] in TERMINAL_STATUSES for call in newest)
+
+        def newest_ended() -> bool:
+            newest = c.get("/calls", params={"size": 3}).json()["content"]
+            return all(call["status"] in TERMINAL_STATUSES for call in newest)
+
+        wait_for(newest_ended, 5, "the seeded live calls to end")
 
 
 # ------------------------------------------------------------------ webhooks
@@ -602,7 +605,10 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/zaza"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # Polled often: shutdown() at the end of the test waits up to one interval.
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        ).start()
 
     def wait_for(
         self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5
@@ -671,15 +677,26 @@ def test_webhooks_are_signed_and_follow_the_call(
 
 
 def test_unreachable_webhook_receiver_does_not_hurt(
-    make_sandbox: MakeSandbox, receiver: Receiver
+    make_sandbox: MakeSandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sb = make_sandbox(
-        webhook_url=f"http://127.0.0.1:{free_port()}/gone", webhook_secret=SECRET, speed=200.0
+        webhook_url=f"http://127.0.0.1:{free_port()}/gone",
+        webhook_secret=SECRET,
+        speed=200.0,
+        quiet=False,  # each delivery is logged, failed ones too
     )
+    log: list[str] = []
+
+    def failed_deliveries(call_id: int) -> int:
+        log.append(capsys.readouterr().err)
+        lines = "".join(log).splitlines()
+        return sum(f"for call {call_id} -> " in line and " failed: " in line for line in lines)
+
     with client(sb) as c:
         first = dispatch(c, "+14155550124")
         assert wait_terminal(c, first["id"])["status"] == "COMPLETED"
-        time.sleep(0.1)  # let the failed deliveries happen
+        # call.started and call.completed were both tried, and failed.
+        wait_for(lambda: failed_deliveries(first["id"]) == 2, 10, "two failed deliveries")
         second = dispatch(c, "+14155550120")
         assert wait_terminal(c, second["id"])["status"] == "FAILED"
         assert c.get("/agents").status_code == 200
@@ -738,7 +755,7 @@ def test_error_rate_half_fails_some(make_sandbox: MakeSandbox) -> None:
 
 
 def test_slow_dispatch_commits_before_answering(make_sandbox: MakeSandbox) -> None:
-    sb = make_sandbox(slow_dispatch=1.0, speed=1.0)
+    sb = make_sandbox(slow_dispatch=0.3, speed=1.0)
     answer: dict[str, Any] = {}
 
     def post() -> None:
@@ -762,7 +779,7 @@ def test_slow_dispatch_commits_before_answering(make_sandbox: MakeSandbox) -> No
     thread.join(5)
     assert seen is not None and not answered_yet, "the call was listed before the answer"
     assert seen["toNumber"] == "+14155550125"
-    assert answer["call"]["id"] == seen["id"] and answer["took"] >= 1.0
+    assert answer["call"]["id"] == seen["id"] and answer["took"] >= 0.3
 
 
 # ------------------------------------------------- concurrency, determinism
@@ -841,10 +858,8 @@ def test_context_manager_and_busy_port() -> None:
         with pytest.raises(OSError):
             start_sandbox(SandboxConfig(port=sb.port, calls=5))
         assert (
-            httpx.get(
-                f"{sb.base_url}/agents",
-                trust_env=False,
-                headers={"Authorization": f"Bearer {sb.api_key}"},
+            LOOPBACK.get(
+                f"{sb.base_url}/agents", headers={"Authorization": f"Bearer {sb.api_key}"}
             ).status_code
             == 200
         )
@@ -857,59 +872,53 @@ def test_request_log_is_one_line_without_the_key(
     with client(sb) as c:
         c.get("/agents")
         c.get("/calls/1")
-    err = capsys.readouterr().err
-    assert "GET /api/v1/agents 200" in err and "GET /api/v1/calls/1 404" in err
+    logged: list[str] = []
+
+    def log() -> str:  # a request is logged once answered: the last line may come later
+        logged.append(capsys.readouterr().err)
+        return "".join(logged)
+
+    wait_for(lambda: "GET /api/v1/calls/1 404" in log(), 5, "the second request's line")
+    err = log()
+    assert "GET /api/v1/agents 200" in err and len(err.splitlines()) == 2
     assert sb.api_key not in err
 
 
 # ------------------------------------------------------------------- the CLI
 
 
-def _start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "sandbox", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
-    assert proc.stdout is not None
+def _env_lines(sandbox: Zaza) -> dict[str, str]:
+    """The `export ZAZA_…=…` lines `zaza sandbox` prints at start, up to the key."""
+    assert sandbox.stdout is not None
     printed: dict[str, str] = {}
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
+
+    def env_line(line: str) -> bool:
         name, sep, value = line.strip().removeprefix("export ").partition("=")
         if sep and name.startswith("ZAZA_"):
             printed[name] = value
-        if "ZAZA_API_KEY" in printed:
-            break
-    assert printed, "".join(lines) + (proc.stderr.read() if proc.stderr else "")
-    assert lines[0].startswith("ZazaVoice sandbox listening on http://127.0.0.1:")
-    return proc, printed
+        return "ZAZA_API_KEY" in printed
+
+    sandbox.stdout.until(env_line, 20)
+    assert sandbox.stdout.seen[0].startswith("ZazaVoice sandbox listening on http://127.0.0.1:")
+    return printed
 
 
 def test_cli_prints_env_lines_serves_and_stops_on_ctrl_c() -> None:
-    proc, printed = _start_cli("--port", "0", "--speed", "50", "--quiet", "--calls", "20")
-    try:
+    args = ("sandbox", "--port", "0", "--speed", "50", "--quiet", "--calls", "20")
+    with Zaza(*args) as sandbox:
+        printed = _env_lines(sandbox)
         assert printed["ZAZA_API_KEY"] == DEFAULT_API_KEY
         assert printed["ZAZA_BASE_URL"].startswith("http://127.0.0.1:")
         assert printed["ZAZA_BASE_URL"].endswith("/api/v1")
-        response = httpx.get(
+        response = LOOPBACK.get(
             printed["ZAZA_BASE_URL"] + "/calls",
-            trust_env=False,
             headers={"Authorization": f"Bearer {printed['ZAZA_API_KEY']}"},
         )
         assert response.json()["totalElements"] == 20
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0, err
-        assert "sandbox stopped" in err and "Traceback" not in err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        sandbox.interrupt()
+        code, _, err = sandbox.finish(10)
+    assert code == 0, err
+    assert "sandbox stopped" in err and "Traceback" not in err
 
 
 def test_cli_port_in_use_is_a_usage_error(sandbox: Sandbox) -> None:

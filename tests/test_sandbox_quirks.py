@@ -4,33 +4,26 @@ bend (sort, the Date header, the request counter), over raw HTTP on loopback."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import Zaza, loopback_client, wait_for
 
 from zazacli.sandbox import ORG_NUMBERS, Sandbox, SandboxConfig
 from zazacli.sandbox.quirks import QUIRKS, parse_quirks
 
-REPO = Path(__file__).resolve().parent.parent
 MakeSandbox = Callable[..., Sandbox]
 SEEDED = 300  # sandbox_fixtures.FAST
 
 
 def client(sb: Sandbox) -> httpx.Client:
-    return httpx.Client(
-        base_url=sb.base_url,
-        headers={"Authorization": f"Bearer {sb.api_key}"},
-        timeout=10,
-        trust_env=False,
+    return loopback_client(
+        base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.api_key}"}, timeout=10
     )
 
 
@@ -114,23 +107,12 @@ def test_cli_help_lists_every_quirk(bare_cli: Any) -> None:
 
 
 def test_cli_banner_names_the_quirks() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "sandbox", "--port", "0", "--quiet", "--calls", "5",
-         "--quirk", "no-id", "--quirk", "list-lag=2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("Quirks:"):
-                assert "no-id, list-lag=2" in line
-                break
-        else:
-            raise AssertionError("no Quirks: line")
-    finally:
-        proc.kill()
-        proc.wait()
+    args = ("sandbox", "--port", "0", "--quiet", "--calls", "5",
+            "--quirk", "no-id", "--quirk", "list-lag=2")  # fmt: skip
+    with Zaza(*args) as sandbox:
+        assert sandbox.stdout is not None
+        line = sandbox.stdout.until(lambda line: line.startswith("Quirks:"), 20)
+    assert "no-id, list-lag=2" in line
 
 
 # ------------------------------------------------------------------ the baseline
@@ -248,10 +230,12 @@ def test_unknown_status(quirky: Callable[..., httpx.Client]) -> None:
     assert all(x["toNumber"].endswith("1") for x in voicemail["content"])
     assert c.get("/calls", params={"status": "NO_ANSWER"}).json()["totalElements"] == 0
     call_id = post(c, "+14155550121").json()["id"]
-    deadline = time.monotonic() + 5
-    while (call := c.get(f"/calls/{call_id}").json())["endedAt"] is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+
+    def ended() -> dict[str, Any] | None:
+        call = c.get(f"/calls/{call_id}").json()
+        return call if call["endedAt"] is not None else None
+
+    call = wait_for(ended, 5, "the call to end")
     assert call["status"] == "VOICEMAIL" and call["durationSeconds"] is not None
 
 
@@ -319,14 +303,12 @@ def test_clock_skew_ahead_moves_the_call_along(quirky: Callable[..., httpx.Clien
     c = quirky("clock-skew=3600")
     call = post(c, "+14155550124").json()
     assert abs(epoch(call["createdAt"]) - (time.time() + 3600)) < 3
-    deadline = time.monotonic() + 5  # the timeline runs on the server's clock: it still ends
-    while c.get(f"/calls/{call['id']}").json()["status"] != "COMPLETED":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    # The timeline runs on the server's clock: it still ends.
+    wait_for(lambda: c.get(f"/calls/{call['id']}").json()["status"] == "COMPLETED", 5)
 
 
 def test_list_lag_hides_new_calls_from_the_list_only(quirky: Callable[..., httpx.Client]) -> None:
-    lag = 0.5
+    lag = 0.2
     c = quirky(f"list-lag={lag}")
     assert c.get("/calls").json()["totalElements"] == SEEDED  # seeded calls are not delayed
     dispatched = time.monotonic()
@@ -341,9 +323,6 @@ def test_list_lag_hides_new_calls_from_the_list_only(quirky: Callable[..., httpx
             c.get("/calls", params={"direction": "OUTBOUND", "size": 1}).json()["content"][0]["id"]
             != call_id
         )
-    deadline = time.monotonic() + 5
-    while call_id not in ids(c, size=1):
-        assert time.monotonic() < deadline, "the call never appeared"
-        time.sleep(0.02)
+    wait_for(lambda: call_id in ids(c, size=1), 5, "the call to appear")
     assert time.monotonic() - dispatched >= lag - 0.05
     assert c.get("/calls").json()["totalElements"] == SEEDED + 1

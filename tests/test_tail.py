@@ -8,13 +8,7 @@ injected sleeps: what counts as new, what as a change, 429 backoff, bounded memo
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,14 +16,13 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-from conftest import REPO, Cli, FaultServer, send
+from conftest import LOOPBACK, Cli, FaultServer, Sleeps, Zaza, faster, no_waiting, send
 
 from zazacli.api.client import ZazaApi
 from zazacli.api.http import HttpClient
-from zazacli.errors import AuthError
 from zazacli.calls.tail import CallFollower, TailEvent
+from zazacli.errors import AuthError
 
 KEY = "zaza_test_tail_key"
 
@@ -38,7 +31,7 @@ KEY = "zaza_test_tail_key"
 
 
 def dispatch(sandbox: Any, to_number: str = "+14155550199") -> dict[str, Any]:
-    response = httpx.post(
+    response = LOOPBACK.post(
         f"{sandbox.base_url}/calls/outbound",
         json={"fromNumber": "+14155550100", "toNumber": to_number, "agentId": 12},
         headers={"Authorization": f"Bearer {sandbox.api_key}"},
@@ -49,7 +42,7 @@ def dispatch(sandbox: Any, to_number: str = "+14155550199") -> dict[str, Any]:
 
 
 def newest_calls(sandbox: Any, n: int) -> list[dict[str, Any]]:
-    response = httpx.get(
+    response = LOOPBACK.get(
         f"{sandbox.base_url}/calls",
         params={"size": n},
         headers={"Authorization": f"Bearer {sandbox.api_key}"},
@@ -63,57 +56,20 @@ def plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-class Lines:
-    """Lines of a subprocess stream, read in a thread so a test can wait with a deadline."""
-
-    def __init__(self, stream: Any) -> None:
-        self.queue: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream: Any) -> None:
-        for line in stream:
-            self.queue.put(line)
-        self.queue.put(None)
-
-    def until(self, done: Callable[[str], bool], timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"timed out; lines so far: {self.seen}")
-            try:
-                line = self.queue.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError(f"stream ended; lines so far: {self.seen}")
-            self.seen.append(line)
-            if done(line):
-                return line
-
-
+@pytest.mark.slow
 def test_tail_shows_a_dispatched_call_and_its_completion_then_stops_on_ctrl_c(
     make_sandbox: Callable[..., Any],
 ) -> None:
     sandbox = make_sandbox(speed=2.0)  # a call lasts 4 s: several polls see it move
     backlog = newest_calls(sandbox, 2)
     env = {
-        **os.environ,
         "ZAZA_BASE_URL": sandbox.base_url,
         "ZAZA_API_KEY": sandbox.api_key,
         "PYTHONUNBUFFERED": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "calls", "tail", "--interval", "1", "--last", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    try:
-        out = Lines(process.stdout)
+    with Zaza("calls", "tail", "--interval", "1", "--last", "2", env=env) as zaza:
+        out = zaza.stdout
+        assert out is not None
         first = [json.loads(out.until(lambda line: True, 20)) for _ in range(2)]
         # The backlog: the newest two calls, oldest first, as "new" events.
         assert [e["call"]["id"] for e in first] == [c["id"] for c in reversed(backlog)]
@@ -136,15 +92,9 @@ def test_tail_shows_a_dispatched_call_and_its_completion_then_stops_on_ctrl_c(
         assert done["event"] == "changed"
         assert done["previousStatus"] in ("QUEUED", "RINGING", "IN_PROGRESS")
         assert done["call"]["disposition"] == "DO_NOT_CALL"  # the sandbox's rule for ...9
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.stderr is not None
-    stderr = process.stderr.read()
-    assert process.returncode == 0, stderr
+        zaza.interrupt()
+        code, _, stderr = zaza.finish()
+    assert code == 0, stderr
     assert "Traceback" not in stderr
     summary = stderr.strip().splitlines()[-1]
     assert summary.startswith("stopped after ")
@@ -171,9 +121,13 @@ def test_terminal_lines_for_the_backlog(cli: Cli, sandbox: Any) -> None:
 
 
 def test_changes_are_shown_as_old_arrow_new(make_sandbox: Callable[..., Any]) -> None:
-    sandbox = make_sandbox(speed=4.0)  # a call lasts 2 s
+    # Time runs five times faster on both sides: the call lasts 0.4 s (2 s at speed 4), the
+    # tail polls every 0.2 s (its 1 s) and stops after 0.6 s (its 3 s).
+    sandbox = make_sandbox(speed=20.0)
     call = dispatch(sandbox, "+14155550120")  # ends FAILED
-    result = Cli(env={"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key})(
+    sleeps = Sleeps()
+    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
+    result = Cli(env=env, timing=faster(5, sleeps))(
         "calls", "tail", "--last", "1", "--interval", "1", "--duration", "3",
         ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="200",
     )  # fmt: skip
@@ -186,6 +140,7 @@ def test_changes_are_shown_as_old_arrow_new(make_sandbox: Callable[..., Any]) ->
         ("QUEUED → FAILED", "RINGING → FAILED")
     )
     assert "CARRIER_ERROR" in changed[-1]
+    assert sleeps[:2] == [1.0, 1.0]  # polled at its interval
 
 
 def test_since_shows_every_call_since_then(cli: Cli, sandbox: Any) -> None:
@@ -236,10 +191,15 @@ def test_the_command_backs_off_on_429_and_goes_on(fault_server: FaultServer) -> 
             calls.handle(h)
 
     fault_server.set_handler(handler)
-    result = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})(
+    sleeps = Sleeps()
+    result = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
+                 timing=no_waiting(sleeps))(
         "calls", "tail", "--interval", "1", "--duration", "3.5"
-    )
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    # A poll after 1 s, its 4 tries (no wait: Retry-After 0), then one after 2 s; 3.5 s ends.
+    waits = [seconds for seconds in sleeps if seconds]
+    assert waits[:2] == [1.0, 2.0] and 3.4 < sum(waits) <= 3.5
     assert "rate limited (HTTP 429)" in result.stderr
     assert "polling every 2s from now on" in result.stderr
     assert "rate limited 1 time(s)" in result.stderr

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import Cli, FaultServer, send
+from conftest import Cli, FaultServer, no_waiting, send
 
 from zazacli.output.safe import json_safe, terminal_safe
 
@@ -157,7 +157,8 @@ def hostile_api(handler: BaseHTTPRequestHandler) -> None:
 @pytest.fixture
 def hostile(fault_server: FaultServer) -> Cli:
     fault_server.set_handler(hostile_api)
-    return Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
+    # No waiting: `calls tail --duration` ends on a clock that skips its polls' sleeps.
+    return Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY}, timing=no_waiting())
 
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -191,7 +192,7 @@ READ_COMMANDS = [
     ["calls", "stats", "--since", "1d", "--by", "disposition"],
     ["calls", "stats", "--since", "1d", "--by", "agent"],
     ["calls", "stats", "--since", "1d", "--by", "campaign"],
-    ["calls", "tail", "--since", "1h", "--duration", "0.5s"],
+    ["calls", "tail", "--since", "1h", "--duration", "0.1s"],
     ["api", "agents"],
     ["api", "calls/90001"],
     ["api", "--include", "agents/1"],
@@ -281,8 +282,10 @@ def on_a_terminal(args: list[str], url: str) -> tuple[int, str]:
     """`zaza ARGS` with stdout and stderr on a real pseudo-terminal: exit code and output."""
     import os
     import pty
+    import select
     import subprocess
     import sys
+    import time
 
     env = {**os.environ, "ZAZA_BASE_URL": url, "ZAZA_API_KEY": KEY, "COLUMNS": "120"}
     leader, follower = pty.openpty()
@@ -296,7 +299,12 @@ def on_a_terminal(args: list[str], url: str) -> tuple[int, str]:
         )
         os.close(follower)
         chunks = []
+        deadline = time.monotonic() + 60
         while True:
+            ready, _, _ = select.select([leader], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                proc.kill()
+                raise AssertionError(f"the output did not end within 60 s: {chunks!r}")
             try:
                 chunk = os.read(leader, 65536)
             except OSError:  # EIO: the child has closed the terminal
@@ -323,14 +331,18 @@ def test_error_line_honours_no_color(hostile: Cli) -> None:
 
 
 def test_read_commands_on_a_real_terminal(hostile: Cli) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     url = hostile.env["ZAZA_BASE_URL"]
-    for args in (
+    commands = (
         ["agents", "list"],
         ["campaigns", "show", "7"],
         ["calls", "show", "90001"],
-        ["calls", "tail", "--since", "1h", "--duration", "0.5s"],
-    ):
-        code, output = on_a_terminal(args, url)
+        ["calls", "tail", "--since", "1h", "--duration", "0.1s"],
+    )
+    with ThreadPoolExecutor(len(commands)) as pool:  # each on its own terminal, side by side
+        ran = list(pool.map(lambda args: on_a_terminal(args, url), commands))
+    for args, (code, output) in zip(commands, ran, strict=True):
         assert code == 0, (args, output[-500:])
         assert_inert(output, " ".join(args))
         assert "\\x1b]0;pwned\\x07" in output

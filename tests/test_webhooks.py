@@ -9,13 +9,11 @@ import hmac
 import http.client
 import io
 import json
-import os
 import queue
 import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import REPO, Cli, FaultServer, send
+from conftest import LOOPBACK, Cli, FaultServer, Zaza, send, wait_for
 
 from zazacli.output import Output
 from zazacli.output.webhooks import WebhookPrinter
@@ -52,7 +50,7 @@ def signed(event: str = "call.completed", secret: str | None = SECRET, **data: A
 
 
 def post(url: str, raw: bytes, headers: dict[str, str], method: str = "POST") -> httpx.Response:
-    return httpx.request(method, url, content=raw, headers=headers, timeout=5)
+    return LOOPBACK.request(method, url, content=raw, headers=headers, timeout=5)
 
 
 def raw_exchange(url: str, request: bytes, wait: float = 5.0) -> bytes:
@@ -112,52 +110,30 @@ def saved_lines(path: Path) -> list[dict[str, Any]]:
 
 @dataclass
 class ListenProcess:
-    proc: subprocess.Popen[str]
+    zaza: Zaza
     url: str
-    stderr_lines: list[str]
-    stderr_reader: threading.Thread
+
+    @property
+    def proc(self) -> subprocess.Popen[str]:
+        return self.zaza.proc
 
     def stop(self, sig: int = signal.SIGINT) -> tuple[str, str]:
-        """Signal it; return its whole stdout and stderr."""
+        """Signal it; return its whole stdout and stderr once it has exited."""
         self.proc.send_signal(sig)
-        out = self.proc.stdout.read() if self.proc.stdout else ""
-        self.proc.wait(10)
-        self.stderr_reader.join(5)
-        return out, "".join(self.stderr_lines)
+        _, out, err = self.zaza.finish(10)
+        return out or "", err
 
 
 @contextmanager
 def listen_process(*args: str, env: dict[str, str] | None = None,
                    stdout: Any = subprocess.PIPE) -> Iterator[ListenProcess]:
     """`python -m zazacli webhooks listen --port 0 …`, its URL read from the startup line."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "webhooks", "listen", "--port", "0", *args],
-        stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=REPO,
-        env={**os.environ, **(env or {})},
-    )
-    lines: list[str] = []
-    found: queue.Queue[str | None] = queue.Queue()
-
-    def read_stderr() -> None:
-        # One reader for the whole run: the pipe never fills, and no buffered line is lost.
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            match = re.match(r"listening on (http://\S+)$", line.strip())
-            if match:
-                found.put(match.group(1))
-        found.put(None)
-
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
-    try:
-        url = found.get(timeout=20)
-        assert url, f"no startup line; exit {proc.wait()}: {''.join(lines)}"
-        yield ListenProcess(proc, url, lines, reader)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    with Zaza("webhooks", "listen", "--port", "0", *args, env=env, stdout=stdout) as zaza:
+        assert zaza.stderr is not None
+        line = zaza.stderr.until(lambda line: "listening on http://" in line, 20)
+        url = re.search(r"listening on (http://\S+)$", line.strip())
+        assert url, line
+        yield ListenProcess(zaza, url.group(1))
 
 
 # ---------------------------------------------------------------- signatures
@@ -235,7 +211,7 @@ def test_old_timestamp_is_flagged_as_possible_replay(
 def test_bad_requests_get_their_status_and_never_stop_the_listener(
     start_listener: Callable[..., Running],
 ) -> None:
-    running = start_listener(secret=SECRET, client_timeout=0.4)
+    running = start_listener(secret=SECRET, client_timeout=0.2)
     url = running.url
     ok_raw, ok_headers = signed()
     json_headers = {"Content-Type": "application/json"}
@@ -309,6 +285,7 @@ def test_forward_resends_exact_body_and_headers_and_shows_the_answer(
     assert running.listener.stats().forwarded_ok == 1
 
     monkeypatch.setenv("ZAZA_FORCE_TTY", "1")
+    monkeypatch.setenv("COLUMNS", "200")  # the wide layout: the answer's reason phrase
     stdout = io.StringIO()
     printer = WebhookPrinter(Output(no_color=True, stdout=stdout), jsonl=False, print_body=True)
     printer.event(event, forward)
@@ -337,6 +314,7 @@ def test_forward_failure_shows_status_and_first_line_of_the_app_error(
     event, forward = running.next_event()
     assert forward is not None and forward.status == 500 and not forward.ok
     monkeypatch.setenv("ZAZA_FORCE_TTY", "1")
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for the whole first line
     stdout = io.StringIO()
     WebhookPrinter(Output(no_color=True, stdout=stdout), jsonl=False, print_body=False).event(
         event, forward
@@ -350,21 +328,26 @@ def test_forward_failure_shows_status_and_first_line_of_the_app_error(
 def test_slow_app_never_delays_acks_and_forwards_keep_arrival_order(
     start_listener: Callable[..., Running], fault_server: FaultServer,
 ) -> None:
-    def slow(handler: BaseHTTPRequestHandler) -> None:
-        time.sleep(1.5)
+    release = threading.Event()
+
+    def hung(handler: BaseHTTPRequestHandler) -> None:
+        release.wait(10)  # the app hangs until the test is over
         with contextlib.suppress(OSError):  # the listener gave up long ago
             send(handler, 200, {})
 
-    fault_server.set_handler(slow)
-    running = start_listener(secret=SECRET, forward_to=fault_server.url, forward_timeout=0.3)
-    started = time.monotonic()
-    for number in range(3):
-        raw, headers = signed(id=number)
-        assert post(running.url, raw, headers).status_code == 200
-    assert time.monotonic() - started < 0.5  # acknowledged while the app hangs
-    results = [running.next_event() for _ in range(3)]
+    fault_server.set_handler(hung)
+    running = start_listener(secret=SECRET, forward_to=fault_server.url, forward_timeout=0.1)
+    try:
+        started = time.monotonic()
+        for number in range(3):
+            raw, headers = signed(id=number)
+            assert post(running.url, raw, headers).status_code == 200
+        assert time.monotonic() - started < 0.5  # acknowledged while the app hangs
+        results = [running.next_event() for _ in range(3)]
+    finally:
+        release.set()
     assert [event.record["body"]["data"]["id"] for event, _ in results] == [0, 1, 2]
-    assert all(f is not None and f.error == "timed out after 0.3s" for _, f in results)
+    assert all(f is not None and f.error == "timed out after 0.1s" for _, f in results)
 
 
 def test_forward_to_a_dead_app_reports_connection_refused(
@@ -396,7 +379,8 @@ def test_listen_piped_prints_jsonl_filters_and_summarises_on_ctrl_c(tmp_path: Pa
         bad_raw, bad_headers = signed("call.failed", secret="whsec_wrong")
         assert post(running.url, bad_raw, bad_headers).status_code == 401
         assert post(running.url, b"{", {}).status_code == 400
-        time.sleep(0.3)
+        assert running.zaza.stdout is not None
+        running.zaza.stdout.until(lambda line: "call.failed" in line, 5)  # all shown
         out, err = running.stop(signal.SIGINT)
     assert running.proc.returncode == 0
     shown = [json.loads(line) for line in out.splitlines()]
@@ -419,7 +403,8 @@ def test_listen_on_a_terminal_shows_one_line_per_event_and_stops_on_sigterm() ->
         url = running.url.replace("0.0.0.0", "127.0.0.1")
         raw, headers = signed("campaign.lead.updated", secret=None)
         assert post(url, raw, headers).status_code == 200
-        time.sleep(0.3)
+        assert running.zaza.stdout is not None
+        running.zaza.stdout.until(lambda line: "campaign.lead.updated" in line, 5)
         out, err = running.stop(signal.SIGTERM)
     assert running.proc.returncode == 0
     [line] = plain(out).splitlines()
@@ -452,11 +437,10 @@ def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
 
         thread = threading.Thread(target=sender)
         thread.start()
-        while len(acked) < 300:
-            time.sleep(0.01)
-        os.kill(running.proc.pid, signal.SIGKILL)  # mid-stream, no chance to clean up
+        wait_for(lambda: len(acked) >= 300, 20, "300 acknowledged events")
+        running.proc.kill()  # mid-stream, no chance to clean up
         thread.join(10)
-        running.proc.wait()
+        running.proc.wait(10)
     saved = [line["body"]["data"]["id"] for line in saved_lines(save)]
     assert len(saved) == len(set(saved)), "an event was saved twice"
     assert set(acked) <= set(saved)
@@ -653,9 +637,9 @@ def test_sandbox_delivers_its_call_events_to_the_listener(
                                           webhook_url=running.url, webhook_secret=SECRET))
     try:
         auth = {"Authorization": f"Bearer {sandbox.api_key}"}
-        agents = httpx.get(f"{sandbox.base_url}/agents", headers=auth).json()
+        agents = LOOPBACK.get(f"{sandbox.base_url}/agents", headers=auth).json()
         agent = next(a for a in agents if a["isActive"])
-        dispatched = httpx.post(
+        dispatched = LOOPBACK.post(
             f"{sandbox.base_url}/calls/outbound", headers=auth,
             json={"fromNumber": "+14155550100", "toNumber": "+14155550199",
                   "agentId": agent["id"]},
@@ -705,10 +689,8 @@ def test_listen_accepts_both_key_forms_and_says_once_which_the_sender_uses() -> 
                     b"another key", raw, hashlib.sha256
                 ).hexdigest()
             statuses.append(post(running.url, raw, headers).status_code)
-        deadline = time.monotonic() + 5
-        while "base64-decoded" not in "".join(running.stderr_lines):
-            assert time.monotonic() < deadline, "no note about the key form"
-            time.sleep(0.02)
+        assert running.zaza.stderr is not None
+        running.zaza.stderr.until(lambda line: "base64-decoded" in line, 5)
         out, err = running.stop(signal.SIGINT)
     assert statuses == [200, 200, 200, 401]
     shown = [json.loads(line)["signature"] for line in out.splitlines()]

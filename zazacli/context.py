@@ -37,6 +37,7 @@ class Options:
     allow_insecure_http: bool = False
     sandbox: bool = False
     no_color: bool = False
+    no_pager: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class AppContext:
     def out(self) -> Output:
         from zazacli.output import Output
 
-        return Output(no_color=self.options.no_color)
+        return Output(no_color=self.options.no_color, no_pager=self.options.no_pager)
 
     def key_hint(self) -> str:
         name = self.settings.profile_name

@@ -15,7 +15,7 @@ from zazacli import __version__
 from zazacli.commands import NOUNS
 from zazacli.commands.options import CONTEXT_SETTINGS, complete_profile, get_context
 from zazacli.commands.stubs import dashboard_stub
-from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
+from zazacli.errors import INTERRUPTED_EXIT, UsageError, ZazaError, exit_codes_help
 
 
 def report(ctx: Any, error: ZazaError) -> None:
@@ -64,6 +64,20 @@ class ZazaGroup(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl([(name, noun.help) for name, noun in NOUNS.items()])
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        """The root's own options are parsed here (`zaza --bogus`): a usage error among
+        them is reported as zaza's; a noun's options are parsed within `invoke`."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except typer.TyperException as error:
+            usage = usage_error(error, parent)
+            if usage is None:
+                raise
+            report(getattr(error, "ctx", None), usage)
+            raise typer.Exit(usage.exit_code) from None
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -77,8 +91,14 @@ class ZazaGroup(TyperGroup):
             # `zaza calls list --all | head`: the reader left; that is not an error.
             _silence_stdout()
             raise typer.Exit(0) from None
-        except (typer.Exit, typer.Abort, typer.TyperException):
-            raise  # usage errors, --help, exits: Typer reports those itself (exit 2 for usage)
+        except typer.TyperException as error:
+            usage = usage_error(error, ctx)
+            if usage is None:
+                raise  # the help a group prints when given nothing: Typer shows it
+            report(ctx, usage)
+            raise typer.Exit(usage.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise  # --help, --version, exits: already said what they had to
         except RecursionError:
             if _debug_enabled(ctx):
                 raise
@@ -95,6 +115,29 @@ class ZazaGroup(TyperGroup):
 DEBUG_HINT = "rerun with ZAZA_DEBUG=1 for a traceback, and report it"
 
 
+def usage_error(error: Exception, ctx: Any) -> UsageError | None:
+    """Typer's usage errors (an unknown option or command, a bad or missing value) in
+    zaza's style: `error: no such option: --bogus` and `hint: see 'zaza calls list
+    --help'` (the command that failed, else the one being run under `ctx`), exit 2. Known
+    by their exit code and message, as Typer names no class for them; None for anything
+    else, such as the help a group prints when given nothing."""
+    if getattr(error, "exit_code", None) != 2 or not hasattr(error, "format_message"):
+        return None
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return None
+    message = str(error.format_message()).strip().removesuffix(".")
+    if message[:1].isupper() and message[1:2].islower():  # `No such option` -> `no such …`
+        message = message[0].lower() + message[1:]
+    failed = getattr(error, "ctx", None)  # the command whose arguments were wrong, if said
+    if failed is not None:
+        where = failed.command_path
+    elif ctx is not None:  # else the noun being run, or the root
+        where = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
+    else:
+        where = "zaza"
+    return UsageError(message, hint=f"see '{where} --help'")
+
+
 def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -104,7 +147,7 @@ def _silence_stdout() -> None:
 
 
 def _no_color(ctx: Any) -> bool:
-    obj = ctx.find_root().obj
+    obj = ctx.find_root().obj if ctx is not None else None
     return bool(getattr(getattr(obj, "options", None), "no_color", False))
 
 
@@ -172,6 +215,10 @@ def root(
         ),
     ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour in output.")] = False,
+    no_pager: Annotated[
+        bool,
+        typer.Option("--no-pager", help="Print long output on the terminal, not through a pager."),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -190,6 +237,7 @@ def root(
         allow_insecure_http=allow_insecure_http,
         sandbox=use_sandbox,
         no_color=no_color,
+        no_pager=no_pager,
     )
     ctx.call_on_close(app_ctx.close)
 

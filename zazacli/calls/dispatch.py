@@ -210,7 +210,9 @@ def dispatch(
         # No answer, or a 2xx without a readable Call or id. Anything else (could not
         # connect, 429, auth) raises on: nothing was queued.
         lost = exc.message
-    result = reconcile(api, [attempt], deadline=monotonic() + reconcile_wait, sleep=sleep)
+    result = reconcile(
+        api, [attempt], deadline=monotonic() + reconcile_wait, sleep=sleep, monotonic=monotonic
+    )
     found = result.found.get(request.key)
     if found is not None:
         return Dispatched(found, True, lost, attempt)

@@ -6,7 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from zazacli.commands.options import CsvOpt, JsonlOpt, JsonOpt, get_context, noun_app
+from zazacli.commands.options import (
+    CsvOpt,
+    FieldsOpt,
+    FormatOpt,
+    HeaderOpt,
+    JsonlOpt,
+    JsonOpt,
+    WideOpt,
+    get_context,
+    noun_app,
+    pick_fields,
+)
 
 app = noun_app("campaigns")
 
@@ -15,7 +26,14 @@ CampaignId = Annotated[int, typer.Argument(help="Campaign id.", metavar="ID")]
 
 @app.command("list")
 def list_campaigns(
-    ctx: typer.Context, as_json: JsonOpt = False, jsonl: JsonlOpt = False, csv: CsvOpt = False
+    ctx: typer.Context,
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    header: HeaderOpt = False,
+    wide: WideOpt = False,
+    as_json: JsonOpt = False,
+    jsonl: JsonlOpt = False,
+    csv: CsvOpt = False,
 ) -> None:
     """List campaigns.
 
@@ -23,28 +41,45 @@ def list_campaigns(
     Examples:
       zaza campaigns list
       zaza campaigns list --json
+      zaza campaigns list -o csv --fields id,name,leadStats
     """
     app_ctx = get_context(ctx)
-    fmt = app_ctx.out.choose(json=as_json, jsonl=jsonl, csv=csv)
-    app_ctx.out.rows(app_ctx.api.list_campaigns(), "campaign", fmt, empty_message="no campaigns")
+    out = app_ctx.out
+    chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv, header=header)
+    selected = pick_fields(fields, "campaign")
+    out.wide = wide
+    campaigns = app_ctx.api.list_campaigns()
+    out.rows(campaigns, "campaign", chosen, empty_message="no campaigns", fields=selected)
 
 
 @app.command("show")
-def show_campaign(ctx: typer.Context, campaign_id: CampaignId, as_json: JsonOpt = False) -> None:
+def show_campaign(
+    ctx: typer.Context,
+    campaign_id: CampaignId,
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    as_json: JsonOpt = False,
+    jsonl: JsonlOpt = False,
+    csv: CsvOpt = False,
+) -> None:
     """Show one campaign: lead progress and calling hours.
 
+    With --fields, only those fields are printed (leadStats and callingHours as fields).
+
     \b
-    Example:
+    Examples:
       zaza campaigns show 3
+      zaza campaigns show 3 --fields name,status,leadStats
     """
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
+    selected = pick_fields(fields, "campaign")
     campaign = app_ctx.api.get_campaign(campaign_id)
-    fmt = out.choose(json=as_json)
-    out.record(campaign, "campaign", fmt)
-    if fmt is Format.json:
+    out.record(campaign, "campaign", chosen, fields=selected)
+    if chosen not in (Format.table, Format.plain) or selected is not None:
         return
     stats: Any = campaign.get("leadStats")
     if isinstance(stats, dict) and stats:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.options import JsonOpt, get_context, single_command
+from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context, single_command
 
 
-def capabilities(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def capabilities(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False) -> None:
     """What the ZazaVoice API can do today, and what is dashboard-only.
 
     Written from ZazaVoice's published capabilities; no request is sent.
@@ -18,12 +18,14 @@ def capabilities(ctx: typer.Context, as_json: JsonOpt = False) -> None:
       zaza capabilities --json
     """
     from zazacli.api.capabilities import CAPABILITIES
+    from zazacli.output import Format
     from zazacli.output.capabilities import capabilities_table
 
     out = get_context(ctx).out
+    chosen = out.choose(fmt, json=as_json)
     supported = [c for c in CAPABILITIES if not c.dashboard]
     dashboard_only = [c for c in CAPABILITIES if c.dashboard]
-    capabilities_table(out, supported, dashboard_only, json=as_json)
+    capabilities_table(out, supported, dashboard_only, json=chosen is Format.json)
 
 
 app = single_command("capabilities", capabilities)

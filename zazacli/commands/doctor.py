@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.options import JsonOpt, get_context, single_command
+from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context, single_command
 from zazacli.errors import ZazaError, exit_codes_help
 
 DOCTOR_EPILOG = exit_codes_help(
@@ -16,7 +16,7 @@ DOCTOR_EPILOG = exit_codes_help(
 )
 
 
-def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def doctor(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False) -> None:
     """Check the configured API against every assumption zaza makes.
 
     Read-only: a few dozen GETs, no dispatch. One line per assumption: ✓ as assumed,
@@ -30,13 +30,15 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
       zaza --profile staging doctor --json > doctor.json
     """
     from zazacli.api.doctor import run_checks
+    from zazacli.output import Format
     from zazacli.output.doctor import doctor_line, doctor_summary
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    on_check = None if as_json else (lambda check: doctor_line(out, check))
+    json_report = out.choose(fmt, json=as_json) is Format.json
+    on_check = None if json_report else (lambda check: doctor_line(out, check))
     report = run_checks(app_ctx.api, on_check=on_check)
-    if as_json:
+    if json_report:
         out.json_document(report.as_dict())
     else:
         doctor_summary(out, report)

@@ -17,6 +17,7 @@ from zazacli.errors import UsageError
 if TYPE_CHECKING:
     from zazacli.api.listing import CallFilter
     from zazacli.context import AppContext
+    from zazacli.output.fields import Fields
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -89,12 +90,69 @@ def _profile_names() -> list[str]:
 complete_profile = completer(_profile_names)
 
 
+# The output formats (`Output.choose`), named here as text: importing zazacli.output
+# would cost every start-up, a TAB included.
+FORMATS = ("table", "plain", "json", "jsonl", "csv")
+
+
+def format_option(*formats: str, piped: str = "plain") -> Any:
+    """`-o/--format` for a command that prints `formats` (`piped`: what it prints when
+    stdout is not a terminal). Any other format is a usage error naming these."""
+
+    def check(ctx: Any, param: Any, value: str | None) -> str | None:
+        if value is None or ctx.resilient_parsing:
+            return value
+        chosen = value.strip().lower()
+        if chosen not in formats:
+            raise UsageError(
+                f"{ctx.command_path} cannot print {value}; --format is one of: {', '.join(formats)}"
+            )
+        return chosen
+
+    return typer.Option(
+        "--format",
+        "-o",
+        metavar="FORMAT",
+        show_default=False,
+        help=f"Output format: {', '.join(formats)} [default: table on a terminal, else {piped}].",
+        autocompletion=completer(lambda: formats),
+        callback=check,
+    )
+
+
+FormatOpt = Annotated[str | None, format_option(*FORMATS)]
+# Commands that print a report or a result, not a list of API objects.
+ReportFormatOpt = Annotated[str | None, format_option("table", "plain", "json")]
+# Followers: a line per event for a person, a JSON object per event for programs.
+StreamFormatOpt = Annotated[str | None, format_option("table", "jsonl", piped="jsonl")]
+# The aliases, kept from before `--format`; giving two formats is a usage error.
 JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document with the API's own fields.")
+    bool, typer.Option("--json", help="Same as -o json: one JSON document, the API's own fields.")
 ]
-JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="Print one JSON object per line.")]
+JsonlOpt = Annotated[
+    bool, typer.Option("--jsonl", help="Same as -o jsonl: a JSON object per line.")
+]
 CsvOpt = Annotated[
-    bool, typer.Option("--csv", help="Print CSV with a header row (nested fields dotted).")
+    bool, typer.Option("--csv", help="Same as -o csv: a header row, nested fields dotted.")
+]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        metavar="A,B,C",
+        help="Only these fields, in this order: the columns of a table, plain lines or CSV, "
+        "the keys of JSON. The API's names (id,status,toNumber); an unknown one lists them.",
+    ),
+]
+HeaderOpt = Annotated[
+    bool, typer.Option("--header", help="Plain output starts with a line of column names.")
+]
+WideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        help="On a terminal, show every column of the table; a narrow one hides some.",
+    ),
 ]
 LimitOpt = Annotated[
     int | None,
@@ -135,6 +193,15 @@ StatusOpt = Annotated[
     ),
 ]
 AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
+
+
+def pick_fields(text: str | None, kind: str) -> Fields | None:
+    """`--fields` for a list or `show` of `kind` (call, agent, campaign)."""
+    if text is None:
+        return None
+    from zazacli.output.fields import parse_fields
+
+    return parse_fields(text, kind)
 
 
 def pick_choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:

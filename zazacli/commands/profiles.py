@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from zazacli.commands.options import JsonOpt, get_context, noun_app
+from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context, noun_app
 from zazacli.errors import UsageError, ZazaError
+from zazacli.sanitize import plain_value
 
 app = noun_app("profiles")
 
@@ -197,8 +198,8 @@ def set_value(
         stored = value.upper() if key == "region" else value
     with config.editing(app_ctx.config_dir, warn=app_ctx.out.warn) as cfg:
         cfg.profile(name)[key] = stored
-    shown = config.mask_secret(stored) if key in config.SECRET_KEYS else stored
-    app_ctx.out.notice(f"profile {name}: {key} = {shown}")
+    shown = config.mask_secret(stored) if key in config.SECRET_KEYS else plain_value(stored)
+    app_ctx.out.notice(f"profile {name}: {key} = {shown}")  # `confirm = true`, as in the file
 
 
 def _public(profile: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +211,9 @@ def _public(profile: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def list_profiles(
+    ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False
+) -> None:
     """List profiles; keys are masked.
 
     \b
@@ -219,9 +222,11 @@ def list_profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
       zaza profiles list --json
     """
     from zazacli import config
+    from zazacli.output import Format
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    chosen = out.choose(fmt, json=as_json)
     cfg = config.load(app_ctx.config_dir, warn=app_ctx.out.warn)
     rows = [
         {
@@ -232,7 +237,7 @@ def list_profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         }
         for name, p in sorted(cfg.profiles.items())
     ]
-    if as_json:
+    if chosen is Format.json:
         out.json_document(rows)
         return
     if not rows:
@@ -251,6 +256,7 @@ def list_profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def show(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Profile [default: the active one].")] = None,
+    fmt: ReportFormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a profile's settings (secrets masked) and where each came from.
@@ -261,8 +267,10 @@ def show(
       zaza profiles show prod --json
     """
     from zazacli import config
+    from zazacli.output import Format
 
     app_ctx = get_context(ctx)
+    chosen = app_ctx.out.choose(fmt, json=as_json)
     if name:
         app_ctx.options.profile = name
     settings = app_ctx.settings
@@ -274,14 +282,15 @@ def show(
         "sources": settings.sources,
         "config_file": str(app_ctx.config_dir / config.CONFIG_FILE),
     }
-    if as_json:
+    if chosen is Format.json:
         app_ctx.out.json_document(data)
         return
     for key, value in data.items():
         if key == "sources":
             continue
         source = settings.sources.get(key)
-        app_ctx.out.write(f"{key}\t{value}" + (f"\t({source})" if source else ""))
+        shown = plain_value(value)  # `true`, and nothing for no profile: no Python literals
+        app_ctx.out.write(f"{key}\t{shown}" + (f"\t({source})" if source else ""))
 
 
 @app.command("use")

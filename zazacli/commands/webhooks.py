@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.options import JsonOpt, completer, get_context, noun_app, sigterm_as_interrupt
+from zazacli.commands.options import (
+    JsonOpt,
+    ReportFormatOpt,
+    StreamFormatOpt,
+    completer,
+    get_context,
+    noun_app,
+    sigterm_as_interrupt,
+)
 from zazacli.errors import NetworkError, UsageError, ZazaError, exit_codes_help
 from zazacli.times import parse_when
 
@@ -137,8 +145,9 @@ def listen(
             help="Append every event to this JSON-lines file, before acknowledging it.",
         ),
     ] = None,
+    fmt: StreamFormatOpt = None,
     jsonl: Annotated[
-        bool, typer.Option("--jsonl", help="One JSON object per event (default when piped).")
+        bool, typer.Option("--jsonl", help="Same as -o jsonl: a JSON object per event.")
     ] = False,
     print_body: Annotated[
         bool, typer.Option("--print-body", help="Also print each body as indented JSON.")
@@ -159,6 +168,7 @@ def listen(
           --forward-to http://localhost:3000/webhooks
       ZAZA_WEBHOOK_SECRET=whsec_readme_5b1f0c7e2a9d4e86 zaza webhooks listen
     """
+    from zazacli.output import Format
     from zazacli.output.webhooks import (
         WebhookPrinter,
         webhook_listen_banner,
@@ -168,6 +178,7 @@ def listen(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    chosen = out.choose(fmt, jsonl=jsonl, piped=Format.jsonl)
     secret_value, secret_source = resolve_secret(app_ctx, secret)
     patterns = _event_patterns(events, out)
     config = ListenerConfig(
@@ -182,7 +193,7 @@ def listen(
     )
     if config.forward_to and _is_this_listener(config.forward_to, port, path):
         raise UsageError("--forward-to points at this listener: every event would loop forever")
-    printer = WebhookPrinter(out, jsonl=jsonl or not out.is_tty, print_body=print_body)
+    printer = WebhookPrinter(out, jsonl=chosen is Format.jsonl, print_body=print_body)
     listener = WebhookListener(config, on_event=printer.event, on_notice=printer.notice)
     try:
         listener.start()
@@ -227,7 +238,7 @@ def listen(
 
 
 @app.command("events")
-def list_events(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def list_events(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False) -> None:
     """List the six event types ZazaVoice sends, one line each.
 
     \b
@@ -235,12 +246,11 @@ def list_events(ctx: typer.Context, as_json: JsonOpt = False) -> None:
       zaza webhooks events
       zaza webhooks events --json
     """
-    from zazacli.output import Format
     from zazacli.output.webhooks import webhook_event_types
     from zazacli.webhooks.samples import EVENT_TYPES
 
     out = get_context(ctx).out
-    webhook_event_types(out, EVENT_TYPES, Format.json if as_json else out.choose())
+    webhook_event_types(out, EVENT_TYPES, out.choose(fmt, json=as_json))
 
 
 def _read_json_file(path: str) -> Any:
@@ -465,8 +475,9 @@ def verify(
         str, typer.Argument(help="The raw body, byte for byte (- or nothing = stdin).")
     ] = "-",
     secret: SecretOpt = None,
+    fmt: ReportFormatOpt = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help='Print {"matches": …, "form": …} on stdout.')
+        bool, typer.Option("--json", help='Same as -o json: {"matches": …, "form": …}.')
     ] = False,
 ) -> None:
     """Check that SIGNATURE is the signature of a saved body (exit 0), or not (exit 1).
@@ -480,10 +491,12 @@ def verify(
       zaza webhooks verify body.json --signature "$SIGNATURE"
       zaza webhooks verify body.json --signature "$SIGNATURE" --json
     """
+    from zazacli.output import Format
     from zazacli.output.webhooks import webhook_verify_result
     from zazacli.webhooks.signing import signature_form
 
     app_ctx = get_context(ctx)
+    chosen = app_ctx.out.choose(fmt, json=as_json)
     secret_value, _ = resolve_secret(app_ctx, secret)
     if not secret_value:
         raise UsageError(
@@ -495,7 +508,7 @@ def verify(
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
     form = signature_form(secret_value, body, signature)
-    webhook_verify_result(app_ctx.out, form, as_json=as_json)
+    webhook_verify_result(app_ctx.out, form, as_json=chosen is Format.json)
     if form is None:
         raise ZazaError(
             "signature does NOT match", hint=_mismatch_hint(secret_value, body, signature)

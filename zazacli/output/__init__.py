@@ -2,10 +2,11 @@
 
 The rule (after gh): data goes to stdout, everything else to stderr. On a terminal,
 Rich tables with local, relative times; when piped, headerless tab-separated lines
-with RFC 3339 UTC times and no colour; `--json` one document, `--jsonl` a line per
-object, `--csv` a spreadsheet. Rich is imported only when a terminal view is drawn, and
-this module stays light to import (every error line is printed by an `Output`): format,
-transcript and value code load when first used.
+with RFC 3339 UTC times and no colour; `-o/--format` picks one of those or `json` (one
+document), `jsonl` (a line per object), `csv` (a spreadsheet). Long output on a
+terminal goes through a pager (`paged`, pager.py). Rich is imported only when a terminal
+view is drawn, and this module stays light to import (every error line is printed by an
+`Output`): format, transcript and value code load when first used.
 
 Lists and records are drawn by the format modules in `formats/` (one per `Format`),
 from the per-noun layouts in `columns.py`; the printing that belongs to one command
@@ -14,12 +15,14 @@ lives beside them (`api.py`, `tail.py`, `stats.py`, `export.py`, `dispatch.py`, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+from zazacli.errors import UsageError
 from zazacli.output.formats import Format, renderer
 from zazacli.output.safe import json_safe, plain_value, safe_text, terminal_safe
 
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from zazacli.errors import ZazaError
+    from zazacli.output.fields import Fields
 
 __all__ = ["Format", "Output"]
 
@@ -39,15 +43,22 @@ class Output:
         self,
         *,
         no_color: bool = False,
+        no_pager: bool = False,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
     ) -> None:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         forced = os.environ.get("ZAZA_FORCE_TTY", "") not in ("", "0")
-        self.is_tty = forced or _isatty(self.stdout)
+        # `terminal`: stdout is a terminal (or said to be), for colour and the defaults;
+        # `is_tty`: data is drawn for a person (a terminal, or `--format table`).
+        self.terminal = forced or _isatty(self.stdout)
+        self.is_tty = self.terminal
         self.err_tty = _isatty(self.stderr)
         self.color = not (no_color or os.environ.get("NO_COLOR"))
+        self.no_pager = no_pager
+        self.header = False  # `--header`: plain lines start with the column names
+        self.wide = False  # `--wide`: tables show every column, however narrow the terminal
         self._console: Console | None = None
         self._err_console: Console | None = None
 
@@ -56,16 +67,18 @@ class Output:
     @property
     def console(self) -> Console:
         if self._console is None:
-            self._console = self._make_console(self.stdout, self.is_tty)
+            self._console = self._make_console(self.stdout, self.terminal, self.is_tty)
         return self._console
 
     @property
     def err_console(self) -> Console:
         if self._err_console is None:
-            self._err_console = self._make_console(self.stderr, self.err_tty)
+            self._err_console = self._make_console(self.stderr, self.err_tty, self.err_tty)
         return self._err_console
 
-    def _make_console(self, file: IO[str], tty: bool) -> Console:
+    def _make_console(self, file: IO[str], tty: bool, drawn: bool) -> Console:
+        """Colour only on a terminal; lines folded to its width only where drawn for a
+        person (a table piped with `--format table` is as wide as the terminal)."""
         from rich.console import Console
 
         return Console(
@@ -74,7 +87,7 @@ class Output:
             no_color=not self.color,
             highlight=False,
             emoji=False,
-            soft_wrap=not tty,
+            soft_wrap=not drawn,
         )
 
     def write(self, line: str = "") -> None:
@@ -83,35 +96,70 @@ class Output:
     def notice(self, message: str) -> None:
         """A human-facing line on stderr (never part of the data). Messages often quote the
         server (retry reasons, skipped rows), so they pass the terminal-safe filter."""
-        self.stderr.write(terminal_safe(message, multiline=True) + "\n")
+        self.stderr.write(self._fold(terminal_safe(message, multiline=True)) + "\n")
         self.stderr.flush()
 
     def warn(self, message: str) -> None:
         label = self._label("warning:", 33)
-        self.stderr.write(f"{label} {terminal_safe(message, multiline=True)}\n")
+        message = self._fold(terminal_safe(message, multiline=True), len("warning: "))
+        self.stderr.write(f"{label} {message}\n")
         self.stderr.flush()
 
     def error(self, error: ZazaError) -> None:
         """`error: …` on one line and `hint: …` on the next, whatever the message holds
         (it quotes servers and files). No Rich: this runs on every failure."""
-        self.stderr.write(f"{self._label('error:', 31)} {terminal_safe(error.message)}\n")
+        message = self._fold(terminal_safe(error.message), len("error: "))
+        self.stderr.write(f"{self._label('error:', 31)} {message}\n")
         if error.hint:
-            self.stderr.write(f"hint: {terminal_safe(error.hint)}\n")
+            self.stderr.write(f"hint: {self._fold(terminal_safe(error.hint), len('hint: '))}\n")
         self.stderr.flush()
+
+    def _fold(self, text: str, label: int = 0) -> str:
+        """On a terminal, lines longer than it fold between words (output/fit.py)."""
+        if not self.err_tty:
+            return text
+        from zazacli.output.fit import fold, terminal_columns
+
+        return fold(text, terminal_columns(self.stderr), label)
 
     def _label(self, text: str, colour: int) -> str:
         """Coloured only for a person: stderr is a terminal, and neither --no-color nor
         NO_COLOR asked for none."""
         return f"\x1b[{colour}m{text}\x1b[0m" if self.err_tty and self.color else text
 
-    def choose(self, *, json: bool = False, jsonl: bool = False, csv: bool = False) -> Format:
-        if json:
-            return Format.json
-        if jsonl:
-            return Format.jsonl
-        if csv:
-            return Format.csv
-        return Format.table if self.is_tty else Format.plain
+    def choose(
+        self,
+        requested: str | None = None,
+        *,
+        json: bool = False,
+        jsonl: bool = False,
+        csv: bool = False,
+        piped: Format = Format.plain,
+        header: bool = False,
+    ) -> Format:
+        """This command's format: `--format` or one of its aliases (`--json`, `--jsonl`,
+        `--csv`), else a table on a terminal and `piped` when not. Two different formats
+        are a usage error. A table or plain lines also set the view for the command's
+        other output (sections, summaries): `is_tty` says which."""
+        aliases = {Format.json: json, Format.jsonl: jsonl, Format.csv: csv}
+        given = [f"--{fmt}" for fmt, on in aliases.items() if on]
+        if requested is not None and [f"--{requested}"] != given:
+            given.insert(0, f"--format {requested}")
+        if len(given) > 1:
+            raise UsageError(f"{' and '.join(given)} cannot be used together")
+        chosen = (
+            Format(requested)
+            if requested
+            else next((fmt for fmt, on in aliases.items() if on), None)
+        )
+        if chosen is None:
+            chosen = Format.table if self.terminal else piped
+        if header and chosen in (Format.json, Format.jsonl):
+            raise UsageError(f"--header is for plain output; {chosen} has no header line")
+        if chosen in (Format.table, Format.plain):
+            self.is_tty = chosen is Format.table
+        self.header = header
+        return chosen
 
     # ------------------------------------------------------------ data
 
@@ -125,13 +173,46 @@ class Output:
         fmt: Format,
         *,
         empty_message: str = "no results",
+        fields: Fields | None = None,
     ) -> int:
-        """Print a list; returns how many items were printed. Streams except for tables."""
+        """Print a list; returns how many items were printed. Streams except for tables.
+        `fields` (`--fields`): only those, as columns or keys, in that order."""
+        if fields is not None:
+            items, kind = fields.apply(items), fields.layout_kind()
         return renderer(fmt).rows(self, items, kind, empty_message=empty_message)
 
-    def record(self, item: dict[str, Any], kind: str, fmt: Format) -> None:
+    def record(
+        self, item: dict[str, Any], kind: str, fmt: Format, *, fields: Fields | None = None
+    ) -> None:
         """One object: key/value lines when piped, a Rich panel on a terminal."""
+        if fields is not None:
+            fields.check(item)
+            item, kind = fields.project(item), fields.layout_kind()
+            if fmt is Format.table:
+                # Labelled by the names asked for (a panel has the layout's own labels).
+                self.key_values((column.key, column.cell(item)) for column in fields.columns())
+                return
         renderer(fmt).record(self, item, kind)
+
+    @contextlib.contextmanager
+    def paged(self) -> Iterator[None]:
+        """What is printed inside goes through the pager (output/pager.py) when stdout
+        really is a terminal (not ZAZA_FORCE_TTY), and --no-pager was not given."""
+        stream = None
+        if not self.no_pager and _isatty(self.stdout):
+            from zazacli.output.pager import open_pager
+
+            stream = open_pager(self.stdout, os.environ, self.warn)
+        if stream is None:
+            yield
+            return
+        terminal, console = self.stdout, self._console
+        self.stdout, self._console = stream, None
+        try:
+            yield
+        finally:
+            self.stdout, self._console = terminal, console
+            stream.finish()
 
     def section(self, title: str) -> None:
         if self.is_tty:

@@ -6,6 +6,7 @@ never name a field themselves, so a new noun is a new entry here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,20 @@ class Column:
     header: str
     key: str
     kind: str = "text"  # text | id | status | time | duration | bool | phone
-    priority: int = 1  # on a narrow terminal, the highest numbers are dropped first
+    # On a narrow terminal the highest numbers are hidden first; 1: always shown.
+    priority: int = 1
+    # The cells it needs in a table (its header, its usual values): which columns fit is
+    # decided from these, never from the data, so every page shows the same columns.
+    width: int = 0
+
+    @property
+    def room(self) -> int:
+        return max(self.width, len(self.header))
+
+    @property
+    def label(self) -> str:
+        """`Disposition`, `Some new field`: a detail view's label, from the header."""
+        return self.header.replace("_", " ").capitalize()
 
     def raw(self, item: dict[str, Any]) -> Any:
         value: Any = item
@@ -70,29 +84,36 @@ class Layout:
         transcripts, have views of their own)."""
         shown = {column.key.split(".")[0] for column in self.detail}
         extra = [
-            Column(key, key)
+            Column(header(key), key)
             for key, value in item.items()
             if key not in shown and key != "turns" and not isinstance(value, dict | list)
         ]
         return self.detail, extra
 
 
+def header(key: str) -> str:
+    """A field's header from its key, as the known ones read: `someNewField` and
+    `some_new_field` are `SOME_NEW_FIELD` (labelled `Some new field`)."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", key)
+    return re.sub(r"[\s_-]+", "_", words).upper()
+
+
 _AGENT_COLUMNS = [
-    Column("ID", "id", "id"),
-    Column("NAME", "name"),
-    Column("ACTIVE", "isActive", "bool"),
-    Column("PERSONALITY", "personality"),
-    Column("VOICE", "voiceType"),
+    Column("ID", "id", "id", width=3),
+    Column("NAME", "name", width=20),
+    Column("ACTIVE", "isActive", "bool", priority=2),
+    Column("PERSONALITY", "personality", priority=4, width=12),
+    Column("VOICE", "voiceType", priority=3, width=8),
 ]
 
 _CAMPAIGN_COLUMNS = [
-    Column("ID", "id", "id"),
-    Column("NAME", "name"),
-    Column("STATUS", "status", "status"),
-    Column("AGENT", "agentId", "id"),
-    Column("FROM", "fromNumber", "phone"),
-    Column("LEADS", "totalLeads"),
-    Column("CREATED", "createdAt", "time"),
+    Column("ID", "id", "id", width=3),
+    Column("NAME", "name", width=20),
+    Column("STATUS", "status", "status", width=9),
+    Column("AGENT", "agentId", "id", priority=3),
+    Column("FROM", "fromNumber", "phone", priority=5, width=12),
+    Column("LEADS", "totalLeads", priority=4),
+    Column("CREATED", "createdAt", "time", priority=2, width=18),
 ]
 
 LAYOUTS: dict[str, Layout] = {
@@ -120,15 +141,15 @@ LAYOUTS: dict[str, Layout] = {
     ),
     "call": Layout(
         columns=[
-            Column("ID", "id", "id"),
-            Column("CREATED", "createdAt", "time"),
-            Column("DIRECTION", "direction", priority=5),
-            Column("STATUS", "status", "status"),
-            Column("FROM", "fromNumber", "phone", priority=4),
-            Column("TO", "toNumber", "phone"),
-            Column("AGENT", "agentId", "id", priority=3),
-            Column("DURATION", "durationSeconds", "duration", priority=2),
-            Column("DISPOSITION", "disposition", priority=2),
+            Column("ID", "id", "id", width=5),
+            Column("CREATED", "createdAt", "time", width=18),
+            Column("DIRECTION", "direction", priority=6),
+            Column("STATUS", "status", "status", width=11),
+            Column("FROM", "fromNumber", "phone", priority=7, width=12),
+            Column("TO", "toNumber", "phone", width=12),
+            Column("AGENT", "agentId", "id", priority=4),
+            Column("DURATION", "durationSeconds", "duration", priority=5),
+            Column("DISPOSITION", "disposition", priority=3, width=18),
         ],
         detail=[
             Column("ID", "id", "id"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from zazacli.output.fit import COMPACT_BELOW, Piece, middle, print_line
 from zazacli.output.formats.json import encode
 from zazacli.output.safe import json_safe, plain_value
 from zazacli.output.values import STATUS_STYLES, duration
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
 
 class TailPrinter:
     """`zaza calls tail`: `14:03:11  90512  RINGING  outbound  +1… → +1…  agent 12` per new
-    call and `14:03:19  90512  RINGING → COMPLETED  1:47  INTERESTED` per change on a
-    terminal; `{"event", "call", "previousStatus", "observedAt"}` per line otherwise."""
+    call and `14:03:19  90512  RINGING → COMPLETED (1:47)  INTERESTED` per change on a
+    terminal, one line each at any width (`14:03  90512  RINGING  out  +1415…0100 → …`
+    below 100 columns); `{"event", "call", "previousStatus", "observedAt"}` per line
+    otherwise."""
 
     STATUS_WIDTH = len("IN_PROGRESS")
 
@@ -50,45 +53,57 @@ class TailPrinter:
             self.out.stdout.write(json_safe(encode(record)) + "\n")
             self.out.stdout.flush()
             return
-        self.out.console.print(self._line(event), soft_wrap=True)
+        print_line(self.out.console, self._pieces(event))
 
-    def _line(self, event: TailEvent) -> Any:
-        from rich.text import Text
-
+    def _pieces(self, event: TailEvent) -> list[Piece]:
+        """The line of an event. Below COMPACT_BELOW columns: no seconds, `out`/`in`,
+        numbers shortened from the middle; a line still too wide drops the agent, then
+        the direction (see output/fit.py)."""
         call = event.call
+        compact = self.out.console.width < COMPACT_BELOW
         # Every field is data from the server: plain_value makes it terminal-safe.
         status = plain_value(call.get("status") or "?")
-        line = Text()
         when = call.get("createdAt") if event.kind == "new" else None
-        stamp = parse_time(when) if when else datetime.now(UTC)
-        line.append((stamp or datetime.now(UTC)).astimezone().strftime("%H:%M:%S"), "dim")
-        line.append(f"  {plain_value(call.get('id')):>6}  ", "bold")
+        stamp = (parse_time(when) if when else None) or datetime.now(UTC)
+        clock = stamp.astimezone().strftime("%H:%M" if compact else "%H:%M:%S")
+        pieces = [Piece(clock, "dim"), Piece(f"  {plain_value(call.get('id')):>6}  ", "bold")]
         if event.kind == "changed":
             before = plain_value(event.previous_status or "?")
-            line.append(before, STATUS_STYLES.get(before.upper(), ""))
-            line.append(" → ")
-            line.append(status, "bold " + STATUS_STYLES.get(status.upper(), ""))
+            pieces.append(Piece(before, STATUS_STYLES.get(before.upper(), "")))
+            pieces.append(Piece(" → "))
+            pieces.append(Piece(status, "bold " + STATUS_STYLES.get(status.upper(), "")))
         else:
-            line.append(status.ljust(self.STATUS_WIDTH), STATUS_STYLES.get(status.upper(), ""))
-            if call.get("direction"):
-                line.append(f"  {plain_value(call['direction']).lower():<8}", "dim")
-            if call.get("fromNumber") or call.get("toNumber"):
-                numbers = (
-                    f"{plain_value(call.get('fromNumber') or '?')} → "
-                    f"{plain_value(call.get('toNumber') or '?')}"
-                )
-                line.append(f"  {numbers}")
-            if call.get("agentId") is not None:
-                line.append(f"  agent {plain_value(call.get('agentId'))}", "dim")
+            style = STATUS_STYLES.get(status.upper(), "")
+            pieces.append(Piece(status.ljust(self.STATUS_WIDTH), style))
+            pieces += self._call_pieces(call, compact)
         if call.get("durationSeconds") is not None:
             length = duration(call.get("durationSeconds"))
-            line.append(f" ({length})" if event.kind == "changed" else f"  {length}")
+            pieces.append(Piece(f" ({length})" if event.kind == "changed" else f"  {length}"))
         if call.get("disposition"):
             text = plain_value(call["disposition"])
-            line.append(f"  {text}", STATUS_STYLES.get(text.upper(), "green"))
+            pieces.append(Piece(f"  {text}", STATUS_STYLES.get(text.upper(), "green")))
         if call.get("failureReason"):
-            line.append(f"  {plain_value(call['failureReason'])}", "red")
-        return line
+            pieces.append(Piece(f"  {plain_value(call['failureReason'])}", "red"))
+        return pieces
+
+    @staticmethod
+    def _call_pieces(call: dict[str, Any], compact: bool) -> list[Piece]:
+        """Direction, numbers and agent of a new call."""
+        pieces = []
+        if call.get("direction"):
+            direction = plain_value(call["direction"]).lower()
+            if compact:
+                pieces.append(Piece(f"  {direction.removesuffix('bound'):<3}", "dim", drop=1))
+            else:
+                pieces.append(Piece(f"  {direction:<8}", "dim", drop=1))
+        if call.get("fromNumber") or call.get("toNumber"):
+            ends = [plain_value(call.get(key) or "?") for key in ("fromNumber", "toNumber")]
+            if compact:
+                ends = [middle(number, 10) for number in ends]
+            pieces.append(Piece(f"  {ends[0]} → {ends[1]}"))
+        if call.get("agentId") is not None:
+            pieces.append(Piece(f"  agent {plain_value(call.get('agentId'))}", "dim", drop=2))
+        return pieces
 
     def summary(self, stats: TailStats, elapsed: float) -> None:
         parts = [f"{self.new} new call(s)", f"{self.changed} status change(s)"]

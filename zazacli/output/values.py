@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from zazacli.sanitize import terminal_safe
+from zazacli.sanitize import plain_value, terminal_safe
 from zazacli.times import parse_time
 
 
@@ -37,7 +37,8 @@ def local_time(value: Any, *, short: bool = False) -> str:
     if parsed is None:
         return "" if value is None else str(value)
     if short:
-        return f"{parsed.astimezone().strftime('%b %d %H:%M')} · {relative(parsed)[:-4]}"
+        age = relative(parsed).removesuffix(" ago")  # `43m`, or `in 1d` ahead
+        return f"{parsed.astimezone().strftime('%b %d %H:%M')} · {age}"
     return f"{parsed.astimezone().strftime('%Y-%m-%d %H:%M')} ({relative(parsed)})"
 
 
@@ -48,6 +49,13 @@ def duration(value: Any) -> str:
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def named(noun: str, ident: Any, name: Any) -> str:
+    """`agent 12 (Zara from Acme)`, or `agent 12` when the API gave no name: never
+    `(None)`. Both come from the API: made terminal-safe."""
+    text = f"{noun} {plain_value(ident)}"
+    return f"{text} ({plain_value(name)})" if name not in (None, "") else text
 
 
 STATUS_STYLES = {

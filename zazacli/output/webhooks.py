@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output import Format, Output
+from zazacli.output.fit import COMPACT_BELOW, Piece, middle, print_line
 from zazacli.output.safe import json_safe, plain_value, terminal_safe
 from zazacli.output.values import STATUS_STYLES, duration, local_time
 from zazacli.times import parse_time
@@ -47,72 +48,93 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _clock(value: str) -> str:
+def _clock(value: str, *, seconds: bool = True) -> str:
     parsed = parse_time(value)
-    return parsed.astimezone().strftime("%H:%M:%S") if parsed else value
+    return parsed.astimezone().strftime("%H:%M:%S" if seconds else "%H:%M") if parsed else value
 
 
-def webhook_fields(event: str, data: Any) -> list[tuple[str, str]]:
-    """The fields that matter for each event type, as (text, style) pieces; absent ones skipped."""
+def webhook_fields(event: str, data: Any, *, compact: bool = False) -> list[Piece]:
+    """The fields that matter for each event type, absent ones skipped; each piece starts
+    with its gap. `compact` (a narrow terminal): short direction, numbers shortened from
+    the middle. The `drop` ranks say what a line too wide gives up first (output/fit.py):
+    all but the event's id may go, so that the answer, warnings and forward result stay."""
     if not isinstance(data, dict):
-        return [(_short(json.dumps(data, ensure_ascii=False), 100), "dim")]
+        return [Piece("  " + _short(json.dumps(data, ensure_ascii=False), 100), "dim")]
 
     def get(key: str) -> Any:
         return data.get(key)
 
-    def status(value: Any) -> tuple[str, str]:
-        return str(value), STATUS_STYLES.get(str(value).upper(), "")
+    def text(key: str) -> str:
+        """A field as text: `?` when absent, `true` for a boolean: no Python literals."""
+        value = data.get(key)
+        return "?" if value is None else plain_value(value)
 
-    pieces: list[tuple[str, str]] = []
+    def status(value: Any, drop: int = 0) -> Piece:
+        shown = plain_value(value)
+        return Piece(f"  {shown}", STATUS_STYLES.get(shown.upper(), ""), drop)
+
+    def number(key: str) -> str:
+        shown = text(key) if get(key) != "" else "?"
+        return middle(shown, 10) if compact else shown
+
+    pieces: list[Piece] = []
     if event.startswith("call."):
-        pieces.append((f"call {get('id')}", "bold"))
+        pieces.append(Piece(f"  call {text('id')}", "bold"))
         if get("status") is not None:
-            pieces.append(status(get("status")))
+            # COMPLETED in a call.completed says nothing new: the first to go.
+            said = event == f"call.{str(get('status')).lower()}"
+            pieces.append(status(get("status"), drop=5 if said else 1))
         if get("direction"):
-            pieces.append((str(get("direction")).lower(), "dim"))
+            direction = text("direction").lower()
+            short = direction.removesuffix("bound") if compact else direction
+            pieces.append(Piece(f"  {short}", "dim", drop=4))
         if get("fromNumber") or get("toNumber"):
-            pieces.append((f"{get('fromNumber') or '?'} → {get('toNumber') or '?'}", ""))
+            pieces.append(Piece(f"  {number('fromNumber')} → {number('toNumber')}", drop=2))
         if get("durationSeconds") is not None:
-            pieces.append((duration(get("durationSeconds")), ""))
+            pieces.append(Piece(f"  {duration(get('durationSeconds'))}", drop=3))
         if get("disposition"):
-            pieces.append(status(get("disposition")))
+            pieces.append(status(get("disposition"), drop=1))
         if get("failureReason"):
-            pieces.append((_short(get("failureReason")), "red"))
+            pieces.append(Piece(f"  {_short(get('failureReason'))}", "red", drop=1))
     elif event == "campaign.lead.updated":
-        pieces.append((f"lead {get('leadId')}", "bold"))
-        pieces.append((f"campaign {get('campaignId')}", ""))
+        pieces.append(Piece(f"  lead {text('leadId')}", "bold"))
+        pieces.append(Piece(f"  campaign {text('campaignId')}", drop=3))
         if get("status") is not None:
-            pieces.append(status(get("status")))
+            pieces.append(status(get("status"), drop=1))
         if get("lastDisposition"):
-            pieces.append((f"({get('lastDisposition')})", ""))
+            pieces.append(Piece(f"  ({text('lastDisposition')})", drop=1))
         if get("targetName"):
-            pieces.append((_short(get("targetName"), 30), ""))
+            pieces.append(Piece(f"  {_short(get('targetName'), 30)}", drop=2))
     elif event == "sms.received":
-        pieces.append((f"sms from {get('fromNumber') or '?'}", "bold"))
+        pieces.append(Piece(f"  sms from {number('fromNumber')}", "bold"))
         if get("toNumber"):
-            pieces.append((f"to {get('toNumber')}", "dim"))
-        pieces.append((json.dumps(_short(get("body") or ""), ensure_ascii=False), ""))
+            pieces.append(Piece(f"  to {number('toNumber')}", "dim", drop=2))
+        body = _short(get("body") or "", 30 if compact else 60)
+        pieces.append(Piece("  " + json.dumps(body, ensure_ascii=False), drop=1))
     elif event == "appointment.created":
-        pieces.append((f"appointment {get('id')}", "bold"))
+        pieces.append(Piece(f"  appointment {text('id')}", "bold"))
         if get("startsAt"):
             minutes = get("durationMinutes")
-            length = f" for {minutes} min" if minutes is not None else ""
-            pieces.append((f"at {local_time(get('startsAt'))}{length}", ""))
+            length = f" for {plain_value(minutes)} min" if minutes is not None else ""
+            when = local_time(get("startsAt"), short=compact)
+            pieces.append(Piece(f"  at {when}{length}", drop=1))
         if get("attendeeName") or get("attendeePhone"):
-            who = " ".join(str(v) for v in (get("attendeeName"), get("attendeePhone")) if v)
-            pieces.append((f"with {who}", ""))
+            who = " ".join(plain_value(v) for v in (get("attendeeName"), get("attendeePhone")) if v)
+            pieces.append(Piece(f"  with {who}", drop=2))
         if get("callId") is not None:
-            pieces.append((f"(call {get('callId')})", "dim"))
+            pieces.append(Piece(f"  (call {text('callId')})", "dim", drop=1))
     else:
-        pieces.append((_short(json.dumps(data, ensure_ascii=False), 100), "dim"))
+        pieces.append(Piece("  " + _short(json.dumps(data, ensure_ascii=False), 100), "dim"))
     return pieces
 
 
-def delivery_text(result: DeliveryResult) -> tuple[str, str]:
-    """`200 OK 12 ms` in green, or the status / network error and the body's first line in red."""
+def delivery_text(result: DeliveryResult, *, compact: bool = False) -> tuple[str, str]:
+    """`200 OK 12 ms` in green, or the status / network error and the body's first line in
+    red; `compact` leaves out the reason phrase (`500 3 ms: KeyError: …`)."""
     if result.status is None:
         return f"{result.error} ({result.latency_ms:.0f} ms)", "red"
-    text = f"{result.status} {result.reason} {result.latency_ms:.0f} ms".replace("  ", " ")
+    reason = "" if compact else result.reason
+    text = f"{result.status} {reason} {result.latency_ms:.0f} ms".replace("  ", " ")
     if result.ok:
         return text, "green"
     first = result.first_line()
@@ -149,32 +171,35 @@ class WebhookPrinter:
             self.out.warn("stdout was closed; still listening (and saving, if --save)")
 
     def _terminal_line(self, event: ReceivedEvent, forward: DeliveryResult | None) -> None:
+        """One line per event at any width (output/fit.py); below COMPACT_BELOW columns no
+        seconds, the type unpadded, short direction and numbers."""
         from rich.text import Text
 
+        console = self.out.console
+        compact = console.width < COMPACT_BELOW
         record = event.record
         mark, mark_style = SIGNATURE_MARKS.get(event.signature, (event.signature, ""))
-        line = Text()
-        line.append(_clock(str(record.get("received_at", ""))), "dim")
-        line.append("  ")
-        line.append(mark, mark_style)
-        line.append(" ")
         # The type comes from the sender's X-ZazaVoice-Event header or body, like the fields.
-        line.append(terminal_safe(event.event).ljust(EVENT_TYPE_WIDTH), "bold")
+        kind = terminal_safe(event.event)
+        pieces = [
+            Piece(_clock(str(record.get("received_at", "")), seconds=not compact), "dim"),
+            Piece(f"  {mark}", mark_style),
+            Piece(" " + (kind if compact else kind.ljust(EVENT_TYPE_WIDTH)), "bold"),
+        ]
         body = record.get("body")
         data = body.get("data") if isinstance(body, dict) else None
-        for text, style in webhook_fields(event.event, data):
-            line.append("  ")
-            line.append(terminal_safe(text), style)
+        for piece in webhook_fields(event.event, data, compact=compact):
+            pieces.append(Piece(terminal_safe(piece.text), piece.style, piece.drop))
         if event.status >= 300:
-            line.append(f"  answered {event.status}", "red")
+            pieces.append(Piece(f"  answered {event.status}", "red"))
         for flag in record.get("flags", ()):
-            line.append(f"  ⚠ {FLAG_TEXT.get(flag, flag)}", "yellow")
+            text = FLAG_TEXT.get(flag, terminal_safe(flag))  # warnings in words, at any width
+            pieces.append(Piece(f"  ⚠ {text}", "yellow"))
         if forward is not None:
-            text, style = delivery_text(forward)
-            line.append("  → app ", "dim")
-            line.append(terminal_safe(text), style)
-        console = self.out.console
-        console.print(line)
+            text, style = delivery_text(forward, compact=compact)
+            pieces.append(Piece("  → app ", "dim"))
+            pieces.append(Piece(terminal_safe(text), style))
+        print_line(console, pieces)
         if self.print_body:
             from rich.highlighter import JSONHighlighter
 

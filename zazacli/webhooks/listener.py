@@ -523,8 +523,9 @@ class WebhookListener:
                 self._save.close()
             raise
         server = self._server
-        # A short poll keeps close() (and Ctrl-C) quick; ten wake-ups a second cost nothing.
-        self._spawn(lambda: server.serve_forever(poll_interval=0.1), "webhooks-serve")
+        # A short poll keeps close() (and Ctrl-C) quick: shutdown() waits up to one interval,
+        # at the end of every test too; fifty wake-ups a second cost nothing.
+        self._spawn(lambda: server.serve_forever(poll_interval=0.02), "webhooks-serve")
         self._spawn(self._work, "webhooks-worker")
         if self._save is not None:
             self._spawn(self._sync_loop, "webhooks-fsync")

@@ -115,6 +115,7 @@ def batch(
     from zazacli.calls.batch.pacer import parse_rate
     from zazacli.calls.dispatch import reconcile_wait
     from zazacli.output.dispatch import BatchProgress, batch_plan, batch_summary
+    from zazacli.output.values import named
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
@@ -131,10 +132,10 @@ def batch(
             out.notice(f"line {problem.line}: {problem.status}: {problem.error}")
         raise UsageError(f"{file}: no valid numbers to call ({len(rows.problems)} rows skipped)")
     agent_info = fetch_agent(app_ctx, agent)
+    who = named("agent", agent, agent_info.get("name"))
     if not agent_info.get("isActive", True):
         raise UsageError(
-            f"agent {agent} ({agent_info.get('name')}) is not active; the API would refuse "
-            "every row",
+            f"{who} is not active; the API would refuse every row",
             hint="activate it in the dashboard, or pick another: zaza agents list",
         )
     if quiet_hours_waived(app_ctx, allow_quiet_hours):
@@ -176,8 +177,7 @@ def batch(
             )
             progress.notice(
                 f"batch {file.name}: {rows.total} rows, {len(rows.rows)} valid; up to "
-                f"{per_second:g} calls/s, {concurrency} at a time, agent {agent} "
-                f"({agent_info.get('name')}), journal {journal_path}"
+                f"{per_second:g} calls/s, {concurrency} at a time, {who}, journal {journal_path}"
             )
             report = run.run()
     finally:

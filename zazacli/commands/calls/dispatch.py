@@ -21,7 +21,7 @@ from zazacli.commands.calls.shared import (
     follow_and_report,
     quiet_hours_waived,
 )
-from zazacli.commands.options import JsonOpt, get_context
+from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     INTERRUPTED_EXIT,
@@ -86,6 +86,7 @@ def dispatch(
         ),
     ] = None,
     transcript: TranscriptOpt = False,
+    fmt: ReportFormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Dispatch one outbound AI call, never twice.
@@ -105,10 +106,12 @@ def dispatch(
     """
     from zazacli.calls import dispatch as dispatching
     from zazacli.calls import phones
+    from zazacli.output import Format
     from zazacli.times import parse_duration
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    chosen = out.choose(fmt, json=as_json)
     variables = dispatching.parse_variables(var or [], vars_file)
 
     for needs_wait, option in ((transcript, "--transcript"), (wait_timeout, "--wait-timeout")):
@@ -129,7 +132,7 @@ def dispatch(
         out.warn(f"no time zone on record for {request.to_number}; quiet hours not checked")
     may_call = times.allowed or quiet_hours_waived(app_ctx, allow_quiet_hours)
     if dry_run:
-        show_dispatch_plan(app_ctx, request, times, window, may_call, as_json)
+        show_dispatch_plan(app_ctx, request, times, window, may_call, chosen is Format.json)
     if not may_call:
         raise phones.quiet_hours_error(times, window)
     if dry_run:
@@ -139,7 +142,11 @@ def dispatch(
     )
     try:
         result = dispatching.dispatch(
-            app_ctx.api, request, reconcile_wait=dispatching.reconcile_wait(app_ctx.env)
+            app_ctx.api,
+            request,
+            reconcile_wait=dispatching.reconcile_wait(app_ctx.env),
+            sleep=app_ctx.timing.sleep,
+            monotonic=app_ctx.timing.clock,
         )
     except KeyboardInterrupt:
         out.notice(
@@ -156,8 +163,8 @@ def dispatch(
     else:
         out.notice(f"queued call {call_id}: {request.from_number} -> {request.to_number}")
     if wait:
-        follow_and_report(app_ctx, int(call_id), timeout, transcript, as_json, first=result.call)
-    elif as_json:
+        follow_and_report(app_ctx, int(call_id), timeout, transcript, chosen, first=result.call)
+    elif chosen is Format.json:
         out.json_document(result.call)
     else:
         out.write(str(call_id))

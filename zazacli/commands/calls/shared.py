@@ -12,6 +12,7 @@ from zazacli.errors import INTERRUPTED_EXIT, NetworkError, NotFoundError, UsageE
 if TYPE_CHECKING:
     from zazacli.calls.phones import CallingWindow
     from zazacli.context import AppContext
+    from zazacli.output import Format
 
 CallId = Annotated[int, typer.Argument(help="Call id.", metavar="ID")]
 FromOpt = Annotated[
@@ -54,21 +55,26 @@ def follow_and_report(
     call_id: int,
     timeout: float,
     transcript: bool,
-    as_json: bool,
+    fmt: Format,
     first: dict[str, Any] | None = None,
 ) -> None:
-    """Follow a call to its end, print it, and exit by its outcome."""
+    """Follow a call to its end, print it in `fmt`, and exit by its outcome."""
     from zazacli.calls import dispatch as dispatching
     from zazacli.output import Format
     from zazacli.output.dispatch import CallStatusLine
 
     out = app_ctx.out
-    fmt = out.choose(json=as_json)
     line = CallStatusLine(out, call_id)
     try:
         with line:
             call = dispatching.follow(
-                app_ctx.api, call_id, timeout=timeout, on_update=line.update, call=first
+                app_ctx.api,
+                call_id,
+                timeout=timeout,
+                on_update=line.update,
+                call=first,
+                sleep=app_ctx.timing.sleep,
+                clock=app_ctx.timing.clock,
             )
     except KeyboardInterrupt:
         out.notice(

@@ -16,6 +16,7 @@ from zazacli.commands.options import (
     UntilOpt,
     call_filter,
     completer,
+    format_option,
     get_context,
 )
 
@@ -37,6 +38,9 @@ ByOpt = Annotated[
 ]
 
 
+StatsFormatOpt = Annotated[str | None, format_option("table", "plain", "json", "csv")]
+
+
 def stats(
     ctx: typer.Context,
     by: ByOpt = "status",
@@ -45,6 +49,7 @@ def stats(
     agent: AgentOpt = None,
     direction: DirectionOpt = None,
     status: StatusOpt = None,
+    fmt: StatsFormatOpt = None,
     as_json: JsonOpt = False,
     csv: CsvOpt = False,
 ) -> None:
@@ -65,15 +70,15 @@ def stats(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    chosen = out.choose(fmt, json=as_json, csv=csv)
     grouping = pick_grouping(by)
     filters = call_filter(direction, status, agent, since, until, out.notice)
-    fmt = out.choose(json=as_json, csv=csv)
     aggregator = CallStats(grouping, since=filters.since, until=filters.until)
     # Counting needs every matching call, in whatever order the server lists them.
     calls = app_ctx.api.iter_calls(filters, ordered=False)
     aggregator.feed(reading(out, calls, "calls"))
     names = _names(app_ctx, grouping) if grouping in ("agent", "campaign") else None
-    stats_report(out, aggregator.report(names=names, filters=filters._asdict()), fmt)
+    stats_report(out, aggregator.report(names=names, filters=filters._asdict()), chosen)
 
 
 def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:

@@ -9,6 +9,7 @@ import typer
 from zazacli.commands.options import (
     JsonlOpt,
     SinceOpt,
+    StreamFormatOpt,
     call_filter,
     complete_direction,
     complete_status,
@@ -76,6 +77,7 @@ def tail(
         ),
     ] = None,
     since: SinceOpt = None,
+    fmt: StreamFormatOpt = None,
     jsonl: JsonlOpt = False,
     max_events: Annotated[
         int | None,
@@ -99,14 +101,16 @@ def tail(
     import time
 
     from zazacli.calls.tail import CallFollower
+    from zazacli.output import Format
     from zazacli.output.tail import TailPrinter
     from zazacli.times import parse_duration
 
     exclusive(last=last is not None, since=since is not None)
-    every = parse_duration(interval, "--interval", minimum=1.0)
-    stop_after = parse_duration(duration, "--duration") if duration else None
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    chosen = out.choose(fmt, jsonl=jsonl, piped=Format.jsonl)
+    every = parse_duration(interval, "--interval", minimum=1.0)
+    stop_after = parse_duration(duration, "--duration") if duration else None
     filters = call_filter(direction, status, agent, since, None, out.notice)
     follower = CallFollower(
         app_ctx.api,
@@ -117,8 +121,10 @@ def tail(
         backlog=DEFAULT_BACKLOG if last is None else last,
         interval=every,
         notice=out.warn,
+        sleep=app_ctx.timing.sleep,
+        clock=app_ctx.timing.clock,
     )
-    printer = TailPrinter(out, jsonl=jsonl or not out.is_tty)
+    printer = TailPrinter(out, jsonl=chosen is Format.jsonl)
     printer.banner(follower, filters._asdict())
     started = time.monotonic()
     shown = 0

@@ -27,6 +27,8 @@ def transcript(
 ) -> None:
     """Print a call's transcript alone, for grep, files and subtitle tools.
 
+    On a terminal, a transcript taller than the screen goes through the pager.
+
     \b
     Examples:
       zaza calls transcript 90494
@@ -35,4 +37,5 @@ def transcript(
 
     app_ctx = get_context(ctx)
     call = app_ctx.api.get_call(call_id)
-    app_ctx.out.transcript(call, fmt.value)
+    with app_ctx.out.paged():
+        app_ctx.out.transcript(call, fmt.value)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from zazacli.commands.calls.shared import TranscriptOpt, follow_and_report
-from zazacli.commands.options import JsonOpt, get_context
+from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     INTERRUPTED_EXIT,
@@ -39,6 +39,7 @@ def wait(
         str, typer.Option("--timeout", help="Give up waiting after this long (90s, 15m, 1h).")
     ] = "15m",
     transcript: TranscriptOpt = False,
+    fmt: ReportFormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Follow a call until it ends, then print it; the exit code tells how it ended.
@@ -50,7 +51,8 @@ def wait(
       zaza calls wait 90501
       zaza calls wait 90501 --timeout 20m --transcript
     """
-    app_ctx = get_context(ctx)
     from zazacli.times import parse_duration
 
-    follow_and_report(app_ctx, call_id, parse_duration(timeout, "--timeout"), transcript, as_json)
+    app_ctx = get_context(ctx)
+    chosen = app_ctx.out.choose(fmt, json=as_json)
+    follow_and_report(app_ctx, call_id, parse_duration(timeout, "--timeout"), transcript, chosen)

@@ -1,4 +1,5 @@
-"""Piped output: headerless tab-separated lines, RFC 3339 UTC times, no colour."""
+"""Piped output: tab-separated lines, RFC 3339 UTC times, no colour; a header line only
+with `--header` (`Output.header`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ if TYPE_CHECKING:
 
 
 def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
-    """A line per item, the list columns in order; nothing at all for an empty list."""
+    """A line per item, the list columns in order. An empty list prints nothing, or only
+    the header line with `--header` (as a CSV has its header row)."""
     columns = LAYOUTS[kind].columns
     write = out.stdout.write
+    if out.header:
+        write("\t".join(plain_value(column.header) for column in columns) + "\n")
     count = 0
     for item in items:
         write("\t".join(column.plain(item) for column in columns) + "\n")

@@ -13,48 +13,72 @@ from zazacli.output.columns import LAYOUTS, Column
 from zazacli.output.safe import plain_value, safe_text
 
 if TYPE_CHECKING:
-    from rich.text import Text
+    from rich.table import Table
 
     from zazacli.output import Output
 
 
 def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
-    """The whole list at once (a table needs every width); a notice when it is empty."""
-    columns = LAYOUTS[kind].columns
+    """The whole list at once (a table needs every width); a notice when it is empty. On a
+    narrow terminal the lowest-priority columns are hidden, and a notice names them."""
+    layout = LAYOUTS[kind].columns
+    columns = layout if out.wide else fitting(layout, out.console.width)
     cells = [[column.cell(item, short=True) for column in columns] for item in items]
     if not cells:
         out.notice(empty_message)
         return 0
     from rich.table import Table
 
-    keep = _fitting_columns(columns, cells, out.console.width)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for index in keep:
-        table.add_column(columns[index].header, no_wrap=columns[index].no_wrap)
+    for column in columns:
+        table.add_column(column.header, no_wrap=column.no_wrap)
     for row in cells:
-        table.add_row(*(row[index] for index in keep))
-    out.console.print(table)
+        table.add_row(*row)
+    if out.wide:
+        _print_wide(out, table)
+    else:
+        out.console.print(table)
+    hidden = [column.header for column in layout if column not in columns]
+    if hidden:
+        out.notice(f"columns hidden: {', '.join(hidden)}; see all with --wide (or --json)")
     return len(cells)
 
 
-def _fitting_columns(columns: list[Column], cells: list[list[Text]], width: int) -> list[int]:
-    """Indexes of the columns to show: drop low-priority ones until the rest fit."""
-    widths = [
-        max([len(column.header)] + [row[i].cell_len for row in cells]) + 2
-        for i, column in enumerate(columns)
-    ]
-    keep = list(range(len(columns)))
-    by_priority = sorted(keep, key=lambda i: (-columns[i].priority, -i))
-    for index in by_priority:
-        if sum(widths[i] for i in keep) <= width or columns[index].priority == 1:
+GAP = 2  # cells between two columns (Rich's padding of 1 on each side)
+
+
+def fitting(columns: list[Column], width: int) -> list[Column]:
+    """The columns to show in `width` cells: the highest priorities hidden first (the
+    rightmost first among equals) until the others' declared widths fit. Never measured
+    from the data: the same columns for every page, at a given width."""
+    shown = list(columns)
+    ranked = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i), reverse=True)
+    for index in ranked:
+        room = sum(column.room for column in shown) + GAP * (len(shown) - 1)
+        if room <= width or columns[index].priority == 1:
             break
-        keep.remove(index)
-    return keep
+        shown.remove(columns[index])
+    return shown
+
+
+def _print_wide(out: Output, table: Table) -> None:
+    """`--wide`: every column at its full width, however narrow the terminal; the
+    terminal (or `less -S`) deals with the long lines, no cell is folded or cut."""
+    from rich.measure import Measurement
+
+    console = out.console
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    width = console.width
+    console.width = max(width, natural)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def record(out: Output, item: dict[str, Any], kind: str) -> None:
     """A panel titled `call 90512`: known fields with their labels, then the server's other
-    fields under their own names (data, like the values); absent fields are left out."""
+    fields labelled the same way (`someNewField`: `Some new field`); absent ones left out."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -64,7 +88,6 @@ def record(out: Output, item: dict[str, Any], kind: str) -> None:
     grid.add_column()
     for column in known + extra:
         if column.raw(item) is not None:
-            label = column.header.title() if column in known else column.header
-            grid.add_row(safe_text(label), column.cell(item))
+            grid.add_row(safe_text(column.label), column.cell(item))
     title = safe_text(f"{kind} {plain_value(item.get('id'))}", "bold")
     out.console.print(Panel(grid, title=title, title_align="left", expand=False))

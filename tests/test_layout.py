@@ -1,0 +1,350 @@
+"""Layouts that fit the terminal, and output with no Python in it (issue 13, items 3 and 11).
+
+Event lines (`calls tail`, `webhooks listen`) and tables are checked on a real
+pseudo-terminal of 80 and 120 columns (no COLUMNS: zaza asks the terminal), or through the
+CLI runner with ZAZA_FORCE_TTY and COLUMNS where the terminal itself does not matter.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from typing import Any
+
+import httpx
+import pytest
+from conftest import REPO, Cli, FaultServer, api_get, send, wait_for
+from rich.cells import cell_len
+
+from zazacli.output.columns import LAYOUTS
+from zazacli.webhooks.delivery import webhook_headers
+from zazacli.webhooks.samples import EVENT_TYPES, encode_body, event_body, sample_data
+
+KEY = "zaza_test_layout_key_0000"
+SECRET = "whsec_test_layout_3c1d"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+PYTHON_LITERAL = re.compile(r"\b(None|True|False)\b")
+CLOCK = re.compile(r"^\d\d:\d\d(:\d\d)?  ")
+
+
+class Terminal:
+    """`python -m zazacli ARGS` with stdout and stderr on one pseudo-terminal `columns`
+    wide, as a person sees it (no COLUMNS: zaza asks the terminal its size)."""
+
+    def __init__(self, *args: str, columns: int, env: dict[str, str]) -> None:
+        full_env = {**os.environ, "NO_COLOR": "1", "ZAZA_PAGER": "cat", **env}
+        for name in ("COLUMNS", "LINES", "ZAZA_FORCE_TTY"):
+            full_env.pop(name, None)
+        self._leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 200, columns, 0, 0))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "zazacli", *args],
+            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=full_env, cwd=REPO,
+        )  # fmt: skip
+        os.close(follower)
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._leader, 65536)
+            except OSError:  # EIO: the child has closed the terminal
+                return
+            if not chunk:
+                return
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        shown = b"".join(self._chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+        return ANSI.sub("", shown)
+
+    def finish(self, stop: bool = False, timeout: float = 60) -> tuple[int, str]:
+        """(exit code, everything shown); `stop` sends SIGTERM first (a follower)."""
+        try:
+            if stop:
+                self.proc.send_signal(signal.SIGTERM)
+            code = self.proc.wait(timeout)
+            self._reader.join(10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            os.close(self._leader)
+        return code, self.text()
+
+
+def shown_on(columns: int, *args: str, **env: str) -> str:
+    """What `zaza ARGS` shows on a terminal `columns` wide; it must exit 0."""
+    code, text = Terminal(*args, columns=columns, env=env).finish()
+    assert code == 0, text
+    return text
+
+
+def sandbox_env(sandbox: Any) -> dict[str, str]:
+    return {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
+
+
+def event_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if CLOCK.match(line)]
+
+
+# ---------------------------------------------------------------- calls tail
+
+
+def test_tail_is_one_compact_line_per_event_at_80_columns(sandbox: Any) -> None:
+    args = ("calls", "tail", "--last", "12", "--max-events", "12")
+    narrow = event_lines(shown_on(80, *args, **sandbox_env(sandbox)))
+    wide = event_lines(shown_on(120, *args, **sandbox_env(sandbox)))
+    assert len(narrow) == len(wide) == 12  # one line per event: nothing wrapped onto two
+    assert [line.split()[1] for line in narrow] == [line.split()[1] for line in wide]
+    for line in narrow:
+        assert cell_len(line) <= 80, line
+        # `14:03  90512  COMPLETED    out  +1415…0100 → +1617…0166  1:02  INTERESTED`
+        assert re.match(r"^\d\d:\d\d  +\d+  [A-Z_]+ ", line), line
+        assert re.search(r"\+\d{4}…\d{4} → \+\d{4}…\d{4}", line), line
+        assert not line.endswith("…"), line  # the sandbox's calls fit without cutting
+    for line in wide:  # today's layout: seconds, whole numbers, the agent
+        assert cell_len(line) <= 120, line
+        assert re.match(r"^\d\d:\d\d:\d\d  +\d+  [A-Z_]+ +(outbound|inbound) ", line), line
+        assert re.search(r"\+\d{10,15} → \+\d{10,15}  agent \d+", line), line
+    assert not PYTHON_LITERAL.search("\n".join(narrow + wide))
+
+
+# ---------------------------------------------------------------- webhooks listen
+
+
+def post_event(url: str, event: str, **data: Any) -> None:
+    raw = encode_body(event_body(event, {**sample_data(event), **data}))
+    headers = webhook_headers(raw, event, secret=SECRET)
+    response = httpx.post(url, content=raw, headers=headers, timeout=5, trust_env=False)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_listen_is_one_line_per_event_that_fits(columns: int) -> None:
+    env = {"ZAZA_WEBHOOK_SECRET": SECRET}
+    terminal = Terminal("webhooks", "listen", "--port", "0", columns=columns, env=env)
+    try:
+        found = wait_for(
+            lambda: re.search(r"listening on (http://\S+)", terminal.text()), 20, "the banner"
+        )
+        url = found.group(1)
+        for event in EVENT_TYPES:
+            post_event(url, event)
+        post_event(url, "call.completed", id=None)  # a sender that left the id out
+        wait_for(lambda: len(event_lines(terminal.text())) == 7, 10, "seven event lines")
+    finally:
+        code, text = terminal.finish(stop=True)
+    assert code == 0, text
+    lines = event_lines(text)
+    assert [line.split()[2] for line in lines] == [*EVENT_TYPES, "call.completed"]
+    for line in lines:
+        assert cell_len(line) <= columns, line
+        assert re.match(r"^\d\d:\d\d  ✓ " if columns < 100 else r"^\d\d:\d\d:\d\d  ✓ ", line)
+    assert "call ?" in lines[-1]
+    assert not PYTHON_LITERAL.search(text), text
+    if columns < 100:  # numbers shortened from the middle, the ids always there
+        assert re.search(r"call 90211  QUEUED  out  \+1415…0100 → \+1415…0123$", lines[0])
+        assert "lead 4421" in lines[3] and "appointment 77" in lines[5]
+
+
+# ---------------------------------------------------------------- tables
+
+
+def table_header(stdout: str) -> list[str]:
+    return ANSI.sub("", stdout).splitlines()[0].split()
+
+
+CALL_HEADERS = [column.header for column in LAYOUTS["call"].columns]
+
+
+def test_a_table_at_80_columns_hides_the_same_columns_whatever_the_data(cli: Cli) -> None:
+    tty = {"ZAZA_FORCE_TTY": "1", "NO_COLOR": "1", "COLUMNS": "80"}
+    results = [
+        cli("calls", "list", *filters, **tty)
+        for filters in ([], ["--status", "completed"], ["--status", "no_answer", "--limit", "1"])
+    ]
+    for result in results:
+        assert result.exit_code == 0, result.stderr
+        shown = table_header(result.stdout)
+        hidden = [header for header in CALL_HEADERS if header not in shown]
+        assert hidden and shown == [h for h in CALL_HEADERS if h in shown]
+        # The lowest priorities go first: every hidden column ranks below every shown one.
+        rank = {column.header: column.priority for column in LAYOUTS["call"].columns}
+        assert min(rank[h] for h in hidden) > max(rank[h] for h in shown if rank[h] > 1)
+        assert all(cell_len(line) <= 80 for line in ANSI.sub("", result.stdout).splitlines())
+        assert f"columns hidden: {', '.join(hidden)}; see all with --wide (or --json)" in (
+            result.stderr.splitlines()
+        )
+    assert len({tuple(table_header(result.stdout)) for result in results}) == 1
+    # The issue's complaint: 20 columns free while DIRECTION, FROM and AGENT were dropped.
+    assert "AGENT" in table_header(results[0].stdout)
+
+
+def test_wide_shows_every_column_and_a_wide_terminal_needs_no_flag(cli: Cli) -> None:
+    tty = {"ZAZA_FORCE_TTY": "1", "NO_COLOR": "1"}
+    wide = cli("calls", "list", "--limit", "3", "--wide", COLUMNS="80", **tty)
+    assert wide.exit_code == 0, wide.stderr
+    assert table_header(wide.stdout) == CALL_HEADERS
+    assert "hidden" not in wide.stderr
+    rows = ANSI.sub("", wide.stdout).splitlines()[1:]
+    assert len(rows) == 3 and all(re.search(r"\+\d{10,15} +\+\d{10,15}", row) for row in rows)
+    roomy = cli("calls", "list", "--limit", "3", COLUMNS="120", **tty)
+    assert table_header(roomy.stdout) == CALL_HEADERS and "hidden" not in roomy.stderr
+    piped = cli("calls", "list", "--limit", "3", "--wide")  # plain lines have every column
+    assert [len(line.split("\t")) for line in piped.stdout.splitlines()] == [9, 9, 9]
+
+
+def test_campaigns_and_agents_hide_by_their_own_priorities(cli: Cli) -> None:
+    tty = {"ZAZA_FORCE_TTY": "1", "NO_COLOR": "1", "COLUMNS": "80"}
+    campaigns = cli("campaigns", "list", **tty)
+    assert table_header(campaigns.stdout) == ["ID", "NAME", "STATUS", "AGENT", "LEADS", "CREATED"]
+    assert "columns hidden: FROM; see all with --wide (or --json)" in campaigns.stderr
+    agents = cli("agents", "list", **tty)
+    assert table_header(agents.stdout) == ["ID", "NAME", "ACTIVE", "PERSONALITY", "VOICE"]
+    assert agents.stderr == ""
+    narrow = cli("agents", "list", **{**tty, "COLUMNS": "50"})
+    assert "PERSONALITY" not in table_header(narrow.stdout) and "PERSONALITY" in narrow.stderr
+
+
+def test_notices_fold_between_words_on_a_narrow_terminal(sandbox: Any) -> None:
+    text = shown_on(40, "agents", "list", **sandbox_env(sandbox))
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("columns hidden:"))
+    notice = lines[start:]
+    assert len(notice) > 1 and all(cell_len(line) <= 40 for line in notice), notice
+    assert " ".join(notice) == (
+        "columns hidden: PERSONALITY, VOICE; see all with --wide (or --json)"
+    )
+
+
+# ---------------------------------------------------------------- calls show
+
+
+def test_calls_show_names_the_agent_on_a_terminal(cli: Cli, sandbox: Any) -> None:
+    listed = cli("calls", "list", "--agent", "12", "--limit", "1", "--json")
+    [call] = json.loads(listed.stdout)
+    name = api_get(sandbox, "agents/12")["name"]
+    shown = cli("calls", "show", str(call["id"]), ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="120")
+    assert shown.exit_code == 0, shown.stderr
+    assert re.search(rf"│ Agent +12 \({re.escape(name)}\) ", ANSI.sub("", shown.stdout))
+    piped = cli("calls", "show", str(call["id"]))  # scripts keep the API's value
+    assert "agentId\t12\n" in piped.stdout and f"({name})" not in piped.stdout
+
+
+CALL = {
+    "id": 77,
+    "status": "COMPLETED",
+    "direction": "OUTBOUND",
+    "agentId": 12,
+    "disposition": None,
+    "someNewField": "kept",
+    "callQualityScore": 4,
+    "sentiment": "POSITIVE",
+    "turns": [],
+}
+
+
+def fault_cli(server: FaultServer) -> Cli:
+    return Cli(env={"ZAZA_BASE_URL": server.url, "ZAZA_API_KEY": KEY})
+
+
+def test_unknown_fields_are_labelled_like_known_ones_and_a_failed_name_is_no_failure(
+    fault_server: FaultServer,
+) -> None:
+    def answer(handler: Any) -> None:
+        if handler.path.startswith("/api/v1/agents/"):
+            send(handler, 404, {"message": "agent not found"})
+        else:
+            send(handler, 200, CALL)
+
+    fault_server.set_handler(answer)
+    result = fault_cli(fault_server)(
+        "calls", "show", "77", ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="100"
+    )
+    assert result.exit_code == 0, result.stderr
+    shown = ANSI.sub("", result.stdout)
+    for label, value in (
+        ("Some new field", "kept"), ("Call quality score", "4"), ("Sentiment", "POSITIVE"),
+        ("Agent", "12"), ("Direction", "OUTBOUND"),
+    ):  # fmt: skip
+        assert re.search(rf"│ {label} +{value} +│", shown), (label, shown)
+    assert "someNewField" not in shown and "sentiment" not in shown
+    assert not PYTHON_LITERAL.search(shown)
+    paths = [request["path"] for request in fault_server.requests]
+    assert paths == ["/api/v1/calls/77", "/api/v1/agents/12"]  # one lookup, not retried
+    piped = fault_cli(fault_server)("calls", "show", "77")
+    assert "someNewField\tkept" in piped.stdout.splitlines()
+
+
+# ---------------------------------------------------------------- no Python literals
+
+
+def test_profiles_speak_toml_not_python(bare_cli: Cli) -> None:
+    nameless = bare_cli("profiles", "show", ZAZA_API_KEY=KEY)  # no profile at all
+    assert nameless.exit_code == 0, nameless.stderr
+    assert "name\t" in nameless.stdout.splitlines()
+    added = bare_cli("profiles", "add", "dev", "--no-verify", input=KEY + "\n")
+    assert added.exit_code == 0, added.stderr
+    changed = bare_cli("profiles", "set", "dev", "confirm", "yes")
+    assert changed.stderr.strip() == "profile dev: confirm = true"
+    shown = bare_cli("profiles", "show", "dev")
+    assert "confirm\ttrue" in shown.stdout.splitlines()
+    for result in (nameless, added, changed, shown):
+        assert not PYTHON_LITERAL.search(result.output), result.output
+
+
+def test_batch_names_a_nameless_agent_by_its_id(fault_server: FaultServer, tmp_path: Any) -> None:
+    fault_server.set_handler(lambda h: send(h, 200, {"id": 12, "isActive": False}))
+    leads = tmp_path / "leads.csv"
+    leads.write_text("to\n+14155550123\n")
+    result = fault_cli(fault_server)(
+        "calls", "batch", str(leads), "--from", "+14155550100", "--agent", "12",
+        "--allow-quiet-hours", "--yes",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: agent 12 is not active; the API would refuse")
+    assert not PYTHON_LITERAL.search(result.output)
+
+
+# ---------------------------------------------------------------- usage errors
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "command"),
+    [
+        (["calls", "list", "--bogus"], "no such option: --bogus", "zaza calls list"),
+        (["--bogus", "calls", "list"], "no such option: --bogus", "zaza"),
+        (["calls", "show"], "missing argument 'ID'", "zaza calls show"),
+        (["calls", "list", "--limit", "many"], "invalid value for '--limit'", "zaza calls list"),
+        (["call", "list"], "no such command 'call'. Did you mean 'calls'?", "zaza"),
+        (["calls", "lst"], "no such command 'lst'. Did you mean 'list'?", "zaza calls"),
+    ],
+)
+def test_usage_errors_speak_like_every_other_error(
+    bare_cli: Cli, args: list[str], message: str, command: str
+) -> None:
+    result = bare_cli(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    error, hint = result.stderr.splitlines()
+    assert error.startswith(f"error: {message}"), error
+    assert hint == f"hint: see '{command} --help'"
+    assert "Usage:" not in result.stderr and "Error:" not in result.stderr
+
+
+def test_a_group_given_nothing_still_shows_its_help(bare_cli: Cli) -> None:
+    result = bare_cli("calls")
+    assert result.exit_code == 2
+    assert "Usage: zaza calls" in result.output and "error:" not in result.output
