@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from zazacli import config
 
@@ -26,22 +25,43 @@ if TYPE_CHECKING:
     from zazacli.sandbox import Sandbox
 
 
-@dataclass
 class Options:
-    """The global options of the root command."""
+    """The global options of the root command. (Plain classes here: every command loads
+    this module, and a dataclass costs ~0.3 ms to define.)"""
 
-    profile: str | None = None
-    base_url: str | None = None
-    timeout: float | None = None
-    debug: bool = False
-    allow_insecure_http: bool = False
-    sandbox: bool = False
-    no_color: bool = False
-    no_pager: bool = False
+    __slots__ = (
+        "allow_insecure_http",
+        "base_url",
+        "debug",
+        "no_color",
+        "no_pager",
+        "profile",
+        "sandbox",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        debug: bool = False,
+        allow_insecure_http: bool = False,
+        sandbox: bool = False,
+        no_color: bool = False,
+        no_pager: bool = False,
+    ) -> None:
+        self.profile = profile
+        self.base_url = base_url
+        self.timeout = timeout
+        self.debug = debug
+        self.allow_insecure_http = allow_insecure_http
+        self.sandbox = sandbox
+        self.no_color = no_color
+        self.no_pager = no_pager
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(NamedTuple):
     """How zaza waits, in one place so that a test can skip the waits without patching
     modules: `sleep` between retries and polls, `clock` (monotonic seconds) for their
     deadlines, `backoff(attempt)` for the seconds before retry `attempt + 1` (None: the
