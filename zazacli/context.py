@@ -88,6 +88,7 @@ class AppContext:
         self.timing = timing or Timing()
         self.env: Mapping[str, str] = os.environ if env is None else env
         self._sandbox: Sandbox | None = None
+        self._scratch: Path | None = None
 
     @cached_property
     def config_dir(self) -> Path:
@@ -169,7 +170,21 @@ class AppContext:
             "a key, on a private sandbox: zaza --sandbox calls list"
         )
 
+    def scratch_dir(self) -> Path:
+        """A private directory removed when the command ends (what belongs to a --sandbox,
+        which lives for one command too)."""
+        if self._scratch is None:
+            import tempfile
+
+            self._scratch = Path(tempfile.mkdtemp(prefix="zaza-"))
+        return self._scratch
+
     def close(self) -> None:
+        if self._scratch is not None:
+            import shutil
+
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         if "api" in self.__dict__:
             self.api.close()
         if self._sandbox is not None:

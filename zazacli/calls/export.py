@@ -1,5 +1,6 @@
 """`zaza calls export-transcripts`: transcripts fetched by a few daemon threads, each file
 written atomically (temp file + rename), so a killed run never leaves half a transcript.
+The fetching (`fetch_call`, `WorkerPool`) is shared with `zaza calls sync`.
 No Typer and no printing here."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from zazacli.api.values import call_is_over
 from zazacli.calls.transcript import transcript_file
@@ -89,6 +90,109 @@ class Outcome:
     error: BaseException | None = None
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """`GET /calls/{id}`'s answer, or why there is none (`error` only for an AuthError,
+    which ends the run)."""
+
+    call_id: str
+    call: dict[str, Any] | None
+    reason: str = ""
+    error: BaseException | None = None
+
+
+def fetch_call(api: ZazaApi, call_id: str) -> Fetched:
+    """One call with its turns; never raises (a failure becomes the reason)."""
+    try:
+        return Fetched(call_id, api.get_call(int(call_id)))
+    except AuthError as exc:
+        return Fetched(call_id, None, exc.message, exc)
+    except ZazaError as exc:
+        return Fetched(call_id, None, exc.message)
+    except Exception as exc:  # a bad answer must not stop the other fetches
+        return Fetched(call_id, None, _exc_text(exc))
+
+
+Job = TypeVar("Job")
+Result = TypeVar("Result")
+
+
+class WorkerPool(Generic[Job, Result]):
+    """`work(job)` on `concurrency` daemon threads, its results handed back in the calling
+    thread (which may then write files or a database alone).
+
+    Jobs are pulled from the iterable in the calling thread too, as the workers free up: at
+    most 2 x concurrency wait in the queue, so memory stays flat however many there are.
+    Daemon threads mean Ctrl-C exits at once. `work` should not raise; if it does, the
+    error is raised in the calling thread.
+    """
+
+    def __init__(self, work: Callable[[Job], Result], concurrency: int) -> None:
+        self._work = work
+        self.concurrency = max(1, concurrency)
+
+    def run(self, jobs: Iterable[Job], on_result: Callable[[Result], None]) -> None:
+        """Every job done and its result handed to `on_result`, unless that raises."""
+        todo: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
+        results: queue.Queue[tuple[bool, Any]] = queue.Queue()
+        stop = threading.Event()
+        workers = [
+            threading.Thread(
+                target=self._loop, args=(todo, results, stop), name=f"fetch-{i}", daemon=True
+            )
+            for i in range(self.concurrency)
+        ]
+        for worker in workers:
+            worker.start()
+        submitted = handled = 0
+        try:
+            for job in jobs:
+                while True:
+                    try:
+                        todo.put((job,), timeout=0.1)
+                        break
+                    except queue.Full:
+                        handled += _hand_over(results, on_result, block=False)
+                submitted += 1
+                handled += _hand_over(results, on_result, block=False)
+            while handled < submitted:
+                handled += _hand_over(results, on_result, block=True)
+        finally:
+            stop.set()
+            for _ in workers:
+                with suppress(queue.Full):
+                    todo.put_nowait(None)
+
+    def _loop(
+        self, todo: queue.Queue[Any], results: queue.Queue[tuple[bool, Any]], stop: threading.Event
+    ) -> None:
+        while not stop.is_set():
+            item = todo.get()
+            if item is None or stop.is_set():
+                return
+            try:
+                results.put((True, self._work(item[0])))
+            except BaseException as exc:  # re-raised in the calling thread
+                results.put((False, exc))
+
+
+def _hand_over(
+    results: queue.Queue[tuple[bool, Any]], on_result: Callable[[Any], None], *, block: bool
+) -> int:
+    """Results waiting (at least one when `block`) passed to `on_result`; how many."""
+    count = 0
+    while True:
+        try:
+            ok, value = results.get(timeout=0.2) if block else results.get_nowait()
+        except queue.Empty:
+            return count
+        count += 1
+        if not ok:
+            raise value
+        on_result(value)
+        block = False
+
+
 def pick_transcript_format(value: str) -> str:
     fmt = value.strip().lower()
     if fmt not in EXTENSIONS:
@@ -113,7 +217,7 @@ def safe_call_id(value: Any) -> str | None:
     return text if ok else None
 
 
-def _shown_id(value: Any) -> str:
+def shown_id(value: Any) -> str:
     """A bad id as it may be quoted in the summary: short (the rest is elided)."""
     plain = isinstance(value, int | str) and not isinstance(value, bool)
     text = str(value) if plain else repr(value)
@@ -157,10 +261,10 @@ def _file_mode() -> int:
 class TranscriptExporter:
     """`DIR/<call id>.<ext>` for every call: existing files skipped, no-turn calls counted.
 
-    The listing is consumed in the calling thread (pages stream in as it goes); `concurrency`
-    daemon threads fetch `GET /calls/{id}` through the API client, whose retries back off
-    on 429. At most 2 x concurrency calls wait in the queue, so memory stays flat.
-    Daemon threads mean Ctrl-C exits at once; an interrupted write leaves only a temp file.
+    The listing is consumed in the calling thread (pages stream in as it goes); a
+    WorkerPool of `concurrency` threads fetches `GET /calls/{id}` through the API client,
+    whose retries back off on 429, and writes each file. An interrupted write leaves only a
+    temp file.
     """
 
     def __init__(
@@ -181,9 +285,7 @@ class TranscriptExporter:
         self.summary = ExportSummary()
         self._render = render or _default_render
         self._mode = _file_mode()
-        self._stop = threading.Event()
         self._streak = 0
-        self._handled = 0
         self._prepared = False
 
     def prepare(self) -> None:
@@ -203,34 +305,8 @@ class TranscriptExporter:
         """Export every call; the summary is kept up to date even if this raises."""
         if not self._prepared:
             self.prepare()
-        jobs: queue.Queue[str | None] = queue.Queue(maxsize=self.concurrency * 2)
-        results: queue.Queue[Outcome] = queue.Queue()
-        workers = [
-            threading.Thread(
-                target=self._work, args=(jobs, results), name=f"export-{i}", daemon=True
-            )
-            for i in range(self.concurrency)
-        ]
-        for worker in workers:
-            worker.start()
-        submitted = 0
-        try:
-            for call_id in self._to_fetch(calls):
-                while True:
-                    try:
-                        jobs.put(call_id, timeout=0.1)
-                        break
-                    except queue.Full:
-                        self._drain(results, block=False)
-                submitted += 1
-                self._drain(results, block=False)
-            while self._handled < submitted:
-                self._drain(results, block=True)
-        finally:
-            self._stop.set()
-            for _ in workers:
-                with suppress(queue.Full):
-                    jobs.put_nowait(None)
+        pool = WorkerPool(self.export_one, self.concurrency)
+        pool.run(self._to_fetch(calls), lambda outcome: self._record(outcome, True))
         return self.summary
 
     def _to_fetch(self, calls: Iterable[Mapping[str, Any]]) -> Iterator[str]:
@@ -240,22 +316,12 @@ class TranscriptExporter:
             call_id = safe_call_id(raw)
             if call_id is None:
                 reason = f"the call's id is not a number of at most {MAX_ID_DIGITS} digits"
-                self._record(Outcome(FAILED, _shown_id(raw), reason), False)
+                self._record(Outcome(FAILED, shown_id(raw), reason), False)
                 continue
             if (self.directory / file_name(call_id, self.fmt)).exists():
                 self._record(Outcome(SKIPPED, call_id), False)
                 continue
             yield call_id
-
-    def _drain(self, results: queue.Queue[Outcome], *, block: bool) -> None:
-        while True:
-            try:
-                outcome = results.get(timeout=0.2) if block else results.get_nowait()
-            except queue.Empty:
-                return
-            self._handled += 1
-            self._record(outcome, True)
-            block = False
 
     def _record(self, outcome: Outcome, fetched: bool) -> None:
         if isinstance(outcome.error, AuthError):
@@ -277,23 +343,12 @@ class TranscriptExporter:
         else:
             self._streak = 0
 
-    def _work(self, jobs: queue.Queue[str | None], results: queue.Queue[Outcome]) -> None:
-        while not self._stop.is_set():
-            call_id = jobs.get()
-            if call_id is None or self._stop.is_set():
-                return
-            results.put(self.export_one(call_id))
-
     def export_one(self, call_id: str) -> Outcome:
         """Fetch one call and write its transcript; never raises (errors become outcomes)."""
-        try:
-            call = self.api.get_call(int(call_id))
-        except AuthError as exc:
-            return Outcome(FAILED, call_id, exc.message, exc)
-        except ZazaError as exc:
-            return Outcome(FAILED, call_id, exc.message)
-        except Exception as exc:  # a bad answer must not stop the other exports
-            return Outcome(FAILED, call_id, f"{type(exc).__name__}: {exc}")
+        fetched = fetch_call(self.api, call_id)
+        call = fetched.call
+        if call is None:
+            return Outcome(FAILED, call_id, fetched.reason, fetched.error)
         # A live call's transcript is still growing; a file now would be skipped forever.
         if not call_has_ended(call):
             return Outcome(IN_PROGRESS, call_id)

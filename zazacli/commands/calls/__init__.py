@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from zazacli.commands.calls import (
+    archive,
     batch,
     dispatch,
     export,
+    search,
     show,
     stats,
+    sync,
     tail,
     transcript,
     wait,
@@ -26,3 +29,6 @@ app.command("batch", epilog=batch.BATCH_EPILOG)(batch.batch)
 app.command("tail", epilog=tail.TAIL_EPILOG)(tail.tail)
 app.command("stats")(stats.stats)
 app.command("export-transcripts")(export.export_transcripts)
+app.command("sync")(sync.sync)
+app.command("search")(search.search)
+app.command("archive")(archive.archive)

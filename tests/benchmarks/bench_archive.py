@@ -1,0 +1,213 @@
+"""The local archive: sync against export-transcripts, a no-change sync, size, and search.
+
+Run: python tests/benchmarks/bench_archive.py [--calls 20000] [--search-calls 100000]
+     [--rounds 3] [--concurrency 4] [--keep DIR] [--only sync|search]
+
+Goals (issue 14):
+  - a first `zaza calls sync` of N calls with transcripts takes <= 1.2x the time of
+    `zaza calls export-transcripts` of the same calls (both subprocesses against the same
+    sandbox subprocess, interleaved, medians);
+  - a sync with nothing new makes <= 10 requests (counted from `--debug`);
+  - archive size per call (reported);
+  - over an archive of --search-calls calls: the query alone (in-process `search()`, the
+    best 20 with snippets) has a median <= 20 ms (p95 reported), and a whole
+    `zaza calls search WORD` process (every hit, piped) takes <= 0.5x `grep -ril WORD`
+    over the same transcripts exported as text files.
+The big archive is filled in-process, through the archive's own writes, from the
+sandbox's generator (the same calls and turns `GET /calls/{id}` would answer): syncing
+100,000 calls over HTTP would take minutes and measure nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import measure, start_sandbox
+
+SYNC_BUDGET = 1.2
+REQUEST_BUDGET = 10
+QUERY_BUDGET_MS = 20.0
+PROCESS_BUDGET = 0.5
+QUERIES = [
+    "refund",
+    "thursday",
+    "予約",
+    "espanol",
+    '"call you back"',
+    "reschedul*",
+    "NEAR(plan month, 6)",
+    "refund AND card",
+    "rembours* OR reembolso",
+]
+GREP_WORD = "refund"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--search-calls", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--keep", type=Path, help="work in DIR and leave it (default: a temp dir)")
+    parser.add_argument("--only", choices=("sync", "search"), help="run one half only")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temp:
+        work = args.keep or Path(temp)
+        work.mkdir(parents=True, exist_ok=True)
+        ok = True
+        if args.only != "search":
+            ok = bench_sync(work, args.calls, args.rounds, args.concurrency)
+        if args.only != "sync":
+            ok = bench_search(work, args.search_calls) and ok
+    print("all goals met" if ok else "some goals MISSED")
+    if not ok:
+        raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- sync
+
+
+def bench_sync(work: Path, calls: int, rounds: int, concurrency: int) -> bool:
+    server, printed = start_sandbox("--calls", str(calls))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}, **printed}
+    zaza = [sys.executable, "-m", "zazacli"]
+    c = ["-c", str(concurrency)]
+    times: dict[str, list[float]] = {"export": [], "sync": []}
+    try:
+        for n in range(rounds):
+            export = [*zaza, "calls", "export-transcripts", str(work / f"export{n}"), *c]
+            times["export"].append(measure(export, env)[0])
+            sync = [*zaza, "calls", "sync", "--archive", str(work / f"sync{n}.sqlite3"), *c]
+            times["sync"].append(measure(sync, env)[0])
+        resync = subprocess.run(
+            [*zaza, "--debug", "calls", "sync", "--archive", str(work / "sync0.sqlite3")],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait()
+    requests = [line for line in resync.stderr.splitlines() if line.startswith("debug: > ")]
+    export, sync = (statistics.median(times[k]) for k in ("export", "sync"))
+    size = (work / "sync0.sqlite3").stat().st_size
+    print(f"{calls:,} calls, {rounds} rounds, concurrency {concurrency}, medians")
+    print(f"  zaza calls export-transcripts   {export:7.2f} s")
+    print(f"  zaza calls sync (first)          {sync:7.2f} s  {sync / export:4.2f}x  "
+          f"(goal <= {SYNC_BUDGET}x)")  # fmt: skip
+    print(f"  sync with nothing new            {len(requests)} requests (goal <= {REQUEST_BUDGET})")
+    for line in requests:
+        print(f"    {line.removeprefix('debug: > ')}")
+    print(f"  archive size                     {size / 2**20:.1f} MiB, {size / calls:,.0f} B/call")
+    return sync / export <= SYNC_BUDGET and len(requests) <= REQUEST_BUDGET
+
+
+# ---------------------------------------------------------------- search
+
+
+def fill_archive(path: Path, calls: int) -> int:
+    """The sandbox's seeded calls, stored as a sync stores them; returns how many have
+    turns."""
+    from zazacli.archive.store import Archive
+    from zazacli.sandbox.server import SandboxApp, SandboxConfig
+
+    app = SandboxApp(SandboxConfig(calls=calls, live_calls=False))
+    archive = Archive.open(path, create=True)
+    archive.save_agents(list(app.agents.values()))
+    with_turns = 0
+    try:
+        records = app.calls
+        for start in range(0, len(records), 100):
+            details = [json.loads(app.call_detail(r)) for r in records[start : start + 100]]
+            archive.store_listed([(d["id"], d) for d in details], run=1)
+            archive.store_details([(d["id"], d) for d in details], run=1)
+            with_turns += sum(bool(d["turns"]) for d in details)
+    finally:
+        archive.close()
+    return with_turns
+
+
+def export_texts(path: Path, directory: Path) -> int:
+    """Every archived transcript as `<id>.txt`, as `export-transcripts` writes them."""
+    import sqlite3
+
+    from zazacli.calls.transcript import transcript_file
+
+    directory.mkdir(exist_ok=True)
+    count = 0
+    with sqlite3.connect(path) as db:
+        for raw, turns in db.execute("SELECT raw, turns FROM calls WHERE n_turns > 0"):
+            call = {**json.loads(raw), "turns": json.loads(turns)}
+            (directory / f"{call['id']}.txt").write_text(transcript_file(call, "text"))
+            count += 1
+    return count
+
+
+def bench_search(work: Path, calls: int) -> bool:
+    from zazacli.api.listing import CallFilter
+    from zazacli.archive.search import search
+    from zazacli.archive.store import Archive
+    from zazacli.archive.tokens import match_query
+
+    path = work / f"search{calls}.sqlite3"
+    if not path.exists():
+        started = time.perf_counter()
+        with_turns = fill_archive(path, calls)
+        took, size = time.perf_counter() - started, path.stat().st_size
+        print(f"{calls:,} calls archived in-process ({with_turns:,} with turns) in "
+              f"{took:.0f} s, {size / calls:,.0f} B/call")  # fmt: skip
+    archive = Archive.open(path, create=False)
+    per_query: dict[str, list[float]] = {}
+    try:
+        for query in QUERIES:
+            list(search(archive, query, CallFilter(), limit=20))  # warm the cache
+            per_query[query] = []
+            for _ in range(30):
+                started = time.perf_counter()
+                hits = list(search(archive, query, CallFilter(), limit=20))
+                per_query[query].append((time.perf_counter() - started) * 1000)
+            matches = archive.conn.execute(
+                "SELECT count(*) FROM turns_fts WHERE turns_fts MATCH ?",
+                (match_query(query),),
+            ).fetchone()[0]
+            print(f"  {query:<26} {statistics.median(per_query[query]):7.2f} ms median, "
+                  f"{matches:>7,} matching turns, {len(hits)} shown")  # fmt: skip
+    finally:
+        archive.close()
+    every = sorted(ms for values in per_query.values() for ms in values)
+    median = statistics.median(every)
+    p95 = every[int(len(every) * 0.95)]
+    print(f"query alone (best 20, with snippets), {calls:,} calls: median {median:.2f} ms, "
+          f"p95 {p95:.2f} ms (goal: median <= {QUERY_BUDGET_MS:.0f} ms)")  # fmt: skip
+
+    texts = work / f"texts{calls}"
+    if not texts.exists():
+        print(f"  exported {export_texts(path, texts):,} transcript files for grep")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
+    grep = ["grep", "-ril", GREP_WORD, str(texts)]
+    zaza = [sys.executable, "-m", "zazacli", "calls", "search", GREP_WORD, "--archive", str(path)]
+    limited = [*zaza, "--limit", "20"]
+    measure(grep, env)  # the page cache warm for both
+    runs: dict[str, list[float]] = {"grep": [], "zaza": [], "limited": []}
+    for _ in range(5):
+        runs["grep"].append(measure(grep, env)[0])
+        runs["zaza"].append(measure(zaza, env)[0])
+        runs["limited"].append(measure(limited, env)[0])
+    grep_s, zaza_s, limited_s = (statistics.median(runs[k]) for k in ("grep", "zaza", "limited"))
+    hits = subprocess.run(zaza, env=env, capture_output=True, text=True, check=True).stdout
+    print(f"whole process, {GREP_WORD!r}, medians of 5:")
+    print(f"  grep -ril over {texts.name}/        {grep_s:6.3f} s")
+    print(f"  zaza calls search (every hit)    {zaza_s:6.3f} s  {zaza_s / grep_s:4.2f}x  "
+          f"({len(hits.splitlines()):,} hits; goal <= {PROCESS_BUDGET}x)")  # fmt: skip
+    print(f"  zaza calls search --limit 20     {limited_s:6.3f} s  {limited_s / grep_s:4.2f}x")
+    return median <= QUERY_BUDGET_MS and zaza_s / grep_s <= PROCESS_BUDGET
+
+
+if __name__ == "__main__":
+    main()

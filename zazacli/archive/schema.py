@@ -1,0 +1,78 @@
+"""The archive's tables, as a list of migrations: migration N takes schema version N to N+1.
+
+The version is SQLite's `user_version`. A new release appends a migration and never edits
+an old one, so every archive, however old, is brought up to date in order, each step in one
+transaction. Columns beside `raw` are copies for filtering and sorting; `raw` (the call as
+the API last sent it, without `turns`) and `turns` (its turns as sent) are the record.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
+        # created_at: `created_key` form (UTC, sorts as time does); ended: call_is_over;
+        # turns: NULL until the transcript of the ended call is fetched, then the JSON sent;
+        # seen_run: the sync that last read the call (a run skips what it has read);
+        # synced_at: when the row last changed.
+        """CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT,
+            status TEXT,
+            direction TEXT,
+            from_number TEXT,
+            to_number TEXT,
+            agent_id INTEGER,
+            campaign_id INTEGER,
+            duration_seconds INTEGER,
+            disposition TEXT,
+            ended INTEGER NOT NULL,
+            raw TEXT NOT NULL,
+            turns TEXT,
+            n_turns INTEGER,
+            seen_run INTEGER,
+            synced_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX calls_created ON calls (created_at)",
+        "CREATE INDEX calls_todo ON calls (id) WHERE turns IS NULL",
+        # One row per turn, its text as indexed (tokens.index_text); the index reads it.
+        """CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            call_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            role TEXT,
+            text TEXT NOT NULL
+        )""",
+        "CREATE INDEX turns_call ON turns (call_id)",
+        """CREATE VIRTUAL TABLE turns_fts USING fts5 (
+            text, content='turns', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        )""",
+        """CREATE TRIGGER turns_added AFTER INSERT ON turns BEGIN
+            INSERT INTO turns_fts (rowid, text) VALUES (new.id, new.text);
+        END""",
+        """CREATE TRIGGER turns_removed AFTER DELETE ON turns BEGIN
+            INSERT INTO turns_fts (turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END""",
+        # What a sync may take as held: every call of `scope` created after `bottom` (and
+        # some at it) up to `top`; `reached_end` when the list was read to its very end.
+        """CREATE TABLE coverage (
+            scope TEXT PRIMARY KEY,
+            top TEXT,
+            bottom TEXT,
+            reached_end INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID""",
+        "CREATE TABLE agents (id INTEGER PRIMARY KEY, name TEXT, raw TEXT NOT NULL)",
+        # finished_at NULL: the run was killed (or is still going).
+        """CREATE TABLE syncs (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT,
+            summary TEXT
+        )""",
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

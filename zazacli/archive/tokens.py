@@ -1,0 +1,65 @@
+"""Text as the full-text index sees it, and search queries made to match it.
+
+The index uses FTS5's `unicode61` tokenizer with `remove_diacritics 2`: words are split on
+spaces and punctuation, case is folded and accents are dropped (`cafe` finds `café`,
+`espanol` finds `español`). Chinese and Japanese are written without spaces, which would make
+a whole sentence one word; so each of their characters is indexed as a word of its own
+(separated by an invisible ZERO WIDTH SPACE), and a query's run of them becomes a phrase:
+`予約` finds `予約を木曜日に変更したいです`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+SEPARATOR = "\u200b"  # ZERO WIDTH SPACE: a separator for unicode61, invisible when shown
+# Han (with its extensions and compatibility ideographs), hiragana, katakana (with the
+# prolonged sound mark and half-width forms) and the iteration marks 々〆〇.
+_CJK = (
+    "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0002fa1f"
+)
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """Compiled when first used, not at import (`zaza --help` never needs them):
+    between two CJK characters; the snippet markers (see search.py) and lone surrogates,
+    which SQLite cannot store; a word with punctuation inside (rendez-vous, don't, 10:00,
+    e-mail), which FTS5 would read as a column filter or fail on, so it is searched as a
+    phrase; and the parts of a query (a quoted string, a word, spaces and parentheses)."""
+    return (
+        re.compile(f"(?<=[{_CJK}])(?=[{_CJK}])"),
+        re.compile("[\x02\x03\ud800-\udfff]"),
+        re.compile(r"\w[-'’.:/@+&]+\w"),
+        re.compile(r'"[^"]*"?|[^\s()"]+|[\s()]+'),
+    )
+
+
+def index_text(text: str) -> str:
+    """A turn's text as it is indexed (and kept in the `turns` table)."""
+    between_cjk, unstorable, _, _ = _patterns()
+    return between_cjk.sub(SEPARATOR, unstorable.sub(_replacement, text))
+
+
+def _replacement(match: re.Match[str]) -> str:
+    return " " if match.group() in "\x02\x03" else "\ufffd"
+
+
+def shown_text(indexed: str) -> str:
+    """Indexed text (a snippet) as it reads: without the separators put between characters."""
+    return indexed.replace(SEPARATOR, "")
+
+
+def match_query(query: str) -> str:
+    """The user's FTS5 query, made to match the index: CJK runs split as the index splits
+    them, and words with inner punctuation quoted. Everything else is FTS5's own syntax."""
+    between_cjk, _, inner_punctuation, query_part = _patterns()
+    parts = []
+    for part in query_part.findall(query):
+        if not part.startswith('"') and inner_punctuation.search(part):
+            star = part.endswith("*")
+            part = '"' + part.rstrip("*") + '"' + ("*" if star else "")
+        parts.append(part)
+    return between_cjk.sub(SEPARATOR, "".join(parts))

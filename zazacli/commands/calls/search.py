@@ -1,0 +1,115 @@
+"""`zaza calls search QUERY`: full-text search over the archived transcripts (offline)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from zazacli.commands.calls.archive import ArchiveOpt, archive_path
+from zazacli.commands.options import (
+    AgentOpt,
+    CsvOpt,
+    DirectionOpt,
+    FormatOpt,
+    JsonlOpt,
+    JsonOpt,
+    SinceOpt,
+    StatusOpt,
+    UntilOpt,
+    call_filter,
+    completer,
+    get_context,
+    pick_choice,
+)
+
+TERMINAL_DEFAULT_LIMIT = 20
+ROLES = ("AGENT", "CALLER")
+
+QueryArg = Annotated[
+    str,
+    typer.Argument(
+        help='Words (all must match), "a phrase", prefix*, AND, OR, NOT, NEAR(a b, 10).',
+        metavar="QUERY",
+        show_default=False,
+    ),
+]
+RoleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--role",
+        help="agent or caller: only what that side said.",
+        autocompletion=completer(lambda: ("agent", "caller")),
+        show_default=False,
+    ),
+]
+SearchLimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", "-L", min=1, help="At most N hits [default: 20 on a terminal, else all]."
+    ),
+]
+
+
+def search(
+    ctx: typer.Context,
+    query: QueryArg,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    agent: AgentOpt = None,
+    status: StatusOpt = None,
+    direction: DirectionOpt = None,
+    role: RoleOpt = None,
+    limit: SearchLimitOpt = None,
+    fmt: FormatOpt = None,
+    as_json: JsonOpt = False,
+    jsonl: JsonlOpt = False,
+    csv: CsvOpt = False,
+    archive_file: ArchiveOpt = None,
+) -> None:
+    """Search the archived transcripts, best match first (SQLite FTS5, bm25).
+
+    Each hit is one turn: the call id, its time, the agent, who spoke, and a snippet with
+    the match highlighted (marked **like this** when not on a terminal). Case and accents
+    are ignored; Chinese and Japanese are matched character by character. Works offline,
+    on what `zaza calls sync` archived. A query FTS5 cannot read is a usage error (exit 2).
+    On a terminal, a list taller than the screen goes through the pager.
+
+    \b
+    Examples:
+      zaza calls search refund --since 1w
+      zaza calls search '"move it to thursday" OR reschedul*' --role caller
+      zaza calls search 'NEAR(price plan, 5)' --agent 12 -o csv > pricing.csv
+    """
+    from zazacli.archive.search import search as run_search
+    from zazacli.archive.store import Archive, archive_errors
+    from zazacli.output import Format
+    from zazacli.output.archive import search_results
+
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    filters = call_filter(direction, status, agent, since, until, out.notice)
+    speaker = pick_choice(role, ROLES, "--role")
+    chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
+    # A person at a terminal (whatever the format) gets the best 20; a pipe gets every hit.
+    default_limit = limit is None and out.terminal
+    path = archive_path(app_ctx, archive_file)
+    more = False
+    with archive_errors(path):
+        store = Archive.open(path, create=False)
+        try:
+            # One hit more than shown on a terminal tells whether there are more.
+            wanted = TERMINAL_DEFAULT_LIMIT + 1 if default_limit else limit
+            hits = run_search(store, query, filters, role=speaker, limit=wanted)
+            if default_limit:
+                found = list(hits)
+                more = len(found) > TERMINAL_DEFAULT_LIMIT
+                hits = iter(found[:TERMINAL_DEFAULT_LIMIT])
+            with out.paged():
+                shown = search_results(out, hits, chosen)
+        finally:
+            store.close()
+    if shown == 0 and chosen is not Format.json:
+        out.notice("no matches")
+    elif more:
+        out.notice(f"showing the best {shown}; use --limit N for more")
