@@ -36,6 +36,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     config_dir = tmp_path / "config"
     monkeypatch.setenv("ZAZA_CONFIG_DIR", str(config_dir))
+    # Default archives (platformdirs' data directory) go to the test's directory too.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     return config_dir
 
 

@@ -232,6 +232,7 @@ def test_get_is_retried_after_a_503(fault_cli: Cli, fault_server: FaultServer) -
     assert json.loads(result.stdout) == {"n": 200}
 
 
+@pytest.mark.slow
 def test_post_whose_answer_is_lost_is_not_resent(fault_cli: Cli, fault_server: FaultServer) -> None:
     release = threading.Event()
 
@@ -252,9 +253,7 @@ def test_post_whose_answer_is_lost_is_not_resent(fault_cli: Cli, fault_server: F
     assert "no answer came" in result.stderr
 
 
-@pytest.mark.parametrize(
-    ("status", "code"), [(404, 3), (401, 4), (422, 2), (500, 1), (429, 5)]
-)
+@pytest.mark.parametrize(("status", "code"), [(404, 3), (401, 4), (422, 2), (500, 1), (429, 5)])
 def test_error_statuses_map_to_exit_codes(
     fault_cli: Cli, fault_server: FaultServer, status: int, code: int
 ) -> None:

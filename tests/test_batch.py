@@ -70,8 +70,7 @@ def test_batch_sends_valid_rows_once_with_their_variables(
     # Every valid row is queued, but one row will never be: cron must see that (exit 16).
     assert result.exit_code == 16, result.stderr
     assert (
-        "error: 1 of 5 rows was invalid and not called; every valid row is queued"
-        in result.stderr
+        "error: 1 of 5 rows was invalid and not called; every valid row is queued" in result.stderr
     )
     rows = json_lines(result.stdout)
     assert {line: row["status"] for line, row in rows.items()} == {
@@ -216,9 +215,7 @@ def test_confirm_profile_needs_yes(bare_cli: Cli, sandbox: Any, tmp_path: Path) 
 # ---------------------------------------------------------------- partial failure
 
 
-def test_quiet_hours_defer_rows_and_exit_1(
-    bare_cli: Cli, real_api: Any, tmp_path: Path
-) -> None:
+def test_quiet_hours_defer_rows_and_exit_1(bare_cli: Cli, real_api: Any, tmp_path: Path) -> None:
     sandbox = real_api
     add_profile(bare_cli, sandbox, "ops")
     window = window_around("America/New_York", include_now=False)
@@ -403,6 +400,7 @@ def journal_entries_tolerant(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
+@pytest.mark.slow
 def test_ctrl_c_lets_calls_in_flight_finish_and_says_how_to_resume(
     make_sandbox: Any, tmp_path: Path
 ) -> None:

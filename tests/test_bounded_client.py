@@ -92,6 +92,7 @@ def test_endless_body_stops_at_the_cap_quickly(fault_server: FaultServer, stop: 
     assert took < 10
 
 
+@pytest.mark.slow
 def test_drip_fed_body_ends_at_the_timeout(fault_server: FaultServer, stop: Any) -> None:
     fault_server.set_handler(streaming(b"1,", 0.05, stop))
     started = time.monotonic()
@@ -103,6 +104,7 @@ def test_drip_fed_body_ends_at_the_timeout(fault_server: FaultServer, stop: Any)
     assert len(fault_server.requests) == 1  # not asked again: a slow server stays slow
 
 
+@pytest.mark.slow
 def test_drip_fed_headers_end_at_the_timeout(fault_server: FaultServer, stop: Any) -> None:
     def handler(h: BaseHTTPRequestHandler) -> None:
         h.wfile.write(b"HTTP/1.1 200 OK\r\n")
@@ -124,6 +126,7 @@ def test_drip_fed_headers_end_at_the_timeout(fault_server: FaultServer, stop: An
     assert len(fault_server.requests) == 1
 
 
+@pytest.mark.slow
 def test_drip_fed_dispatch_answer_is_reconciled_not_resent(
     fault_server: FaultServer, stop: Any
 ) -> None:

@@ -51,6 +51,7 @@ def test_committed_scripts_are_current(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_check_mode_notices_a_stale_script(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], timeout=120)
     fish = tmp_path / "zaza.fish"
@@ -84,9 +85,7 @@ def complete(env: dict[str, str], *, modules: bool = False) -> tuple[str, set[st
     )
     command = [sys.executable, "-c", code] if modules else [sys.executable, "-m", "zazacli"]
     started = time.monotonic()
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=REPO, timeout=60
-    )
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     elapsed = time.monotonic() - started
     found: set[str] = set()
     if modules:

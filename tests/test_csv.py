@@ -234,7 +234,7 @@ def test_csv_is_utf8_whatever_the_locale(fault_server: FaultServer, encoding: st
 # ---------------------------------------------------------------- formulas (OWASP CSV injection)
 
 FORMULAS = {
-    "=HYPERLINK(\"https://evil.example\",\"click\")": "'=HYPERLINK(\"https://evil.example\",\"click\")",
+    '=HYPERLINK("https://evil.example","click")': '\'=HYPERLINK("https://evil.example","click")',
     "@SUM(A1:A9)": "'@SUM(A1:A9)",
     "+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0": "'-2+3+cmd|' /C calc'!A0",

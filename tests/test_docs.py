@@ -236,6 +236,8 @@ def input_files() -> dict[str, bytes]:
 
 def base_env(sandbox: Sandbox, home: Path) -> dict[str, str]:
     dropped = {"NO_COLOR", "FORCE_COLOR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
+    # platformdirs reads these before HOME: the default archive must land in the temp HOME.
+    dropped |= {"XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"}
     env = {
         name: value
         for name, value in os.environ.items()

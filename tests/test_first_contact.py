@@ -135,8 +135,18 @@ def test_the_sandbox_header_from_another_host_does_not_lift_quiet_hours() -> Non
         ([*DISPATCH, "--transcript"], "--transcript needs --wait"),
         ([*DISPATCH, "--wait-timeout", "5m"], "--wait-timeout needs --wait"),
         (
-            ["calls", "batch", "leads.csv", "--from", "+14155550100", "--agent", "12",
-             "--settle", "1m", "--redial-unknown"],
+            [
+                "calls",
+                "batch",
+                "leads.csv",
+                "--from",
+                "+14155550100",
+                "--agent",
+                "12",
+                "--settle",
+                "1m",
+                "--redial-unknown",
+            ],
             "--settle and --redial-unknown cannot be used together",
         ),
     ],
@@ -246,7 +256,12 @@ def test_profiles_add_saves_nothing_when_the_key_is_refused(sandbox: Any) -> Non
     )
     assert "typo" not in cli("profiles", "list").stdout
     unchecked = cli(
-        "profiles", "add", "typo", "--base-url", sandbox.base_url, "--no-verify",
+        "profiles",
+        "add",
+        "typo",
+        "--base-url",
+        sandbox.base_url,
+        "--no-verify",
         input="zaza_test_wrong_key_00",
     )
     assert unchecked.exit_code == 0 and "the key works" not in unchecked.stderr

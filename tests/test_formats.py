@@ -164,6 +164,7 @@ def test_doctor_prints_json_or_its_lines(cli: Cli) -> None:
     assert lines and all(line[0] in "✓✗? " for line in lines)
 
 
+@pytest.mark.slow
 def test_dispatch_and_wait_print_the_call_as_json(cli: Cli, sandbox: Any) -> None:
     dispatch = ["calls", "dispatch", "--from", FROM, "--to", "+12125550188", "--agent", "12"]
     queued = cli(*dispatch, "-o", "json", "--allow-quiet-hours")
@@ -431,6 +432,7 @@ def test_output_that_fits_is_printed_without_the_pager(sandbox: Any, tmp_path: P
     assert len(listed_ids(screen)) == 5
 
 
+@pytest.mark.slow
 def test_no_pager_option_and_empty_or_cat_pager_print_to_the_terminal(
     sandbox: Any, tmp_path: Path
 ) -> None:
@@ -446,6 +448,7 @@ def test_no_pager_option_and_empty_or_cat_pager_print_to_the_terminal(
     assert not paged.exists()
 
 
+@pytest.mark.slow
 def test_pager_comes_from_zaza_pager_then_pager(sandbox: Any, tmp_path: Path) -> None:
     first, second = tmp_path / "zaza_pager.txt", tmp_path / "pager.txt"
     on_a_terminal(sandbox, "calls", "list", "--all",
@@ -494,6 +497,7 @@ def test_a_pager_that_quits_early_ends_the_command_quietly(
     assert json.loads(paged.read_text())["id"]
 
 
+@pytest.mark.slow
 def test_long_transcripts_go_through_the_pager(sandbox: Any, tmp_path: Path) -> None:
     call = newest_call(sandbox, status="COMPLETED")
     transcript = run_zaza("calls", "transcript", str(call["id"]),

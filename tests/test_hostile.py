@@ -65,28 +65,53 @@ def options_of(path: str) -> list[str]:
 # Values that must not turn into traffic to other hosts: no URL schemes in random text.
 hostile_text = st.one_of(
     st.text(max_size=40).filter(lambda s: "://" not in s and "\x00" not in s),
-    st.sampled_from(["", " ", "-1", "0", "99999999999999999999999", "1e309", "NaN", "abc",
-                     "\u202e\u0645\u0631\u062d\u0628\u0627", "../../etc/passwd", "%s%n", "☎️",
-                     "+1", "+14155550100", "2026-13-45", "http://127.0.0.1:9/x", "-", "--"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "-1",
+            "0",
+            "99999999999999999999999",
+            "1e309",
+            "NaN",
+            "abc",
+            "\u202e\u0645\u0631\u062d\u0628\u0627",
+            "../../etc/passwd",
+            "%s%n",
+            "☎️",
+            "+1",
+            "+14155550100",
+            "2026-13-45",
+            "http://127.0.0.1:9/x",
+            "-",
+            "--",
+        ]
+    ),
 )
 
 
 def test_the_tree_is_complete() -> None:
-    for expected in ("calls list", "calls show", "agents list", "campaigns show",
-                     "profiles add", "webhooks verify"):
+    for expected in (
+        "calls list",
+        "calls show",
+        "agents list",
+        "campaigns show",
+        "profiles add",
+        "webhooks verify",
+    ):
         assert expected in COMMANDS
 
 
 @pytest.mark.parametrize("path", FUZZED)
 def test_random_arguments_never_crash(path: str, sandbox: Any, tmp_path: Path) -> None:
     options = options_of(path)
-    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": KEY,
-           "ZAZA_WEBHOOK_SECRET": SECRET}
+    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": KEY, "ZAZA_WEBHOOK_SECRET": SECRET}
     runner = CliRunner()
     tried: list[int] = []
 
-    @settings(max_examples=20, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(st.lists(st.one_of(st.sampled_from(options or ["--json"]), hostile_text), max_size=6))
     def run(extra: list[str]) -> None:
         cwd = os.getcwd()
@@ -113,8 +138,13 @@ def test_random_arguments_never_crash(path: str, sandbox: Any, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     "content",
-    [b'[profiles.prod]\napi_key = "zaza_', b"\x00\xff\xfe binary \x89PNG", b"default = 3\n",
-     b"profiles = 5\n", b'[profiles.p]\nconfirm = "yes"\n'],
+    [
+        b'[profiles.prod]\napi_key = "zaza_',
+        b"\x00\xff\xfe binary \x89PNG",
+        b"default = 3\n",
+        b"profiles = 5\n",
+        b'[profiles.p]\nconfirm = "yes"\n',
+    ],
     ids=["truncated", "binary", "default-not-string", "profiles-not-table", "wrong-type"],
 )
 def test_broken_config_files(content: bytes, bare_cli: Cli, isolated_env: Path) -> None:
@@ -164,20 +194,23 @@ def test_connection_closed_mid_body(fault_server: FaultServer) -> None:
 
     fault_server.set_handler(handler)
     sleeps = Sleeps()
-    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
-              timing=no_waiting(sleeps))
+    cli = Cli(
+        env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY}, timing=no_waiting(sleeps)
+    )
     result = cli("agents", "list")
     assert result.exit_code == 6, result.stderr
     assert "Traceback" not in result.stderr and KEY not in result.stderr
     assert len(fault_server.requests) == MAX_TRIES and len(sleeps) == MAX_TRIES - 1
 
 
+@pytest.mark.slow
 def test_server_answering_30s_late(fault_server: FaultServer) -> None:
     release = threading.Event()
     fault_server.set_handler(lambda h: (release.wait(30), send(h, 200, [])))
     sleeps = Sleeps()
-    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
-              timing=no_waiting(sleeps))
+    cli = Cli(
+        env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY}, timing=no_waiting(sleeps)
+    )
     started = time.monotonic()
     try:
         result = cli("--timeout", "0.1", "campaigns", "list")
@@ -192,16 +225,21 @@ def test_server_answering_30s_late(fault_server: FaultServer) -> None:
 @pytest.mark.parametrize(
     ("knob", "code", "tries"),
     # Injected faults are 500 or 503 (retried); the seeded draw ends on a 500: exit 1.
-    [({"error_rate": 1.0}, 1, MAX_TRIES), ({"rate_limit": 1}, 5, MAX_TRIES),
-     ({"latency_ms": 50}, 0, 1)],
+    [
+        ({"error_rate": 1.0}, 1, MAX_TRIES),
+        ({"rate_limit": 1}, 5, MAX_TRIES),
+        ({"latency_ms": 50}, 0, 1),
+    ],
     ids=["error-rate", "rate-limit", "latency"],
 )
-def test_sandbox_fault_knobs(knob: dict[str, Any], code: int, tries: int,
-                             make_sandbox: Any) -> None:
+def test_sandbox_fault_knobs(
+    knob: dict[str, Any], code: int, tries: int, make_sandbox: Any
+) -> None:
     sb = make_sandbox(calls=20, **knob)
     sleeps = Sleeps()
-    cli = Cli(env={"ZAZA_BASE_URL": sb.base_url, "ZAZA_API_KEY": sb.api_key},
-              timing=no_waiting(sleeps))
+    cli = Cli(
+        env={"ZAZA_BASE_URL": sb.base_url, "ZAZA_API_KEY": sb.api_key}, timing=no_waiting(sleeps)
+    )
     args = ("--timeout", "2", "calls", "list", "--limit", "3", "--json")
     before = 0
     if "rate_limit" in knob:
@@ -224,22 +262,31 @@ def echoing_server(fault_server: FaultServer) -> Iterator[FaultServer]:
 
     def handler(h: BaseHTTPRequestHandler) -> None:
         auth = h.headers.get("Authorization", "")
-        send(h, 500, {"message": f"bad credentials {auth}", "error": auth},
-             headers={"X-Echo": auth})
+        send(
+            h, 500, {"message": f"bad credentials {auth}", "error": auth}, headers={"X-Echo": auth}
+        )
 
     fault_server.set_handler(handler)
     yield fault_server
 
 
 @pytest.mark.parametrize("path", FUZZED)
-def test_secrets_never_appear(path: str, echoing_server: FaultServer, tmp_path: Path,
-                              isolated_env: Path) -> None:
-    env = {"ZAZA_BASE_URL": echoing_server.url, "ZAZA_API_KEY": KEY,
-           "ZAZA_WEBHOOK_SECRET": SECRET, "ZAZA_DEBUG": "1"}
+def test_secrets_never_appear(
+    path: str, echoing_server: FaultServer, tmp_path: Path, isolated_env: Path
+) -> None:
+    env = {
+        "ZAZA_BASE_URL": echoing_server.url,
+        "ZAZA_API_KEY": KEY,
+        "ZAZA_WEBHOOK_SECRET": SECRET,
+        "ZAZA_DEBUG": "1",
+    }
     args = ["--debug", "--timeout", "1", *path.split()]
     required = [p for p in COMMANDS[path].params if getattr(p, "required", False)]
-    args += ["1" if "ID" in str(getattr(p, "metavar", "")).upper() else "x" for p in required
-             if not getattr(p, "opts", [""])[0].startswith("-")]
+    args += [
+        "1" if "ID" in str(getattr(p, "metavar", "")).upper() else "x"
+        for p in required
+        if not getattr(p, "opts", [""])[0].startswith("-")
+    ]
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:

@@ -32,6 +32,7 @@ def test_key_is_never_an_argument(bare_cli: Cli, isolated_env: Path) -> None:
     result = bare_cli("profiles", "add", "prod", "--no-verify", LIVE_KEY)
     assert result.exit_code == 2
     assert "unexpected extra argument" in result.stderr
+    assert LIVE_KEY not in result.output  # the usage error does not echo it
     secret = bare_cli("profiles", "set", "prod", "api_key", LIVE_KEY)
     assert secret.exit_code == 2
     assert "api_key is a secret and is not taken on the command line" in secret.stderr

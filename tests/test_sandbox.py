@@ -724,6 +724,7 @@ def test_rate_limit_answers_429_with_retry_after(make_sandbox: MakeSandbox) -> N
         assert c.post("/calls/outbound", json={}).status_code == 429
 
 
+@pytest.mark.slow
 def test_latency_delays_every_response(make_sandbox: MakeSandbox) -> None:
     sb = make_sandbox(latency_ms=150)
     with client(sb) as c:
@@ -754,6 +755,7 @@ def test_error_rate_half_fails_some(make_sandbox: MakeSandbox) -> None:
     assert 60 <= failures <= 140
 
 
+@pytest.mark.slow
 def test_slow_dispatch_commits_before_answering(make_sandbox: MakeSandbox) -> None:
     sb = make_sandbox(slow_dispatch=0.3, speed=1.0)
     answer: dict[str, Any] = {}

@@ -120,6 +120,7 @@ def test_terminal_lines_for_the_backlog(cli: Cli, sandbox: Any) -> None:
     assert "stopped after" in result.stderr
 
 
+@pytest.mark.slow
 def test_changes_are_shown_as_old_arrow_new(make_sandbox: Callable[..., Any]) -> None:
     # Time runs five times faster on both sides: the call lasts 0.4 s (2 s at speed 4), the
     # tail polls every 0.2 s (its 1 s) and stops after 0.6 s (its 3 s).
@@ -136,8 +137,11 @@ def test_changes_are_shown_as_old_arrow_new(make_sandbox: Callable[..., Any]) ->
     assert str(call["id"]) in lines[0]
     changed = [line for line in lines[1:] if str(call["id"]) in line]
     assert changed, result.stdout
-    assert changed[-1].split(f"{call['id']}", 1)[1].strip().startswith(
-        ("QUEUED → FAILED", "RINGING → FAILED")
+    assert (
+        changed[-1]
+        .split(f"{call['id']}", 1)[1]
+        .strip()
+        .startswith(("QUEUED → FAILED", "RINGING → FAILED"))
     )
     assert "CARRIER_ERROR" in changed[-1]
     assert sleeps[:2] == [1.0, 1.0]  # polled at its interval

@@ -42,9 +42,9 @@ SECRET = "whsec_test_4b1d9e0c7a2f"
 # ---------------------------------------------------------------- helpers
 
 
-def signed(event: str = "call.completed", secret: str | None = SECRET, **data: Any) -> tuple[
-    bytes, dict[str, str]
-]:
+def signed(
+    event: str = "call.completed", secret: str | None = SECRET, **data: Any
+) -> tuple[bytes, dict[str, str]]:
     raw = encode_body(event_body(event, {**sample_data(event), **data}))
     return raw, webhook_headers(raw, event, secret=secret)
 
@@ -125,8 +125,9 @@ class ListenProcess:
 
 
 @contextmanager
-def listen_process(*args: str, env: dict[str, str] | None = None,
-                   stdout: Any = subprocess.PIPE) -> Iterator[ListenProcess]:
+def listen_process(
+    *args: str, env: dict[str, str] | None = None, stdout: Any = subprocess.PIPE
+) -> Iterator[ListenProcess]:
     """`python -m zazacli webhooks listen --port 0 …`, its URL read from the startup line."""
     with Zaza("webhooks", "listen", "--port", "0", *args, env=env, stdout=stdout) as zaza:
         assert zaza.stderr is not None
@@ -208,6 +209,7 @@ def test_old_timestamp_is_flagged_as_possible_replay(
 # ---------------------------------------------------------------- bad requests
 
 
+@pytest.mark.slow
 def test_bad_requests_get_their_status_and_never_stop_the_listener(
     start_listener: Callable[..., Running],
 ) -> None:
@@ -232,7 +234,7 @@ def test_bad_requests_get_their_status_and_never_stop_the_listener(
     # A client that stops mid-body is answered 408 and dropped after the client timeout.
     started = time.monotonic()
     slow = raw_exchange(
-        url, b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ev"
+        url, b"POST " + path + b' HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"ev'
     )
     assert slow.startswith(b"HTTP/1.1 408 ") and time.monotonic() - started < 3
     # A half-open client that never sends a request line is disconnected, not waited on.
@@ -260,8 +262,9 @@ def test_listen_refuses_a_busy_port_and_bad_urls(bare_cli: Cli) -> None:
     assert f"port {port} is in use" in result.stderr
     result = bare_cli("webhooks", "listen", "--port", "0", "--forward-to", "localhost:3000")
     assert result.exit_code == 2 and "--forward-to" in result.stderr
-    result = bare_cli("webhooks", "listen", "--port", "4242",
-                      "--forward-to", "http://localhost:4242/webhooks/")
+    result = bare_cli(
+        "webhooks", "listen", "--port", "4242", "--forward-to", "http://localhost:4242/webhooks/"
+    )
     assert result.exit_code == 2 and "loop forever" in result.stderr
 
 
@@ -269,7 +272,8 @@ def test_listen_refuses_a_busy_port_and_bad_urls(bare_cli: Cli) -> None:
 
 
 def test_forward_resends_exact_body_and_headers_and_shows_the_answer(
-    start_listener: Callable[..., Running], fault_server: FaultServer,
+    start_listener: Callable[..., Running],
+    fault_server: FaultServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fault_server.set_handler(lambda h: send(h, 200, {"ok": True}))
@@ -301,12 +305,14 @@ def test_forward_resends_exact_body_and_headers_and_shows_the_answer(
 
 
 def test_forward_failure_shows_status_and_first_line_of_the_app_error(
-    start_listener: Callable[..., Running], fault_server: FaultServer,
+    start_listener: Callable[..., Running],
+    fault_server: FaultServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fault_server.set_handler(
-        lambda h: send(h, 500, "KeyError: 'callId'\nTraceback (most recent call last):\n",
-                       "text/plain")
+        lambda h: send(
+            h, 500, "KeyError: 'callId'\nTraceback (most recent call last):\n", "text/plain"
+        )
     )
     running = start_listener(secret=SECRET, forward_to=fault_server.url)
     raw, headers = signed()
@@ -325,8 +331,10 @@ def test_forward_failure_shows_status_and_first_line_of_the_app_error(
     assert running.listener.stats().forwarded_failed == 1
 
 
+@pytest.mark.slow
 def test_slow_app_never_delays_acks_and_forwards_keep_arrival_order(
-    start_listener: Callable[..., Running], fault_server: FaultServer,
+    start_listener: Callable[..., Running],
+    fault_server: FaultServer,
 ) -> None:
     release = threading.Event()
 
@@ -385,11 +393,16 @@ def test_listen_piped_prints_jsonl_filters_and_summarises_on_ctrl_c(tmp_path: Pa
     assert running.proc.returncode == 0
     shown = [json.loads(line) for line in out.splitlines()]
     assert [(s["event"], s["signature"]) for s in shown] == [
-        ("call.started", "valid"), ("call.completed", "valid"), ("call.failed", "invalid")
+        ("call.started", "valid"),
+        ("call.completed", "valid"),
+        ("call.failed", "invalid"),
     ]
     assert set(shown[0]) >= {"received_at", "event", "signature", "headers", "body", "raw"}
     assert [line["event"] for line in saved_lines(save)] == [
-        "call.started", "sms.received", "call.completed", "call.failed"
+        "call.started",
+        "sms.received",
+        "call.completed",
+        "call.failed",
     ]
     assert "received 4 (3 valid, 1 invalid)" in err and "1 not shown" in err
     assert "1 bad requests rejected" in err and "400 POST" in err
@@ -408,8 +421,11 @@ def test_listen_on_a_terminal_shows_one_line_per_event_and_stops_on_sigterm() ->
         out, err = running.stop(signal.SIGTERM)
     assert running.proc.returncode == 0
     [line] = plain(out).splitlines()
-    assert re.match(r"\d\d:\d\d:\d\d  unsigned-check off campaign\.lead\.updated  lead 4421"
-                    r"  campaign 12  REACHED  \(INTERESTED\)  Alex Chen$", line), line
+    assert re.match(
+        r"\d\d:\d\d:\d\d  unsigned-check off campaign\.lead\.updated  lead 4421"
+        r"  campaign 12  REACHED  \(INTERESTED\)  Alex Chen$",
+        line,
+    ), line
     assert "warning: listening on 0.0.0.0" in err
     assert "host.docker.internal" in err
     assert "received 1 (0 valid, 0 invalid, 1 unchecked)" in err
@@ -418,8 +434,13 @@ def test_listen_on_a_terminal_shows_one_line_per_event_and_stops_on_sigterm() ->
 def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
     save = tmp_path / "events.jsonl"
     acked: list[int] = []
-    with listen_process("--save", str(save), "--jsonl", stdout=subprocess.DEVNULL,
-                        env={"ZAZA_WEBHOOK_SECRET": SECRET}) as running:
+    with listen_process(
+        "--save",
+        str(save),
+        "--jsonl",
+        stdout=subprocess.DEVNULL,
+        env={"ZAZA_WEBHOOK_SECRET": SECRET},
+    ) as running:
         parts = urlsplit(running.url)
 
         def sender() -> None:
@@ -447,8 +468,9 @@ def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
     assert len(saved) - len(acked) <= 1  # at most the one in flight when killed
 
 
-def test_save_appends_and_never_truncates(start_listener: Callable[..., Running],
-                                          tmp_path: Path) -> None:
+def test_save_appends_and_never_truncates(
+    start_listener: Callable[..., Running], tmp_path: Path
+) -> None:
     save = tmp_path / "events.jsonl"
     save.write_text('{"earlier": true}\n')
     running = start_listener(save_path=save)
@@ -464,11 +486,12 @@ def test_save_appends_and_never_truncates(start_listener: Callable[..., Running]
 
 @pytest.mark.parametrize("event", list(EVENT_TYPES))
 def test_trigger_sends_a_signed_realistic_sample_the_listener_accepts(
-    event: str, start_listener: Callable[..., Running], bare_cli: Cli,
+    event: str,
+    start_listener: Callable[..., Running],
+    bare_cli: Cli,
 ) -> None:
     running = start_listener(secret=SECRET)
-    result = bare_cli("webhooks", "trigger", event, "--to", running.url,
-                      ZAZA_WEBHOOK_SECRET=SECRET)
+    result = bare_cli("webhooks", "trigger", event, "--to", running.url, ZAZA_WEBHOOK_SECRET=SECRET)
     assert result.exit_code == 0, result.stderr
     assert f"\t{event}\t200\t" in result.stdout and '"received": true' in result.stdout
     received, _ = running.next_event()
@@ -476,47 +499,74 @@ def test_trigger_sends_a_signed_realistic_sample_the_listener_accepts(
     assert "flags" not in received.record
     body = received.record["body"]
     assert body["event"] == event and set(body) == {"event", "data", "timestamp"}
-    assert body["data"] == {**sample_data(event), **{
-        k: body["data"][k] for k in body["data"] if k.endswith("At")
-    }}
+    assert body["data"] == {
+        **sample_data(event),
+        **{k: body["data"][k] for k in body["data"] if k.endswith("At")},
+    }
 
 
 def test_trigger_overrides_data_file_and_errors(
-    start_listener: Callable[..., Running], bare_cli: Cli, tmp_path: Path,
+    start_listener: Callable[..., Running],
+    bare_cli: Cli,
+    tmp_path: Path,
 ) -> None:
     running = start_listener(secret=SECRET)
     env = {"ZAZA_WEBHOOK_SECRET": SECRET}
-    result = bare_cli("webhooks", "trigger", "call.completed", "--to", running.url,
-                      "--set", "data.status=FAILED", "--set", "data.durationSeconds=30",
-                      "--set", "data.variables.PLAN=gold", **env)
+    result = bare_cli(
+        "webhooks",
+        "trigger",
+        "call.completed",
+        "--to",
+        running.url,
+        "--set",
+        "data.status=FAILED",
+        "--set",
+        "data.durationSeconds=30",
+        "--set",
+        "data.variables.PLAN=gold",
+        **env,
+    )
     assert result.exit_code == 0, result.stderr
     data = running.next_event()[0].record["body"]["data"]
     assert (data["status"], data["durationSeconds"], data["variables"]["PLAN"]) == (
-        "FAILED", 30, "gold"
+        "FAILED",
+        30,
+        "gold",
     )
     data_file = tmp_path / "lead.json"
     data_file.write_text(json.dumps({"leadId": 9, "status": "NO_ANSWER"}))
-    result = bare_cli("webhooks", "trigger", "campaign.lead.updated", "--to", running.url,
-                      "--data-file", str(data_file), **env)
+    result = bare_cli(
+        "webhooks",
+        "trigger",
+        "campaign.lead.updated",
+        "--to",
+        running.url,
+        "--data-file",
+        str(data_file),
+        **env,
+    )
     assert result.exit_code == 0
     assert running.next_event()[0].record["body"]["data"] == {"leadId": 9, "status": "NO_ANSWER"}
 
-    wrong = bare_cli("webhooks", "trigger", "sms.received", "--to", running.url,
-                     "--secret", "whsec_wrong")
+    wrong = bare_cli(
+        "webhooks", "trigger", "sms.received", "--to", running.url, "--secret", "whsec_wrong"
+    )
     assert wrong.exit_code == 1
     assert "\t401\t" in wrong.stdout and "invalid signature" in wrong.stdout
     assert "whsec_wrong" not in wrong.stdout + wrong.stderr
 
     unknown = bare_cli("webhooks", "trigger", "call.exploded", "--to", running.url)
     assert unknown.exit_code == 2 and "call.completed" in unknown.stderr
-    bad_set = bare_cli("webhooks", "trigger", "call.started", "--to", running.url,
-                       "--set", "data.id.x=1")
+    bad_set = bare_cli(
+        "webhooks", "trigger", "call.started", "--to", running.url, "--set", "data.id.x=1"
+    )
     assert bad_set.exit_code == 2 and "not an object" in bad_set.stderr
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    down = bare_cli("webhooks", "trigger", "call.started", "--to",
-                    f"http://127.0.0.1:{port}/webhooks", **env)
+    down = bare_cli(
+        "webhooks", "trigger", "call.started", "--to", f"http://127.0.0.1:{port}/webhooks", **env
+    )
     assert down.exit_code == 6 and "connection refused" in down.stderr
     assert "webhooks listen" in down.stderr
 
@@ -533,7 +583,9 @@ def test_events_lists_the_six_types(bare_cli: Cli) -> None:
 
 
 def test_replay_round_trip_resends_the_saved_bytes(
-    start_listener: Callable[..., Running], bare_cli: Cli, tmp_path: Path,
+    start_listener: Callable[..., Running],
+    bare_cli: Cli,
+    tmp_path: Path,
 ) -> None:
     save = tmp_path / "events.jsonl"
     first = start_listener(secret=SECRET, save_path=save)
@@ -550,7 +602,8 @@ def test_replay_round_trip_resends_the_saved_bytes(
     result = bare_cli("webhooks", "replay", str(save), "--to", second.url)
     assert result.exit_code == 0, result.stderr
     assert [line.split("\t")[:3] for line in result.stdout.splitlines()] == [
-        ["#1", "call.started", "200"], ["#2", "sms.received", "200"],
+        ["#1", "call.started", "200"],
+        ["#2", "sms.received", "200"],
         ["#3", "call.completed", "200"],
     ]
     assert "line 4: not JSON" in result.stderr
@@ -560,8 +613,16 @@ def test_replay_round_trip_resends_the_saved_bytes(
 
     # Re-signed with another secret, one chosen event: the receiver sees the new signature.
     other = start_listener(secret="whsec_local_app")
-    result = bare_cli("webhooks", "replay", str(save), "--to", other.url, "--index", "-1",
-                      ZAZA_WEBHOOK_SECRET="whsec_local_app")
+    result = bare_cli(
+        "webhooks",
+        "replay",
+        str(save),
+        "--to",
+        other.url,
+        "--index",
+        "-1",
+        ZAZA_WEBHOOK_SECRET="whsec_local_app",
+    )
     assert result.exit_code == 0
     event, _ = other.next_event()
     assert (event.event, event.signature) == ("call.completed", "valid")
@@ -573,8 +634,7 @@ def test_replay_round_trip_resends_the_saved_bytes(
     assert result.stdout.startswith("#2\tsms.received\t401\t")
     assert "1 of 1 replayed events got a non-2xx answer" in result.stderr
 
-    future = bare_cli("webhooks", "replay", str(save), "--to", other.url,
-                      "--since", "2999-01-01")
+    future = bare_cli("webhooks", "replay", str(save), "--to", other.url, "--since", "2999-01-01")
     assert future.exit_code == 0 and "no saved events match" in future.stderr
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
@@ -595,15 +655,17 @@ def test_verify_exit_codes_and_hints(bare_cli: Cli, tmp_path: Path) -> None:
     good = bare_cli("webhooks", "verify", "--signature", signature, str(body), **env)
     assert good.exit_code == 0
     assert good.stdout == "signature matches (key: the whole whsec_… string)\n"
-    piped = bare_cli("webhooks", "verify", "--signature", signature.upper(), input=raw.decode(),
-                     **env)
+    piped = bare_cli(
+        "webhooks", "verify", "--signature", signature.upper(), input=raw.decode(), **env
+    )
     assert piped.exit_code == 0
     body.write_bytes(raw + b"\n")
     newline = bare_cli("webhooks", "verify", "--signature", signature, str(body), **env)
     assert newline.exit_code == 1
     assert "signature does NOT match" in newline.stderr and "trailing newline" in newline.stderr
-    wrong = bare_cli("webhooks", "verify", "--signature", signature, "--secret", "whsec_nope",
-                     str(body))
+    wrong = bare_cli(
+        "webhooks", "verify", "--signature", signature, "--secret", "whsec_nope", str(body)
+    )
     assert wrong.exit_code == 1 and "whsec_nope" not in wrong.stderr + wrong.stdout
     no_secret = bare_cli("webhooks", "verify", "--signature", signature, str(body))
     assert no_secret.exit_code == 2 and "no secret" in no_secret.stderr
@@ -617,8 +679,9 @@ def test_secret_from_the_profile_and_never_in_help(bare_cli: Cli, isolated_env: 
     )
     (isolated_env / "config.toml").chmod(0o600)
     raw, headers = signed()
-    result = bare_cli("webhooks", "verify", "--signature", headers["X-ZazaVoice-Signature"],
-                      input=raw.decode())
+    result = bare_cli(
+        "webhooks", "verify", "--signature", headers["X-ZazaVoice-Signature"], input=raw.decode()
+    )
     assert result.exit_code == 0, result.stderr
     help_text = bare_cli("webhooks", "listen", "--help", ZAZA_WEBHOOK_SECRET=SECRET).stdout
     assert "ZAZA_WEBHOOK_SECRET" in help_text and SECRET not in help_text
@@ -633,16 +696,19 @@ def test_sandbox_delivers_its_call_events_to_the_listener(
     from zazacli.sandbox import SandboxConfig, start_sandbox
 
     running = start_listener(secret=SECRET)
-    sandbox = start_sandbox(SandboxConfig(port=0, speed=50, calls=20, quiet=True,
-                                          webhook_url=running.url, webhook_secret=SECRET))
+    sandbox = start_sandbox(
+        SandboxConfig(
+            port=0, speed=50, calls=20, quiet=True, webhook_url=running.url, webhook_secret=SECRET
+        )
+    )
     try:
         auth = {"Authorization": f"Bearer {sandbox.api_key}"}
         agents = LOOPBACK.get(f"{sandbox.base_url}/agents", headers=auth).json()
         agent = next(a for a in agents if a["isActive"])
         dispatched = LOOPBACK.post(
-            f"{sandbox.base_url}/calls/outbound", headers=auth,
-            json={"fromNumber": "+14155550100", "toNumber": "+14155550199",
-                  "agentId": agent["id"]},
+            f"{sandbox.base_url}/calls/outbound",
+            headers=auth,
+            json={"fromNumber": "+14155550100", "toNumber": "+14155550199", "agentId": agent["id"]},
         )
         assert dispatched.status_code == 201, dispatched.text
         call_id = dispatched.json()["id"]
@@ -705,20 +771,29 @@ def test_verify_names_the_key_form_that_matched(bare_cli: Cli, tmp_path: Path) -
     body = tmp_path / "body.json"
     body.write_bytes(raw)
     env = {"ZAZA_WEBHOOK_SECRET": B64_SECRET}
-    whole = bare_cli("webhooks", "verify", "--signature", headers["X-ZazaVoice-Signature"],
-                     str(body), **env)
+    whole = bare_cli(
+        "webhooks", "verify", "--signature", headers["X-ZazaVoice-Signature"], str(body), **env
+    )
     assert whole.exit_code == 0, whole.stderr
     assert whole.stdout == "signature matches (key: the whole whsec_… string)\n"
     b64 = bare_cli("webhooks", "verify", "--signature", b64_signed(raw), str(body), **env)
     assert b64.exit_code == 0, b64.stderr
     assert "key: the base64-decoded part after whsec_" in b64.stdout
-    as_json = bare_cli("webhooks", "verify", "--json", "--signature", b64_signed(raw),
-                       str(body), **env)
+    as_json = bare_cli(
+        "webhooks", "verify", "--json", "--signature", b64_signed(raw), str(body), **env
+    )
     assert as_json.exit_code == 0
     assert json.loads(as_json.stdout) == {"matches": True, "form": "base64-key"}
     # The right signature under another secret matches neither form.
-    wrong = bare_cli("webhooks", "verify", "--json", "--signature", b64_signed(raw), str(body),
-                     ZAZA_WEBHOOK_SECRET=SECRET)
+    wrong = bare_cli(
+        "webhooks",
+        "verify",
+        "--json",
+        "--signature",
+        b64_signed(raw),
+        str(body),
+        ZAZA_WEBHOOK_SECRET=SECRET,
+    )
     assert wrong.exit_code == 1
     assert json.loads(wrong.stdout) == {"matches": False, "form": None}
     assert "signature does NOT match" in wrong.stderr
@@ -736,13 +811,15 @@ def test_a_secret_whose_rest_is_not_base64_only_matches_as_a_whole(
     raw = encode_body(event_body("call.failed", sample_data("call.failed")))
     body = tmp_path / "body.json"
     body.write_bytes(raw)
-    good = bare_cli("webhooks", "verify", "--signature", sign(secret, raw), str(body),
-                    "--secret", secret)
+    good = bare_cli(
+        "webhooks", "verify", "--signature", sign(secret, raw), str(body), "--secret", secret
+    )
     assert good.exit_code == 0, good.stderr
     assert "whole whsec_" in good.stdout
     for signature in (hmac.new(b"x", raw, hashlib.sha256).hexdigest(), "zz", "é" * 64):
-        bad = bare_cli("webhooks", "verify", "--signature", signature, str(body),
-                       "--secret", secret)
+        bad = bare_cli(
+            "webhooks", "verify", "--signature", signature, str(body), "--secret", secret
+        )
         assert bad.exit_code == 1, bad.stderr
         assert "Traceback" not in bad.stderr and "signature does NOT match" in bad.stderr
     assert signature_form(secret, raw, "é" * 64) is None
@@ -752,8 +829,9 @@ def test_trigger_call_started_is_a_just_queued_call(
     start_listener: Callable[..., Running], bare_cli: Cli
 ) -> None:
     running = start_listener(secret=SECRET)
-    result = bare_cli("webhooks", "trigger", "call.started", "--to", running.url,
-                      ZAZA_WEBHOOK_SECRET=SECRET)
+    result = bare_cli(
+        "webhooks", "trigger", "call.started", "--to", running.url, ZAZA_WEBHOOK_SECRET=SECRET
+    )
     assert result.exit_code == 0, result.stderr
     data = running.next_event()[0].record["body"]["data"]
     assert data["status"] == "QUEUED" and data["direction"] == "OUTBOUND"

@@ -53,7 +53,7 @@ def unsafe_leftovers(output: bytes) -> list[str]:
     without_sgr = re.sub(r"\x1b\[[0-9;]*m", "", text)
     found = []
     if "\x1b" in without_sgr:
-        found.append(repr(without_sgr[max(0, without_sgr.index("\x1b") - 20):][:60]))
+        found.append(repr(without_sgr[max(0, without_sgr.index("\x1b") - 20) :][:60]))
     found += [f"U+{ord(c):04X}" for c in text if 0x80 <= ord(c) <= 0x9F]
     found += [f"U+{ord(c):04X}" for c in text if c in BIDI_CONTROLS]
     found += [f"control {ord(c):#x}" for c in without_sgr if ord(c) < 0x20 and c not in "\n"]
@@ -74,12 +74,20 @@ def exchange(url: str, request: bytes, wait: float = 5.0) -> bytes:
     return b"".join(chunks)
 
 
-def raw_post(url: str, body: bytes, headers: dict[str, bytes] | None = None,
-             path: bytes | None = None, method: bytes = b"POST") -> bytes:
+def raw_post(
+    url: str,
+    body: bytes,
+    headers: dict[str, bytes] | None = None,
+    path: bytes | None = None,
+    method: bytes = b"POST",
+) -> bytes:
     parts = urlsplit(url)
-    lines = [method + b" " + (path or parts.path.encode()) + b" HTTP/1.1",
-             b"Host: " + parts.netloc.encode(), b"Connection: close",
-             b"Content-Length: " + str(len(body)).encode()]
+    lines = [
+        method + b" " + (path or parts.path.encode()) + b" HTTP/1.1",
+        b"Host: " + parts.netloc.encode(),
+        b"Connection: close",
+        b"Content-Length: " + str(len(body)).encode(),
+    ]
     lines += [name.encode() + b": " + value for name, value in (headers or {}).items()]
     return exchange(url, b"\r\n".join(lines) + b"\r\n\r\n" + body)
 
@@ -107,8 +115,15 @@ class Proc:
 @contextmanager
 def listen_bytes(*args: str, env: dict[str, str] | None = None) -> Iterator[Proc]:
     """`zaza webhooks listen --port 0 …` in a subprocess; its output kept as bytes."""
-    proc = popen_zaza("webhooks", "listen", "--port", "0", *args,
-                      env={"COLUMNS": "400", **(env or {})}, text=False)
+    proc = popen_zaza(
+        "webhooks",
+        "listen",
+        "--port",
+        "0",
+        *args,
+        env={"COLUMNS": "400", **(env or {})},
+        text=False,
+    )
     lines: list[bytes] = []
     out: list[bytes] = []
     found: list[str] = []
@@ -144,37 +159,49 @@ def hostile_requests(url: str) -> list[tuple[str, bytes]]:
     parts = urlsplit(url)
     requests = []
 
-    def request(what: str, body: bytes, head: bytes = b"", path: bytes | None = None,
-                method: bytes = b"POST") -> None:
+    def request(
+        what: str,
+        body: bytes,
+        head: bytes = b"",
+        path: bytes | None = None,
+        method: bytes = b"POST",
+    ) -> None:
         line = method + b" " + (path or parts.path.encode()) + b" HTTP/1.1\r\n"
-        headers = (b"Host: " + parts.netloc.encode() + b"\r\nConnection: close\r\n"
-                   b"Content-Length: " + str(len(body)).encode() + b"\r\n" + head)
+        headers = (
+            b"Host: " + parts.netloc.encode() + b"\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n" + head
+        )
         requests.append((what, line + headers + b"\r\n" + body))
 
     strings = {**ESCAPES, **{f"markup{i}": m for i, m in enumerate(MARKUP)}}
     for name, evil in strings.items():
         # Unsigned events of each shape, the evil string in the fields that are shown.
-        call = {**sample_data("call.failed"), "id": evil, "status": evil, "direction": evil,
-                "fromNumber": evil, "failureReason": evil, "disposition": evil}
+        call = {
+            **sample_data("call.failed"),
+            "id": evil,
+            "status": evil,
+            "direction": evil,
+            "fromNumber": evil,
+            "failureReason": evil,
+            "disposition": evil,
+        }
         request(f"call body {name}", encode_body(event_body("call.failed", call)))
         sms = {**sample_data("sms.received"), "fromNumber": evil, "body": evil}
         request(f"sms body {name}", encode_body(event_body("sms.received", sms)))
         lead = {**sample_data("campaign.lead.updated"), "targetName": evil, "leadId": evil}
         request(f"lead body {name}", encode_body(event_body("campaign.lead.updated", lead)))
-        appointment = {**sample_data("appointment.created"), "attendeeName": evil,
-                       "startsAt": evil}
-        request(f"appointment body {name}",
-                encode_body(event_body("appointment.created", appointment)))
+        appointment = {**sample_data("appointment.created"), "attendeeName": evil, "startsAt": evil}
+        request(
+            f"appointment body {name}", encode_body(event_body("appointment.created", appointment))
+        )
         request(f"unknown type {name}", encode_body({"event": evil, "data": [evil]}))
         latin = evil.encode("latin-1", "replace")
         body = encode_body(event_body("call.started", sample_data("call.started")))
         request(f"event header {name}", body, b"X-ZazaVoice-Event: " + latin + b"\r\n")
         request(f"user agent {name}", body, b"User-Agent: " + latin + b"\r\n")
         request(f"404 path {name}", body, path=b"/" + latin.replace(b" ", b"%20"))
-        request(f"GET path {name}", b"", path=b"/x" + latin.replace(b" ", b"%20"),
-                method=b"GET")
-        request(f"content-length {name}", b"{}",
-                b"Content-Length: 2" + latin + b"\r\n")
+        request(f"GET path {name}", b"", path=b"/x" + latin.replace(b" ", b"%20"), method=b"GET")
+        request(f"content-length {name}", b"{}", b"Content-Length: 2" + latin + b"\r\n")
     return requests
 
 
@@ -182,8 +209,9 @@ def hostile_requests(url: str) -> list[tuple[str, bytes]]:
 
 
 def test_escapes_and_markup_from_unsigned_senders_never_reach_the_terminal() -> None:
-    with listen_bytes("--print-body", env={"ZAZA_WEBHOOK_SECRET": SECRET,
-                                           "ZAZA_FORCE_TTY": "1"}) as running:
+    with listen_bytes(
+        "--print-body", env={"ZAZA_WEBHOOK_SECRET": SECRET, "ZAZA_FORCE_TTY": "1"}
+    ) as running:
         requests = hostile_requests(running.url)
         statuses = {what: status_of(exchange(running.url, raw)) for what, raw in requests}
         # Still serving: a genuine event is accepted and shown after all that.
@@ -209,8 +237,9 @@ def test_jsonl_stays_exact_json_yet_inert(tmp_path: Path) -> None:
         bodies = []
         for name, evil in ESCAPES.items():
             body = encode_body(event_body("sms.received", {"body": evil, "name": name}))
-            answer = raw_post(running.url, body,
-                              {"X-ZazaVoice-Event": evil.encode("latin-1", "replace")})
+            answer = raw_post(
+                running.url, body, {"X-ZazaVoice-Event": evil.encode("latin-1", "replace")}
+            )
             assert status_of(answer) == 200
             bodies.append(json.loads(body))
         out, _ = running.stop()
@@ -224,7 +253,9 @@ def test_jsonl_stays_exact_json_yet_inert(tmp_path: Path) -> None:
 
 
 def test_forged_events_saved_then_replayed_are_skipped_not_laundered(
-    start_listener: Callable[..., Running], bare_cli: Cli, tmp_path: Path,  # noqa: F811
+    start_listener: Callable[..., Running],  # noqa: F811  (a fixture)
+    bare_cli: Cli,
+    tmp_path: Path,
 ) -> None:
     save = tmp_path / "events.jsonl"
     receiver = start_listener(secret=SECRET, save_path=save)
@@ -237,8 +268,12 @@ def test_forged_events_saved_then_replayed_are_skipped_not_laundered(
     assert post(receiver.url, unsigned, unsigned_headers).status_code == 401
     receiver.listener.close()
     # An older (or hand-written) line: no verdict, so unverified.
-    legacy = {"received_at": "2026-01-01T00:00:00Z", "event": "call.failed",
-              "headers": {"X-ZazaVoice-Signature": "00" * 32}, "raw": forged.decode()}
+    legacy = {
+        "received_at": "2026-01-01T00:00:00Z",
+        "event": "call.failed",
+        "headers": {"X-ZazaVoice-Signature": "00" * 32},
+        "raw": forged.decode(),
+    }
     unchecked = {**legacy, "event": "call.started", "signature": "unchecked"}
     with save.open("a") as handle:
         handle.write(json.dumps(legacy) + "\n" + json.dumps(unchecked) + "\n")
@@ -257,8 +292,9 @@ def test_forged_events_saved_then_replayed_are_skipped_not_laundered(
     assert "1 ok, 0 failed; 4 skipped" in result.stderr
 
     # Explicitly asked for: sent, re-signed, with a warning that says what that means.
-    result = bare_cli("webhooks", "replay", str(save), "--to", app.url,
-                      "--include-unverified", **env)
+    result = bare_cli(
+        "webhooks", "replay", str(save), "--to", app.url, "--include-unverified", **env
+    )
     assert result.exit_code == 0 and "will look genuine to your app" in result.stderr
     assert app.listener.stats().received == 1 + 5
 
@@ -274,6 +310,7 @@ def test_forged_events_saved_then_replayed_are_skipped_not_laundered(
 # ---------------------------------------------------------------- slow senders, floods
 
 
+@pytest.mark.slow
 def test_slow_senders_are_cut_at_the_deadline_while_events_keep_flowing(
     start_listener: Callable[..., Running],  # noqa: F811
 ) -> None:
@@ -335,8 +372,7 @@ def test_more_connections_than_the_cap_are_refused_at_once_and_never_hang(
     running = start_listener(secret=SECRET, max_connections=4, request_deadline=1.0)
     parts = urlsplit(running.url)
     started = time.monotonic()
-    flood = [socket.create_connection((parts.hostname, parts.port), timeout=5)
-             for _ in range(24)]
+    flood = [socket.create_connection((parts.hostname, parts.port), timeout=5) for _ in range(24)]
     refused = 0
     for sock in flood[4:]:
         try:
@@ -374,14 +410,31 @@ def test_hostile_headers_and_lengths_get_4xx_never_500(
         answer = raw_post(running.url, raw, {"X-ZazaVoice-Signature": signature})
         assert status_of(answer) == 401, (signature, answer[:60])
     parts = urlsplit(running.url)
-    lengths = [b"+5", b"1_0", "٥".encode(), b"-1", b"0x10", b"5 5", b"1e3", b"\xef\xbc\x95",
-               b"2\r\nContent-Length: 3"]
+    lengths = [
+        b"+5",
+        b"1_0",
+        "٥".encode(),
+        b"-1",
+        b"0x10",
+        b"5 5",
+        b"1e3",
+        b"\xef\xbc\x95",
+        b"2\r\nContent-Length: 3",
+    ]
     for length in lengths:
-        request = (b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
-                   b"Content-Length: " + length + b"\r\n\r\n{}")
+        request = (
+            b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: " + length + b"\r\n\r\n{}"
+        )
         assert status_of(exchange(running.url, request)) == 400, length
-    bodies = [b"[" * 100_000, b'{"event": NaN}', b'{"a": Infinity}', b"\xff\xfe{}",
-              b'"\\ud800"', b"{" + b'"a":{' * 50_000]
+    bodies = [
+        b"[" * 100_000,
+        b'{"event": NaN}',
+        b'{"a": Infinity}',
+        b"\xff\xfe{}",
+        b'"\\ud800"',
+        b"{" + b'"a":{' * 50_000,
+    ]
     for body in bodies:
         assert status_of(raw_post(running.url, body)) == 400, body[:20]
     assert not any("internal error" in n.message for n in running.notices)
@@ -409,8 +462,9 @@ def test_a_disk_that_fills_and_frees_leaves_only_whole_acknowledged_lines(
     save = tmp_path / "events.jsonl"
     acked: list[int] = []
     refused: list[int] = []
-    with listen_bytes("--save", str(save), "--jsonl",
-                      env={"ZAZA_WEBHOOK_SECRET": SECRET}) as running:
+    with listen_bytes(
+        "--save", str(save), "--jsonl", env={"ZAZA_WEBHOOK_SECRET": SECRET}
+    ) as running:
         number = 0
 
         def send() -> int:
@@ -426,14 +480,16 @@ def test_a_disk_that_fills_and_frees_leaves_only_whole_acknowledged_lines(
         size = save.stat().st_size
         # Room for a line and a half: the second line is cut part-way through.
         limit = size + len(save.read_bytes().splitlines()[0]) * 3 // 2
-        resource.prlimit(running.proc.pid, resource.RLIMIT_FSIZE,
-                         (limit, resource.RLIM_INFINITY))
+        resource.prlimit(running.proc.pid, resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
         statuses = [send() for _ in range(6)]
         assert statuses[0] == 200 and set(statuses[1:]) == {500}, statuses
         assert save.stat().st_size <= limit  # and the half line was cut back out:
         assert all(json.loads(line) for line in save.read_text().splitlines())
-        resource.prlimit(running.proc.pid, resource.RLIMIT_FSIZE,
-                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        resource.prlimit(
+            running.proc.pid,
+            resource.RLIMIT_FSIZE,
+            (resource.RLIM_INFINITY, resource.RLIM_INFINITY),
+        )
         for number_retried in list(refused):  # the senders retry; all land whole
             raw, headers = signed("call.completed", id=number_retried)
             assert post(running.url, raw, headers).status_code == 200
@@ -448,7 +504,6 @@ def test_a_disk_that_fills_and_frees_leaves_only_whole_acknowledged_lines(
     assert b"5 events not saved (answered 500, to be retried)" in err
 
 
-
 def test_stopping_never_waits_for_a_stalled_sender(
     start_listener: Callable[..., Running],  # noqa: F811
 ) -> None:
@@ -456,8 +511,11 @@ def test_stopping_never_waits_for_a_stalled_sender(
     parts = urlsplit(running.url)
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         sock.sendall(b"POST /webhooks HTTP/1.1\r\nContent-Length: 10\r\n")
-        wait_for(lambda: running.listener._server and running.listener._server._active, 5,
-                 "the stalled connection to be served")
+        wait_for(
+            lambda: running.listener._server and running.listener._server._active,
+            5,
+            "the stalled connection to be served",
+        )
         started = time.monotonic()
         running.listener.close(drain_timeout=1)
         assert time.monotonic() - started < 2.0  # not the 30 s deadline

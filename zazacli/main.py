@@ -128,6 +128,10 @@ def usage_error(error: Exception, ctx: Any) -> UsageError | None:
     message = str(error.format_message()).strip().removesuffix(".")
     if message[:1].isupper() and message[1:2].islower():  # `No such option` -> `no such …`
         message = message[0].lower() + message[1:]
+    if message.startswith("got unexpected extra argument"):
+        # Never echo them: a key pasted as an argument (`profiles add prod zaza_…`) would
+        # land on the terminal, in logs and in scrollback.
+        message = message.split(" (", 1)[0] + " (not shown: an API key is never an argument)"
     failed = getattr(error, "ctx", None)  # the command whose arguments were wrong, if said
     if failed is not None:
         where = failed.command_path

@@ -42,7 +42,13 @@ def main() -> None:
         commands = {
             "httpx loop": [sys.executable, "-c", LOOP],
             "zaza calls list --all --jsonl": [
-                sys.executable, "-m", "zazacli", "calls", "list", "--all", "--jsonl"
+                sys.executable,
+                "-m",
+                "zazacli",
+                "calls",
+                "list",
+                "--all",
+                "--jsonl",
             ],
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}

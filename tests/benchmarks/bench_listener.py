@@ -54,9 +54,21 @@ def make_events(count: int) -> list[tuple[bytes, str]]:
 
 def start_listener(save: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zazacli", "webhooks", "listen", "--port", "0",
-         "--save", str(save), "--jsonl"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "zazacli",
+            "webhooks",
+            "listen",
+            "--port",
+            "0",
+            "--save",
+            str(save),
+            "--jsonl",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "ZAZA_WEBHOOK_SECRET": SECRET},
     )
     assert proc.stderr is not None
@@ -155,19 +167,27 @@ end
 """
 
 
-def send_with_wrk(url: str, events: list[tuple[bytes, str]], senders: int, save: Path,
-                  workdir: Path) -> int:
+def send_with_wrk(
+    url: str, events: list[tuple[bytes, str]], senders: int, save: Path, workdir: Path
+) -> int:
     threads = min(senders, os.cpu_count() or 1)
     script = workdir / "events.lua"
-    script.write_text(LUA % {
-        "bodies": ",\n".join(f"[==[{raw.decode()}]==]" for raw, _ in events),
-        "sigs": ",".join(f'"{sig}"' for _, sig in events),
-        "threads": threads, "path": urlsplit(url).path, "event": EVENT,
-    })
+    script.write_text(
+        LUA
+        % {
+            "bodies": ",\n".join(f"[==[{raw.decode()}]==]" for raw, _ in events),
+            "sigs": ",".join(f'"{sig}"' for _, sig in events),
+            "threads": threads,
+            "path": urlsplit(url).path,
+            "event": EVENT,
+        }
+    )
     base = url[: -len(urlsplit(url).path)]
     wrk = subprocess.Popen(
         ["wrk", "-t", str(threads), "-c", str(senders), "-d", "120s", "-s", str(script), base],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     # wrk runs for its whole -d; stop it (it then reports) once every event is in the file.
     deadline = time.monotonic() + 120
@@ -225,19 +245,25 @@ def main() -> None:
     use_wrk = args.sender == "wrk" or (args.sender == "auto" and shutil.which("wrk") is not None)
     events = make_events(args.events)
     size = statistics.mean(len(raw) for raw, _ in events)
-    print(f"{args.events} signed events of ~{size:.0f} bytes, {args.senders} concurrent senders "
-          f"({'wrk' if use_wrk else 'threads'}), {args.rounds} rounds")
+    print(
+        f"{args.events} signed events of ~{size:.0f} bytes, {args.senders} concurrent senders "
+        f"({'wrk' if use_wrk else 'threads'}), {args.rounds} rounds"
+    )
     results = []
     for number in range(1, args.rounds + 1):
         result = one_round(events, args.senders, use_wrk)
         results.append(result)
-        print(f"round {number}: {result['rate']:,.0f} events/s; acked {result['acked']:.0f}, "
-              f"saved {result['saved']:.0f} ({result['unique']:.0f} unique, "
-              f"{result['valid']:.0f} valid signatures)")
+        print(
+            f"round {number}: {result['rate']:,.0f} events/s; acked {result['acked']:.0f}, "
+            f"saved {result['saved']:.0f} ({result['unique']:.0f} unique, "
+            f"{result['valid']:.0f} valid signatures)"
+        )
     median = statistics.median(r["rate"] for r in results)
     exact = all(r["acked"] == r["saved"] == r["unique"] == args.events for r in results)
-    print(f"median: {median:,.0f} events/s (goal >= 2,000); "
-          f"saved == acked, each exactly once: {'yes' if exact else 'NO'}")
+    print(
+        f"median: {median:,.0f} events/s (goal >= 2,000); "
+        f"saved == acked, each exactly once: {'yes' if exact else 'NO'}"
+    )
     if not exact or median < 2000:
         raise SystemExit(1)
 
