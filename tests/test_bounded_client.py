@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import Cli, FaultServer, no_waiting, send
 
-from zazacli.api import listing
+from zazacli.api import paging
 
 KEY = "zaza_test_bounded_key_0000"
 FROM = "+14155550100"
@@ -194,7 +194,7 @@ def test_overflowing_duration_does_not_crash_stats(fault_server: FaultServer) ->
 def test_a_list_that_never_ends_is_capped(
     fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(listing, "MAX_PAGES_PER_SCAN", 30)
+    monkeypatch.setattr(paging, "MAX_PAGES_PER_SCAN", 30)
 
     def handler(h: BaseHTTPRequestHandler) -> None:
         query = parse_qs(urlsplit(h.path).query)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import Cli, FaultServer, no_waiting, send
 
-from zazacli.output.safe import json_safe, terminal_safe
+from zazacli.sanitize import json_safe, terminal_safe
 
 KEY = "zaza_test_terminal_safety_fake"
 

@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import Cli, FaultServer, send
 
-from zazacli.api.client import CallFilter, ZazaApi
+from zazacli.api.client import ZazaApi
 from zazacli.api.http import HttpClient
+from zazacli.api.listing import CallFilter
 from zazacli.api.values import call_is_over
 from zazacli.errors import ScanDeadlineError, ScanError
 from zazacli.sandbox import Sandbox

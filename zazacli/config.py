@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from zazacli.errors import ConfigError, UsageError
-from zazacli.files import make_private_dir, tighten_own_file, write_atomically
 
 # [documented] production base URL of the ZazaVoice API.
 DEFAULT_BASE_URL = "https://zazavoice-api-569199843054.us-central1.run.app/api/v1"
@@ -144,6 +143,8 @@ def _warn_if_loose(path: Path, warn: Warn) -> None:
     """A key file others can read is tightened to 0600, with a warning, if it is a plain
     file of this user's. A symbolic link, or someone else's file, is only warned about:
     zaza never changes permissions through a link or on a file it does not own."""
+    from zazacli import files  # writing and fixing files only
+
     if os.name != "posix":
         return
     try:
@@ -167,7 +168,7 @@ def _warn_if_loose(path: Path, warn: Warn) -> None:
         return
     if foreign:
         warn(f"{path} belongs to another user (uid {info.st_uid}); left as it is")
-    elif loose and tighten_own_file(path, 0o600):
+    elif loose and files.tighten_own_file(path, 0o600):
         warn(f"{path} was readable by others (mode {mode:o}); tightened to 600")
 
 
@@ -208,8 +209,10 @@ def dumps(cfg: ConfigFile) -> str:
 def _ensure_dir(directory: Path, warn: Warn) -> None:
     """Create the directory 0700; one that already exists (`ZAZA_CONFIG_DIR` pointing at a
     shared directory, say) is someone's choice: checked and warned about, never chmodded."""
+    from zazacli import files  # writing and fixing files only
+
     try:
-        if make_private_dir(directory):
+        if files.make_private_dir(directory):
             return
     except NotADirectoryError:
         raise ConfigError(f"{directory} exists and is not a directory") from None
@@ -263,6 +266,8 @@ def _locked(directory: Path, warn: Warn) -> Iterator[None]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    from zazacli import files  # writing and fixing files only
+
     if path.is_symlink():
         # Writing through it would put keys wherever the link points; replacing it would
         # silently undo the link (dotfile managers). Neither without the user saying so.
@@ -272,7 +277,7 @@ def _write_atomic(path: Path, text: str) -> None:
             "directory the link points into",
         )
     try:
-        write_atomically(path, text, 0o600, durable=True)
+        files.write_atomically(path, text, 0o600, durable=True)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -14,7 +14,6 @@ from typer.core import TyperGroup
 from zazacli import __version__
 from zazacli.commands import NOUNS
 from zazacli.commands.options import CONTEXT_SETTINGS, complete_profile, get_context
-from zazacli.commands.stubs import dashboard_stub
 from zazacli.errors import INTERRUPTED_EXIT, UsageError, ZazaError, exit_codes_help
 
 
@@ -254,6 +253,8 @@ def _load(name: str) -> Any:
     a noun's module (and what it registers) is imported only when that noun runs. Other
     names may be whole nouns users try that only the dashboard has (`zaza sms send`)."""
     if name not in NOUNS:
+        from zazacli.commands.stubs import dashboard_stub
+
         return dashboard_stub(name)
     command = typer.main.get_command(importlib.import_module(NOUNS[name].module).app)
     command.name = name

@@ -8,44 +8,18 @@ fields exist. Where the contract says [assumed], the assumption is named here.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zazacli.api.http import HttpClient
-from zazacli.api.listing import (
-    CALL_FILTERS,
-    CURSOR_PARAM,
-    MAX_PAGE_SIZE,
-    PAGE_PARAM,
-    SIZE_PARAM,
-    SORT_NEWEST,
-    SORT_OLDEST,
-    SORT_PARAM,
-    CallFilter,
-    CallScan,
-    Pager,
-    parse_page,
-)
-from zazacli.api.values import CALL_STATUSES, DIRECTIONS, TERMINAL_STATUSES
+from zazacli.api.paging import MAX_PAGE_SIZE, PAGE_PARAM, SIZE_PARAM, Pager
 from zazacli.errors import ApiError, OutcomeUnknownError
 
-# The list assumptions ([assumed] page, sort and filter names) live in listing.py, with the
-# checks that catch a server that differs; they are re-exported here, where endpoints live.
-__all__ = [
-    "CALL_FILTERS",
-    "CALL_STATUSES",
-    "CURSOR_PARAM",
-    "DIRECTIONS",
-    "MAX_PAGE_SIZE",
-    "PAGE_PARAM",
-    "SIZE_PARAM",
-    "SORT_NEWEST",
-    "SORT_OLDEST",
-    "SORT_PARAM",
-    "TERMINAL_STATUSES",
-    "CallFilter",
-    "ZazaApi",
-    "parse_page",
-]
+if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
+
+# The list assumptions ([assumed] page, sort and filter names) live in paging.py and
+# listing.py, with the checks that catch a server that differs. The call checks load only
+# when calls are listed: `agents list` never pays for them.
 
 
 class ZazaApi:
@@ -155,8 +129,10 @@ class ZazaApi:
         when it expects to stop early); `deadline` is a time.monotonic() value past which
         the scan raises ScanDeadlineError; `ordered=False` is for readers that aggregate
         and take the calls in any order the server gives."""
+        from zazacli.api import listing
+
         return iter(
-            CallScan(
+            listing.CallScan(
                 lambda query: self.http.get_json("calls", query),
                 filters,
                 limit=limit,
@@ -174,6 +150,8 @@ class ZazaApi:
         """How many calls the server says match: `totalElements` of a one-item page
         [assumed Spring page]; None when the server's list shape does not say. Not checked
         (a server that ignores a filter counts too many): for progress bars only."""
+        from zazacli.api.listing import CallFilter
+
         params = (filters or CallFilter()).query()
         data = self.http.get_json("calls", {**params, PAGE_PARAM: 0, SIZE_PARAM: 1})
         total = data.get("totalElements") if isinstance(data, dict) else None

@@ -15,14 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from zazacli.api.client import (
-    PAGE_PARAM,
-    SIZE_PARAM,
-    SORT_NEWEST,
-    SORT_OLDEST,
-    SORT_PARAM,
-    CallFilter,
-)
+from zazacli.api.listing import SORT_NEWEST, SORT_OLDEST, SORT_PARAM, CallFilter
+from zazacli.api.paging import PAGE_PARAM, SIZE_PARAM
 from zazacli.api.values import TERMINAL_STATUSES, is_known_status
 from zazacli.errors import AuthError, NetworkError, NotFoundError, ZazaError
 from zazacli.times import parse_time

@@ -22,6 +22,7 @@ from zazacli.api.listing import CallFilter, created_key
 from zazacli.api.values import call_is_over
 from zazacli.archive.schema import MIGRATIONS, SCHEMA_VERSION
 from zazacli.archive.tokens import index_text
+from zazacli.calls.stats import field_int, field_seconds, field_text, field_upper
 from zazacli.errors import NotFoundError, UsageError, ZazaError
 from zazacli.files import make_private_dir
 
@@ -46,29 +47,6 @@ def to_json(value: Any) -> str:
     return text
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else str(value)
-    return _SURROGATE.sub("\ufffd", text)
-
-
-def _upper(value: Any) -> str | None:
-    text = _text(value)
-    return text.upper() if text is not None else None
-
-
-def _int(value: Any) -> int | None:
-    """An integer column from a number or a numeric string; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, int) and -MAX_ID - 1 <= value <= MAX_ID:
-        return value
-    return None
-
-
 def archive_id(value: Any) -> int | None:
     """A call id the archive can key on: a non-negative integer within SQLite's range."""
     if isinstance(value, str) and value.isascii() and value.strip().isdigit():
@@ -79,17 +57,18 @@ def archive_id(value: Any) -> int | None:
 
 
 def _columns(call: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The indexed copies of a call's fields, in the order of COLUMNS."""
+    """The indexed copies of a call's fields, in the order of COLUMNS, each read as
+    `calls stats` reads it from the API (so SQL over them gives its numbers)."""
     return (
-        _text(created_key(call.get("createdAt"))),
-        _upper(call.get("status")),
-        _upper(call.get("direction")),
-        _text(call.get("fromNumber")),
-        _text(call.get("toNumber")),
-        _int(call.get("agentId")),
-        _int(call.get("campaignId")),
-        _int(call.get("durationSeconds")),
-        _text(call.get("disposition")),
+        field_text(created_key(call.get("createdAt"))),
+        field_upper(call.get("status")),
+        field_upper(call.get("direction")),
+        field_text(call.get("fromNumber")),
+        field_text(call.get("toNumber")),
+        field_int(call.get("agentId")),
+        field_int(call.get("campaignId")),
+        field_seconds(call.get("durationSeconds")),
+        field_text(call.get("disposition")),
         int(call_is_over(call)),
     )
 
@@ -259,13 +238,24 @@ class Archive:
             )
 
     def save_agents(self, agents: list[dict[str, Any]]) -> None:
+        self._save_named("agents", agents)
+
+    def save_campaigns(self, campaigns: list[dict[str, Any]]) -> None:
+        self._save_named("campaigns", campaigns)
+
+    def has_campaign_calls(self) -> bool:
+        query = "SELECT 1 FROM calls WHERE campaign_id IS NOT NULL LIMIT 1"
+        return self.conn.execute(query).fetchone() is not None
+
+    def _save_named(self, table: str, items: list[dict[str, Any]]) -> None:
+        """Agents or campaigns as the API lists them: their names, shown offline."""
         rows = [
-            (agent_id, _text(agent.get("name")), to_json(agent))
-            for agent in agents
-            if (agent_id := _int(agent.get("id"))) is not None
+            (ident, field_text(item.get("name")), to_json(item))
+            for item in items
+            if isinstance(item, dict) and (ident := field_int(item.get("id"))) is not None
         ]
         with self.transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO agents (id, name, raw) VALUES (?, ?, ?)", rows)
+            conn.executemany(f"INSERT OR REPLACE INTO {table} (id, name, raw) VALUES (?, ?, ?)", rows)
 
     def store_listed(
         self,
@@ -425,7 +415,7 @@ def _store_detail(
     turns = call.get("turns")
     turns = turns if isinstance(turns, list) else []
     rows = [
-        (call_id, seq, _upper(turn.get("role")), index_text(_text(turn.get("text")) or ""))
+        (call_id, seq, field_upper(turn.get("role")), index_text(field_text(turn.get("text")) or ""))
         for seq, turn in enumerate(turns)
         if isinstance(turn, dict)
     ]

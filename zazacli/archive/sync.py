@@ -202,6 +202,7 @@ class ArchiveSync:
             pool: WorkerPool[Job, tuple[Job, Fetched]] = WorkerPool(self._fetch, self.concurrency)
             pool.run(self._jobs(plan), self._stored)
             self._store_fetched()
+            self._save_campaigns()
             outcome = "failed" if self.summary.failed else "ok"
         except ZazaError as exc:
             self.summary.aborted = self.summary.aborted or exc.message
@@ -225,6 +226,20 @@ class ArchiveSync:
             self.notice(f"agent names not updated: {exc.message}")
             return
         self.archive.save_agents(agents)
+
+    def _save_campaigns(self) -> None:
+        """Campaign names, for `calls stats --local --by campaign` (one request, made only
+        when an archived call belongs to a campaign)."""
+        if not self.archive.has_campaign_calls():
+            return
+        try:
+            campaigns = self.api.list_campaigns()
+        except AuthError:
+            raise
+        except ZazaError as exc:
+            self.notice(f"campaign names not updated: {exc.message}")
+            return
+        self.archive.save_campaigns(campaigns)
 
     def _jobs(self, plan: Plan) -> Iterator[Job]:
         for scan in plan.scans:

@@ -35,7 +35,8 @@ from zazacli.errors import (
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:
-    from zazacli.api.client import CallFilter, ZazaApi
+    from zazacli.api.client import ZazaApi
+    from zazacli.api.listing import CallFilter
 
 # Before a single dispatch, the calls to the same callee created this long before it (on
 # the server's clock) are listed once, so that none of them is ever taken for the new one.
@@ -220,7 +221,7 @@ def dispatch(
 
 
 def _outbound(agent_id: int | None, since: str) -> CallFilter:
-    from zazacli.api.client import CallFilter
+    from zazacli.api.listing import CallFilter
 
     return CallFilter(direction="OUTBOUND", agent_id=agent_id, since=since)
 

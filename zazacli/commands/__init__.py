@@ -11,12 +11,15 @@ Adding a noun: a module here exposing `app` (built with `options.noun_app` or
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
+class Noun:
+    """A noun's module (imported when it runs) and its one description."""
 
-class Noun(NamedTuple):
-    module: str
-    help: str
+    __slots__ = ("help", "module")
+
+    def __init__(self, module: str, help: str) -> None:
+        self.module = module
+        self.help = help
 
 
 NOUNS: dict[str, Noun] = {

@@ -4,11 +4,13 @@ many commands (declared once), and the small parsers of their values."""
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from zazacli.api.values import CALL_STATUSES, DIRECTIONS, looks_like_status
 from zazacli.commands import NOUNS
@@ -35,11 +37,43 @@ def new_app(help_text: str, **kwargs: object) -> typer.Typer:
     )
 
 
+class NounGroup(TyperGroup):
+    """A noun's group: a name it lacks that users try for a dashboard-only feature
+    (`zaza campaigns start`) answers from the capabilities table, read only then; its
+    `--help` lists each verb with the whole first line of its help."""
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is None and self.name:
+            from zazacli.commands.stubs import dashboard_stub  # only for a name not found
+
+            command = dashboard_stub(f"{self.name} {name}")
+        return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Click cuts each description at about 45 characters (`List calls, newest first:
+        the newest 20 on a...`); a verb's first line is written to be read whole."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, first_line(command)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def first_line(command: Any) -> str:
+    """A command's description in one line: its short help if set, else the first
+    paragraph of its help (before any `\\f`), whitespace and `\\b` markers dropped."""
+    text = command.short_help or (command.help or "").split("\f", 1)[0]
+    paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
+    return " ".join(word for word in paragraph.split() if word != "\b")
+
+
 def noun_app(noun: str, **kwargs: Any) -> typer.Typer:
     """A noun's app, its help the one description in `commands.NOUNS`; names it lacks
     that users try for dashboard-only features answer with one line (commands/stubs.py)."""
-    from zazacli.commands.stubs import NounGroup
-
     return new_app(NOUNS[noun].help, cls=NounGroup, **kwargs)
 
 

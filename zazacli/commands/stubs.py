@@ -6,12 +6,10 @@ command the API gains later simply replaces its stub, and start-up never reads t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
 from zazacli.errors import UsageError
 
@@ -27,38 +25,6 @@ def _stub(path: str, message: str) -> Callable[[typer.Context], None]:
         raise UsageError(f"{typed}: {message}")
 
     return not_in_the_api
-
-
-class NounGroup(TyperGroup):
-    """A noun's group: a name it lacks that users try for a dashboard-only feature
-    (`zaza campaigns start`) answers from the capabilities table, read only then; its
-    `--help` lists each verb with the whole first line of its help."""
-
-    def get_command(self, ctx: Any, name: str) -> Any:
-        command = super().get_command(ctx, name)
-        if command is None and self.name:
-            command = dashboard_stub(f"{self.name} {name}")
-        return command
-
-    def format_commands(self, ctx: Any, formatter: Any) -> None:
-        """Click cuts each description at about 45 characters (`List calls, newest first:
-        the newest 20 on a...`); a verb's first line is written to be read whole."""
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, first_line(command)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-def first_line(command: Any) -> str:
-    """A command's description in one line: its short help if set, else the first
-    paragraph of its help (before any `\\f`), whitespace and `\\b` markers dropped."""
-    text = command.short_help or (command.help or "").split("\f", 1)[0]
-    paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
-    return " ".join(word for word in paragraph.split() if word != "\b")
 
 
 def dashboard_stub(path: str) -> Any:

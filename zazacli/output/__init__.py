@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.errors import UsageError
 from zazacli.output.formats import Format, renderer
-from zazacli.output.safe import json_safe, plain_value, safe_text, terminal_safe
+from zazacli.sanitize import json_safe, plain_value, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     from zazacli.output.fields import Fields
 
 __all__ = ["Format", "Output"]
+
+
+def _safe_text(value: Any, style: str = "") -> Any:
+    from zazacli.output.safe import safe_text  # Rich: only for a terminal view
+
+    return safe_text(value, style)
 
 
 class Output:
@@ -217,7 +223,7 @@ class Output:
     def section(self, title: str) -> None:
         if self.is_tty:
             self.console.print()
-            self.console.print(safe_text(title, "bold"))
+            self.console.print(_safe_text(title, "bold"))
         else:
             self.write(f"\n# {terminal_safe(title)}")
 
@@ -237,8 +243,8 @@ class Output:
         grid.add_column()
         for key, value in pairs:
             grid.add_row(
-                key if isinstance(key, Text) else safe_text(plain_value(key)),
-                value if isinstance(value, Text) else safe_text(plain_value(value)),
+                key if isinstance(key, Text) else _safe_text(plain_value(key)),
+                value if isinstance(value, Text) else _safe_text(plain_value(value)),
             )
         self.console.print(grid)
 
@@ -265,7 +271,7 @@ class Output:
             bar = "█" * round(share * width)
             style = STATUS_STYLES.get(key.upper(), "cyan")
             grid.add_row(
-                safe_text(plain_value(key)), str(value), f"{share:.0%}", safe_text(bar, style)
+                _safe_text(plain_value(key)), str(value), f"{share:.0%}", _safe_text(bar, style)
             )
         self.console.print(grid)
 

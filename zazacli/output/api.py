@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output.formats.json import encode
-from zazacli.output.safe import json_safe, terminal_safe
+from zazacli.sanitize import json_safe, terminal_safe
 
 if TYPE_CHECKING:
     import httpx

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output.formats import Format
-from zazacli.output.safe import json_safe, plain_value, safe_text, terminal_safe
+from zazacli.output.safe import safe_text
 from zazacli.output.values import local_time, rfc3339
+from zazacli.sanitize import json_safe, plain_value, terminal_safe
 
 if TYPE_CHECKING:
     from rich.text import Text

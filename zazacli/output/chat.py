@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from zazacli.calls.transcript import format_offset, transcript_origin, turn_offset
-from zazacli.output.safe import plain_value, safe_text, terminal_safe
+from zazacli.output.safe import safe_text
+from zazacli.sanitize import plain_value, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console

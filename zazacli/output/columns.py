@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from zazacli.output.safe import plain_value, safe_text, terminal_safe
+from zazacli.output.safe import safe_text
 from zazacli.output.values import STATUS_STYLES, duration, local_time, rfc3339
+from zazacli.sanitize import plain_value, terminal_safe
 
 if TYPE_CHECKING:
     from rich.text import Text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from zazacli.output import Output
-from zazacli.output.safe import terminal_safe
+from zazacli.sanitize import terminal_safe
 
 if TYPE_CHECKING:
     from zazacli.api.doctor import Check, Report

@@ -1,19 +1,17 @@
 """Rich `Text` from data: the terminal-safe filter of `zazacli.sanitize`, never markup.
 
-`terminal_safe` and `json_safe` live in `zazacli.sanitize` (no imports), so the error printer
-can use them without loading this package; they are re-exported here for output code.
+Only for terminal views (it loads Rich when called); plain text is made safe by
+`zazacli.sanitize` itself, which every output module imports directly.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zazacli.sanitize import json_safe, plain_value, terminal_safe
+from zazacli.sanitize import terminal_safe
 
 if TYPE_CHECKING:
     from rich.text import Text
-
-__all__ = ["json_safe", "plain_value", "safe_text", "terminal_safe"]
 
 
 def safe_text(value: Any, style: str = "", *, multiline: bool = False) -> Text:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from zazacli.output.formats import Format
 from zazacli.output.formats.csv import write_csv
-from zazacli.output.safe import plain_value, safe_text, terminal_safe
+from zazacli.output.safe import safe_text
 from zazacli.output.values import STATUS_STYLES, duration
+from zazacli.sanitize import plain_value, terminal_safe
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:

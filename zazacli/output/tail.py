@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from zazacli.output.fit import COMPACT_BELOW, Piece, middle, print_line
 from zazacli.output.formats.json import encode
-from zazacli.output.safe import json_safe, plain_value
 from zazacli.output.values import STATUS_STYLES, duration
+from zazacli.sanitize import json_safe, plain_value
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:

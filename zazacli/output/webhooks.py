@@ -9,8 +9,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output import Format, Output
 from zazacli.output.fit import COMPACT_BELOW, Piece, middle, print_line
-from zazacli.output.safe import json_safe, plain_value, terminal_safe
 from zazacli.output.values import STATUS_STYLES, duration, local_time
+from zazacli.sanitize import json_safe, plain_value, terminal_safe
 from zazacli.times import parse_time
 
 # ================================================================ webhook events

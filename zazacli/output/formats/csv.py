@@ -23,7 +23,7 @@ from operator import itemgetter
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output.columns import LAYOUTS
-from zazacli.output.safe import terminal_safe
+from zazacli.sanitize import terminal_safe
 
 if TYPE_CHECKING:
     from zazacli.output import Output

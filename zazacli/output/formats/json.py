@@ -10,7 +10,7 @@ from json import JSONEncoder
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
-from zazacli.output.safe import json_safe
+from zazacli.sanitize import json_safe
 
 if TYPE_CHECKING:
     from zazacli.output import Output

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from zazacli.output.formats.json import encode
-from zazacli.output.safe import json_safe
+from zazacli.sanitize import json_safe
 
 if TYPE_CHECKING:
     from zazacli.output import Output

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from zazacli.output.columns import LAYOUTS
-from zazacli.output.safe import plain_value
+from zazacli.sanitize import plain_value
 
 if TYPE_CHECKING:
     from zazacli.output import Output

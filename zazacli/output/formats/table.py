@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from zazacli.output.columns import LAYOUTS, Column
-from zazacli.output.safe import plain_value, safe_text
+from zazacli.output.safe import safe_text
+from zazacli.sanitize import plain_value
 
 if TYPE_CHECKING:
     from rich.table import Table
