@@ -202,6 +202,63 @@ def test_zsh_script_completes_on_the_first_tab_when_autoloaded(tmp_path: Path) -
     assert "zaza calls" in done.stdout, done.stdout[-500:] + done.stderr
 
 
+# ---------------------------------------------------------------- values, in real shells
+
+
+@needs_zaza_on_path
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_option_values_complete_in_bash(tmp_path: Path) -> None:
+    script = (
+        f"source {COMPLETIONS / 'zaza.bash'}\n"
+        "COMP_WORDS=(zaza calls list --status c); COMP_CWORD=4; _zaza_completion zaza\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script],
+        capture_output=True,
+        text=True,
+        env=shell_env(tmp_path),
+        timeout=60,
+    )
+    assert sorted(done.stdout.split()) == ["canceled", "completed"], done.stderr
+
+
+@needs_zaza_on_path
+@pytest.mark.skipif(shutil.which("fish") is None, reason="no fish")
+def test_option_values_complete_in_fish(tmp_path: Path) -> None:
+    script = f"source {COMPLETIONS / 'zaza.fish'}; complete -C 'zaza calls stats --by d'"
+    done = subprocess.run(
+        ["fish", "--no-config", "-c", script],
+        capture_output=True,
+        text=True,
+        env=shell_env(tmp_path),
+        timeout=60,
+    )
+    offered = sorted(line.split("\t")[0] for line in done.stdout.splitlines())
+    assert offered == ["day", "direction", "disposition"], done.stdout + done.stderr
+
+
+@needs_zaza_on_path
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="no zsh")
+def test_option_values_complete_in_zsh(tmp_path: Path) -> None:
+    fpath = tmp_path / "zfunc"
+    fpath.mkdir()
+    shutil.copy(COMPLETIONS / "_zaza", fpath / "_zaza")
+    driver = tmp_path / "driver.zsh"
+    typed = ZSH_DRIVER.replace('"zaza cal"', '"zaza calls list --direction ou"').replace(
+        '*"zaza calls"*', '*"outbound"*'
+    )
+    driver.write_text(typed % {"fpath": fpath})
+    done = subprocess.run(
+        ["zsh", "-f", str(driver)],
+        capture_output=True,
+        text=True,
+        env=shell_env(tmp_path),
+        timeout=60,
+    )
+    assert "--direction outbound" in done.stdout, done.stdout[-500:] + done.stderr
+
+
 # ---------------------------------------------------------------- Typer's own install path
 
 
