@@ -55,7 +55,10 @@ STATS_COLUMNS = [
     "ended_outbound",
     "answer_rate",
     "talk_minutes",
+    "billed_minutes",
+    "estimated_cost_usd",
 ]
+CENTS_PER_MINUTE = {"OUTBOUND": 15, "INBOUND": 10}  # ZazaVoice's list prices
 SUMMARY = re.compile(
     r"^written (\d+), skipped (\d+) \(exist\), no transcript (\d+), failed (\d+)", re.M
 )
@@ -94,6 +97,13 @@ def expected_group(members: list[dict[str, Any]], total: int) -> dict[str, Any]:
         p90: float | None = statistics.quantiles(durations, n=10, method="inclusive")[8]
     else:
         p90 = durations[0] if durations else None
+    # Each call rounded up to the whole minute, at the list price of its direction.
+    minutes = [
+        (c["direction"], -(-c["durationSeconds"] // 60))
+        for c in members
+        if isinstance(c.get("durationSeconds"), int) and c["durationSeconds"] >= 0
+    ]
+    cents = sum(CENTS_PER_MINUTE[direction] * n for direction, n in minutes)
     return {
         "count": len(members),
         "share": round(len(members) / total, 4) if total else 0.0,
@@ -103,6 +113,8 @@ def expected_group(members: list[dict[str, Any]], total: int) -> dict[str, Any]:
         "answered": answered,
         "ended_outbound": len(ended),
         "answer_rate": round(answered / len(ended), 4) if ended else None,
+        "billed_minutes": sum(n for _, n in minutes),
+        "estimated_cost_usd": cents / 100,
     }
 
 
@@ -172,8 +184,10 @@ def test_stats_json_matches_an_independent_computation(big: Any, big_cli: Cli) -
     assert report["total"] == len(calls) == 3000
     assert report["by"] == "status" and report["since"] is None and report["until"] is None
     overall = expected_group(calls, len(calls))
-    for name in ("answer_rate", "answered", "ended_outbound", "talk_minutes"):
+    for name in ("answer_rate", "answered", "ended_outbound", "talk_minutes", "billed_minutes"):
         assert report[name] == overall[name], name
+    assert report["estimated_cost_usd"] == overall["estimated_cost_usd"] > 0
+    assert report["unpriced_calls"] == 0 and report["source"] == "api"
     assert report["median_duration_s"] == overall["median_duration_s"]
     assert report["p90_duration_s"] == overall["p90_duration_s"]
     expected = expected_by(calls, KEYS["status"])

@@ -29,7 +29,11 @@ PROFILE_KEYS: dict[str, type] = {
     "confirm": bool,
     "quiet_hours": str,
     "webhook_secret": str,
+    "rate_outbound": float,
+    "rate_inbound": float,
 }
+# USD per minute for `calls stats` cost estimates: positive numbers (an integer is one too).
+RATE_KEYS = frozenset({"rate_outbound", "rate_inbound"})
 SECRET_KEYS = frozenset({"api_key", "webhook_secret"})
 
 
@@ -131,12 +135,28 @@ def _from_dict(path: Path, data: dict[str, Any]) -> ConfigFile:
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: profile {name!r} must be a table")
         for key, kind in PROFILE_KEYS.items():
-            if key in values and not isinstance(values[key], kind):
+            if key not in values:
+                continue
+            if key in RATE_KEYS:
+                if not is_rate(values[key]):
+                    raise ConfigError(
+                        f"{path}: profiles.{name}.{key} must be a positive number "
+                        "(USD per minute, e.g. 0.12)",
+                        hint="fix or move the file; zazacli will not overwrite it",
+                    )
+            elif not isinstance(values[key], kind):
                 raise ConfigError(
                     f"{path}: profiles.{name}.{key} must be a {kind.__name__}",
                     hint="fix or move the file; zazacli will not overwrite it",
                 )
     return ConfigFile(path=path, default=default, profiles=profiles, extra=data)
+
+
+def is_rate(value: Any) -> bool:
+    """A price per minute: a positive, finite number (TOML writes 1 as an integer)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 < value < float("inf")
 
 
 def _warn_if_loose(path: Path, warn: Warn) -> None:

@@ -1,7 +1,8 @@
-"""The local archive: sync against export-transcripts, a no-change sync, size, and search.
+"""The local archive: sync against export-transcripts, a no-change sync, size, search, and
+`calls stats --local` against `calls stats` over the API.
 
 Run: python tests/benchmarks/bench_archive.py [--calls 20000] [--search-calls 100000]
-     [--rounds 3] [--concurrency 4] [--keep DIR] [--only sync|search]
+     [--rounds 3] [--concurrency 4] [--keep DIR] [--only sync|search|stats]
 
 Goals (issue 14):
   - a first `zaza calls sync` of N calls with transcripts takes <= 1.2x the time of
@@ -12,7 +13,10 @@ Goals (issue 14):
   - over an archive of --search-calls calls: the query alone (in-process `search()`, the
     best 20 with snippets) has a median <= 20 ms (p95 reported), and a whole
     `zaza calls search WORD` process (every hit, piped) takes <= 0.5x `grep -ril WORD`
-    over the same transcripts exported as text files.
+    over the same transcripts exported as text files;
+  - `zaza calls stats --local` over an archive of --search-calls calls takes <= 0.2x the
+    time of `zaza calls stats` over the API of a sandbox with as many calls (both whole
+    processes, --json, interleaved, medians; --by status, day and hour).
 The big archive is filled in-process, through the archive's own writes, from the
 sandbox's generator (the same calls and turns `GET /calls/{id}` would answer): syncing
 100,000 calls over HTTP would take minutes and measure nothing new.
@@ -36,6 +40,8 @@ SYNC_BUDGET = 1.2
 REQUEST_BUDGET = 10
 QUERY_BUDGET_MS = 20.0
 PROCESS_BUDGET = 0.5
+STATS_BUDGET = 0.2
+STATS_GROUPINGS = ("status", "day", "hour")
 QUERIES = [
     "refund",
     "thursday",
@@ -57,16 +63,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--keep", type=Path, help="work in DIR and leave it (default: a temp dir)")
-    parser.add_argument("--only", choices=("sync", "search"), help="run one half only")
+    parser.add_argument("--only", choices=("sync", "search", "stats"), help="run one part only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         work = args.keep or Path(temp)
         work.mkdir(parents=True, exist_ok=True)
         ok = True
-        if args.only != "search":
+        if args.only in (None, "sync"):
             ok = bench_sync(work, args.calls, args.rounds, args.concurrency)
-        if args.only != "sync":
+        if args.only in (None, "search"):
             ok = bench_search(work, args.search_calls) and ok
+        if args.only in (None, "stats"):
+            ok = bench_stats(work, args.search_calls, args.rounds) and ok
     print("all goals met" if ok else "some goals MISSED")
     if not ok:
         raise SystemExit(1)
@@ -149,12 +157,8 @@ def export_texts(path: Path, directory: Path) -> int:
     return count
 
 
-def bench_search(work: Path, calls: int) -> bool:
-    from zazacli.api.listing import CallFilter
-    from zazacli.archive.search import search
-    from zazacli.archive.store import Archive
-    from zazacli.archive.tokens import match_query
-
+def big_archive(work: Path, calls: int) -> Path:
+    """The archive of `calls` seeded calls (made once, kept with --keep)."""
     path = work / f"search{calls}.sqlite3"
     if not path.exists():
         started = time.perf_counter()
@@ -162,6 +166,16 @@ def bench_search(work: Path, calls: int) -> bool:
         took, size = time.perf_counter() - started, path.stat().st_size
         print(f"{calls:,} calls archived in-process ({with_turns:,} with turns) in "
               f"{took:.0f} s, {size / calls:,.0f} B/call")  # fmt: skip
+    return path
+
+
+def bench_search(work: Path, calls: int) -> bool:
+    from zazacli.api.listing import CallFilter
+    from zazacli.archive.search import search
+    from zazacli.archive.store import Archive
+    from zazacli.archive.tokens import match_query
+
+    path = big_archive(work, calls)
     archive = Archive.open(path, create=False)
     per_query: dict[str, list[float]] = {}
     try:
@@ -207,6 +221,36 @@ def bench_search(work: Path, calls: int) -> bool:
           f"({len(hits.splitlines()):,} hits; goal <= {PROCESS_BUDGET}x)")  # fmt: skip
     print(f"  zaza calls search --limit 20     {limited_s:6.3f} s  {limited_s / grep_s:4.2f}x")
     return median <= QUERY_BUDGET_MS and zaza_s / grep_s <= PROCESS_BUDGET
+
+
+# ---------------------------------------------------------------- stats
+
+
+def bench_stats(work: Path, calls: int, rounds: int) -> bool:
+    """The same report from the archive (SQL) and from the API (every page read)."""
+    path = big_archive(work, calls)
+    zaza = [sys.executable, "-m", "zazacli", "calls", "stats", "--json"]
+    local_env = {k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}
+    measure([*zaza, "--local", "--archive", str(path)], local_env)  # migrated, cache warm
+    server, printed = start_sandbox("--calls", str(calls))
+    api_env = {**local_env, **printed}
+    ratios = []
+    print(f"calls stats, {calls:,} calls, medians of {rounds}:")
+    try:
+        for by in STATS_GROUPINGS:
+            times: dict[str, list[float]] = {"api": [], "local": []}
+            for _ in range(rounds):
+                times["api"].append(measure([*zaza, "--by", by], api_env)[0])
+                local = [*zaza, "--by", by, "--local", "--archive", str(path)]
+                times["local"].append(measure(local, local_env)[0])
+            api_s, local_s = (statistics.median(times[k]) for k in ("api", "local"))
+            ratios.append(local_s / api_s)
+            print(f"  --by {by:<7} API {api_s:6.2f} s   --local {local_s:6.3f} s  "
+                  f"{local_s / api_s:4.2f}x  (goal <= {STATS_BUDGET}x)")  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait()
+    return max(ratios) <= STATS_BUDGET
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ the API last sent it, without `turns`) and `turns` (its turns as sent) are the r
 
 from __future__ import annotations
 
+# The UTC quarter-hour a call was created in (`2026-11-26T14:2` is 14:30-14:45): what
+# `calls stats --local` groups days and hours by. Indexed below, so queries must write it
+# exactly so; like a migration, it never changes once released.
+QUARTER = "substr(created_at, 1, 14) || (CAST(substr(created_at, 15, 2) AS INTEGER) / 15)"
+
 MIGRATIONS: list[tuple[str, ...]] = [
     (
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
@@ -76,11 +81,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (
         # Campaign names, for `calls stats --local --by campaign`.
         "CREATE TABLE campaigns (id INTEGER PRIMARY KEY, name TEXT, raw TEXT NOT NULL)",
-        # What `calls stats --local` reads, so that it scans this narrow index, not the
-        # rows with their JSON (a sixth of the time over 100,000 calls).
-        """CREATE INDEX calls_stats ON calls (
-            created_at, direction, status, ended, duration_seconds, agent_id, campaign_id,
-            disposition
+        # Every column `calls stats --local` reads, in quarter-hour order: it scans this
+        # narrow index instead of the rows with their JSON, and groups days and hours
+        # without a sort (over 100,000 calls, 130 ms become 80).
+        f"""CREATE INDEX calls_stats ON calls (
+            {QUARTER}, created_at, direction, status, ended, duration_seconds, agent_id,
+            campaign_id, disposition
         )""",
     ),
 ]

@@ -195,6 +195,16 @@ class Archive:
                 self.conn.execute("ROLLBACK")
             raise
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that all see one state of the archive, whatever a sync writes meanwhile
+        (WAL keeps the snapshot)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
     # ------------------------------------------------------------ meta
 
     def meta(self, key: str) -> str | None:
@@ -255,7 +265,9 @@ class Archive:
             if isinstance(item, dict) and (ident := field_int(item.get("id"))) is not None
         ]
         with self.transaction() as conn:
-            conn.executemany(f"INSERT OR REPLACE INTO {table} (id, name, raw) VALUES (?, ?, ?)", rows)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO {table} (id, name, raw) VALUES (?, ?, ?)", rows
+            )
 
     def store_listed(
         self,
@@ -415,7 +427,12 @@ def _store_detail(
     turns = call.get("turns")
     turns = turns if isinstance(turns, list) else []
     rows = [
-        (call_id, seq, field_upper(turn.get("role")), index_text(field_text(turn.get("text")) or ""))
+        (
+            call_id,
+            seq,
+            field_upper(turn.get("role")),
+            index_text(field_text(turn.get("text")) or ""),
+        )
         for seq, turn in enumerate(turns)
         if isinstance(turn, dict)
     ]

@@ -35,6 +35,8 @@ GROUP_FIELDS = {
 MAX_FILLED_BUCKETS = 10_000
 HOUR = timedelta(hours=1)
 MAX_INT = 2**63 - 1  # what an SQLite INTEGER holds
+# Past this (31 years) a duration is an error, read as none: sums of minutes stay exact.
+MAX_SECONDS = 10**9
 CENT = Decimal("0.01")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -53,6 +55,8 @@ def field_text(value: Any) -> str | None:
 
 def field_upper(value: Any) -> str | None:
     """Statuses and directions: the API writes them in capitals; any case reads alike."""
+    if type(value) is str and value.isascii():
+        return value.upper()  # the usual case, read for every call of a report
     text = field_text(value)
     return text.upper() if text is not None else None
 
@@ -75,11 +79,16 @@ def field_int(value: Any) -> int | None:
 
 
 def field_seconds(value: Any) -> int | float | None:
-    """`durationSeconds` as a number: an integer, a finite float, or a numeric string; None
-    for anything else (1e400 is valid JSON that reads as infinity: no duration)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return field_int(value)
+    """`durationSeconds` as a number: an integer, a float, or a numeric string; None for
+    anything else, and for a size no call has (1e400 is valid JSON that reads as
+    infinity)."""
+    if type(value) is int or type(value) is float:
+        number: float | None = value
+    else:
+        number = field_int(value)
+    if number is None or not -MAX_SECONDS <= number <= MAX_SECONDS:
+        return None
+    return number
 
 
 def billed_minutes(seconds: float | None) -> int | None:
@@ -173,7 +182,7 @@ class Figures(NamedTuple):
     median, p90 and talk time; billed minutes are by direction; `unpriced` calls have no
     duration or no direction, and cost nothing in the estimate."""
 
-    count: int = 0
+    calls: int = 0
     median: float | None = None
     p90: float | None = None
     talk_seconds: float = 0
@@ -252,7 +261,7 @@ class GroupStats:
     def figures(self) -> Figures:
         ordered = sorted(self.durations)
         return Figures(
-            count=self.count,
+            calls=self.count,
             median=percentile(ordered, 0.5),
             p90=percentile(ordered, 0.9),
             talk_seconds=self.talk_seconds,
@@ -417,7 +426,7 @@ def ordered_keys(by: str, groups: Mapping[Any, Figures], buckets: list[str]) -> 
         if None in groups:
             ordered.append(None)
         return ordered
-    return sorted(groups, key=lambda k: (-groups[k].count, str(k)))
+    return sorted(groups, key=lambda k: (-groups[k].calls, str(k)))
 
 
 def build_report(
@@ -443,14 +452,14 @@ def build_report(
         entry: dict[str, Any] = {"key": key}
         if names is not None:
             entry["name"] = names.get(key)
-        entry["count"] = figures.count
-        entry["share"] = _ratio(figures.count, total.count) or 0.0
+        entry["count"] = figures.calls
+        entry["share"] = _ratio(figures.calls, total.calls) or 0.0
         entry.update(figures.as_dict(rates))
         entries.append(entry)
     overall = total.as_dict(rates)
     local = (now or datetime.now(UTC)).astimezone()
     return {
-        "total": total.count,
+        "total": total.calls,
         "since": since,
         "until": until,
         "by": by,

@@ -146,6 +146,8 @@ SETTABLE = {
     "quiet_hours": "allowed calling window in the callee's time, e.g. 08:00-21:00",
     "webhook_secret": "whsec_… signing secret for `webhooks listen` (read from stdin/prompt)",
     "api_key": "the API key (read from stdin/prompt)",
+    "rate_outbound": "USD per outbound minute for `calls stats` cost estimates (list: 0.15)",
+    "rate_inbound": "USD per inbound minute for `calls stats` cost estimates (list: 0.10)",
 }
 
 
@@ -164,6 +166,7 @@ def set_value(
     Examples:
       zaza profiles set prod region US
       zaza profiles set prod quiet_hours 09:00-20:00
+      zaza profiles set prod rate_outbound 0.12
       printf %s "$ZAZA_WEBHOOK_SECRET" | zaza profiles set prod webhook_secret
     """
     from zazacli import config
@@ -189,6 +192,8 @@ def set_value(
         from zazacli.calls.phones import parse_window
 
         stored = parse_window(value).text  # the one reading every dispatch uses
+    elif key in config.RATE_KEYS:
+        stored = _rate(key, value)
     elif key == "base_url":
         from zazacli.api.http import check_base_url
 
@@ -200,6 +205,22 @@ def set_value(
         cfg.profile(name)[key] = stored
     shown = config.mask_secret(stored) if key in config.SECRET_KEYS else plain_value(stored)
     app_ctx.out.notice(f"profile {name}: {key} = {shown}")  # `confirm = true`, as in the file
+
+
+def _rate(key: str, value: str) -> float:
+    """A price per minute in USD, as a positive number (`0.12`, not `$0.12` or `12c`)."""
+    from zazacli import config
+
+    try:
+        number = float(value.strip())
+    except ValueError:
+        number = 0.0
+    if not config.is_rate(number) or "_" in value:
+        raise UsageError(
+            f"{key} takes a positive number of US dollars per minute, got {value!r}",
+            hint=f"for example: zaza profiles set NAME {key} 0.12",
+        )
+    return number
 
 
 def _public(profile: dict[str, Any]) -> dict[str, Any]:

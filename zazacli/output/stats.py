@@ -1,6 +1,7 @@
 """`zaza calls stats` (zazacli/calls/stats.py computes): on a terminal a Rich table with
 bars, and a chart over time for --by day|hour; headerless TSV when piped (the summary line
-then goes to stderr); `--json`, `--csv`. And `reading`, the transient count while it reads."""
+then goes to stderr); `--json`, `--csv`. Costs are always labelled as estimates, with the
+rates they use. And `reading`, the transient count while it reads."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ STATS_FIELDS = [
     "ended_outbound",
     "answer_rate",
     "talk_minutes",
+    "billed_minutes",
+    "estimated_cost_usd",
 ]
 BLOCKS = " ▁▂▃▄▅▆▇█"
 CHART_HEIGHT = 8
@@ -37,6 +40,30 @@ CHART_HEIGHT = 8
 
 def _percent(value: Any) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _rate(value: float) -> str:
+    """`$0.15`, or `$0.125` for a negotiated rate with more digits."""
+    return f"${value:.2f}" if round(value, 2) == value else f"${value:g}"
+
+
+def cost_notes(report: dict[str, Any]) -> list[str]:
+    """What the estimate assumes, and what it leaves out."""
+    rates = report["rates"]
+    notes = [
+        f"Estimated at {_rate(rates['outbound_usd_per_minute'])}/min outbound, "
+        f"{_rate(rates['inbound_usd_per_minute'])}/min inbound ({rates['source']}), each "
+        "call rounded up to the minute; not an invoice."
+    ]
+    unpriced = report.get("unpriced_calls")
+    if unpriced:
+        calls = "call" if unpriced == 1 else "calls"
+        notes.append(f"{unpriced:,} {calls} without a duration or direction count $0.")
+    return notes
 
 
 def _stats_key_text(key: Any, by: str) -> str:
@@ -81,7 +108,17 @@ def stats_summary_line(report: dict[str, Any]) -> str:
             f"median {duration(report['median_duration_s'])}, "
             f"p90 {duration(report['p90_duration_s'])}"
         )
+    parts.append(f"est. cost {_usd(report['estimated_cost_usd'])}")
     return " · ".join(parts)
+
+
+def _source_text(report: dict[str, Any]) -> str:
+    """` · from the archive (synced 2026-11-26 14:03)` for --local; nothing for the API."""
+    if report.get("source") != "archive":
+        return ""
+    synced = parse_time(report.get("synced_at"))
+    when = f"synced {synced.astimezone():%Y-%m-%d %H:%M}" if synced else "no sync finished yet"
+    return f" · from the archive ({when})"
 
 
 def stats_report(out: Output, report: dict[str, Any], fmt: Format) -> None:
@@ -110,7 +147,8 @@ def _stats_table(out: Output, report: dict[str, Any]) -> None:
     where = f" (local time, {zone})" if by in ("day", "hour") and zone else ""
     out.console.print(
         Text.assemble(
-            safe_text(f"Calls by {by}", "bold"), safe_text(f" · {_range_text(report)}{where}")
+            safe_text(f"Calls by {by}", "bold"),
+            safe_text(f" · {_range_text(report)}{where}{_source_text(report)}"),
         )
     )
     out.console.print(safe_text(stats_summary_line(report)))
@@ -124,7 +162,7 @@ def _stats_table(out: Output, report: dict[str, Any]) -> None:
     out.console.print()
     has_names = any("name" in g for g in groups)
     show_rate = by not in ("status", "disposition")
-    width = max(10, min(30, out.console.width - 75))
+    width = max(10, min(30, out.console.width - 86))
     peak = max((g["count"] for g in groups), default=0) or 1
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column(by.upper(), no_wrap=True)
@@ -138,6 +176,7 @@ def _stats_table(out: Output, report: dict[str, Any]) -> None:
     table.add_column("MEDIAN", justify="right", no_wrap=True)
     table.add_column("P90", justify="right", no_wrap=True)
     table.add_column("TALK MIN", justify="right", no_wrap=True)
+    table.add_column("EST. COST", justify="right", no_wrap=True)
     for group in groups:
         count = group["count"]
         # Over time each bar is against the busiest bucket, so a dip stands out; otherwise
@@ -164,9 +203,12 @@ def _stats_table(out: Output, report: dict[str, Any]) -> None:
             duration(group["median_duration_s"]) if group["median_duration_s"] is not None else "-",
             duration(group["p90_duration_s"]) if group["p90_duration_s"] is not None else "-",
             f"{group['talk_minutes']:,.1f}",
+            _usd(group["estimated_cost_usd"]),
         ]
         table.add_row(*row)
     out.console.print(table)
+    for note in cost_notes(report):
+        out.console.print(safe_text(note, "dim"))
 
 
 def _time_chart(out: Output, groups: list[dict[str, Any]], by: str) -> None:

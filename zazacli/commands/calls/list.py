@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Annotated
+
 import typer
 
+from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.options import (
     AgentOpt,
     AllOpt,
@@ -26,6 +30,14 @@ from zazacli.commands.options import (
 )
 
 TERMINAL_DEFAULT_LIMIT = 20
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="List from the local archive (zaza calls sync), offline: the calls as of the "
+        "last sync.",
+    ),
+]
 
 
 def list_calls(
@@ -44,16 +56,21 @@ def list_calls(
     as_json: JsonOpt = False,
     jsonl: JsonlOpt = False,
     csv: CsvOpt = False,
+    local: LocalOpt = False,
+    archive_file: ArchiveOpt = None,
 ) -> None:
     """List calls, newest first: the newest 20 on a terminal, every match when piped.
 
-    On a terminal, a list taller than the screen goes through the pager.
+    On a terminal, a list taller than the screen goes through the pager. With --local,
+    the same list from the archive `zaza calls sync` keeps: no network, and no key when
+    --archive (or ZAZA_ARCHIVE) names the file.
 
     \b
     Examples:
       zaza calls list --status failed --since today
       zaza calls list --agent 12 --since 1w --all --csv > calls.csv
       zaza calls list --since 1d -o plain --fields id,status,toNumber --header
+      zaza calls list --local --status failed --since 1w
     """
     exclusive(limit=limit is not None, all=fetch_all)
     app_ctx = get_context(ctx)
@@ -68,8 +85,15 @@ def list_calls(
         limit = None
     elif default_limit:
         limit = TERMINAL_DEFAULT_LIMIT
-    calls = app_ctx.api.iter_calls(filters, limit=limit)
-    with out.paged():
-        shown = out.rows(calls, "call", chosen, empty_message="no calls match", fields=selected)
+    with contextlib.ExitStack() as stack:
+        if local:
+            from zazacli.archive.local import archived_calls, opened
+
+            store = stack.enter_context(opened(archive_path(app_ctx, archive_file)))
+            calls = archived_calls(store, filters, limit)
+        else:
+            calls = app_ctx.api.iter_calls(filters, limit=limit)
+        with out.paged():
+            shown = out.rows(calls, "call", chosen, empty_message="no calls match", fields=selected)
     if default_limit and shown == limit:
         out.notice(f"showing the newest {shown}; use --limit N or --all for more")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.calls.shared import CallId
 from zazacli.commands.options import (
     CsvOpt,
@@ -19,7 +20,17 @@ from zazacli.commands.options import (
 from zazacli.errors import ZazaError
 
 if TYPE_CHECKING:
+    from zazacli.archive.store import Archive
     from zazacli.context import AppContext
+
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Read the call and its transcript from the local archive (zaza calls sync), "
+        "offline: as of the last sync.",
+    ),
+]
 
 
 def show_call(
@@ -30,17 +41,21 @@ def show_call(
     as_json: JsonOpt = False,
     jsonl: JsonlOpt = False,
     csv: CsvOpt = False,
+    local: LocalOpt = False,
+    archive_file: ArchiveOpt = None,
 ) -> None:
     """Show one call: its details and the transcript as a conversation.
 
     With --fields, only those fields are printed (variables and turns as fields). On a
-    terminal, a call taller than the screen goes through the pager.
+    terminal, a call taller than the screen goes through the pager. With --local, from
+    the archive `zaza calls sync` keeps (exit 3 if the call is not in it).
 
     \b
     Examples:
       zaza calls show 90494
       zaza calls show 90494 --json
       zaza calls show 90494 -o plain --fields status,durationSeconds,disposition
+      zaza calls show 90494 --local
     """
     from zazacli.output import Format
 
@@ -48,9 +63,13 @@ def show_call(
     out = app_ctx.out
     chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
     selected = pick_fields(fields, "call")
-    call = app_ctx.api.get_call(call_id)
-    # On a terminal the agent is named: one more request, made before the pager starts.
-    named = with_agent_name(app_ctx, call) if chosen is Format.table and not selected else call
+    naming = chosen is Format.table and not selected
+    if local:
+        call, named = local_call(app_ctx, call_id, archive_file, naming=naming)
+    else:
+        call = app_ctx.api.get_call(call_id)
+        # On a terminal the agent is named: one more request, made before the pager starts.
+        named = with_agent_name(app_ctx, call) if naming else call
     with out.paged():
         out.record(named, "call", chosen, fields=selected)
         if chosen not in (Format.table, Format.plain) or selected is not None:
@@ -61,6 +80,39 @@ def show_call(
             out.key_values((str(k), v) for k, v in variables.items())
         out.section("Transcript")
         out.transcript(call, "chat")
+
+
+def local_call(
+    app_ctx: AppContext, call_id: int, archive_file: str | None, *, naming: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The call from the archive, and as the terminal shows it (its agent named as of the
+    last sync). A call without its transcript yet says why on stderr."""
+    from zazacli.archive.local import archived_call, opened
+
+    with opened(archive_path(app_ctx, archive_file)) as store:
+        call = archived_call(store, call_id)
+        named = _archived_agent_name(store, call) if naming else call
+    if "turns" not in call:
+        app_ctx.out.notice(missing_transcript(call_id))
+    return call, named
+
+
+def missing_transcript(call_id: int) -> str:
+    return (
+        f"the archive holds no transcript of call {call_id} yet (it was under way at the "
+        "last sync, or its transcript could not be fetched): zaza calls sync fetches it"
+    )
+
+
+def _archived_agent_name(store: Archive, call: dict[str, Any]) -> dict[str, Any]:
+    """As `with_agent_name`, with the name the last sync stored."""
+    from zazacli.archive.local import archived_names
+
+    agent_id = call.get("agentId")
+    if not isinstance(agent_id, int) or isinstance(agent_id, bool):
+        return call
+    name = archived_names(store, "agent").get(agent_id)
+    return {**call, "agentId": f"{agent_id} ({name})"} if name else call
 
 
 def with_agent_name(app_ctx: AppContext, call: dict[str, Any]) -> dict[str, Any]:

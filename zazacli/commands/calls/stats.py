@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.options import (
     AgentOpt,
     CsvOpt,
@@ -19,6 +20,11 @@ from zazacli.commands.options import (
     format_option,
     get_context,
 )
+
+if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
+    from zazacli.calls.stats import Rates
+    from zazacli.context import AppContext
 
 
 def _groupings() -> tuple[str, ...]:
@@ -39,6 +45,14 @@ ByOpt = Annotated[
 
 
 StatsFormatOpt = Annotated[str | None, format_option("table", "plain", "json", "csv")]
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Count the calls in the local archive (zaza calls sync) with SQL, offline: "
+        "the same figures, as of the last sync.",
+    ),
+]
 
 
 def stats(
@@ -52,33 +66,75 @@ def stats(
     fmt: StatsFormatOpt = None,
     as_json: JsonOpt = False,
     csv: CsvOpt = False,
+    local: LocalOpt = False,
+    archive_file: ArchiveOpt = None,
 ) -> None:
-    """Totals, answer rate and durations of the matching calls, grouped.
+    """Totals, answer rate, durations and estimated cost of the matching calls, grouped.
 
-    Reads every matching call once, page by page (constant memory). Answer rate: calls
-    that reached COMPLETED among outbound calls that ended. Median, p90 and talk minutes
-    count calls with a duration above zero.
+    Reads every matching call once, page by page (constant memory); with --local, counts
+    the archive `zaza calls sync` keeps, with SQL (no network; no key when --archive or
+    ZAZA_ARCHIVE names the file). Answer rate: calls that reached COMPLETED among outbound
+    calls that ended. Median, p90 and talk minutes count calls with a duration above zero.
+    Estimated cost: each call's duration rounded up to the minute, at $0.15 a minute
+    outbound and $0.10 inbound (ZazaVoice's list prices; a profile's rate_outbound and
+    rate_inbound replace them).
 
     \b
     Examples:
       zaza calls stats --since yesterday --until today
       zaza calls stats --since 1w --by day
       zaza calls stats --since 2026-11-01 --by agent --json
+      zaza calls stats --local --since 30d --by campaign
     """
-    from zazacli.calls.stats import CallStats, pick_grouping
-    from zazacli.output.stats import reading, stats_report
+    from zazacli.calls.stats import pick_grouping, pick_rates
+    from zazacli.output.stats import stats_report
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
     chosen = out.choose(fmt, json=as_json, csv=csv)
     grouping = pick_grouping(by)
     filters = call_filter(direction, status, agent, since, until, out.notice)
+    settings = app_ctx.settings
+    rates = pick_rates(
+        settings.get("rate_outbound"), settings.get("rate_inbound"), settings.profile_name
+    )
+    if local:
+        report = _archive_report(app_ctx, archive_file, grouping, filters, rates)
+    else:
+        report = _api_report(app_ctx, grouping, filters, rates)
+    stats_report(out, report, chosen)
+
+
+def _api_report(
+    app_ctx: AppContext, grouping: str, filters: CallFilter, rates: Rates
+) -> dict[str, Any]:
+    from zazacli.calls.stats import CallStats
+    from zazacli.output.stats import reading
+
     aggregator = CallStats(grouping, since=filters.since, until=filters.until)
     # Counting needs every matching call, in whatever order the server lists them.
     calls = app_ctx.api.iter_calls(filters, ordered=False)
-    aggregator.feed(reading(out, calls, "calls"))
+    aggregator.feed(reading(app_ctx.out, calls, "calls"))
     names = _names(app_ctx, grouping) if grouping in ("agent", "campaign") else None
-    stats_report(out, aggregator.report(names=names, filters=filters._asdict()), chosen)
+    return aggregator.report(names=names, filters=filters._asdict(), rates=rates)
+
+
+def _archive_report(
+    app_ctx: AppContext,
+    archive_file: str | None,
+    grouping: str,
+    filters: CallFilter,
+    rates: Rates,
+) -> dict[str, Any]:
+    """The same report from the archive; it says which file, and when it was synced."""
+    from zazacli.archive.local import archived_names, last_synced, opened
+    from zazacli.archive.stats import archive_stats
+
+    path = archive_path(app_ctx, archive_file)
+    with opened(path) as store:
+        names = archived_names(store, grouping) if grouping in ("agent", "campaign") else None
+        source = {"source": "archive", "archive": str(path), "synced_at": last_synced(store)}
+        return archive_stats(store, grouping, filters, rates=rates, names=names, source=source)
 
 
 def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from zazacli.commands.calls.archive import ArchiveOpt
 from zazacli.commands.calls.shared import CallId
 from zazacli.commands.options import get_context
 
@@ -24,18 +25,32 @@ def transcript(
         TranscriptFormat,
         typer.Option("--format", "-f", help="text: [mm:ss] ROLE: text; json; srt subtitles."),
     ] = TranscriptFormat.text,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Read the transcript from the local archive (zaza calls sync), offline.",
+        ),
+    ] = False,
+    archive_file: ArchiveOpt = None,
 ) -> None:
     """Print a call's transcript alone, for grep, files and subtitle tools.
 
-    On a terminal, a transcript taller than the screen goes through the pager.
+    On a terminal, a transcript taller than the screen goes through the pager. With
+    --local, from the archive `zaza calls sync` keeps (exit 3 if the call is not in it).
 
     \b
     Examples:
       zaza calls transcript 90494
       zaza calls transcript 90494 --format srt > 90494.srt
+      zaza calls transcript 90494 --local | grep -i refund
     """
-
     app_ctx = get_context(ctx)
-    call = app_ctx.api.get_call(call_id)
+    if local:
+        from zazacli.commands.calls.show import local_call
+
+        call, _ = local_call(app_ctx, call_id, archive_file, naming=False)
+    else:
+        call = app_ctx.api.get_call(call_id)
     with app_ctx.out.paged():
         app_ctx.out.transcript(call, fmt.value)
