@@ -168,6 +168,7 @@ def details_asked(fault_server: FaultServer) -> list[str]:
 # ---------------------------------------------------------------- sync
 
 
+@pytest.mark.slow
 def test_first_sync_mirrors_every_call_and_transcript(sandbox: Sandbox, tmp_path: Path) -> None:
     path = tmp_path / "archive.sqlite3"
     result = archive_cli(sandbox, path)("calls", "sync", "--json")
@@ -183,6 +184,7 @@ def test_first_sync_mirrors_every_call_and_transcript(sandbox: Sandbox, tmp_path
     assert path.stat().st_mode & 0o777 == 0o600  # transcripts are personal data
 
 
+@pytest.mark.slow
 def test_a_sync_with_nothing_new_costs_a_few_requests(sandbox: Sandbox, tmp_path: Path) -> None:
     cli = archive_cli(sandbox, tmp_path / "a.sqlite3")
     summary(cli("calls", "sync", "--json"))

@@ -152,6 +152,7 @@ def test_bash_script_completes_in_bash(tmp_path: Path) -> None:
     assert done.stdout.split() == ["tail"], done.stderr
 
 
+@pytest.mark.slow
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("fish") is None, reason="no fish")
 def test_fish_script_completes_in_fish(tmp_path: Path) -> None:
@@ -182,6 +183,7 @@ print -r -- "$all"
 """
 
 
+@pytest.mark.slow
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="no zsh")
 def test_zsh_script_completes_on_the_first_tab_when_autoloaded(tmp_path: Path) -> None:
@@ -223,6 +225,7 @@ def test_option_values_complete_in_bash(tmp_path: Path) -> None:
     assert sorted(done.stdout.split()) == ["canceled", "completed"], done.stderr
 
 
+@pytest.mark.slow
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("fish") is None, reason="no fish")
 def test_option_values_complete_in_fish(tmp_path: Path) -> None:
@@ -238,6 +241,7 @@ def test_option_values_complete_in_fish(tmp_path: Path) -> None:
     assert offered == ["day", "direction", "disposition"], done.stdout + done.stderr
 
 
+@pytest.mark.slow
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="no zsh")
 def test_option_values_complete_in_zsh(tmp_path: Path) -> None:

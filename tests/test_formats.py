@@ -401,6 +401,7 @@ def pager_into(path: Path) -> str:
     return f"sh -c 'cat > {path}'"
 
 
+@pytest.mark.slow
 def test_a_list_taller_than_the_terminal_goes_through_the_pager(
     sandbox: Any, tmp_path: Path
 ) -> None:
@@ -458,6 +459,7 @@ def test_pager_comes_from_zaza_pager_then_pager(sandbox: Any, tmp_path: Path) ->
     assert listed_ids(second.read_text()) == every_call_id(sandbox)
 
 
+@pytest.mark.slow
 def test_never_a_pager_when_stdout_is_not_a_terminal(sandbox: Any, tmp_path: Path) -> None:
     paged = tmp_path / "paged.txt"
     env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key,
@@ -470,6 +472,7 @@ def test_never_a_pager_when_stdout_is_not_a_terminal(sandbox: Any, tmp_path: Pat
     assert not paged.exists()
 
 
+@pytest.mark.slow
 def test_a_pager_that_cannot_start_is_one_warning_and_the_output_still_shows(
     sandbox: Any,
 ) -> None:

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Cli, run_zaza
 
 LIVE_KEY = "zaza_live_TEST_NOT_A_REAL_KEY_c9f2"
@@ -186,6 +187,7 @@ def test_wrong_types_and_directory_in_place_of_file(bare_cli: Cli, isolated_env:
     assert result.exit_code == 2 and "is a directory" in result.stderr
 
 
+@pytest.mark.slow
 def test_concurrent_adds_lose_nothing(isolated_env: Path) -> None:
     env = {"ZAZA_CONFIG_DIR": str(isolated_env)}
 

@@ -787,6 +787,7 @@ def test_slow_dispatch_commits_before_answering(make_sandbox: MakeSandbox) -> No
 # ------------------------------------------------- concurrency, determinism
 
 
+@pytest.mark.slow
 def test_concurrent_clients_all_succeed(sandbox: Sandbox) -> None:
     results: list[int] = []
     lock = threading.Lock()

@@ -208,6 +208,7 @@ def hostile_requests(url: str) -> list[tuple[str, bytes]]:
 # ---------------------------------------------------------------- terminal injection
 
 
+@pytest.mark.slow
 def test_escapes_and_markup_from_unsigned_senders_never_reach_the_terminal() -> None:
     with listen_bytes(
         "--print-body", env={"ZAZA_WEBHOOK_SECRET": SECRET, "ZAZA_FORCE_TTY": "1"}
