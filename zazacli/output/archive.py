@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from collections.abc import Iterable
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from zazacli.output.formats import Format
+from zazacli.output.progress import Progress
 from zazacli.output.safe import safe_text
 from zazacli.output.values import local_time, rfc3339
 from zazacli.sanitize import json_safe, plain_value, terminal_safe
@@ -35,87 +35,19 @@ _FORMULA_STARTS = ("=", "@", "\t", "\r", "+", "-")
 # ---------------------------------------------------------------- sync
 
 
-class SyncProgress:
-    """A bar of calls done (listed, and their transcript fetched if due) against the API's
-    count when it gave one, on a terminal's stderr; in a log, a line every 30 seconds. API
-    notices (429 retries) are printed above the bar."""
-
-    LOG_EVERY = 30.0
+class SyncProgress(Progress):
+    """The bar of sync: calls done (listed, and their transcript fetched if due) against
+    the API's count when it gave one."""
 
     def __init__(self, out: Output, total: int | None) -> None:
-        self.out = out
-        self.total = total
-        self._progress: Any = None
-        self._task: Any = None
-        self._saved_stderr: IO[str] | None = None
-        self._last_log = time.monotonic()
-
-    def __enter__(self) -> SyncProgress:
-        if not self.out.err_tty:
-            return self
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        columns: list[Any] = [TextColumn("[bold]calls")]
-        if self.total is None:
-            columns += [SpinnerColumn(), TextColumn("{task.completed:,}"), TimeElapsedColumn()]
-        else:
-            columns += [BarColumn(bar_width=20), MofNCompleteColumn(), TimeRemainingColumn()]
-        columns.append(TextColumn("{task.fields[counts]}"))
-        self._progress = Progress(*columns, console=self.out.err_console, transient=True)
-        self._progress.start()
-        self._task = self._progress.add_task("sync", total=self.total, counts="")
-        self._saved_stderr = self.out.stderr
-        self.out.stderr = _ConsoleLines(self._progress.console)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-        if self._saved_stderr is not None:
-            self.out.stderr = self._saved_stderr
-            self._saved_stderr = None
+        super().__init__(out, total, "calls", transient=True)
 
     def update(self, summary: SyncSummary) -> None:
         """After each stored batch and transcript (in the syncing thread)."""
-        if self._progress is not None:
-            counts = f"{summary.transcripts:,} transcripts"
-            if summary.failed:
-                counts += f" · [red]{summary.failed:,} failed[/red]"
-            self._progress.update(self._task, completed=summary.done, counts=counts)
-        elif time.monotonic() - self._last_log >= self.LOG_EVERY:
-            self._last_log = time.monotonic()
-            of = f"/{self.total:,}" if self.total is not None else ""
-            self.out.notice(f"progress: {summary.done:,}{of} calls: {_counts(summary)}")
-
-
-class _ConsoleLines:
-    """A text stream that prints whole lines through a Rich console (above a live bar)."""
-
-    def __init__(self, console: Any) -> None:
-        self.console = console
-        self._partial = ""
-
-    def write(self, text: str) -> int:
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
-        for line in lines:
-            self.console.print(safe_text(line), highlight=False)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return True
+        counts = f"{summary.transcripts:,} transcripts"
+        if summary.failed:
+            counts += f" · [red]{summary.failed:,} failed[/red]"
+        self.show(summary.done, counts, _counts(summary))
 
 
 def sync_plan(out: Output, path: str, expected: int | None, first: bool) -> None:
