@@ -160,6 +160,17 @@ ReportFormatOpt = Annotated[str | None, format_option("table", "plain", "json")]
 # Followers: a line per event for a person, a JSON object per event for programs.
 StreamFormatOpt = Annotated[str | None, format_option("table", "jsonl", piped="jsonl")]
 # The aliases, kept from before `--format`; giving two formats is a usage error.
+# The transcript fetchers of export-transcripts and sync.
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency",
+        "-c",
+        min=1,
+        max=16,
+        help="Transcripts fetched at once; rate-limited (429) requests back off and retry.",
+    ),
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Same as -o json: one JSON document, the API's own fields.")
 ]

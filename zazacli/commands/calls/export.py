@@ -9,6 +9,7 @@ import typer
 from zazacli.commands.options import (
     AgentOpt,
     AllOpt,
+    ConcurrencyOpt,
     DirectionOpt,
     SinceOpt,
     StatusOpt,
@@ -34,16 +35,6 @@ ExportLimitOpt = Annotated[
 ]
 SummaryJsonOpt = Annotated[
     bool, typer.Option("--json", help="Also print the summary as a JSON document on stdout.")
-]
-ConcurrencyOpt = Annotated[
-    int,
-    typer.Option(
-        "--concurrency",
-        "-c",
-        min=1,
-        max=16,
-        help="Transcripts fetched at once; rate-limited (429) requests back off and retry.",
-    ),
 ]
 
 

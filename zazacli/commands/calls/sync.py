@@ -9,6 +9,7 @@ import typer
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.options import (
     AgentOpt,
+    ConcurrencyOpt,
     DirectionOpt,
     StatusOpt,
     call_filter,
@@ -22,16 +23,6 @@ SyncSinceOpt = Annotated[
         help="Mirror from this time on [default: the whole history]: ISO date or instant, "
         "2h, 3d, 1w, today, yesterday.",
         show_default=False,
-    ),
-]
-ConcurrencyOpt = Annotated[
-    int,
-    typer.Option(
-        "--concurrency",
-        "-c",
-        min=1,
-        max=16,
-        help="Transcripts fetched at once; rate-limited (429) requests back off and retry.",
     ),
 ]
 SummaryJsonOpt = Annotated[
