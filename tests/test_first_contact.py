@@ -266,3 +266,19 @@ def test_profiles_add_saves_nothing_when_the_key_is_refused(sandbox: Any) -> Non
     )
     assert unchecked.exit_code == 0 and "the key works" not in unchecked.stderr
     assert "typo" in cli("profiles", "list").stdout
+
+
+def test_a_private_sandbox_has_no_archive_to_read_and_leaves_none(tmp_path: Any) -> None:
+    """`--sandbox` lives for one command, and so does its archive: a sync fills a temporary
+    one and removes it, a reader says why there is nothing to read."""
+    cli = Cli()
+    searched = cli("--sandbox", "calls", "search", "refund")
+    assert searched.exit_code == 2
+    assert searched.stderr.startswith(
+        "error: --sandbox starts a new private sandbox for each command, so it has no "
+        "archive to read"
+    )
+    synced = cli("--sandbox", "calls", "sync", "--since", "1h")
+    assert synced.exit_code == 0, synced.stderr
+    assert "synced:" in synced.stderr
+    assert not (tmp_path / "data").exists()  # XDG_DATA_HOME of this test: nothing left

@@ -35,7 +35,7 @@ BeforeOpt = Annotated[
 ]
 
 
-def archive_path(app_ctx: AppContext, given: str | None) -> Path:
+def archive_path(app_ctx: AppContext, given: str | None, *, syncing: bool = False) -> Path:
     """--archive or ZAZA_ARCHIVE, else the archive of the configured API and key (reading
     the settings only: no network)."""
     from pathlib import Path
@@ -43,7 +43,15 @@ def archive_path(app_ctx: AppContext, given: str | None) -> Path:
     if given:
         return Path(given).expanduser()
     if app_ctx.options.sandbox:
-        # A private sandbox lives for one command, and so does its archive.
+        # A private sandbox lives for one command, and so does its archive: a sync can fill
+        # one, but no later command can read it.
+        if not syncing:
+            raise UsageError(
+                "--sandbox starts a new private sandbox for each command, so it has no "
+                "archive to read",
+                hint="start one that stays (zaza sandbox, in a second terminal), then "
+                "zaza calls sync and search against it; or pass --archive PATH",
+            )
         return app_ctx.scratch_dir() / "archive.sqlite3"
     from zazacli.archive.paths import default_archive, known_archives
 

@@ -63,7 +63,7 @@ def sync(
     out = app_ctx.out
     filters = call_filter(direction, status, agent, since, None, out.notice)
     api = app_ctx.api
-    path = archive_path(app_ctx, archive_file)
+    path = archive_path(app_ctx, archive_file, syncing=True)
     with archive_errors(path):
         store = Archive.open(path, create=True)
         try:
