@@ -14,22 +14,7 @@ import os
 import statistics
 import sys
 
-from harness import measure, start_sandbox
-
-LOOP = r"""
-import json, os, sys, httpx
-base, key = os.environ["ZAZA_BASE_URL"], os.environ["ZAZA_API_KEY"]
-out = sys.stdout
-with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
-    page = 0
-    while True:
-        data = client.get(base + "/calls", params={"page": page, "size": 100}).json()
-        for item in data["content"]:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-        if data["last"]:
-            break
-        page += 1
-"""
+from harness import HTTPX_LOOP, interleaved, start_sandbox
 
 LOOP_NAME = "httpx loop"
 JSONL = "zaza calls list --all --jsonl"
@@ -56,15 +41,12 @@ def main() -> None:
     env = {**os.environ, **printed}
     zaza = [sys.executable, "-m", "zazacli", "calls", "list", "--all"]
     commands = {
-        LOOP_NAME: [sys.executable, "-c", LOOP],
+        LOOP_NAME: [sys.executable, "-c", HTTPX_LOOP],
         JSONL: [*zaza, "--jsonl"],
         CSV: [*zaza, "--csv"],
     }
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     try:
-        for _ in range(args.rounds):
-            for name, cmd in commands.items():
-                results[name].append(measure(cmd, env))
+        results = interleaved(commands, env, args.rounds)
     finally:
         server.terminate()
         server.wait()

@@ -12,22 +12,7 @@ import os
 import statistics
 import sys
 
-from harness import measure, start_sandbox
-
-LOOP = r"""
-import json, os, sys, httpx
-base, key = os.environ["ZAZA_BASE_URL"], os.environ["ZAZA_API_KEY"]
-out = sys.stdout
-with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
-    page = 0
-    while True:
-        data = client.get(base + "/calls", params={"page": page, "size": 100}).json()
-        for item in data["content"]:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-        if data["last"]:
-            break
-        page += 1
-"""
+from harness import HTTPX_LOOP, interleaved, start_sandbox
 
 
 def main() -> None:
@@ -40,7 +25,7 @@ def main() -> None:
     env = {**os.environ, **printed}
     try:
         commands = {
-            "httpx loop": [sys.executable, "-c", LOOP],
+            "httpx loop": [sys.executable, "-c", HTTPX_LOOP],
             "zaza calls list --all --jsonl": [
                 sys.executable,
                 "-m",
@@ -51,10 +36,7 @@ def main() -> None:
                 "--jsonl",
             ],
         }
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-        for _ in range(args.rounds):
-            for name, cmd in commands.items():
-                results[name].append(measure(cmd, env))
+        results = interleaved(commands, env, args.rounds)
     finally:
         server.terminate()
         server.wait()

@@ -13,7 +13,7 @@ import os
 import statistics
 import sys
 
-from harness import measure, start_sandbox
+from harness import interleaved, start_sandbox
 
 TIME_BUDGET = 1.2
 RSS_BUDGET_MIB = 60.0
@@ -34,11 +34,8 @@ def main() -> None:
         "zaza calls stats --by day": [*zaza, "calls", "stats", "--by", "day"],
         "zaza calls stats --by hour --json": [*zaza, "calls", "stats", "--by", "hour", "--json"],
     }
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     try:
-        for _ in range(args.rounds):
-            for name, cmd in commands.items():
-                results[name].append(measure(cmd, env))
+        results = interleaved(commands, env, args.rounds)
     finally:
         server.terminate()
         server.wait()

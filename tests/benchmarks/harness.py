@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: a sandbox in its own process, and a measured child run."""
+"""What the benchmark scripts share: a sandbox in its own process, a measured child run,
+rounds of commands run interleaved, and the hand-written httpx loop zaza is held against."""
 
 from __future__ import annotations
 
@@ -44,3 +45,32 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     if status != 0:
         raise SystemExit(f"{cmd} failed: {error}")
     return elapsed, usage.ru_maxrss / 1024
+
+
+# The baseline of the list benchmarks: every call as a JSON line, paging by hand.
+HTTPX_LOOP = r"""
+import json, os, sys, httpx
+base, key = os.environ["ZAZA_BASE_URL"], os.environ["ZAZA_API_KEY"]
+out = sys.stdout
+with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
+    page = 0
+    while True:
+        data = client.get(base + "/calls", params={"page": page, "size": 100}).json()
+        for item in data["content"]:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        if data["last"]:
+            break
+        page += 1
+"""
+
+
+def interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], rounds: int
+) -> dict[str, list[tuple[float, float]]]:
+    """`rounds` rounds of every command in turn, so machine noise hits them all alike:
+    name -> [(seconds, peak RSS MiB), …]."""
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, cmd in commands.items():
+            results[name].append(measure(cmd, env))
+    return results
