@@ -134,21 +134,71 @@ def test_subcommands_and_option_values_complete(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- real shells
 
 
-@needs_zaza_on_path
-@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
-def test_bash_script_completes_in_bash(tmp_path: Path) -> None:
+def in_bash(tmp_path: Path, words: str) -> subprocess.CompletedProcess[str]:
+    """What bash's completion function offers for `words` (the last word being completed)."""
     script = (
         f"source {COMPLETIONS / 'zaza.bash'}\n"
-        "COMP_WORDS=(zaza calls ta); COMP_CWORD=2; _zaza_completion zaza\n"
+        f"COMP_WORDS=({words}); COMP_CWORD={len(words.split()) - 1}; _zaza_completion zaza\n"
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
-    done = subprocess.run(
+    return subprocess.run(
         ["bash", "--norc", "--noprofile", "-c", script],
         capture_output=True,
         text=True,
         env=shell_env(tmp_path),
         timeout=60,
     )
+
+
+def in_fish(tmp_path: Path, typed: str) -> subprocess.CompletedProcess[str]:
+    """fish's `complete -C` for what was typed: a candidate per line, TAB, description."""
+    script = f"source {COMPLETIONS / 'zaza.fish'}; complete -C '{typed}'"
+    return subprocess.run(
+        ["fish", "--no-config", "-c", script],
+        capture_output=True,
+        text=True,
+        env=shell_env(tmp_path),
+        timeout=60,
+    )
+
+
+ZSH_DRIVER = r"""
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z 'PS1="> "; fpath=(%(fpath)s $fpath); autoload -Uz compinit; compinit -u'
+zpty -w -n z "%(typed)s"$'\t'
+all=""
+for i in {1..100}; do
+  while zpty -r -t z chunk; do all+="$chunk"; done
+  [[ "$all" == *"%(until)s"* ]] && break
+  sleep 0.1
+done
+zpty -d z
+print -r -- "$all"
+"""
+
+
+def in_zsh(tmp_path: Path, typed: str, until: str) -> subprocess.CompletedProcess[str]:
+    """An interactive zsh (on a pty) with _zaza autoloaded from $fpath, as installed: what
+    the screen shows after one TAB, read until `until` appears (or 10 s)."""
+    fpath = tmp_path / "zfunc"
+    fpath.mkdir()
+    shutil.copy(COMPLETIONS / "_zaza", fpath / "_zaza")
+    driver = tmp_path / "driver.zsh"
+    driver.write_text(ZSH_DRIVER % {"fpath": fpath, "typed": typed, "until": until})
+    return subprocess.run(
+        ["zsh", "-f", str(driver)],
+        capture_output=True,
+        text=True,
+        env=shell_env(tmp_path),
+        timeout=60,
+    )
+
+
+@needs_zaza_on_path
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_bash_script_completes_in_bash(tmp_path: Path) -> None:
+    done = in_bash(tmp_path, "zaza calls ta")
     assert done.stdout.split() == ["tail"], done.stderr
 
 
@@ -156,31 +206,8 @@ def test_bash_script_completes_in_bash(tmp_path: Path) -> None:
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("fish") is None, reason="no fish")
 def test_fish_script_completes_in_fish(tmp_path: Path) -> None:
-    script = f"source {COMPLETIONS / 'zaza.fish'}; complete -C 'zaza cap'"
-    done = subprocess.run(
-        ["fish", "--no-config", "-c", script],
-        capture_output=True,
-        text=True,
-        env=shell_env(tmp_path),
-        timeout=60,
-    )
+    done = in_fish(tmp_path, "zaza cap")
     assert done.stdout.split("\t")[0] == "capabilities", done.stdout + done.stderr
-
-
-ZSH_DRIVER = r"""
-zmodload zsh/zpty
-zpty z zsh -f -i
-zpty -w z 'PS1="> "; fpath=(%(fpath)s $fpath); autoload -Uz compinit; compinit -u'
-zpty -w -n z "zaza cal"$'\t'
-all=""
-for i in {1..100}; do
-  while zpty -r -t z chunk; do all+="$chunk"; done
-  [[ "$all" == *"zaza calls"* ]] && break
-  sleep 0.1
-done
-zpty -d z
-print -r -- "$all"
-"""
 
 
 @pytest.mark.slow
@@ -189,18 +216,7 @@ print -r -- "$all"
 def test_zsh_script_completes_on_the_first_tab_when_autoloaded(tmp_path: Path) -> None:
     """Installed the usual way (a file on $fpath, loaded by compinit), the very first TAB
     completes: Typer's own script only registers itself on the first one."""
-    fpath = tmp_path / "zfunc"
-    fpath.mkdir()
-    shutil.copy(COMPLETIONS / "_zaza", fpath / "_zaza")
-    driver = tmp_path / "driver.zsh"
-    driver.write_text(ZSH_DRIVER % {"fpath": fpath})
-    done = subprocess.run(
-        ["zsh", "-f", str(driver)],
-        capture_output=True,
-        text=True,
-        env=shell_env(tmp_path),
-        timeout=60,
-    )
+    done = in_zsh(tmp_path, "zaza cal", until="zaza calls")
     assert "zaza calls" in done.stdout, done.stdout[-500:] + done.stderr
 
 
@@ -210,18 +226,7 @@ def test_zsh_script_completes_on_the_first_tab_when_autoloaded(tmp_path: Path) -
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
 def test_option_values_complete_in_bash(tmp_path: Path) -> None:
-    script = (
-        f"source {COMPLETIONS / 'zaza.bash'}\n"
-        "COMP_WORDS=(zaza calls list --status c); COMP_CWORD=4; _zaza_completion zaza\n"
-        'printf "%s\\n" "${COMPREPLY[@]}"\n'
-    )
-    done = subprocess.run(
-        ["bash", "--norc", "--noprofile", "-c", script],
-        capture_output=True,
-        text=True,
-        env=shell_env(tmp_path),
-        timeout=60,
-    )
+    done = in_bash(tmp_path, "zaza calls list --status c")
     assert sorted(done.stdout.split()) == ["canceled", "completed"], done.stderr
 
 
@@ -229,14 +234,7 @@ def test_option_values_complete_in_bash(tmp_path: Path) -> None:
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("fish") is None, reason="no fish")
 def test_option_values_complete_in_fish(tmp_path: Path) -> None:
-    script = f"source {COMPLETIONS / 'zaza.fish'}; complete -C 'zaza calls stats --by d'"
-    done = subprocess.run(
-        ["fish", "--no-config", "-c", script],
-        capture_output=True,
-        text=True,
-        env=shell_env(tmp_path),
-        timeout=60,
-    )
+    done = in_fish(tmp_path, "zaza calls stats --by d")
     offered = sorted(line.split("\t")[0] for line in done.stdout.splitlines())
     assert offered == ["day", "direction", "disposition"], done.stdout + done.stderr
 
@@ -245,21 +243,7 @@ def test_option_values_complete_in_fish(tmp_path: Path) -> None:
 @needs_zaza_on_path
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="no zsh")
 def test_option_values_complete_in_zsh(tmp_path: Path) -> None:
-    fpath = tmp_path / "zfunc"
-    fpath.mkdir()
-    shutil.copy(COMPLETIONS / "_zaza", fpath / "_zaza")
-    driver = tmp_path / "driver.zsh"
-    typed = ZSH_DRIVER.replace('"zaza cal"', '"zaza calls list --direction ou"').replace(
-        '*"zaza calls"*', '*"outbound"*'
-    )
-    driver.write_text(typed % {"fpath": fpath})
-    done = subprocess.run(
-        ["zsh", "-f", str(driver)],
-        capture_output=True,
-        text=True,
-        env=shell_env(tmp_path),
-        timeout=60,
-    )
+    done = in_zsh(tmp_path, "zaza calls list --direction ou", until="outbound")
     assert "--direction outbound" in done.stdout, done.stdout[-500:] + done.stderr
 
 
