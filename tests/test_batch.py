@@ -175,7 +175,7 @@ def test_a_journal_from_another_csv_or_dispatch_is_refused(
     assert result.exit_code == 2
     assert f"error: {journal} belongs to a different CSV ({first.resolve()})" in result.stderr
 
-    write_csv(first, "to\n+12125550431\n+12125550433\n")  # edited after the run
+    write_csv(first, "to\n+12125550433\n+12125550431\n")  # edited after the run
     changed = cli(*batch_args(first, *FAST, ALLOW))
     assert changed.exit_code == 2
     assert f"{first} has changed since {journal} was started" in changed.stderr
@@ -314,9 +314,13 @@ def test_resume_looks_up_a_row_in_flight_instead_of_resending(
     assert cli(*batch_args(csv_path, "--dry-run", ALLOW)).exit_code == 0
     # The earlier run: an attempt for line 2, its POST (made here directly), then the crash
     # cut the next line short.
+    # (Through another policy file: this ledger must not know the call as another dial's.)
+    elsewhere = str(tmp_path / "elsewhere.sqlite3")
+    assert cli("dnc", "--dnc", elsewhere).exit_code == 0
     dispatched = cli(
-        "calls", "dispatch", "--from", FROM, "--to", "+12125550491", "--agent", "12", ALLOW
-    )
+        "calls", "dispatch", "--from", FROM, "--to", "+12125550491", "--agent", "12", ALLOW,
+        "--dnc", elsewhere,
+    )  # fmt: skip
     call_id = int(dispatched.stdout)
     from zazacli.calls.batch.csv import CsvBatch, read_csv
     from zazacli.calls.batch.journal import journal_header

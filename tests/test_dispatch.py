@@ -518,8 +518,8 @@ def test_help_documents_each_exit_code(cli: Cli) -> None:
 
 
 def test_calling_windows_include_the_start_exclude_the_end_and_may_wrap() -> None:
-    from zazacli.calls.phones import parse_window
     from zazacli.errors import ConfigError
+    from zazacli.policy.phones import parse_window
 
     day, night = parse_window(None), parse_window("22:00-06:00")
     at = {

@@ -70,4 +70,13 @@ def test_the_root_holds_infrastructure_only() -> None:
         "times",
         "sanitize",
     }
-    assert packages == {"api", "archive", "calls", "commands", "output", "sandbox", "webhooks"}
+    assert packages == {
+        "api",
+        "archive",
+        "calls",
+        "commands",
+        "output",
+        "policy",
+        "sandbox",
+        "webhooks",
+    }

@@ -129,10 +129,17 @@ def test_a_list_that_lags_gives_outcome_unknown_within_the_wait(make_sandbox: An
 
 
 def test_a_server_that_pages_forever_does_not_hold_a_reconciliation(make_sandbox: Any) -> None:
-    """stuck-page + ignore-dates: the scan never ends by itself; the time budget ends it."""
+    """stuck-page + ignore-dates: the scan never ends by itself; the time budget ends it.
+    With the frequency cap on, the calls to the number cannot be counted: nothing is sent."""
     running, cli = start(make_sandbox, "stuck-page", "ignore-dates", "lose-dispatch", "page-cap=2")
+    capped = dispatch(cli, "+12125550606", ZAZA_RECONCILE_WAIT=LOOK)
+    assert capped.exit_code == 17, capped.stderr
+    assert "frequency cap: cannot count the calls to +12125550606" in capped.stderr
+    assert posts(running) == 0
     started = time.monotonic()
-    result = dispatch(cli, "+12125550606", ZAZA_RECONCILE_WAIT=LOOK)
+    result = dispatch(
+        cli, "+12125550606", ZAZA_RECONCILE_WAIT=LOOK, ZAZA_MAX_CALLS_PER_NUMBER="off"
+    )
     assert result.exit_code == 6, result.stderr
     assert time.monotonic() - started < 15
     assert posts(running) == 1
@@ -192,7 +199,11 @@ def test_batch_rows_of_unknown_outcome_are_never_dialled_twice(
     assert all(len(queued_to(running, n)) == 1 for n in numbers)
 
 
-def test_batch_resends_a_lost_dispatch_once_settled(make_sandbox: Any, tmp_path: Path) -> None:
+def test_batch_resends_a_lost_dispatch_once_settled_only_past_the_repeat_window(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    """Not listed after --settle is no proof (a server can misreport its clock or list):
+    the repeat window holds the row; --allow-repeat lifts it (the cap still counts it)."""
     running, cli = start(make_sandbox, "lose-dispatch")
     csv_path = tmp_path / "l.csv"
     csv_path.write_text("to\n+12125550621\n")
@@ -209,7 +220,12 @@ def test_batch_resends_a_lost_dispatch_once_settled(make_sandbox: Any, tmp_path:
     assert "--settle 1h" in early.stderr
     assert '"serverTs"' in journal and '"clockUncertainty"' in journal
 
-    settled = cli(*batch_args(csv_path, "--settle", "0s"), **env)
+    held = cli(*batch_args(csv_path, "--settle", "0s"), **env)
+    assert held.exit_code == 1 and statuses(held.stdout) == {2: "unknown"}
+    assert "held by the repeat window (24h)" in held.stderr
+    assert posts(running) == 1
+
+    settled = cli(*batch_args(csv_path, "--settle", "0s", "--allow-repeat"), **env)
     assert settled.exit_code == 0, settled.stderr
     assert statuses(settled.stdout) == {2: "queued"}
     assert posts(running) == 2 and len(queued_to(running, "+12125550621")) == 1

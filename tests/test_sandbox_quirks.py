@@ -3,12 +3,15 @@ bend (sort, the Date header, the request counter), over raw HTTP on loopback."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -75,7 +78,8 @@ def server_date(response: httpx.Response) -> float:
 @pytest.mark.parametrize(
     "spec",
     ["bogus", "page-cap", "page-cap=0", "page-cap=x", "clock-skew", "clock-skew=soon",
-     "list-lag=-1", "no-id=1", "list-lag=nan"],
+     "list-lag=-1", "no-id=1", "list-lag=nan", "created-lag=-1", "created-lag",
+     "created-lag=soon", "created-epoch-ms=1", "created-local", "created-local=Not/AZone"],
 )  # fmt: skip
 def test_bad_quirks_are_refused_naming_the_valid_ones(spec: str) -> None:
     with pytest.raises(ValueError, match="valid quirks: ignore-dates, ") as caught:
@@ -89,6 +93,45 @@ def test_quirk_values_and_defaults() -> None:
     assert parsed.no_id and not parsed.lost_answer
     assert parse_quirks(["list-lag=0.3"]).list_lag == 0.3
     assert parse_quirks([]) == parse_quirks(())
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("created-lag=-1", "quirk created-lag needs seconds >= 0, got 'created-lag=-1'"),
+        ("created-lag", "quirk created-lag needs seconds (created-lag=90), got 'created-lag'"),
+        (
+            "created-local=Not/AZone",
+            "needs an IANA zone like Europe/Paris, got 'created-local=Not/AZone'",
+        ),
+        ("created-local=../etc/passwd", "needs an IANA zone like Europe/Paris"),
+        ("created-local", "quirk created-local needs an IANA zone"),
+    ],
+)
+def test_bad_created_quirks_say_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match="valid quirks: ") as caught:
+        SandboxConfig(quirks=(spec,))
+    assert message in str(caught.value)
+
+
+def test_created_quirk_values() -> None:
+    parsed = parse_quirks(["created-lag=90.5", "created-local=Asia/Kolkata"])
+    assert (parsed.created_lag, parsed.created_local, parsed.created_epoch_ms) == (
+        90.5,
+        "Asia/Kolkata",
+        False,
+    )
+    assert parse_quirks(["created-epoch-ms", "created-lag=0"]).created_epoch_ms
+    assert parse_quirks([]).created_lag == 0 and parse_quirks([]).created_local is None
+    with pytest.raises(ValueError, match="pick one"):
+        parse_quirks(["created-epoch-ms", "created-local=UTC"])
+
+
+def test_cli_bad_created_local_is_a_usage_error(bare_cli: Any) -> None:
+    result = bare_cli("sandbox", "--port", "0", "--quirk", "created-local=Not/AZone")
+    assert result.exit_code == 2
+    assert "created-local=Not/AZone" in result.output and "IANA zone" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_cli_bogus_quirk_is_a_usage_error(bare_cli: Any) -> None:
@@ -326,3 +369,138 @@ def test_list_lag_hides_new_calls_from_the_list_only(quirky: Callable[..., httpx
     wait_for(lambda: call_id in ids(c, size=1), 5, "the call to appear")
     assert time.monotonic() - dispatched >= lag - 0.05
     assert c.get("/calls").json()["totalElements"] == SEEDED + 1
+
+
+# ------------------------------------------------------------------ createdAt off the Date clock
+
+
+def utc_second(t: float) -> str:
+    """What the API writes for an instant: ISO-8601 UTC, whole seconds, `Z`."""
+    return datetime.fromtimestamp(math.floor(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wire_created(sb: Sandbox, c: httpx.Client) -> tuple[Any, Any, Any, int, httpx.Response]:
+    """createdAt of the newest listed call, of that call by id, of a fresh dispatch (its id
+    and its whole response)."""
+    listed = c.get("/calls", params={"size": 1}).json()["content"][0]
+    detail = c.get(f"/calls/{listed['id']}").json()
+    assert detail["id"] == listed["id"]
+    answer = c.post(
+        "/calls/outbound",
+        json={"fromNumber": "+14155550100", "toNumber": "+14155550124", "agentId": 12},
+    )
+    assert answer.status_code == 201, answer.text
+    return listed, detail, answer.json(), answer.json()["id"], answer
+
+
+def total(c: httpx.Client, **params: Any) -> int:
+    return int(c.get("/calls", params=params).json()["totalElements"])
+
+
+def test_created_lag_shows_and_filters_the_lagged_stamp(make_sandbox: MakeSandbox) -> None:
+    lag = 90
+    sb = make_sandbox(quirks=(f"created-lag={lag}",), live_calls=False)
+    c = client(sb)
+    listed, detail, dispatched, call_id, answer = wire_created(sb, c)
+    seeded = sb.app.by_id[listed["id"]]
+    assert listed["createdAt"] == detail["createdAt"] == utc_second(seeded.created - lag)
+    # Only createdAt moves: the seeded call ended and says so on the real clock.
+    assert detail["endedAt"] == listed["endedAt"] == utc_second(seeded.end_at)
+    real = sb.app.by_id[call_id].created
+    assert dispatched["createdAt"] == utc_second(real - lag)
+    # Against the answer's own Date header the new call looks 90 s old.
+    assert abs(epoch(dispatched["createdAt"]) - (server_date(answer) - lag)) <= 2
+    assert c.get(f"/calls/{call_id}").json()["createdAt"] == dispatched["createdAt"]
+    newest = c.get("/calls", params={"size": 1}).json()["content"][0]
+    assert (newest["id"], newest["createdAt"]) == (call_id, dispatched["createdAt"])
+
+    # The date filter reads the stamp it shows, not the real creation time.
+    shown = epoch(dispatched["createdAt"])
+    after = utc_second(shown + 1)  # still well before the real creation
+    assert total(c, startDate=after) == 0
+    assert call_id not in ids(c, startDate=after)
+    assert ids(c, startDate=dispatched["createdAt"])[:1] == [call_id]
+    assert ids(c, startDate=utc_second(shown - 1))[:1] == [call_id]
+    assert call_id not in ids(c, endDate=dispatched["createdAt"])
+    assert ids(c, endDate=after)[:1] == [call_id]
+    same_second = c.get("/calls", params={"startDate": dispatched["createdAt"], "endDate": after})
+    assert same_second.json()["content"][0]["id"] == call_id
+    assert {x["createdAt"] for x in same_second.json()["content"]} == {dispatched["createdAt"]}
+    # Ordering is unchanged: still newest first by creation.
+    listed_ids = all_ids(c)
+    assert listed_ids == sorted(listed_ids, reverse=True) and listed_ids[0] == call_id
+    c.close()
+
+
+def test_created_epoch_ms(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox(quirks=("created-epoch-ms",), live_calls=False)
+    c = client(sb)
+    raw = c.get("/calls", params={"size": 1}).text
+    assert re.search(r'"createdAt":\d{13},', raw), raw[:300]
+    listed, detail, dispatched, call_id, answer = wire_created(sb, c)
+    seeded = sb.app.by_id[listed["id"]]
+    ms = math.floor(seeded.created) * 1000
+    assert type(listed["createdAt"]) is int and listed["createdAt"] == detail["createdAt"] == ms
+    assert listed["endedAt"] == utc_second(seeded.end_at)  # still ISO
+    created = dispatched["createdAt"]
+    assert type(created) is int and created == math.floor(sb.app.by_id[call_id].created) * 1000
+    assert abs(created / 1000 - server_date(answer)) <= 2
+    assert c.get(f"/calls/{call_id}").json()["createdAt"] == created
+    # Filtering is unchanged: the server knows the instant.
+    second = utc_second(created / 1000)
+    assert ids(c, startDate=second)[:1] == [call_id]
+    assert total(c, startDate=utc_second(created / 1000 + 1)) == 0
+    c.close()
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/Los_Angeles"])
+def test_created_local(make_sandbox: MakeSandbox, zone: str) -> None:
+    sb = make_sandbox(quirks=(f"created-local={zone}",), live_calls=False)
+    c = client(sb)
+    listed, detail, dispatched, call_id, answer = wire_created(sb, c)
+    local = ZoneInfo(zone)
+
+    def wall(t: float) -> str:
+        return datetime.fromtimestamp(math.floor(t), local).strftime("%Y-%m-%dT%H:%M:%S")
+
+    seeded = sb.app.by_id[listed["id"]]
+    assert listed["createdAt"] == detail["createdAt"] == wall(seeded.created)
+    assert listed["endedAt"] == utc_second(seeded.end_at)  # still UTC with Z
+    created = dispatched["createdAt"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", created), created
+    assert created == wall(sb.app.by_id[call_id].created)
+    # Read in the zone it is the Date clock's instant; read as UTC (what a naive client
+    # assumes) it is hours off.
+    instant = datetime.fromisoformat(created).replace(tzinfo=local).timestamp()
+    assert abs(instant - server_date(answer)) <= 2
+    assert abs(epoch(created + "Z") - server_date(answer)) > 3600
+    assert c.get(f"/calls/{call_id}").json()["createdAt"] == created
+    # Filtering is unchanged: on the instant, whatever the rendering.
+    assert ids(c, startDate=utc_second(instant))[:1] == [call_id]
+    assert total(c, startDate=utc_second(instant + 1)) == 0
+    c.close()
+
+
+def test_created_quirks_swapped_on_a_running_server_are_not_served_from_cache(
+    make_sandbox: MakeSandbox,
+) -> None:
+    sb = make_sandbox(live_calls=False)
+    c = client(sb)
+    page = {"size": 100}
+    plain = c.get("/calls", params=page).json()["content"]
+    assert plain == c.get("/calls", params=page).json()["content"]  # the cached copies
+    truth = {call["id"]: sb.app.by_id[call["id"]].created for call in plain}
+    assert all(call["createdAt"] == utc_second(truth[call["id"]]) for call in plain)
+
+    sb.app.quirks = dataclasses.replace(sb.app.quirks, created_lag=3600.0)
+    lagged = c.get("/calls", params=page).json()["content"]
+    assert [x["id"] for x in lagged] == list(truth)
+    assert all(x["createdAt"] == utc_second(truth[x["id"]] - 3600) for x in lagged)
+
+    sb.app.quirks = dataclasses.replace(sb.app.quirks, created_lag=0.0, created_epoch_ms=True)
+    as_ms = c.get("/calls", params=page).json()["content"]
+    assert all(x["createdAt"] == math.floor(truth[x["id"]]) * 1000 for x in as_ms)
+
+    sb.app.quirks = dataclasses.replace(sb.app.quirks, created_epoch_ms=False)
+    assert c.get("/calls", params=page).json()["content"] == plain
+    c.close()

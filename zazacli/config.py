@@ -31,6 +31,8 @@ PROFILE_KEYS: dict[str, type] = {
     "webhook_secret": str,
     "rate_outbound": float,
     "rate_inbound": float,
+    "max_calls_per_number": str,
+    "calling_windows": str,
 }
 # USD per minute for `calls stats` cost estimates: positive numbers (an integer is one too).
 RATE_KEYS = frozenset({"rate_outbound", "rate_inbound"})
@@ -60,6 +62,25 @@ def mask_secret(value: str | None) -> str:
     prefix_end = value.find("_", 5) + 1 if value.startswith(("zaza_", "whsec_")) else 4
     prefix_end = max(4, min(prefix_end, 10))
     return f"{value[:prefix_end]}…{value[-4:]}"
+
+
+def key_fingerprint(api_key: str) -> str:
+    """Tells keys apart (two organisations on one base URL) without revealing them: the
+    first 12 hex digits of the key's SHA-256."""
+    import hashlib
+
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:12]
+
+
+def api_scope(base_url: str, api_key: str) -> str:
+    """A file name stem for what belongs to one API and key (the archive, the contact
+    policy): `<host and path>-<key fingerprint>`, never the key."""
+    import re
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url.rstrip("/"))
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", f"{parts.netloc}{parts.path}").strip("-.")[:80]
+    return f"{slug or 'api'}-{key_fingerprint(api_key)}"
 
 
 # ---------------------------------------------------------------- the file

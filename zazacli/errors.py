@@ -23,7 +23,9 @@ EXIT_CODES: dict[int, str] = {
     13: "--wait: the call was CANCELED",
     14: "--wait: timed out before the call ended",
     15: "--wait: the call ended in a status zaza does not know",
-    16: "calls batch: rows were invalid and not called (every valid row is queued)",
+    16: "calls batch, dnc import: rows were invalid and skipped (every valid one was done)",
+    17: "blocked by the contact policy (do-not-call list, frequency cap, repeat window, or "
+    "a guard that cannot be read): nothing was dialled to that number",
     130: "interrupted (Ctrl-C)",
 }
 
@@ -101,6 +103,13 @@ class InvalidRowsError(ZazaError):
     must be able to tell "all called" from "some never will be"."""
 
     exit_code = 16
+
+
+class BlockedError(ZazaError):
+    """The contact policy refused a dial: a listed number, the frequency cap, or a guard
+    that cannot be read (fail closed). Nothing was sent to that number."""
+
+    exit_code = 17
 
 
 class CallOutcomeError(ZazaError):

@@ -28,6 +28,19 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def aware_time(value: Any) -> datetime | None:
+    """A time stamp that says which instant it is: ISO-8601 with `Z` or an offset. None for
+    anything else — absent, unreadable, epoch numbers, or a zone-less local time — so that
+    a clock the server did not name never rules a call in or out."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
 def parse_when(value: str, option: str = "--since", now: datetime | None = None) -> str:
     """A user's time (`2h`, `today`, `2026-11-01`, an instant) as an ISO-8601 UTC instant.
 

@@ -122,13 +122,15 @@ class ZazaApi:
         page_size: int = MAX_PAGE_SIZE,
         deadline: float | None = None,
         ordered: bool = True,
+        trust_dates: bool = True,
     ) -> Iterator[dict[str, Any]]:
         """Call history matching `filters`, newest first, checked (see listing.CallScan).
 
         `page_size` is what is asked for per request (`calls tail` asks for small pages
         when it expects to stop early); `deadline` is a time.monotonic() value past which
         the scan raises ScanDeadlineError; `ordered=False` is for readers that aggregate
-        and take the calls in any order the server gives."""
+        and take the calls in any order the server gives; `trust_dates=False` keeps calls
+        whose createdAt names no zone (see listing.CallScan)."""
         from zazacli.api import listing
 
         return iter(
@@ -139,6 +141,7 @@ class ZazaApi:
                 page_size=page_size,
                 deadline=deadline,
                 ordered=ordered,
+                trust_dates=trust_dates,
                 cap=self._page_cap,
                 notice=self._notice,
                 debug=self._debug,

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from zazacli.api.paging import MAX_PAGE_SIZE, Get, Note, Page, Pager, as_id, ignore_note
 from zazacli.errors import ApiError, ScanError
-from zazacli.times import parse_time
+from zazacli.times import aware_time, parse_time
 
 # [assumed] query names of the documented call filters.
 CALL_FILTERS = {
@@ -60,6 +60,14 @@ def created_key(value: Any) -> str | None:
     utc = parsed.astimezone(UTC)
     text = utc.strftime("%Y-%m-%dT%H:%M:%S")
     return f"{text}.{utc.microsecond:06d}" if utc.microsecond else text
+
+
+def aware_created_key(value: Any) -> str | None:
+    """created_key of a stamp that names its zone (`Z` or an offset); None for epoch numbers
+    and zone-less local times, which a scan with `trust_dates=False` never filters out."""
+    if type(value) is str and len(value) == 20 and value[19] == "Z":
+        return created_key(value)
+    return created_key(value) if aware_time(value) is not None else None
 
 
 # ------------------------------------------------------------------ the call filter
@@ -107,9 +115,10 @@ class CallFilter(NamedTuple):
 class _Checker:
     """A CallFilter compiled once for a scan: the per-item check does no parsing."""
 
-    __slots__ = ("direction", "status", "agent_id", "since", "until", "dated", "empty")
+    __slots__ = ("direction", "status", "agent_id", "since", "until", "dated", "empty", "lenient")
 
-    def __init__(self, filters: CallFilter) -> None:
+    def __init__(self, filters: CallFilter, lenient: bool = False) -> None:
+        self.lenient = lenient
         self.direction = filters.direction.upper() if filters.direction else None
         self.status = filters.status.upper() if filters.status else None
         self.agent_id = filters.agent_id
@@ -133,7 +142,7 @@ class _Checker:
             return "agent_id"
         if self.dated:
             if key is None:
-                return "createdAt"
+                return None if self.lenient else "createdAt"
             if self.since is not None and key < self.since:
                 return "since"
             if self.until is not None and key >= self.until:
@@ -165,13 +174,17 @@ class CallScan:
         page_size: int = MAX_PAGE_SIZE,
         deadline: float | None = None,
         ordered: bool = True,
+        trust_dates: bool = True,
         cap: int | None = None,
         notice: Note = ignore_note,
         debug: Note = ignore_note,
         on_cap: Callable[[int], None] | None = None,
     ) -> None:
         self.filters = filters or CallFilter()
-        self._check = _Checker(self.filters)
+        # trust_dates=False (finding a dispatched call, counting calls for a cap): a call
+        # whose createdAt names no zone, or is a number, is kept, never judged by its time.
+        self._check = _Checker(self.filters, lenient=not trust_dates)
+        self._key = created_key if trust_dates else aware_created_key
         self.limit = limit
         self.ordered = ordered
         self._notice = notice
@@ -281,7 +294,7 @@ class CallScan:
         for call in items:
             if type(call) is not dict:
                 raise ApiError(f"GET /calls sent a {type(call).__name__} where a call was expected")
-            key = created_key(call.get("createdAt")) if need_key else None
+            key = self._key(call.get("createdAt")) if need_key else None
             if key is not None:
                 prev = self._prev_key
                 if prev is not None and key != prev:

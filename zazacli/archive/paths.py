@@ -3,19 +3,14 @@ key (a truncated SHA-256, never the key), under the platform's user data directo
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from zazacli.config import api_scope, key_fingerprint
+
+__all__ = ["archives_dir", "default_archive", "key_fingerprint", "known_archives"]
 
 ARCHIVE_ENV = "ZAZA_ARCHIVE"
 SUFFIX = ".sqlite3"
-FINGERPRINT_CHARS = 12
-
-
-def key_fingerprint(api_key: str) -> str:
-    """Tells keys apart (two organisations on one base URL) without revealing them."""
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARS]
 
 
 def archives_dir() -> Path:
@@ -26,9 +21,7 @@ def archives_dir() -> Path:
 
 def default_archive(base_url: str, api_key: str) -> Path:
     """`<data dir>/archives/<host and path>-<key fingerprint>.sqlite3`."""
-    parts = urlsplit(base_url.rstrip("/"))
-    slug = re.sub(r"[^A-Za-z0-9.]+", "-", f"{parts.netloc}{parts.path}").strip("-.")[:80]
-    return archives_dir() / f"{slug or 'api'}-{key_fingerprint(api_key)}{SUFFIX}"
+    return archives_dir() / f"{api_scope(base_url, api_key)}{SUFFIX}"
 
 
 def known_archives() -> list[Path]:

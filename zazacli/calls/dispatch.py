@@ -3,14 +3,18 @@
 The API has no idempotency keys yet: when `POST /calls/outbound` gets no answer (or one
 without a call id), the call may have been queued anyway. So a dispatch that may have
 reached the server is never resent; it is *reconciled* instead, by looking for the call
-in `GET /calls`. Only a call that cannot be an older one is taken: to the same
-(toNumber, fromNumber, agentId), created after the attempt *on the server's clock* (as
-its Date headers tell it), and not among the calls listed just before the POST.
-`zaza calls dispatch` and `zaza calls batch` share this one path. Nothing here prints.
+in `GET /calls`. A listed call is the dispatch's when it is an OUTBOUND call to the same
+(toNumber, fromNumber, agentId) whose id was not listed just before the POST (nor given to
+another dial by the ledger). Its `createdAt` is not trusted: it can rule a call out only
+when it names its zone and is more than PLAUSIBLE_LAG older than the attempt on the
+server's clock (as its Date headers tell it); a stamp that is missing, numeric, zone-less
+or just behind the clock never does. `zaza calls dispatch` and `zaza calls batch` share
+this one path. Nothing here prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -31,21 +35,24 @@ from zazacli.errors import (
     ScanDeadlineError,
     ScanError,
     UsageError,
+    ZazaError,
 )
-from zazacli.times import parse_time
+from zazacli.times import aware_time
 
 if TYPE_CHECKING:
     from zazacli.api.client import ZazaApi
     from zazacli.api.listing import CallFilter
+    from zazacli.policy.rules import Guard
 
-# Before a single dispatch, the calls to the same callee created this long before it (on
-# the server's clock) are listed once, so that none of them is ever taken for the new one.
-PRECHECK_WINDOW = 60.0
-# With no Date header from the server, "after the attempt" is judged on our own clock
-# with this much slack.
+# How far a server's createdAt may trail its own Date clock (a stamp taken before the row is
+# committed, a queue in front of the database). A call whose zoned createdAt is older than
+# the attempt by more than this cannot be the attempt's: a call from last year is not the
+# one just queued. Reconciliation lists calls back to here, and the listing taken before a
+# dispatch reaches at least as far, so every older call it can see is known by its id.
+PLAUSIBLE_LAG = 600.0
+# With no Date header from the server, the attempt's time on its clock is ours, with this
+# much doubt.
 NO_CLOCK_MARGIN = 120.0
-# createdAt may be truncated to the second.
-CREATED_RESOLUTION = 1.0
 # How long after a dispatch without an answer a queued call must have appeared in GET /calls;
 # past this, a single dispatch says "outcome unknown". ZAZA_RECONCILE_WAIT overrides it.
 RECONCILE_WAIT = 10.0
@@ -111,28 +118,31 @@ class Attempt:
     key: CallKey
     server_ts: float  # epoch seconds on the server's clock when the POST was sent
     uncertainty: float  # how far server_ts may be off, in seconds
-    known_ids: frozenset[int] = frozenset()  # calls to the same key listed before the POST
+    # Calls to the same key listed before the POST, and calls the ledger gives to other dials.
+    known_ids: frozenset[int] = frozenset()
 
     @property
     def earliest(self) -> float:
-        """The earliest createdAt (server clock) the call it queued can carry."""
-        return self.server_ts - self.uncertainty - CREATED_RESOLUTION
+        """The oldest createdAt (server clock) the call it queued may show, lag included."""
+        return self.server_ts - self.uncertainty - PLAUSIBLE_LAG
 
     def admits(self, call: Mapping[str, Any]) -> bool:
-        """Whether `call` can be the one this attempt queued. A call without a readable
-        createdAt cannot be shown to be newer, so it is not taken."""
+        """Whether `call` can be the one this attempt queued: same key, an id not known
+        before the attempt, and no zoned createdAt from before `earliest`."""
         if call_key(call) != self.key:
             return False
         found_id = call_id(call)
         if found_id is None or found_id in self.known_ids:
             return False
-        created = parse_time(call.get("createdAt"))
-        return created is not None and created.timestamp() >= self.earliest
+        created = aware_time(call.get("createdAt"))
+        return created is None or created.timestamp() >= self.earliest
 
 
-def _created(call: Mapping[str, Any]) -> float:
-    created = parse_time(call.get("createdAt"))
-    return created.timestamp() if created is not None else float("inf")
+def _nearest(call: Mapping[str, Any]) -> tuple[float, int]:
+    """Of several candidates, the one nearest the POST: the oldest zoned createdAt, then
+    the lowest id (the API numbers calls in order)."""
+    created = aware_time(call.get("createdAt"))
+    return (created.timestamp() if created is not None else float("inf"), call_id(call) or 0)
 
 
 def attempt_now(api: ZazaApi, key: CallKey, known_ids: frozenset[int] = frozenset()) -> Attempt:
@@ -170,9 +180,9 @@ def dispatch(
     api: ZazaApi,
     request: DispatchRequest,
     *,
+    known: frozenset[int] = frozenset(),
     reconcile_wait: float = RECONCILE_WAIT,
     pace_rate_limit: bool = False,
-    precheck: bool = True,
     on_attempt: Callable[[Attempt], None] | None = None,
     sleep: Sleep = time.sleep,
     monotonic: Clock = time.monotonic,
@@ -180,15 +190,13 @@ def dispatch(
     """Send one dispatch; if its answer is lost or has no id, find the call instead of
     resending.
 
-    With `precheck` (a single dispatch), one GET /calls first measures the server's clock
-    and lists the calls to the same callee that already exist. `on_attempt` is called
-    with the attempt just before the POST (the batch journals it). Raises
+    `known` are the ids of the calls to the same key listed before (recent_outbound) and
+    given to other dials by the ledger: none of them is ever taken for this one.
+    `on_attempt` is called with the attempt just before the POST (the contact policy
+    writes it to the ledger and may refuse it; the batch journals it). Raises
     OutcomeUnknownError (exit 6) when the call does not show up within `reconcile_wait`;
     with `pace_rate_limit` a 429 is raised (RateLimitedError) for the caller to pace.
     """
-    known: frozenset[int] = frozenset()
-    if precheck:
-        known = existing_calls(api, request, deadline=monotonic() + SCAN_FLOOR)
     attempt = attempt_now(api, request.key, known)
     if on_attempt is not None:
         on_attempt(attempt)
@@ -220,28 +228,115 @@ def dispatch(
     raise outcome_unknown(request, lost, attempt, reconcile_wait, result.problem)
 
 
+def guarded_dispatch(
+    api: ZazaApi,
+    guard: Guard,
+    request: DispatchRequest,
+    *,
+    source: str,
+    known: frozenset[int] = frozenset(),
+    journal: str | None = None,
+    line: int | None = None,
+    repeat: bool = False,
+    on_attempt: Callable[[Attempt], None] | None = None,
+    **options: Any,
+) -> Dispatched:
+    """`dispatch` through the contact policy: just before the POST, the guard checks every
+    rule again and writes the dial to the ledger (or raises BlockedError, and nothing is
+    sent); after it, the ledger gets the outcome. A dial whose outcome is unknown stays
+    counted. `options` go to `dispatch`."""
+    from zazacli.policy.store import FAILED, QUEUED, RECONCILED, UNKNOWN
+
+    dials: list[int] = []
+
+    def attempt_hook(attempt: Attempt) -> None:
+        dials.append(
+            guard.begin_dial(
+                to_number=request.to_number,
+                from_number=request.from_number,
+                agent_id=request.agent_id,
+                source=source,
+                journal=journal,
+                line=line,
+                repeat=repeat,
+            )
+        )
+        if on_attempt is not None:
+            on_attempt(attempt)
+
+    known = known | guard.store.claimed_calls(request.to_number)
+    try:
+        result = dispatch(api, request, known=known, on_attempt=attempt_hook, **options)
+    except OutcomeUnknownError:
+        _finish(guard, dials, UNKNOWN)
+        raise
+    except ZazaError:
+        _finish(guard, dials, FAILED)  # refused, or never sent: nothing was queued
+        raise
+    _finish(guard, dials, RECONCILED if result.reconciled else QUEUED, result.call_id)
+    return result
+
+
+def _finish(guard: Guard, dials: list[int], outcome: str, call: Any = None) -> None:
+    """The ledger's outcome of the last dial; one that cannot be written stays `pending`,
+    which counts as placed (the safe side)."""
+    if dials:
+        with contextlib.suppress(ZazaError):
+            guard.finish_dial(dials[-1], outcome, call)
+
+
 def _outbound(agent_id: int | None, since: str) -> CallFilter:
     from zazacli.api.listing import CallFilter
 
     return CallFilter(direction="OUTBOUND", agent_id=agent_id, since=since)
 
 
-def existing_calls(api: ZazaApi, request: DispatchRequest, *, deadline: float) -> frozenset[int]:
-    """Ids of the calls to the same (to, from, agent) created in the last PRECHECK_WINDOW
-    on the server's clock. A scan that cannot finish in time lists what it saw: the
-    created-after rule still guards the rest."""
-    since = iso_instant(api.server_now() - PRECHECK_WINDOW)
-    ids: set[int] = set()
+@dataclass
+class Recent:
+    """The outbound calls the API lists since `since` (server clock), read before dialling:
+    ids per key (never taken for a new dispatch's call) and per callee (for the cap).
+    `problem` says why the listing is not whole, when it is not."""
+
+    since: float
+    by_key: dict[CallKey, set[int]] = field(default_factory=dict)
+    by_number: dict[str, set[int]] = field(default_factory=dict)
+    problem: str | None = None
+
+    def known(self, key: CallKey) -> frozenset[int]:
+        return frozenset(self.by_key.get(key, ()))
+
+
+def recent_outbound(
+    api: ZazaApi, window: float, *, deadline: float, numbers: set[str] | None = None
+) -> Recent:
+    """One scan of the outbound calls of the last `window` seconds (at least PLAUSIBLE_LAG
+    and then some, so that it covers every call a reconciliation could see), for every
+    agent and sender. A call whose createdAt cannot be read is kept: the server listed it
+    for the window. `numbers` keeps only the calls to those callees."""
+    since = api.server_now() - max(window, PLAUSIBLE_LAG + NO_CLOCK_MARGIN)
+    recent = Recent(since)
     try:
         for call in api.iter_calls(
-            _outbound(request.agent_id, since), page_size=50, deadline=deadline, ordered=False
+            _outbound(None, iso_instant(since)),
+            deadline=deadline,
+            ordered=False,
+            trust_dates=False,
         ):
             found_id = call_id(call)
-            if found_id is not None and call_key(call) == request.key:
-                ids.add(found_id)
-    except (ScanDeadlineError, ScanError):
-        pass
-    return frozenset(ids)
+            to = call.get("toNumber")
+            if found_id is None or not isinstance(to, str):
+                continue
+            if numbers is not None and to not in numbers:
+                continue
+            recent.by_number.setdefault(to, set()).add(found_id)
+            key = call_key(call)
+            if key[2] is not None:
+                recent.by_key.setdefault(key, set()).add(found_id)  # type: ignore[arg-type]
+    except ScanDeadlineError as exc:
+        recent.problem = f"GET /calls could not be read in the time allowed ({exc.message})"
+    except ScanError as exc:
+        recent.problem = f"GET /calls could not be scanned: {exc.message}"
+    return recent
 
 
 def reconcile(
@@ -256,7 +351,7 @@ def reconcile(
 
     Polls GET /calls until every key is found or `deadline` (monotonic) has passed; each
     scan is bounded by the deadline (at least SCAN_FLOOR), even against a server that
-    pages forever. Of several candidates for one key, the oldest (nearest the POST) wins.
+    pages forever. Of several candidates for one key, the one nearest the POST wins.
     """
     by_key = {attempt.key: attempt for attempt in attempts}
     result = Reconciled()
@@ -270,13 +365,16 @@ def reconcile(
     while True:
         try:
             scan_deadline = max(deadline, monotonic() + SCAN_FLOOR)
-            # Order does not matter to find a call: an oldest-first server works too.
-            for call in api.iter_calls(filters, deadline=scan_deadline, ordered=False):
+            # Order does not matter to find a call: an oldest-first server works too; and
+            # a createdAt the scan cannot read as an instant never hides a call.
+            for call in api.iter_calls(
+                filters, deadline=scan_deadline, ordered=False, trust_dates=False
+            ):
                 attempt = by_key.get(call_key(call))  # type: ignore[arg-type]
                 if attempt is not None and attempt.admits(call):
                     found = result.found.get(attempt.key)
-                    if found is None or _created(call) < _created(found):
-                        result.found[attempt.key] = call  # the oldest candidate is nearest the POST
+                    if found is None or _nearest(call) < _nearest(found):
+                        result.found[attempt.key] = call
             result.problem = None
         except ScanDeadlineError as exc:
             result.problem = f"GET /calls could not be read in the time allowed ({exc.message})"
@@ -298,14 +396,13 @@ def outcome_unknown(
 ) -> OutcomeUnknownError:
     sent = datetime.fromtimestamp(attempt.server_ts, UTC).strftime("%H:%M:%SZ")
     looked = (
-        problem
-        if problem
-        else f"no call created after it appeared in GET /calls within {waited:.0f}s"
+        problem if problem else f"no new call to it appeared in GET /calls within {waited:.0f}s"
     )
     return OutcomeUnknownError(
         f"the outcome of the call to {request.to_number} is unknown: {lost}; {looked}",
         hint=f"do not simply retry. Check first: zaza calls list --direction outbound "
-        f"--since {iso_instant(attempt.earliest - 60)} | grep {request.to_number} "
+        f"--since {iso_instant(attempt.server_ts - attempt.uncertainty - 60)} "
+        f"| grep {request.to_number} "
         f"(dispatch sent at {sent} on the API's clock)",
     )
 

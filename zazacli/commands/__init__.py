@@ -33,6 +33,10 @@ NOUNS: dict[str, Noun] = {
     "profiles": Noun(
         "zazacli.commands.profiles", "API keys and settings per environment (prod, staging, …)."
     ),
+    "dnc": Noun(
+        "zazacli.commands.dnc",
+        "The contact policy: do-not-call list, frequency cap, dial ledger.",
+    ),
     "webhooks": Noun(
         "zazacli.commands.webhooks", "Receive, check, trigger, replay and verify webhook events."
     ),

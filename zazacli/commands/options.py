@@ -26,9 +26,9 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 def new_app(help_text: str, **kwargs: object) -> typer.Typer:
     """Every sub-app the same way: plain (fast) help, no pretty tracebacks, -h."""
+    kwargs.setdefault("no_args_is_help", True)
     return typer.Typer(
         help=help_text,
-        no_args_is_help=True,
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
         context_settings=CONTEXT_SETTINGS,

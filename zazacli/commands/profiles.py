@@ -144,6 +144,9 @@ SETTABLE = {
     "region": "default region for national numbers (e.g. US)",
     "confirm": "true/false: ask before dispatching with this profile",
     "quiet_hours": "allowed calling window in the callee's time, e.g. 08:00-21:00",
+    "max_calls_per_number": "contact policy: most dials to one number per window, e.g. "
+    "3/24h (the default), or off",
+    "calling_windows": "stricter windows by place, e.g. US-FL=08:00-20:00 or US-FL=off",
     "webhook_secret": "whsec_… signing secret for `webhooks listen` (read from stdin/prompt)",
     "api_key": "the API key (read from stdin/prompt)",
     "rate_outbound": "USD per outbound minute for `calls stats` cost estimates (list: 0.15)",
@@ -167,6 +170,8 @@ def set_value(
       zaza profiles set prod region US
       zaza profiles set prod quiet_hours 09:00-20:00
       zaza profiles set prod rate_outbound 0.12
+      zaza profiles set prod max_calls_per_number 2/24h
+      zaza profiles set prod calling_windows US-FL=09:00-20:00
       printf %s "$ZAZA_WEBHOOK_SECRET" | zaza profiles set prod webhook_secret
     """
     from zazacli import config
@@ -189,9 +194,18 @@ def set_value(
             raise UsageError("confirm takes true or false")
         stored = value.lower() in ("true", "yes", "1")
     elif key == "quiet_hours":
-        from zazacli.calls.phones import parse_window
+        from zazacli.policy.phones import parse_window
 
         stored = parse_window(value).text  # the one reading every dispatch uses
+    elif key == "max_calls_per_number":
+        from zazacli.policy.rules import parse_cap
+
+        cap = parse_cap(value)
+        stored = "off" if cap is None else cap.text
+    elif key == "calling_windows":
+        from zazacli.policy.windows import parse_overrides
+
+        stored = ", ".join(f"{k}={v}" for k, v in parse_overrides(value).items())
     elif key in config.RATE_KEYS:
         stored = _rate(key, value)
     elif key == "base_url":

@@ -117,7 +117,17 @@ _CAMPAIGN_COLUMNS = [
     Column("CREATED", "createdAt", "time", priority=2, width=18),
 ]
 
+_DNC_COLUMNS = [
+    Column("NUMBER", "number", "phone", width=12),
+    Column("ADDED", "addedAt", "time", width=18),
+    Column("SOURCE", "source", width=10),
+    Column("REASON", "reason", priority=2, width=20),
+]
+
 LAYOUTS: dict[str, Layout] = {
+    "dnc": Layout(
+        columns=_DNC_COLUMNS, detail=_DNC_COLUMNS, csv=["number", "addedAt", "source", "reason"]
+    ),
     "agent": Layout(
         columns=_AGENT_COLUMNS,
         detail=[*_AGENT_COLUMNS, Column("GREETING", "greetingMessage")],

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from zazacli.output import Output
 
 # Row statuses of a batch that are problems worth a line on stderr.
-BATCH_PROBLEM_STATUSES = frozenset({"invalid", "duplicate", "failed", "unknown", "deferred"})
+BATCH_PROBLEM_STATUSES = frozenset(
+    {"invalid", "duplicate", "failed", "unknown", "deferred", "blocked", "repeat"}
+)
 
 
 def dispatch_plan(out: Output, pairs: list[tuple[str, Any]]) -> None:
@@ -132,6 +134,7 @@ class BatchProgress:
         sent = c["queued"] + c["reconciled"] + c["failed"] + c["unknown"]
         queued = c["queued"] + c["reconciled"] + c["skipped"]
         skipped = c["skipped"] + c["invalid"] + c["duplicate"] + c["deferred"]
+        skipped += c["blocked"] + c["repeat"]
         elapsed = time.monotonic() - self._started
         new = c["queued"] + c["reconciled"]
         rate = f"{new / elapsed:.1f}/s" if new and elapsed > 0 else ""
@@ -219,6 +222,12 @@ def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None
         (c["deferred"], "deferred (callee's quiet hours)"),
         (report.not_sent, "not sent"),
     ]
+    held = [
+        (c["blocked"], "blocked (do-not-call list or frequency cap)"),
+        (c["repeat"], "dialled by zaza within the repeat window"),
+    ]
+    if report.held:
+        lines.append("  held by the contact policy: " + "; ".join(f"{n} {t}" for n, t in held if n))
     if any(n for n, _ in missing):
         lines.append("  not queued: " + "; ".join(f"{n} {text}" for n, text in missing if n))
     rate = report.achieved_rate
@@ -233,8 +242,10 @@ def batch_summary(out: Output, report: BatchReport, resume_command: str) -> None
     lines.append(f"  journal: {report.journal_path}")
     if c["unknown"]:
         lines.append("  " + _unknown_advice(report))
-    if report.ok:
+    if report.ok and not report.held:
         lines.append("  every valid row is queued")
+    elif report.ok:
+        lines.append("  every other valid row is queued")
     else:
         lines.append(
             f"  to resume, re-run the same command: {resume_command}\n"
@@ -263,6 +274,9 @@ def batch_plan(
     """`calls batch --dry-run`: the skipped rows, then what a run would do now."""
     for problem in rows.problems:
         out.notice(f"line {problem.line}: {problem.status}: {problem.error}")
+    for line, to, verdict in plan.held:
+        status = "repeat" if verdict.rule == "repeat" else "blocked"
+        out.notice(f"line {line} {to}: {status}: {verdict.detail}")
     dispatch_plan(
         out,
         [
@@ -272,6 +286,8 @@ def batch_plan(
             ("duplicates", plan.duplicates),
             ("already queued", f"{plan.done} (journal {journal_path})"),
             ("to look up first", f"{plan.in_doubt} (in flight when a run stopped)"),
+            ("do-not-call or capped", plan.held_by("blocked")),
+            ("dialled recently", f"{plan.held_by('repeat')} (within the repeat window)"),
             ("outside calling window now", "not checked" if plan.outside is None else plan.outside),
             ("would send", plan.sendable),
             ("agent", f"{agent.get('id')} {agent.get('name') or ''}".strip()),

@@ -19,11 +19,12 @@ recipient's time zone (the user guide's default), like the real scheduler's.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
 from zazacli.sandbox import ORG_NUMBERS
@@ -81,6 +82,36 @@ def iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
+def shown_second(created: float, lag: float = 0.0) -> int:
+    """The whole second a call's `createdAt` shows (`lag`: the created-lag quirk's seconds).
+
+    Filters on startDate/endDate compare against it, so they agree with what is rendered.
+    """
+    return math.floor(created - lag)
+
+
+@dataclass(frozen=True)
+class CreatedForm:
+    """How `createdAt` is rendered when a created-* quirk is on (None everywhere: ISO UTC).
+
+    lag: seconds shown early; epoch_ms: an integer of epoch milliseconds (Jackson's default
+    for java.util.Date); zone: local wall-clock time there, with no offset (LocalDateTime).
+    Hashable and compared by value: it is part of the list items' cache key.
+    """
+
+    lag: float = 0.0
+    epoch_ms: bool = False
+    zone: tzinfo | None = None
+
+    def render(self, created: float) -> str | int:
+        second = shown_second(created, self.lag)
+        if self.epoch_ms:
+            return second * 1000
+        if self.zone is not None:
+            return datetime.fromtimestamp(second, self.zone).strftime("%Y-%m-%dT%H:%M:%S")
+        return iso(second)
+
+
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -135,7 +166,8 @@ class CallRecord:
         self.end_at = end_at
         self.outcome = outcome
         self.variables = variables
-        self._json: bytes | None = None
+        # The list item's JSON once the call has ended, with the createdAt form it was made in.
+        self._json: tuple[CreatedForm | None, bytes] | None = None
 
     def status_at(self, t: float) -> str:
         if t >= self.end_at:
@@ -144,8 +176,9 @@ class CallRecord:
             return "IN_PROGRESS"
         return "RINGING" if t >= self.ring_at else "QUEUED"
 
-    def to_dict(self, t: float) -> dict[str, Any]:
-        """The Call as the API shows it at time `t` (without `turns`)."""
+    def to_dict(self, t: float, form: CreatedForm | None = None) -> dict[str, Any]:
+        """The Call as the API shows it at time `t` (without `turns`); `form`: how createdAt
+        is rendered (None: ISO-8601 UTC)."""
         ended = t >= self.end_at
         answered = self.answer_at is not None and t >= self.answer_at
         outcome = self.outcome
@@ -161,7 +194,7 @@ class CallRecord:
             "toNumber": self.to_number,
             "agentId": self.agent_id,
             "campaignId": self.campaign_id,
-            "createdAt": iso(self.created),
+            "createdAt": iso(self.created) if form is None else form.render(self.created),
             "startedAt": iso(self.answer_at) if answered and self.answer_at is not None else None,
             "endedAt": iso(self.end_at) if ended else None,
             "durationSeconds": duration,
@@ -175,14 +208,15 @@ class CallRecord:
             call["sentiment"] = _SENTIMENT.get(outcome.disposition, "NEUTRAL")
         return call
 
-    def summary_json(self, t: float) -> bytes:
-        """The list item as JSON bytes, cached once the call can no longer change."""
+    def summary_json(self, t: float, form: CreatedForm | None = None) -> bytes:
+        """The list item as JSON bytes, cached once the call can no longer change (per
+        createdAt form: quirks may be swapped on a running server)."""
         cached = self._json
-        if cached is not None:
-            return cached
-        data = dumps(self.to_dict(t))
+        if cached is not None and (cached[0] is form or cached[0] == form):
+            return cached[1]
+        data = dumps(self.to_dict(t, form))
         if t >= self.end_at:
-            self._json = data
+            self._json = (form, data)  # one assignment: form and bytes never disagree
         return data
 
 

@@ -27,6 +27,15 @@ QUIRKS: dict[str, tuple[str, str]] = {
     "clock-skew": ("S", "the server's clock is S seconds ahead of the machine (negative: behind)"),
     "list-lag": ("S", "a new call shows in GET /calls only S seconds after creation (default 30)"),
     "no-sandbox-header": ("", "answers without X-Zaza-Sandbox, as the real API: quiet hours apply"),
+    "created-lag": (
+        "S",
+        "createdAt shows S seconds (>= 0) before real creation; date filters agree",
+    ),
+    "created-epoch-ms": ("", "createdAt is epoch milliseconds (1764770591000), not ISO-8601"),
+    "created-local": (
+        "ZONE",
+        "createdAt is wall-clock time in ZONE, no offset (2026-12-03T11:03:11)",
+    ),
 }
 
 
@@ -47,6 +56,11 @@ class Quirks:
     clock_skew: float = 0.0
     list_lag: float = 0.0
     no_sandbox_header: bool = False
+    # createdAt only: shown this many seconds early (filters read the shown stamp), as epoch
+    # milliseconds, or as local wall-clock time in this IANA zone (no offset).
+    created_lag: float = 0.0
+    created_epoch_ms: bool = False
+    created_local: str | None = None
 
 
 def _form(name: str) -> str:
@@ -58,7 +72,8 @@ def _form(name: str) -> str:
 
 def quirks_help() -> str:
     """One line per quirk, for `zaza sandbox --help`."""
-    return "\n".join(f"  {_form(name):<16} {meaning}" for name, (_, meaning) in QUIRKS.items())
+    width = max(len(_form(name)) for name in QUIRKS) + 1  # two spaces at least
+    return "\n".join(f"  {_form(name):<{width}} {meaning}" for name, (_, meaning) in QUIRKS.items())
 
 
 def _invalid(message: str) -> ValueError:
@@ -75,9 +90,25 @@ def _number(name: str, raw: str) -> float:
     return number
 
 
+def _zone(spec: str, raw: str) -> str:
+    if not raw:
+        raise _invalid(
+            f"quirk created-local needs an IANA zone (created-local=Europe/Paris), got {spec!r}"
+        )
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _invalid(
+            f"quirk created-local needs an IANA zone like Europe/Paris, got {spec!r}"
+        ) from None
+    return raw
+
+
 def parse_quirks(specs: Iterable[str]) -> Quirks:
     """`("list-lag=30", "bare-array")` as Quirks; ValueError naming the valid quirks otherwise."""
-    values: dict[str, bool | int | float] = {}
+    values: dict[str, bool | int | float | str] = {}
     for spec in specs:
         name, has_value, raw = str(spec).strip().partition("=")
         name, raw = name.strip().lower(), raw.strip()
@@ -101,11 +132,22 @@ def parse_quirks(specs: Iterable[str]) -> Quirks:
             if not raw:
                 raise _invalid(f"quirk clock-skew needs seconds (clock-skew=-300), got {spec!r}")
             values[field] = _number(name, raw)
+        elif name == "created-lag":
+            if not raw:
+                raise _invalid(f"quirk created-lag needs seconds (created-lag=90), got {spec!r}")
+            created_lag = _number(name, raw)
+            if created_lag < 0:
+                raise _invalid(f"quirk created-lag needs seconds >= 0, got {spec!r}")
+            values[field] = created_lag
+        elif name == "created-local":
+            values[field] = _zone(spec, raw)
         else:  # list-lag
             lag = _number(name, raw) if raw else DEFAULT_LIST_LAG
             if lag < 0:
                 raise _invalid(f"quirk list-lag needs seconds >= 0, got {spec!r}")
             values[field] = lag
+    if values.get("created_epoch_ms") and values.get("created_local"):
+        raise _invalid("quirks created-epoch-ms and created-local both render createdAt; pick one")
     return Quirks(**values)  # type: ignore[arg-type]
 
 

@@ -39,15 +39,17 @@ from zazacli.sandbox.data import (
     STATUSES,
     UNKNOWN_STATUS,
     CallRecord,
+    CreatedForm,
     Outcome,
     dumps,
     generate,
     iso,
     live_timeline,
     outcome_for_number,
+    shown_second,
     transcript,
 )
-from zazacli.sandbox.quirks import parse_quirks
+from zazacli.sandbox.quirks import Quirks, parse_quirks
 from zazacli.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, sign
 
 API_PREFIX = "/api/v1"
@@ -215,7 +217,14 @@ class _WebhookDispatcher:
     Due times are on the sandbox's clock (`clock`), like the call timestamps they carry.
     """
 
-    def __init__(self, url: str, secret: str, log: Any, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        log: Any,
+        clock: Callable[[], float],
+        created_form: Callable[[], CreatedForm | None] = lambda: None,
+    ) -> None:
         parts = urlsplit(url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname or "localhost"
@@ -225,6 +234,7 @@ class _WebhookDispatcher:
         self._secret = secret
         self._log = log
         self._clock = clock
+        self._created_form = created_form
         self._heap: list[tuple[float, int, str, CallRecord]] = []
         self._order = count()
         self._cond = threading.Condition()
@@ -278,7 +288,8 @@ class _WebhookDispatcher:
 
     def deliver(self, event: str, call: CallRecord, at: float) -> None:
         # The data is the call as it was when the event happened, even if delivery lags.
-        body = dumps({"event": event, "data": call.to_dict(at), "timestamp": iso(at)})
+        data = call.to_dict(at, self._created_form())
+        body = dumps({"event": event, "data": data, "timestamp": iso(at)})
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"ZazaVoice-Sandbox/{__version__}",
@@ -334,6 +345,7 @@ class SandboxApp:
         self.requests: Counter[str] = Counter()
         self._requests_lock = threading.Lock()
         self._date_cache: tuple[int, str] = (0, "")
+        self._form_cache: tuple[Quirks | None, CreatedForm | None] = (None, None)
         self._next_id = seeded.next_call_id
         self._lock = threading.Lock()
         self._rate_lock = threading.Lock()
@@ -344,7 +356,7 @@ class SandboxApp:
         self.webhooks: _WebhookDispatcher | None = None
         if config.webhook_url and config.webhook_secret:
             self.webhooks = _WebhookDispatcher(
-                config.webhook_url, config.webhook_secret, self.log, self.now
+                config.webhook_url, config.webhook_secret, self.log, self.now, self.created_form
             )
             for call in self.calls[-3:]:
                 self.webhooks.schedule(call, self.started_at)
@@ -361,6 +373,27 @@ class SandboxApp:
             cached = (now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)))
             self._date_cache = cached
         return cached[1]
+
+    def created_form(self) -> CreatedForm | None:
+        """How createdAt is rendered under the created-* quirks (None: ISO-8601 UTC).
+
+        Rebuilt whenever `self.quirks` is replaced (tests swap it between commands), so one
+        object serves every request meanwhile and the list cache can key on it.
+        """
+        quirks = self.quirks
+        cached = self._form_cache
+        if cached[0] is quirks:
+            return cached[1]
+        form: CreatedForm | None = None
+        if quirks.created_lag or quirks.created_epoch_ms or quirks.created_local:
+            zone = None
+            if quirks.created_local:
+                from zoneinfo import ZoneInfo
+
+                zone = ZoneInfo(quirks.created_local)
+            form = CreatedForm(quirks.created_lag, quirks.created_epoch_ms, zone)
+        self._form_cache = (quirks, form)
+        return form
 
     def _final_outcome(self, outcome: Outcome) -> Outcome:
         if self.quirks.unknown_status and outcome.status == "NO_ANSWER":
@@ -522,7 +555,7 @@ class SandboxApp:
 
     def call_detail(self, call: CallRecord) -> bytes:
         now = self.now()
-        detail = call.to_dict(now)
+        detail = call.to_dict(now, self.created_form())
         detail["turns"] = transcript(call, self.agents.get(call.agent_id), self.config.seed, now)
         return dumps(detail)
 
@@ -569,10 +602,19 @@ class SandboxApp:
             seeded = self._seeded_count
             hi = bisect_right(calls, now - quirks.list_lag, seeded, hi, key=_created_exact)
         lo = 0
+        # Filters compare against the createdAt second the client is shown (created-lag moves
+        # it); whole seconds never reorder calls, so the list stays sorted by this key too.
+        key: Callable[[CallRecord], int] = _created_key
+        if quirks.created_lag:
+            created_lag = quirks.created_lag
+
+            def key(call: CallRecord) -> int:
+                return shown_second(call.created, created_lag)
+
         if start is not None:
-            lo = bisect_left(calls, start, 0, hi, key=_created_key)
+            lo = bisect_left(calls, start, 0, hi, key=key)
         if end is not None:
-            hi = max(lo, bisect_left(calls, end, lo, hi, key=_created_key))
+            hi = max(lo, bisect_left(calls, end, lo, hi, key=key))
         skip = page * size
         if direction is None and statuses is None and agent_id is None:
             total = hi - lo
@@ -596,7 +638,8 @@ class SandboxApp:
                 if skip <= total < skip + size:
                     chosen.append(call)
                 total += 1
-        items = b",".join([call.summary_json(now) for call in chosen])
+        form = self.created_form()
+        items = b",".join([call.summary_json(now, form) for call in chosen])
         if quirks.bare_array:
             return Response(200, b"[%b]" % items)
         pages = math.ceil(total / size)
@@ -664,7 +707,7 @@ class SandboxApp:
         if self.quirks.lost_answer:
             self.log(f"lost-answer: call {call.id} is queued; dropping the answer")
             return DROP
-        reply = call.to_dict(created)
+        reply = call.to_dict(created, self.created_form())
         location: tuple[tuple[str, str], ...] = (("Location", f"{API_PREFIX}/calls/{call.id}"),)
         if self.quirks.no_id:
             del reply["id"]

@@ -41,6 +41,19 @@ class SavedEvent:
         """Arrived with a signature the listener checked and found valid."""
         return self.verdict == VALID
 
+    def body(self) -> Any:
+        """The body as JSON (None when it is not)."""
+        try:
+            return json.loads(self.raw)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def signed_with(self, secret: str) -> bool:
+        """Whether its saved signature matches its raw body under `secret` (either key form)."""
+        from zazacli.webhooks.signing import verify_signature
+
+        return verify_signature(secret, self.raw, self.signature)
+
     def received(self) -> datetime | None:
         try:
             moment = datetime.fromisoformat(self.received_at)

@@ -11,11 +11,11 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from zazacli.calls.phones import normalize_number
 from zazacli.errors import UsageError
+from zazacli.policy.phones import normalize_number
 
 PHONE_COLUMNS = ("to", "phone")
 # The dashboard's lead CSV: phone1 … phone10, tried in order; the first valid one is called.
@@ -57,6 +57,7 @@ class CsvBatch:
     phone_column: str  # e.g. `to`, or `phone1/phone2/phone3` for a lead CSV
     rows: list[CsvRow]
     problems: list[RowProblem]
+    data: bytes = field(default=b"", repr=False)  # the file as read (a journal's prefix check)
 
     @property
     def total(self) -> int:
@@ -134,7 +135,7 @@ def read_csv(path: Path, *, region: str | None) -> CsvBatch:
     if not rows and not problems:
         raise UsageError(f"{path} has a header but no rows")
     phone_column = "/".join(header for _, header in columns.phones)
-    return CsvBatch(path, hashlib.sha256(data).hexdigest(), phone_column, rows, problems)
+    return CsvBatch(path, hashlib.sha256(data).hexdigest(), phone_column, rows, problems, data)
 
 
 def _pick_number(

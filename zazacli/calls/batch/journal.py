@@ -1,11 +1,16 @@
 """The batch journal: JSON lines, each flushed and fsynced before the next step.
 
 header                   which CSV (path + sha256), --from and --agent it belongs to
+extended                 the CSV gained rows at its end: its new sha256 (earlier rows as
+                         they were)
 attempt                  written *before* each POST: `ts` (ours) and `serverTs` with
-                         `clockUncertainty` (the API's clock, from its Date headers)
+                         `clockUncertainty` (the API's clock, from its Date headers), and
+                         `knownIds`: the calls to the same number listed before it
 queued | reconciled      written after it, with the call id: the row is done
 failed                   the API refused the row (4xx): nothing was queued
 unknown                  no usable answer and not found in GET /calls (yet)
+blocked | repeat         the contact policy held the row (`rule`, `reason`); looked at
+                         again by every run
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +62,7 @@ class PendingAttempt:
     local_ts: float  # our clock
     server_ts: float | None = None  # the API's clock; None in journals before it was recorded
     uncertainty: float | None = None
+    known_ids: frozenset[int] = frozenset()  # calls to the number listed before the POST
 
 
 @dataclass
@@ -66,6 +73,7 @@ class JournalState:
     pending: dict[int, PendingAttempt] = field(default_factory=dict)  # line -> last attempt
     failed: dict[int, str] = field(default_factory=dict)  # line -> error (not queued)
     numbers: dict[int, str] = field(default_factory=dict)  # line -> number it was for
+    extended: bool = False  # the CSV gained rows since the journal's last sha256
 
 
 def journal_header(batch: CsvBatch, from_number: str, agent_id: int) -> dict[str, Any]:
@@ -83,12 +91,29 @@ def journal_header(batch: CsvBatch, from_number: str, agent_id: int) -> dict[str
 
 
 def parse_journal(
-    path: Path, text: str, batch: CsvBatch, from_number: str, agent_id: int
+    path: Path,
+    text: str,
+    batch: CsvBatch,
+    from_number: str,
+    agent_id: int,
+    dialled_before: Callable[[], int] = lambda: 0,
 ) -> JournalState:
-    """The state a journal records, after checking it belongs to this CSV and dispatch."""
+    """The state a journal records, after checking it belongs to this CSV and dispatch.
+
+    An empty file is a new journal only when the ledger (`dialled_before`: how many dials
+    it holds from this journal) shows none of its rows were ever dialled: emptied by
+    `: > file` or a log rotation, it would dial them all again."""
     lines = text.splitlines()
     state = JournalState()
-    if not lines:
+    if not text.strip():
+        dialled = dialled_before()
+        if dialled:
+            raise UsageError(
+                f"{path} is empty, but the ledger shows {dialled} dials from it: resuming "
+                "from an empty journal would dial those rows again",
+                hint="restore the journal (a log rotation may have emptied it), or start a "
+                "new --journal PATH (numbers dialled within the repeat window are skipped)",
+            )
         return state
     try:
         header = json.loads(lines[0])
@@ -96,19 +121,26 @@ def parse_journal(
         header = None
     if not isinstance(header, dict) or header.get("journal") != JOURNAL_KIND:
         raise UsageError(
-            f"{path} is not a zaza calls batch journal",
+            f"{path} is not a zaza calls batch journal (its first line is not a journal "
+            "header: cut short, or another file)",
             hint="pass --journal with a new path, or move that file away",
         )
-    _check_header(path, header, batch, from_number, agent_id)
-    for number, raw in enumerate(lines[1:], start=2):
+    entries = []
+    for raw in lines[1:]:
         try:
             entry = json.loads(raw)
         except ValueError:
             # A line cut short by a crash. Safe to skip: an attempt is always written
             # before its POST, so a lost outcome line only makes the row get looked up.
             continue
-        if not isinstance(entry, dict):
-            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    sha = header.get("sha256")
+    for entry in entries:
+        if entry.get("event") == "extended" and isinstance(entry.get("sha256"), str):
+            sha = entry["sha256"]
+    state.extended = _check_header(path, {**header, "sha256": sha}, batch, from_number, agent_id)
+    for number, entry in enumerate(entries, start=2):
         _apply(state, entry, number)
     for line, to in state.numbers.items():
         row = next((r for r in batch.rows if r.line == line), None)
@@ -122,9 +154,14 @@ def parse_journal(
 
 def _check_header(
     path: Path, header: dict[str, Any], batch: CsvBatch, from_number: str, agent_id: int
-) -> None:
+) -> bool:
+    """Raises when the journal is not this CSV's; True when the CSV only gained rows at its
+    end since (its earlier bytes are the journal's file, unchanged)."""
     csv_path = str(batch.path.resolve())
+    extended = False
     if header.get("sha256") != batch.sha256:
+        extended = header.get("csv") == csv_path and has_prefix(batch.data, header.get("sha256"))
+    if header.get("sha256") != batch.sha256 and not extended:
         if header.get("csv") == csv_path:
             raise UsageError(
                 f"{batch.path} has changed since {path} was started; resuming could skip "
@@ -142,6 +179,27 @@ def _check_header(
             f"{header.get('agentId')}, not --from {from_number} --agent {agent_id}",
             hint="re-run with the same --from and --agent, or start a new --journal PATH",
         )
+    return extended
+
+
+def has_prefix(data: bytes, sha256: Any) -> bool:
+    """Whether the first bytes of `data`, up to a line end, hash to `sha256`: the file the
+    journal was started on, with rows appended after it."""
+    import hashlib
+
+    if not isinstance(sha256, str):
+        return False
+    digest = hashlib.sha256()
+    start = 0
+    while (end := data.find(b"\n", start)) != -1:
+        digest.update(data[start:end])
+        if digest.hexdigest() == sha256:
+            return True  # a file without its last newline
+        digest.update(b"\n")
+        if digest.hexdigest() == sha256:
+            return True
+        start = end + 1
+    return False
 
 
 def _apply(state: JournalState, entry: dict[str, Any], number: int) -> None:
@@ -152,10 +210,14 @@ def _apply(state: JournalState, entry: dict[str, Any], number: int) -> None:
         state.numbers[line] = entry["to"]
     if event == "attempt":
         uncertainty = entry.get("clockUncertainty")
+        known = entry.get("knownIds")
         state.pending[line] = PendingAttempt(
             _epoch(entry.get("ts")) or time.time(),
             _epoch(entry.get("serverTs")),
             float(uncertainty) if isinstance(uncertainty, int | float) else None,
+            frozenset(i for i in known if isinstance(i, int))
+            if isinstance(known, list)
+            else (frozenset()),
         )
         state.failed.pop(line, None)
     elif event in ("queued", "reconciled"):
@@ -177,7 +239,12 @@ class Journal:
 
     @classmethod
     def read_only(
-        cls, path: Path, batch: CsvBatch, from_number: str, agent_id: int
+        cls,
+        path: Path,
+        batch: CsvBatch,
+        from_number: str,
+        agent_id: int,
+        dialled_before: Callable[[], int] = lambda: 0,
     ) -> JournalState:
         """The state of an existing journal, for --dry-run; nothing is created or locked."""
         try:
@@ -186,11 +253,16 @@ class Journal:
             return JournalState()
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        return parse_journal(path, text, batch, from_number, agent_id)
+        return parse_journal(path, text, batch, from_number, agent_id, dialled_before)
 
     @classmethod
     def open(
-        cls, path: Path, batch: CsvBatch, from_number: str, agent_id: int
+        cls,
+        path: Path,
+        batch: CsvBatch,
+        from_number: str,
+        agent_id: int,
+        dialled_before: Callable[[], int] = lambda: 0,
     ) -> tuple[Journal, JournalState]:
         """Lock (or create) the journal and read what earlier runs did."""
         try:
@@ -204,12 +276,14 @@ class Journal:
         try:
             journal._lock_file()
             text = journal._read_all()
-            state = parse_journal(path, text, batch, from_number, agent_id)
+            state = parse_journal(path, text, batch, from_number, agent_id, dialled_before)
             if not text.strip():
                 journal._write(json.dumps(journal_header(batch, from_number, agent_id)) + "\n")
                 _fsync_dir(path.parent)  # the new file's directory entry survives a crash too
             elif not text.endswith("\n"):
                 journal._write("\n")  # never glue a new line to one cut short by a crash
+            if state.extended:
+                journal.record("extended", sha256=batch.sha256, rows=batch.total)
         except BaseException:
             journal.close()
             raise

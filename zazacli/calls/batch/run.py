@@ -1,12 +1,15 @@
 """`zaza calls batch`: many dispatches from a CSV, paced under the rate limit, and journaled
 so that a re-run after any crash (even `kill -9`) resumes without dialling anyone twice.
 
-Every row's attempt is journaled before its POST and its outcome after (journal.py has
-the format). A re-run skips done rows and looks up every row with an attempt but no call
-id in GET /calls (only calls created after the attempt, on the API's clock, can be its
-call). Such a row is sent again only once it is certain the API never queued it: not
-listed, and the attempt older than the settle time (the list may show a call late). Until
-then it stays unknown. Nothing here prints; results go to callbacks.
+Every row goes through the contact policy (policy/rules.py) just before its POST: a listed
+number, one at its cap, or one zaza dialled within the repeat window (any journal, any run)
+is journaled `blocked` or `repeat` and never sent. Every row's attempt is journaled (and
+written to the policy's ledger) before its POST and its outcome after (journal.py has the
+format). A re-run skips done rows and looks up every row with an attempt but no call id in
+GET /calls (a new call to its number whose id was not listed before the attempt). Such a
+row is never sent again on a guess: it stays unknown until its call is found, or until the
+repeat window has passed since the attempt (or --allow-repeat / --redial-unknown say so).
+Nothing here prints; results go to callbacks.
 """
 
 from __future__ import annotations
@@ -34,12 +37,21 @@ from zazacli.calls.dispatch import (
     RECONCILE_WAIT,
     Attempt,
     DispatchRequest,
+    Recent,
     format_seconds,
+    guarded_dispatch,
     reconcile,
 )
-from zazacli.calls.dispatch import dispatch as dispatch_one
-from zazacli.calls.phones import CallingWindow, local_times
-from zazacli.errors import BadRequestError, OutcomeUnknownError, RateLimitedError, ZazaError
+from zazacli.errors import (
+    BadRequestError,
+    BlockedError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ZazaError,
+)
+from zazacli.policy.phones import CallingWindow, local_times
+from zazacli.policy.rules import REPEAT, Guard, Verdict
+from zazacli.policy.windows import window_for
 from zazacli.times import parse_duration
 
 if TYPE_CHECKING:
@@ -52,6 +64,8 @@ MAX_RATE_LIMITED_TRIES = 10  # 429s in a row for one row before the run gives up
 DEFAULT_SETTLE = 300.0
 # Statuses that mean "this row's call is queued" (now, or in an earlier run).
 QUEUED_STATUSES = frozenset({"queued", "reconciled", "skipped"})
+# Rows the contact policy kept from being dialled (the list or the cap; a recent dial).
+POLICY_STATUSES = frozenset({"blocked", "repeat"})
 
 
 # ---------------------------------------------------------------- the run
@@ -62,6 +76,7 @@ class RowResult:
     line: int
     to: str
     status: str  # queued reconciled skipped failed unknown deferred invalid duplicate
+    # blocked repeat
     call_id: Any = None
     error: str | None = None
     column: str | None = None  # the CSV column the number came from
@@ -114,8 +129,15 @@ class BatchReport:
         return max(0, self.valid - handled)
 
     @property
+    def held(self) -> int:
+        """Rows the contact policy did not let through."""
+        return sum(self.counts[s] for s in POLICY_STATUSES)
+
+    @property
     def ok(self) -> bool:
-        return self.fatal is None and not self.interrupted and self.queued == self.valid
+        """Every valid row is queued, or held by the contact policy."""
+        done = self.queued + self.held
+        return self.fatal is None and not self.interrupted and done == self.valid
 
     @property
     def elapsed(self) -> float:
@@ -144,11 +166,14 @@ class BatchRun:
         journal: Journal,
         state: JournalState,
         *,
+        guard: Guard,
+        recent: Recent,
         from_number: str,
         agent_id: int,
         rate: float = DEFAULT_RATE,
         concurrency: int = DEFAULT_CONCURRENCY,
         window: CallingWindow | None = None,
+        place_windows: dict[str, str] | None = None,
         reconcile_wait: float = RECONCILE_WAIT,
         settle: float = DEFAULT_SETTLE,
         redial_unknown: bool = False,
@@ -159,6 +184,10 @@ class BatchRun:
         self.batch = batch
         self.journal = journal
         self.state = state
+        self.guard = guard
+        self.recent = recent
+        self.journal_key = str(journal.path.resolve())
+        self.place_windows = place_windows or {}
         self.from_number = from_number
         self.agent_id = agent_id
         self.concurrency = max(1, concurrency)
@@ -247,6 +276,11 @@ class BatchRun:
             else:
                 todo.append(row)
         retried = sum(1 for row in todo if row.line in self.state.failed)
+        if self.state.extended:
+            self.on_notice(
+                f"{self.batch.path.name} gained rows at its end since {self.journal.path.name} "
+                "was started; its earlier rows are unchanged, so the batch resumes"
+            )
         if self.report.resumed or in_doubt or retried:
             self.on_notice(
                 f"resuming {self.journal.path.name}: {self.report.resumed} rows already queued, "
@@ -260,17 +294,19 @@ class BatchRun:
         return todo
 
     def _earlier_attempt(self, row: CsvRow) -> Attempt:
-        """A journaled attempt on the API's clock. Journals from before `serverTs` was
+        """A journaled attempt on the API's clock, with the calls it knew before its POST
+        (and those the ledger gives to other dials). Journals from before `serverTs` was
         recorded: our stamp plus the offset measured now, with a second more of doubt."""
         pending = self.state.pending[row.line]
         key = self.request_for(row).key
+        known = pending.known_ids | self.guard.store.claimed_calls(row.to)
         if pending.server_ts is not None:
             doubt = NO_CLOCK_MARGIN if pending.uncertainty is None else pending.uncertainty
-            return Attempt(key, pending.server_ts, doubt)
+            return Attempt(key, pending.server_ts, doubt, known)
         clock = self.api.http.server_clock
         if clock.offset is None or clock.uncertainty is None:
-            return Attempt(key, pending.local_ts, NO_CLOCK_MARGIN)
-        return Attempt(key, pending.local_ts + clock.offset, clock.uncertainty + 1.0)
+            return Attempt(key, pending.local_ts, NO_CLOCK_MARGIN, known)
+        return Attempt(key, pending.local_ts + clock.offset, clock.uncertainty + 1.0, known)
 
     def _decide(self, rows: list[CsvRow]) -> list[CsvRow]:
         """Reconcile rows in doubt; the ones certain never to have been queued are returned
@@ -290,25 +326,43 @@ class BatchRun:
                 self._emit(self._row_result(row, "reconciled", call_id=call.get("id")))
                 continue
             age = server_now - attempt.server_ts - attempt.uncertainty
+            settled = found.problem is None and (self.settle <= 0 or age >= self.settle)
+            repeat = self.guard.repeat_after
             if self.redial_unknown:
                 self.on_notice(f"line {row.line} {row.to}: not listed; --redial-unknown sends it")
                 resend.append(row)
-            elif found.problem is None and (self.settle <= 0 or age >= self.settle):
+            elif settled and (repeat is None or age >= repeat):
                 self.on_notice(
                     f"line {row.line} {row.to}: still not in GET /calls {format_seconds(age)} "
                     "after its attempt: never queued, sent again"
                 )
                 resend.append(row)
+            elif settled:
+                # Not listed is not proof: a server whose clock or list zaza misreads would
+                # have it dialled twice. The repeat window holds it (the cap counts it).
+                self._unknown(
+                    row,
+                    attempt,
+                    f"outcome unknown: still not in GET /calls {format_seconds(max(0, age))} "
+                    "after its "
+                    f"attempt; held by the repeat window ({format_seconds(repeat or 0)}): "
+                    "--allow-repeat or --redial-unknown sends it again",
+                    hold=repeat,
+                )
             else:
                 why = found.problem or "its call is not listed in GET /calls (yet)"
                 self._unknown(row, attempt, f"outcome unknown: {why}")
         return resend
 
-    def _unknown(self, row: CsvRow, attempt: Attempt | None, error: str) -> None:
-        """A row left unknown: journaled, with the time a re-run can decide it."""
+    def _unknown(
+        self, row: CsvRow, attempt: Attempt | None, error: str, hold: float | None = None
+    ) -> None:
+        """A row left unknown: journaled, with the time a re-run can decide it (after
+        --settle, or `hold` when the repeat window holds it)."""
         decide_after = None
         if attempt is not None:
-            server_at = attempt.server_ts + attempt.uncertainty + max(0.0, self.settle)
+            wait = max(0.0, self.settle if hold is None else hold)
+            server_at = attempt.server_ts + attempt.uncertainty + wait
             decide_after = time.time() + (server_at - self.api.http.server_clock.now())
         self.journal.record(
             "unknown",
@@ -347,10 +401,29 @@ class BatchRun:
                 if not queue:
                     return
                 row = queue.popleft()
-                deferred = self.window is not None and not self._callable_now(row)
-                slot = None if deferred else self.pacer.reserve()
+                held = self._held(row) or (self.window is not None and not self._callable_now(row))
+                slot = None if held else self.pacer.reserve()
             if slot is not None:
                 self._send(row, slot)
+
+    def _held(self, row: CsvRow) -> bool:
+        """Whether the contact policy holds the row now (journaled and reported if so):
+        read before a pacer slot is spent on it; read again, atomically, before its POST."""
+        verdicts = self.guard.verdicts(
+            [row.to], repeat=True, journal=self.journal_key, lines={row.to: row.line}
+        )[row.to]
+        refused = next((v for v in verdicts if not v.allowed), None)
+        if refused is None:
+            return False
+        self._policy_hold(row, refused)
+        return True
+
+    def _policy_hold(self, row: CsvRow, verdict: Verdict) -> None:
+        status = "repeat" if verdict.rule == REPEAT else "blocked"
+        self.journal.record(
+            status, line=row.line, to=row.to, rule=verdict.rule, reason=verdict.detail
+        )
+        self._emit(self._row_result(row, status, error=verdict.detail))
 
     def _send(self, row: CsvRow, slot: float) -> None:
         request = self.request_for(row)
@@ -366,6 +439,7 @@ class BatchRun:
                 key=request.idempotency_key,
                 serverTs=iso_ms(attempt.server_ts),
                 clockUncertainty=round(attempt.uncertainty, 3),
+                knownIds=sorted(attempt.known_ids),
             )
 
         while True:
@@ -373,14 +447,22 @@ class BatchRun:
                 return  # stopped before this row was sent
             started = time.monotonic()
             try:
-                result = dispatch_one(
+                result = guarded_dispatch(
                     self.api,
+                    self.guard,
                     request,
+                    source=self.batch.path.name,
+                    known=self.recent.known(request.key),
+                    journal=self.journal_key,
+                    line=row.line,
+                    repeat=True,
+                    on_attempt=journal_attempt,
                     reconcile_wait=self.reconcile_wait,
                     pace_rate_limit=True,
-                    precheck=False,
-                    on_attempt=journal_attempt,
                 )
+            except BlockedError as exc:
+                self._blocked(row, exc)
+                return
             except RateLimitedError as exc:
                 rate_limited += 1
                 if exc.retry_after is not None and exc.retry_after > RETRY_AFTER_CAP:
@@ -415,9 +497,22 @@ class BatchRun:
             self._emit(self._row_result(row, status, call_id=result.call_id))
             return
 
+    def _blocked(self, row: CsvRow, exc: BlockedError) -> None:
+        """The policy refused the row at its POST (listed or capped a moment before, maybe by
+        another process); a policy file that cannot be read stops the run."""
+        verdict = getattr(exc, "verdict", None)
+        if not isinstance(verdict, Verdict):
+            with self._lock:
+                if self.report.fatal is None:
+                    self.report.fatal = exc
+            self.stop.set()
+            return
+        self._policy_hold(row, verdict)
+
     def _callable_now(self, row: CsvRow) -> bool:
         assert self.window is not None
-        times = local_times(row.to, self.window)
+        window = window_for(row.to, self.window, self.place_windows)
+        times = local_times(row.to, window)
         if not times.known:
             self.on_notice(
                 f"line {row.line}: no time zone on record for {row.to}; quiet hours not checked"
@@ -426,7 +521,7 @@ class BatchRun:
             return True
         error = (
             f"it is {times.describe(times.outside)} there, outside the calling window "
-            f"{self.window.text}; not sent (re-run later)"
+            f"{window.described}; not sent (re-run later)"
         )
         self._emit(self._row_result(row, "deferred", error=error))
         return False
@@ -464,8 +559,8 @@ def parse_settle(value: str | None) -> float:
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """What a run would do now (`--dry-run`): counted from the CSV, the journal and the
-    calling window (None when quiet hours are not checked)."""
+    """What a run would do now (`--dry-run`): counted from the CSV, the journal, the contact
+    policy and the calling window (None when quiet hours are not checked)."""
 
     valid: int
     invalid: int
@@ -474,13 +569,40 @@ class BatchPlan:
     in_doubt: int
     outside: int | None
     sendable: int
+    held: list[tuple[int, str, Verdict]] = field(default_factory=list)  # (line, to, why)
+
+    def held_by(self, status: str) -> int:
+        return sum(1 for _, _, v in self.held if (v.rule == REPEAT) == (status == "repeat"))
 
 
-def plan(rows: CsvBatch, state: JournalState, window: CallingWindow | None) -> BatchPlan:
+def plan(
+    rows: CsvBatch,
+    state: JournalState,
+    window: CallingWindow | None,
+    guard: Guard,
+    *,
+    journal: str,
+    place_windows: dict[str, str] | None = None,
+) -> BatchPlan:
     to_send = [r for r in rows.rows if r.line not in state.done]
+    fresh = [r for r in to_send if r.line not in state.pending]
+    verdicts = guard.verdicts(
+        [r.to for r in fresh], repeat=True, journal=journal, lines={r.to: r.line for r in fresh}
+    )
+    held = []
+    for row in fresh:
+        refused = next((v for v in verdicts[row.to] if not v.allowed), None)
+        if refused is not None:
+            held.append((row.line, row.to, refused))
+    held_lines = {line for line, _, _ in held}
+    callable_rows = [r for r in to_send if r.line not in held_lines]
     outside = None
     if window is not None:
-        outside = sum(1 for r in to_send if not local_times(r.to, window).allowed)
+        outside = sum(
+            1
+            for r in callable_rows
+            if not local_times(r.to, window_for(r.to, window, place_windows)).allowed
+        )
     return BatchPlan(
         valid=len(rows.rows),
         invalid=sum(1 for p in rows.problems if p.status == "invalid"),
@@ -488,5 +610,6 @@ def plan(rows: CsvBatch, state: JournalState, window: CallingWindow | None) -> B
         done=len(rows.rows) - len(to_send),
         in_doubt=sum(1 for r in to_send if r.line in state.pending),
         outside=outside,
-        sendable=len(to_send) - (outside or 0),
+        sendable=len(callable_rows) - (outside or 0),
+        held=held,
     )

@@ -21,9 +21,11 @@ from zazacli.commands.calls.shared import (
     quiet_hours_waived,
 )
 from zazacli.commands.options import exclusive, get_context
+from zazacli.commands.policy import DncOpt, contact_history, open_guard, place_overrides
 from zazacli.errors import (
     INTERRUPTED_EXIT,
     AuthError,
+    BlockedError,
     InvalidRowsError,
     NetworkError,
     UsageError,
@@ -32,8 +34,8 @@ from zazacli.errors import (
 )
 
 if TYPE_CHECKING:
-    from zazacli.calls.phones import CallingWindow
     from zazacli.context import AppContext
+    from zazacli.policy.phones import CallingWindow
 
 BATCH_EPILOG = exit_codes_help(
     {
@@ -42,6 +44,9 @@ BATCH_EPILOG = exit_codes_help(
         "re-run to resume (unknown rows are decided once --settle has passed)",
         InvalidRowsError.exit_code: "every valid row is queued, but some rows were invalid "
         "and will never be called: fix them (listed by line) and re-run",
+        BlockedError.exit_code: "every other valid row is queued, but the contact policy held "
+        "some (do-not-call list, frequency cap, dialled within --repeat-after); or the list "
+        "cannot be read (nothing sent)",
         UsageError.exit_code: "bad input: no number column, bad encoding, other CSV's journal "
         "(nothing sent)",
         AuthError.exit_code: "bad API key (the run stops)",
@@ -89,6 +94,23 @@ def batch(
             "(after you have checked they were not called).",
         ),
     ] = False,
+    repeat_after: Annotated[
+        str,
+        typer.Option(
+            "--repeat-after",
+            help="Do not dial a number zaza dialled (any journal, any run) less than this "
+            "long ago.",
+        ),
+    ] = "24h",
+    allow_repeat: Annotated[
+        bool,
+        typer.Option(
+            "--allow-repeat",
+            help="Dial numbers dialled within --repeat-after too (the do-not-call list and "
+            "the cap still apply).",
+        ),
+    ] = False,
+    dnc: DncOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
 ) -> None:
@@ -101,14 +123,17 @@ def batch(
     the file is called once. Each dispatch is journaled before and after it is sent:
     re-run the same command after any failure (even kill -9) and it resumes, looking up
     calls in doubt first; a row whose outcome stays unknown is never sent again on a
-    guess (see --settle). JSON lines of row results go to stdout when it is not a terminal.
+    guess (see --settle). The contact policy holds rows whose number is on the do-not-call
+    list, at its cap, or was dialled by zaza within --repeat-after (any journal): they are
+    journaled blocked or repeat, never dialled (exit 17). A CSV that only gained rows at
+    its end resumes with its journal. JSON lines of row results go to stdout when it is
+    not a terminal.
 
     \b
     Examples:
       zaza calls batch leads.csv --from +14155550100 --agent 12 --dry-run
       zaza calls batch leads.csv --from +14155550100 --agent 12 --rate 5/s
     """
-    from zazacli.calls import phones
     from zazacli.calls.batch import run as batching
     from zazacli.calls.batch.csv import read_csv
     from zazacli.calls.batch.journal import Journal, default_journal_path
@@ -116,12 +141,15 @@ def batch(
     from zazacli.calls.dispatch import reconcile_wait
     from zazacli.output.dispatch import BatchProgress, batch_plan, batch_summary
     from zazacli.output.values import named
+    from zazacli.policy import phones
+    from zazacli.times import parse_duration
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
     exclusive(settle=settle is not None, redial_unknown=redial_unknown)
     per_second = parse_rate(rate)
     settle_seconds = batching.parse_settle(settle)
+    repeat_seconds = None if allow_repeat else parse_duration(repeat_after, "--repeat-after")
     region = region or app_ctx.settings.get("region")
     from_e164 = phones.normalize_number(from_number, region=region, label="--from")
     window: CallingWindow | None = calling_window(app_ctx)
@@ -140,23 +168,39 @@ def batch(
         )
     if quiet_hours_waived(app_ctx, allow_quiet_hours):
         window = None
+    guard = open_guard(app_ctx, dnc, repeat_after=repeat_seconds)
+    recent = contact_history(app_ctx, guard, {row.to for row in rows.rows}, scans=20)
+    journal_key = str(journal_path.resolve())
+
+    def dialled_before() -> int:
+        return guard.store.journal_dials(journal_key)
+
+    places = place_overrides(app_ctx)
     if dry_run:
-        state = Journal.read_only(journal_path, rows, from_e164, agent)
+        state = Journal.read_only(journal_path, rows, from_e164, agent, dialled_before)
         out.notice("dry run: nothing is sent")
+        the_plan = batching.plan(
+            rows, state, window, guard, journal=journal_key, place_windows=places
+        )
         batch_plan(
             out,
             rows,
-            batching.plan(rows, state, window),
+            the_plan,
             journal_path=journal_path,
             agent=agent_info,
             settings=app_ctx.settings,
             per_second=per_second,
         )
+        if the_plan.held:
+            raise BlockedError(
+                f"the contact policy holds {len(the_plan.held)} of {len(rows.rows)} valid rows "
+                "(listed above by line); a run would not dial them"
+            )
         return
     confirm_dispatch(
         app_ctx, yes, f"Call up to {len(rows.rows)} numbers from {from_e164} with agent {agent}"
     )
-    journal_file, state = Journal.open(journal_path, rows, from_e164, agent)
+    journal_file, state = Journal.open(journal_path, rows, from_e164, agent, dialled_before)
     try:
         with BatchProgress(out, rows.total, jsonl=not out.is_tty) as progress:
             run = batching.BatchRun(
@@ -164,11 +208,14 @@ def batch(
                 rows,
                 journal_file,
                 state,
+                guard=guard,
+                recent=recent,
                 from_number=from_e164,
                 agent_id=agent,
                 rate=per_second,
                 concurrency=concurrency,
                 window=window,
+                place_windows=places,
                 reconcile_wait=reconcile_wait(app_ctx.env),
                 settle=settle_seconds,
                 redial_unknown=redial_unknown,
@@ -191,7 +238,10 @@ def batch(
         allow_quiet_hours,
         app_ctx,
         pace=["--rate", rate, "--concurrency", str(concurrency)]
-        + (["--settle", settle] if settle is not None else []),
+        + (["--settle", settle] if settle is not None else [])
+        + (["--allow-repeat"] if allow_repeat else [])
+        + (["--repeat-after", repeat_after] if repeat_after != "24h" else [])
+        + (["--dnc", dnc] if dnc and dnc != app_ctx.env.get("ZAZA_DNC") else []),
     )
     batch_summary(out, report, resume)
     if report.interrupted:
@@ -200,9 +250,17 @@ def batch(
     if report.fatal is not None:
         raise report.fatal
     if not report.ok:
+        missing = report.valid - report.queued - report.held
         raise ZazaError(
-            f"{report.valid - report.queued} of {report.valid} valid rows were not queued",
+            f"{missing} of {report.valid} valid rows were not queued",
             hint="re-run the same command to resume",
+        )
+    if report.held:
+        raise BlockedError(
+            f"the contact policy held {report.held} of {report.valid} valid rows "
+            f"({report.counts['blocked']} blocked, {report.counts['repeat']} dialled within "
+            "the repeat window); every other valid row is queued",
+            hint="rows blocked by the list are never dialled; see zaza dnc",
         )
     invalid = report.counts["invalid"]
     if invalid:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,19 +22,23 @@ from zazacli.commands.calls.shared import (
     quiet_hours_waived,
 )
 from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+from zazacli.commands.policy import DncOpt, contact_history, open_guard, place_overrides
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     INTERRUPTED_EXIT,
     UNKNOWN_STATUS_EXIT,
     WAIT_TIMEOUT_EXIT,
+    BlockedError,
     NetworkError,
     UsageError,
     exit_codes_help,
 )
 
 if TYPE_CHECKING:
-    from zazacli.calls.phones import CallingWindow, LocalTimes
+    from zazacli.calls.dispatch import DispatchRequest
     from zazacli.context import AppContext
+    from zazacli.policy.phones import CallingWindow, LocalTimes
+    from zazacli.policy.rules import Verdict
 
 DISPATCH_EPILOG = exit_codes_help(
     {
@@ -48,6 +52,8 @@ DISPATCH_EPILOG = exit_codes_help(
         CALL_OUTCOME_EXIT["CANCELED"]: "--wait: CANCELED",
         WAIT_TIMEOUT_EXIT: "--wait: timed out (the call goes on: zaza calls wait ID)",
         UNKNOWN_STATUS_EXIT: "--wait: the call ended in a status zaza does not know",
+        BlockedError.exit_code: "blocked by the contact policy (do-not-call list, frequency "
+        "cap, or a list that cannot be read): nothing was sent",
         INTERRUPTED_EXIT: "Ctrl-C (while waiting, the call goes on: zaza calls wait ID)",
     }
 )
@@ -86,6 +92,7 @@ def dispatch(
         ),
     ] = None,
     transcript: TranscriptOpt = False,
+    dnc: DncOpt = None,
     fmt: ReportFormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -93,7 +100,9 @@ def dispatch(
 
     Prints the new call id, or the Call with --json. If the API's answer is lost
     (timeout, dropped connection), the call is looked up in GET /calls instead of being
-    sent again.
+    sent again. The contact policy applies first: a number on the do-not-call list, or
+    called max_calls_per_number times in the window (3/24h by default), is not dialled
+    (exit 17); neither is any number when the list cannot be read.
 
     \b
     Examples:
@@ -105,8 +114,8 @@ def dispatch(
       ID=$(zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12)
     """
     from zazacli.calls import dispatch as dispatching
-    from zazacli.calls import phones
     from zazacli.output import Format
+    from zazacli.policy import phones
     from zazacli.times import parse_duration
 
     app_ctx = get_context(ctx)
@@ -126,13 +135,30 @@ def dispatch(
         variables,
         idempotency_key or dispatching.new_idempotency_key(),
     )
-    window = calling_window(app_ctx)
+    from zazacli.policy.windows import window_for
+
+    window = window_for(request.to_number, calling_window(app_ctx), place_overrides(app_ctx))
     times = phones.local_times(request.to_number, window)
     if not times.known:
         out.warn(f"no time zone on record for {request.to_number}; quiet hours not checked")
+    guard = open_guard(app_ctx, dnc)
+    if not dry_run and (listed := guard.store.lookup(request.to_number)) is not None:
+        # Refused before a single request: the list alone decides.
+        from zazacli.policy.rules import blocked_error
+
+        raise blocked_error(request.to_number, guard.dnc_verdict(request.to_number, listed))
+    recent = contact_history(app_ctx, guard, {request.to_number})
+    verdicts = guard.verdicts([request.to_number])[request.to_number]
     may_call = times.allowed or quiet_hours_waived(app_ctx, allow_quiet_hours)
     if dry_run:
-        show_dispatch_plan(app_ctx, request, times, window, may_call, chosen is Format.json)
+        show_dispatch_plan(
+            app_ctx, request, times, window, may_call, verdicts, chosen is Format.json
+        )
+    refused = next((verdict for verdict in verdicts if not verdict.allowed), None)
+    if refused is not None:
+        from zazacli.policy.rules import blocked_error
+
+        raise blocked_error(request.to_number, refused)
     if not may_call:
         raise phones.quiet_hours_error(times, window)
     if dry_run:
@@ -141,9 +167,12 @@ def dispatch(
         app_ctx, yes, f"Call {request.to_number} from {request.from_number} with agent {agent}"
     )
     try:
-        result = dispatching.dispatch(
+        result = dispatching.guarded_dispatch(
             app_ctx.api,
+            guard,
             request,
+            source="dispatch",
+            known=recent.known(request.key),
             reconcile_wait=dispatching.reconcile_wait(app_ctx.env),
             sleep=app_ctx.timing.sleep,
             monotonic=app_ctx.timing.clock,
@@ -172,10 +201,11 @@ def dispatch(
 
 def show_dispatch_plan(
     app_ctx: AppContext,
-    request: Any,
+    request: DispatchRequest,
     times: LocalTimes,
     window: CallingWindow,
     may_call: bool,
+    verdicts: list[Verdict],
     as_json: bool,
 ) -> None:
     from zazacli.output.dispatch import dispatch_plan
@@ -198,7 +228,9 @@ def show_dispatch_plan(
                 "baseUrl": settings.base_url,
                 "calleeLocalTimes": times.as_dict(),
                 "callingWindow": window.text,
+                "callingWindowRule": window.why or "quiet_hours",
                 "withinCallingWindow": times.allowed,
+                "policy": [verdict.as_dict() for verdict in verdicts],
             }
         )
         return
@@ -217,7 +249,17 @@ def show_dispatch_plan(
             ("profile", settings.profile_name or "(none)"),
             ("base URL", settings.base_url),
             ("callee local time", times.describe()),
-            ("calling window", f"{window.text}, within: {within}"),
+            ("calling window", f"{window.described}, within: {within}"),
+            *policy_rows(verdicts),
             ("idempotency key", request.idempotency_key),
         ],
     )
+
+
+def policy_rows(verdicts: list[Verdict]) -> list[tuple[str, str]]:
+    """Each contact-policy rule's verdict, as plan rows."""
+    names = {"dnc": "do-not-call", "cap": "frequency cap", "repeat": "repeat window"}
+    return [
+        (names.get(v.rule, v.rule), ("ok: " if v.allowed else "BLOCKED: ") + v.detail)
+        for v in verdicts
+    ]

@@ -10,9 +10,9 @@ import typer
 from zazacli.errors import INTERRUPTED_EXIT, NetworkError, NotFoundError, UsageError, ZazaError
 
 if TYPE_CHECKING:
-    from zazacli.calls.phones import CallingWindow
     from zazacli.context import AppContext
     from zazacli.output import Format
+    from zazacli.policy.phones import CallingWindow
 
 CallId = Annotated[int, typer.Argument(help="Call id.", metavar="ID")]
 FromOpt = Annotated[
@@ -110,7 +110,7 @@ def quiet_hours_waived(app_ctx: AppContext, allow_quiet_hours: bool) -> bool:
 
 
 def calling_window(app_ctx: AppContext) -> CallingWindow:
-    from zazacli.calls.phones import parse_window
+    from zazacli.policy.phones import parse_window
 
     name = app_ctx.settings.profile_name
     source = f"profile {name}: quiet_hours" if name else "quiet_hours"

@@ -74,10 +74,15 @@ class CallingWindow:
 
     start: int
     end: int
+    why: str = ""  # which rule set it, when not the general window (`Florida, Fla. Stat. …`)
 
     @property
     def text(self) -> str:
         return f"{_hhmm(self.start)}-{_hhmm(self.end)}"
+
+    @property
+    def described(self) -> str:
+        return f"{self.text} ({self.why})" if self.why else self.text
 
     def allows(self, local: datetime) -> bool:
         minute = local.hour * 60 + local.minute
@@ -156,7 +161,7 @@ def quiet_hours_error(times: LocalTimes, window: CallingWindow) -> UsageError:
     """The refusal for a call outside the window, naming the callee's local time."""
     return UsageError(
         f"it is {times.describe(times.outside)} for {times.number}, outside the allowed "
-        f"calling window {window.text} (TCPA quiet hours)",
+        f"calling window {window.text} ({window.why or 'TCPA quiet hours'})",
         hint="call later, change the window (zaza profiles set NAME quiet_hours HH:MM-HH:MM), "
         "or pass --allow-quiet-hours if this call is not telemarketing",
     )

@@ -1,0 +1,460 @@
+"""The contact-policy file: the do-not-call list, its history, and the ledger of every dial
+zaza attempted. One SQLite file per API (base URL and key fingerprint, never the key),
+mode 0600, or wherever `--dnc` / `ZAZA_DNC` point.
+
+Each write is one transaction, so `kill -9` at any instant leaves the file as it was before
+the write or after it; a dial is written to the ledger (`BEGIN IMMEDIATE`, after the list and
+the cap are read again inside the same transaction) before its POST goes out, so two
+processes never both pass the cap. A file that cannot be read — corrupt, not a policy file,
+written by a newer zaza, locked past BUSY_TIMEOUT — raises PolicyUnreadable: the caller
+dials nothing (fail closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from zazacli.errors import BlockedError, UsageError
+
+# A writer waits this long for another one (a batch and a listener share the file).
+BUSY_TIMEOUT = 10.0
+# Marks the file as zaza's (`PRAGMA application_id`): any other SQLite file is refused.
+APPLICATION_ID = 0x7A617A61  # "zaza"
+SCHEMA_VERSION = 1
+SOURCES = ("manual", "import", "sms", "transcript")
+# Outcomes of a dial in the ledger; every one but FAILED counts as a call placed.
+PENDING, QUEUED, RECONCILED, UNKNOWN, FAILED = (
+    "pending",
+    "queued",
+    "reconciled",
+    "unknown",
+    "failed",
+)
+
+_SCHEMA = """
+CREATE TABLE dnc (
+    number TEXT PRIMARY KEY,
+    added_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT
+) WITHOUT ROWID;
+CREATE TABLE dnc_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    number TEXT,
+    source TEXT,
+    reason TEXT
+);
+CREATE TABLE dials (
+    id INTEGER PRIMARY KEY,
+    to_number TEXT NOT NULL,
+    from_number TEXT,
+    agent_id INTEGER,
+    at REAL NOT NULL,
+    source TEXT NOT NULL,
+    journal TEXT,
+    line INTEGER,
+    outcome TEXT NOT NULL,
+    call_id INTEGER
+);
+CREATE INDEX dials_to ON dials (to_number, at);
+CREATE INDEX dials_journal ON dials (journal) WHERE journal IS NOT NULL;
+"""
+
+
+class PolicyUnreadable(BlockedError):
+    """The list or the ledger cannot be read or written: nothing may be dialled."""
+
+
+def utc_stamp(epoch: float | None = None) -> str:
+    moment = datetime.fromtimestamp(time.time() if epoch is None else epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One listed number."""
+
+    number: str
+    added_at: str
+    source: str
+    reason: str | None
+
+    def describe(self) -> str:
+        """`added 2026-12-03 09:14 UTC (sms: STOP)`."""
+        when = self.added_at.replace("T", " ").removesuffix("Z")[:16] + " UTC"
+        why = f"{self.source}: {self.reason}" if self.reason else self.source
+        return f"added {when} ({why})"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "number": self.number,
+            "addedAt": self.added_at,
+            "source": self.source,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Dial:
+    """One dial zaza attempted, as the ledger holds it."""
+
+    id: int
+    to_number: str
+    at: float  # our clock, epoch seconds, written before the POST
+    source: str  # `dispatch`, or the batch's CSV file name
+    journal: str | None
+    line: int | None
+    outcome: str
+    call_id: int | None
+
+
+@contextlib.contextmanager
+def policy_errors(path: Path) -> Iterator[None]:
+    """SQLite's failures as one line naming the file; every one of them blocks dialling."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise PolicyUnreadable(
+                f"the contact-policy file {path} is locked by another zaza past "
+                f"{BUSY_TIMEOUT:g} s; nothing was dialled",
+                hint="try again when the other command is done",
+            ) from None
+        raise PolicyUnreadable(
+            f"cannot use the contact-policy file {path}: {text}; nothing was dialled"
+        ) from None
+    except sqlite3.DatabaseError as exc:
+        raise PolicyUnreadable(
+            f"the contact-policy file {path} is not readable ({exc}); nothing was dialled",
+            hint="restore it from a backup (zaza dnc export keeps one as text), or point "
+            "--dnc at another file",
+        ) from None
+
+
+def _create(path: Path) -> None:
+    """A new file 0600, never through a symbolic link (a dangling one included)."""
+    from zazacli.files import make_private_dir
+
+    if not path.parent.exists():
+        make_private_dir(path.parent)
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        os.close(os.open(path, flags, 0o600))
+    except FileExistsError:
+        if path.is_symlink():
+            raise UsageError(
+                f"{path} is a symbolic link; zaza does not create its contact-policy file "
+                "through links",
+                hint="point --dnc (or ZAZA_DNC) at the real path",
+            ) from None
+    except OSError as exc:
+        raise PolicyUnreadable(
+            f"cannot create the contact-policy file {path}: {exc.strerror or exc}"
+        ) from None
+
+
+def _check_mode(path: Path, warn: Callable[[str], None]) -> None:
+    """Tighten a loose file of ours to 0600 (with a warning); warn about anyone else's."""
+    from zazacli.files import tighten_own_file
+
+    if os.name != "posix":
+        return
+    try:
+        info = path.stat()
+    except OSError:
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    if not mode & 0o077:
+        return
+    if tighten_own_file(path, 0o600):
+        warn(f"{path} was readable by others (mode {mode:o}); tightened to 600")
+    else:
+        warn(f"{path} is readable by others (mode {mode:o}) and zaza cannot tighten it")
+
+
+class PolicyStore:
+    """One open policy file. Threads share it under a lock (a batch's workers)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        import threading
+
+        self.path = path
+        self.conn = conn
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls, path: Path, *, create: bool = True, warn: Callable[[str], None] = lambda _: None
+    ) -> PolicyStore:
+        """The file at `path`, created (0600) when missing and `create`; an empty list when
+        missing and not `create` is the caller's choice (see `exists`)."""
+        if not path.exists() and not path.is_symlink():
+            if not create:
+                raise PolicyUnreadable(
+                    f"there is no contact-policy file at {path}; nothing was dialled",
+                    hint="create it with zaza dnc add or zaza dnc import, or leave out --dnc",
+                )
+            _create(path)
+        elif path.is_symlink() and not path.exists():
+            _create(path)  # refuses, naming the link
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory, not a contact-policy file")
+        _check_mode(path, warn)
+        with policy_errors(path):
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+            )
+            try:
+                _prepare(conn, path)
+            except BaseException:
+                conn.close()
+                raise
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PolicyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write: all of it lands, or none of it (also when the process is killed)."""
+        with self.lock, policy_errors(self.path):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        with self.lock, policy_errors(self.path):
+            yield self.conn
+
+    # ------------------------------------------------------------ the list
+
+    def lookup(self, number: str) -> Entry | None:
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT number, added_at, source, reason FROM dnc WHERE number = ?", (number,)
+            ).fetchone()
+        return Entry(*row) if row else None
+
+    def lookup_many(self, numbers: Iterable[str]) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+        wanted = list(dict.fromkeys(numbers))
+        with self.reading() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    f"SELECT number, added_at, source, reason FROM dnc WHERE number IN ({marks})"
+                )
+                for row in conn.execute(query, chunk):
+                    found[row[0]] = Entry(*row)
+        return found
+
+    def add(self, numbers: Iterable[str], source: str, reason: str | None) -> list[str]:
+        """List `numbers`; the ones not listed before are returned (and recorded)."""
+        now = utc_stamp()
+        added = []
+        with self.transaction() as conn:
+            for number in dict.fromkeys(numbers):
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO dnc (number, added_at, source, reason) "
+                    "VALUES (?, ?, ?, ?)",
+                    (number, now, source, reason),
+                )
+                if cursor.rowcount:
+                    added.append(number)
+                    conn.execute(
+                        "INSERT INTO dnc_log (at, action, number, source, reason) "
+                        "VALUES (?, 'add', ?, ?, ?)",
+                        (now, number, source, reason),
+                    )
+        return added
+
+    def remove(self, numbers: Iterable[str], reason: str | None) -> list[str]:
+        """Unlist `numbers` (the only way to call them again); each removal is recorded."""
+        now = utc_stamp()
+        removed = []
+        with self.transaction() as conn:
+            for number in dict.fromkeys(numbers):
+                if conn.execute("DELETE FROM dnc WHERE number = ?", (number,)).rowcount:
+                    removed.append(number)
+                    conn.execute(
+                        "INSERT INTO dnc_log (at, action, number, source, reason) "
+                        "VALUES (?, 'remove', ?, 'manual', ?)",
+                        (now, number, reason),
+                    )
+        return removed
+
+    def import_numbers(
+        self, numbers: Iterable[str], *, label: str, reason: str | None, replace: bool
+    ) -> tuple[int, int]:
+        """(added, removed) after one transaction: `kill -9` leaves the list as before.
+        With `replace`, numbers listed but not in `numbers` are removed (and recorded)."""
+        now = utc_stamp()
+        with self.transaction() as conn:
+            before = conn.execute("SELECT count(*) FROM dnc").fetchone()[0]
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (number TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.incoming")
+            conn.executemany(
+                "INSERT OR IGNORE INTO temp.incoming (number) VALUES (?)",
+                ((number,) for number in numbers),
+            )
+            removed = 0
+            if replace:
+                conn.execute(
+                    "INSERT INTO dnc_log (at, action, number, source, reason) "
+                    "SELECT ?, 'remove', number, 'import', ? FROM dnc "
+                    "WHERE number NOT IN (SELECT number FROM temp.incoming)",
+                    (now, f"not in {label} (--replace)"),
+                )
+                removed = conn.execute(
+                    "DELETE FROM dnc WHERE number NOT IN (SELECT number FROM temp.incoming)"
+                ).rowcount
+            conn.execute(
+                "INSERT OR IGNORE INTO dnc (number, added_at, source, reason) "
+                "SELECT number, ?, 'import', ? FROM temp.incoming",
+                (now, reason or label),
+            )
+            after = conn.execute("SELECT count(*) FROM dnc").fetchone()[0]
+            added = after - before + removed
+            conn.execute(
+                "INSERT INTO dnc_log (at, action, number, source, reason) "
+                "VALUES (?, 'import', NULL, 'import', ?)",
+                (now, f"{label}: {added} added, {removed} removed"),
+            )
+            conn.execute("DELETE FROM temp.incoming")
+        return added, removed
+
+    def entries(self) -> Iterator[Entry]:
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT number, added_at, source, reason FROM dnc ORDER BY number"
+            ).fetchall()
+        return (Entry(*row) for row in rows)
+
+    def count(self) -> int:
+        with self.reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM dnc").fetchone()[0])
+
+    # ------------------------------------------------------------ the ledger
+
+    def dials_to(self, numbers: Iterable[str], since: float) -> dict[str, list[Dial]]:
+        """Dials (every outcome) to each number at or after `since` (our clock), oldest first."""
+        found: dict[str, list[Dial]] = {}
+        wanted = list(dict.fromkeys(numbers))
+        with self.reading() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(
+                    "SELECT id, to_number, at, source, journal, line, outcome, call_id "
+                    f"FROM dials WHERE to_number IN ({marks}) AND at >= ? ORDER BY at",
+                    (*chunk, since),
+                ):
+                    found.setdefault(row[1], []).append(Dial(*row))
+        return found
+
+    def insert_dial(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        to_number: str,
+        from_number: str,
+        agent_id: int,
+        source: str,
+        journal: str | None,
+        line: int | None,
+    ) -> int:
+        """A dial about to be sent (inside the caller's transaction, after its checks)."""
+        cursor = conn.execute(
+            "INSERT INTO dials (to_number, from_number, agent_id, at, source, journal, line, "
+            "outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (to_number, from_number, agent_id, time.time(), source, journal, line, PENDING),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def finish_dial(self, dial_id: int, outcome: str, call_id: int | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE dials SET outcome = ?, call_id = ? WHERE id = ?",
+                (outcome, call_id, dial_id),
+            )
+
+    def claimed_calls(self, to_number: str) -> set[int]:
+        """Call ids the ledger already gives to earlier dials to `to_number`: never taken
+        for another dial's call."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT call_id FROM dials WHERE to_number = ? AND call_id IS NOT NULL",
+                (to_number,),
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def journal_dials(self, journal: str) -> int:
+        """How many dials a batch journal (its resolved path) sent, by the ledger."""
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM dials WHERE journal = ? AND outcome != ?", (journal, FAILED)
+            ).fetchone()
+        return int(row[0])
+
+    def ledger_size(self) -> int:
+        with self.reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM dials").fetchone()[0])
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL, then the schema; any SQLite file that is not ours is refused."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    empty = conn.execute("SELECT 1 FROM sqlite_master").fetchone() is None
+    if not empty and app_id != APPLICATION_ID:
+        raise PolicyUnreadable(
+            f"{path} is not a zaza contact-policy file; nothing was dialled",
+            hint="point --dnc (or ZAZA_DNC) at a zaza do-not-call file, or at a new path",
+        )
+    if version > SCHEMA_VERSION:
+        raise PolicyUnreadable(
+            f"the contact-policy file {path} was written by a newer zaza (schema {version}); "
+            "nothing was dialled",
+            hint="upgrade zaza: pip install -U zazacli",
+        )
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a dial in the ledger survives a power cut, not only a crash.
+    conn.execute("PRAGMA synchronous = FULL")
+    if empty:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master").fetchone() is None:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
