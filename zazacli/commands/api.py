@@ -7,7 +7,8 @@ check, retry policy (never a blind resend of a write) and exit codes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import contextlib
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,11 +17,15 @@ from zazacli.errors import (
     AuthError,
     NetworkError,
     NotFoundError,
+    OutcomeUnknownError,
     RateLimitedError,
     UsageError,
     ZazaError,
     exit_codes_help,
 )
+
+if TYPE_CHECKING:
+    from zazacli.context import AppContext
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -144,17 +149,93 @@ def api(
             raise UsageError("--paginate works without -H and --include")
         api_items(app_ctx.out, app_ctx.api.iter_items(relative, params))
         return
-    response = app_ctx.api.http.request(
-        verb,
-        relative,
-        params=params,
-        json_body=json_body,
-        content=body,
-        headers=extra_headers,
-        # A write may have taken effect even when its answer was lost: never resend it.
-        retry=verb == "GET",
-    )
+    guarded = None
+    if verb == "POST" and relative.strip("/") == "calls/outbound":
+        guarded = guard_raw_dispatch(app_ctx, json_body if body is None else body)
+    try:
+        response = app_ctx.api.http.request(
+            verb,
+            relative,
+            params=params,
+            json_body=json_body,
+            content=body,
+            headers=extra_headers,
+            # A write may have taken effect even when its answer was lost: never resend it.
+            retry=verb == "GET",
+        )
+    except ZazaError as exc:
+        if guarded is not None:
+            guarded.failed(exc)
+        raise
+    if guarded is not None:
+        guarded.finished(response)
     api_response(app_ctx.out, response, include=include)
+
+
+class RawDial:
+    """A `zaza api POST /calls/outbound` in the ledger: written before, its outcome after."""
+
+    def __init__(self, guard: Any, dial: int) -> None:
+        self.guard = guard
+        self.dial = dial
+
+    def _finish(self, outcome: str, call: Any = None) -> None:
+        with contextlib.suppress(ZazaError):
+            self.guard.finish_dial(self.dial, outcome, call)
+        self.guard.store.close()
+
+    def failed(self, exc: ZazaError) -> None:
+        """No answer, or a 5xx (from a proxy, after the API queued it?): maybe queued, it
+        stays counted; any other error: nothing was."""
+        from zazacli.errors import ApiError
+        from zazacli.policy.store import FAILED, UNKNOWN
+
+        lost = isinstance(exc, OutcomeUnknownError) or (
+            isinstance(exc, ApiError) and (exc.status or 0) >= 500
+        )
+        self._finish(UNKNOWN if lost else FAILED)
+
+    def finished(self, response: Any) -> None:
+        from zazacli.policy.store import FAILED, QUEUED
+
+        try:
+            call = response.json().get("id")
+        except (ValueError, AttributeError):
+            call = None
+        self._finish(QUEUED if response.is_success else FAILED, call)
+
+
+def guard_raw_dispatch(app_ctx: AppContext, body: Any) -> RawDial | None:
+    """A raw dispatch goes through the contact policy too: its toNumber is checked (the
+    list, the cap) and written to the ledger before it is sent. A body without one is sent
+    as it is: the API refuses a dispatch to no one."""
+    import json
+
+    from zazacli.commands.policy import contact_history, open_guard
+    from zazacli.policy.lists import e164
+
+    data = body
+    if isinstance(body, bytes):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+    to = data.get("toNumber") if isinstance(data, dict) else None
+    if to is None:
+        return None
+    if not isinstance(to, str):
+        raise UsageError("toNumber must be a phone number in E.164 (+14155550123)")
+    number = e164(to, None, "toNumber")
+    guard = open_guard(app_ctx, None)
+    contact_history(app_ctx, guard, {number})
+    agent = data.get("agentId") if isinstance(data, dict) else None
+    dial = guard.begin_dial(
+        to_number=number,
+        from_number=str(data.get("fromNumber")),
+        agent_id=agent if isinstance(agent, int) else 0,
+        source="zaza api",
+    )
+    return RawDial(guard, dial)
 
 
 # ---------------------------------------------------------------- input parsing

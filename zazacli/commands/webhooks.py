@@ -18,6 +18,7 @@ from zazacli.commands.options import (
     noun_app,
     sigterm_as_interrupt,
 )
+from zazacli.commands.policy import DncOpt
 from zazacli.errors import NetworkError, UsageError, ZazaError, exit_codes_help
 from zazacli.times import parse_when
 
@@ -152,6 +153,15 @@ def listen(
     print_body: Annotated[
         bool, typer.Option("--print-body", help="Also print each body as indented JSON.")
     ] = False,
+    no_opt_outs: Annotated[
+        bool,
+        typer.Option(
+            "--no-opt-outs",
+            help="Do not add the senders of verified STOP (QUIT, END, …) texts to the "
+            "do-not-call list.",
+        ),
+    ] = False,
+    dnc: DncOpt = None,
 ) -> None:
     """Receive webhook events, check their signatures, show, save and forward them.
 
@@ -159,7 +169,10 @@ def listen(
     matter. A signature is valid when keyed with the whole whsec_… string or with the
     base64-decoded part after whsec_ (Standard Webhooks); the first event using the latter
     says so once. An event with a bad signature is answered 401, yet shown and saved.
-    Stop with Ctrl-C (or SIGTERM) for a summary.
+    A verified sms.received whose whole text is an opt-out (STOP, QUIT, END, REVOKE, OPT
+    OUT, CANCEL, UNSUBSCRIBE, STOPALL, OPTOUT) puts its sender on the do-not-call list
+    (--no-opt-outs: not); an unverified one never does. Stop with Ctrl-C (or SIGTERM) for
+    a summary.
 
     \b
     Examples:
@@ -194,7 +207,9 @@ def listen(
     if config.forward_to and _is_this_listener(config.forward_to, port, path):
         raise UsageError("--forward-to points at this listener: every event would loop forever")
     printer = WebhookPrinter(out, jsonl=chosen is Format.jsonl, print_body=print_body)
-    listener = WebhookListener(config, on_event=printer.event, on_notice=printer.notice)
+    opt_outs = None if no_opt_outs else OptOuts.start(app_ctx, dnc, printer)
+    on_event = printer.event if opt_outs is None else opt_outs.wrap(printer.event)
+    listener = WebhookListener(config, on_event=on_event, on_notice=printer.notice)
     try:
         listener.start()
     except OSError as exc:
@@ -223,6 +238,7 @@ def listen(
         patterns=patterns,
         save=str(save) if save else None,
         forward_to=config.forward_to,
+        opt_outs=str(opt_outs.store.path) if opt_outs is not None else None,
     )
     interrupted = False
     try:
@@ -233,8 +249,70 @@ def listen(
     finally:
         stats = listener.close()
         webhook_listen_summary(out, stats, str(save) if save else None)
+        if opt_outs is not None:
+            opt_outs.close()
     if not interrupted:
         raise ZazaError("the listener stopped unexpectedly")
+
+
+class OptOuts:
+    """`webhooks listen` puts the senders of verified opt-out texts on the do-not-call list
+    (on the listener's worker thread, after the event is shown)."""
+
+    def __init__(self, store: Any, printer: Any) -> None:
+        self.store = store
+        self.printer = printer
+
+    @classmethod
+    def start(cls, app_ctx: AppContext, given: str | None, printer: Any) -> OptOuts | None:
+        """The do-not-call list to add to; None (with a warning) when there is none: the
+        opt-outs are then only saved (--save) for `zaza dnc import-events`."""
+        from zazacli.commands.policy import open_store
+
+        try:
+            store = open_store(app_ctx, given, dialling=False)
+        except ZazaError as exc:
+            app_ctx.out.warn(
+                f"opt-out texts will NOT be added to a do-not-call list: {exc.message} "
+                "(save events with --save and add them later: zaza dnc import-events FILE)"
+            )
+            return None
+        return cls(store, printer)
+
+    def wrap(self, show: Any) -> Any:
+        def on_event(event: Any, forward: Any) -> None:
+            show(event, forward)
+            self.capture(event)
+
+        return on_event
+
+    def capture(self, event: Any) -> None:
+        from zazacli.policy.lists import sms_opt_out
+        from zazacli.webhooks.listener import VALID, Notice
+
+        found = sms_opt_out(event.record.get("body"))
+        if found is None:
+            return
+        number, keyword = found
+        if event.signature != VALID:
+            message = (
+                f"opt-out text ({keyword.upper()}) from {number} NOT added to the do-not-call "
+                f"list: its signature is {event.signature} (only verified events change it)"
+            )
+        else:
+            try:
+                added = self.store.add([number], "sms", f"replied {keyword.upper()}")
+            except ZazaError as exc:
+                message = f"opt-out from {number} NOT recorded: {exc.message}"
+            else:
+                state = "added to" if added else "already on"
+                message = (
+                    f"opt-out: {number} replied {keyword.upper()}: {state} the do-not-call list"
+                )
+        self.printer.notice(Notice(message, info=True))
+
+    def close(self) -> None:
+        self.store.close()
 
 
 @app.command("events")

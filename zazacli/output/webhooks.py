@@ -239,6 +239,7 @@ def webhook_listen_banner(
     patterns: list[str] | None,
     save: str | None,
     forward_to: str | None,
+    opt_outs: str | None = None,
 ) -> None:
     """stderr: the parseable `listening on URL` line, then how to reach it and what it does."""
     out.notice(f"listening on {url}")
@@ -258,6 +259,8 @@ def webhook_listen_banner(
         out.notice(f"  saving to:  {save} (appending)")
     if forward_to:
         out.notice(f"  forwarding: to {forward_to}")
+    if opt_outs:
+        out.notice(f"  opt-outs:   verified STOP texts go to the do-not-call list {opt_outs}")
     local = f"http://127.0.0.1:{port}{path}"
     out.notice(f"  from the sandbox: zaza sandbox --webhook-url {local}")
     out.notice("                    (give both the same ZAZA_WEBHOOK_SECRET)")
