@@ -1,7 +1,8 @@
 """The `zaza` script and `python -m zazacli`.
 
-Two start-up measures live here, outside the Typer app: `--version` is answered before
-Typer is imported, and a finished command skips the interpreter's teardown.
+Start-up measures live here, outside the Typer app: `--version` and the plain `dnc check`
+(policy/quick.py) are answered before Typer is imported, and a finished command skips the
+interpreter's teardown.
 """
 
 import os
@@ -14,6 +15,12 @@ def run() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
         sys.stdout.write(f"zaza {__version__}\n")
         return
+    if sys.argv[1:3] == ["dnc", "check"]:
+        from zazacli.policy.quick import quick_check
+
+        code = quick_check(sys.argv[3:], os.environ, sys.stdout)
+        if code is not None:
+            _exit_now(code)
     from zazacli.main import main
 
     try:

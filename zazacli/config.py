@@ -8,12 +8,14 @@ never lose each other's changes. A corrupt file is reported, never overwritten.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 from zazacli.errors import ConfigError, UsageError
 
@@ -219,6 +221,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
+        import json  # only when writing: reading commands never pay for it
+
         # JSON string escapes are valid TOML basic-string escapes; DEL must be escaped too.
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):

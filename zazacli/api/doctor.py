@@ -137,7 +137,7 @@ def _checks(api: ZazaApi, report: Report) -> Iterator[Check]:
         UNKNOWN,
         "not tried: doctor only reads",
         "zaza never resends a dispatch: an answer without an id, or none, is looked up in "
-        "GET /calls (only calls created after the attempt, on the server's clock)",
+        "GET /calls (a new call to the number, whose id was not listed before the attempt)",
     )
 
 

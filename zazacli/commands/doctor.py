@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context, single_command
+from zazacli.commands.policy import DncOpt
 from zazacli.errors import ZazaError, exit_codes_help
+
+if TYPE_CHECKING:
+    from zazacli.api.doctor import Check
+    from zazacli.context import AppContext
 
 DOCTOR_EPILOG = exit_codes_help(
     {
@@ -16,12 +23,16 @@ DOCTOR_EPILOG = exit_codes_help(
 )
 
 
-def doctor(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False) -> None:
+def doctor(
+    ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False, dnc: DncOpt = None
+) -> None:
     """Check the configured API against every assumption zaza makes.
 
     Read-only: a few dozen GETs, no dispatch. One line per assumption: ✓ as assumed,
-    ✗ different (and what zaza does about it), ? cannot tell. Run it first against a new
-    API or base URL, and paste its output into bug reports; the key is never printed.
+    ✗ different (and what zaza does about it), ? cannot tell. The last line says whether
+    the contact policy (do-not-call list and dial ledger) can be read: when it cannot,
+    nothing is dialled. Run it first against a new API or base URL, and paste its output
+    into bug reports; the key is never printed.
 
     \b
     Examples:
@@ -38,6 +49,10 @@ def doctor(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = F
     json_report = out.choose(fmt, json=as_json) is Format.json
     on_check = None if json_report else (lambda check: doctor_line(out, check))
     report = run_checks(app_ctx.api, on_check=on_check)
+    policy = policy_check(app_ctx, dnc)
+    report.checks.append(policy)
+    if on_check is not None:
+        on_check(policy)
     if json_report:
         out.json_document(report.as_dict())
     else:
@@ -47,6 +62,30 @@ def doctor(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = F
             "the API differs from what zaza assumes in a way it cannot work around",
             hint="see the lines marked 'cannot work correctly' above",
         )
+
+
+def policy_check(app_ctx: AppContext, given: str | None) -> Check:
+    """Whether the do-not-call list and the ledger can be read (fatal when not: every
+    dispatch would be refused)."""
+    from zazacli.api.doctor import DIFFERS, OK, Check
+    from zazacli.commands.policy import open_store, profile_cap
+
+    try:
+        with open_store(app_ctx, given, dialling=True) as store:
+            listed, dials = store.count(), store.ledger_size()
+            path = store.path
+        cap = profile_cap(app_ctx)
+    except ZazaError as exc:
+        return Check(
+            "contact policy", DIFFERS, exc.message, "nothing is dialled until it is fixed", True
+        )
+    limit = f"cap {cap.text}" if cap else "no cap"
+    return Check(
+        "contact policy",
+        OK,
+        f"do-not-call list ({listed} numbers) and dial ledger ({dials} dials) readable, "
+        f"{limit}: {path}",
+    )
 
 
 app = single_command("doctor", doctor, epilog=DOCTOR_EPILOG)

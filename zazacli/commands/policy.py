@@ -41,9 +41,7 @@ def policy_path(app_ctx: AppContext, given: str | None) -> tuple[Path, bool]:
     if app_ctx.options.sandbox:
         # A private sandbox rings no one and lives for one command: so does its list.
         return app_ctx.scratch_dir() / "policy.sqlite3", False
-    import platformdirs
-
-    from zazacli.config import api_scope
+    from zazacli.policy.store import default_policy_file
 
     settings = app_ctx.settings
     if not settings.api_key:
@@ -51,8 +49,7 @@ def policy_path(app_ctx: AppContext, given: str | None) -> tuple[Path, bool]:
             "which do-not-call list? there is one per API and key, and no API key is configured",
             hint=f"pass --dnc PATH or set {DNC_ENV}, or configure a key (zaza profiles add)",
         )
-    base = Path(platformdirs.user_data_dir("zazacli")) / "policy"
-    return base / f"{api_scope(settings.base_url, settings.api_key)}.sqlite3", False
+    return default_policy_file(settings.base_url, settings.api_key), False
 
 
 def open_store(app_ctx: AppContext, given: str | None, *, dialling: bool) -> PolicyStore:

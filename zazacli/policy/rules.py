@@ -16,11 +16,8 @@ refused. Nothing here prints.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from zazacli.errors import BlockedError, ConfigError
@@ -36,11 +33,13 @@ _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 DNC, CAP, REPEAT, WINDOW = "dnc", "cap", "repeat", "window"
 
 
-@dataclass(frozen=True)
 class Cap:
-    count: int
-    window: float  # seconds
-    text: str  # as written: `3/24h`
+    __slots__ = ("count", "text", "window")
+
+    def __init__(self, count: int, window: float, text: str) -> None:
+        self.count = count
+        self.window = window  # seconds
+        self.text = text  # as written: `3/24h`
 
 
 def parse_cap(value: str | None, source: str = "max_calls_per_number") -> Cap | None:
@@ -48,6 +47,10 @@ def parse_cap(value: str | None, source: str = "max_calls_per_number") -> Cap | 
     text = DEFAULT_CAP if value is None else str(value).strip()
     if text.lower() == "off":
         return None
+    if text == DEFAULT_CAP:
+        return Cap(3, 24 * 3600.0, text)  # no regex on `zaza dnc check`'s quick path
+    import re
+
     match = re.match(_CAP, text, re.I)
     if match:
         count = int(match.group(1))
@@ -60,33 +63,44 @@ def parse_cap(value: str | None, source: str = "max_calls_per_number") -> Cap | 
     )
 
 
-@dataclass(frozen=True)
 class Verdict:
     """One rule's answer for one number."""
 
-    rule: str  # dnc | cap | repeat | window
-    allowed: bool
-    detail: str
+    __slots__ = ("allowed", "detail", "rule")
+
+    def __init__(self, rule: str, allowed: bool, detail: str) -> None:
+        self.rule = rule  # dnc | cap | repeat
+        self.allowed = allowed
+        self.detail = detail
 
     def as_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "allowed": self.allowed, "detail": self.detail}
 
 
-@dataclass
 class Listed:
     """What the API listed of recent outbound calls, for the cap: ids per callee. When the
-    listing could not be read whole, `problem` says why (the cap then blocks: fail closed)."""
+    listing could not be read whole, `problem` says why (the cap then blocks: fail closed).
+    Empty (`Listed()`): the ledger alone counts (`zaza dnc check`, offline)."""
 
-    by_number: dict[str, set[int]] = field(default_factory=dict)
-    since: float | None = None  # server clock: the start of the window it covers
-    problem: str | None = None
+    __slots__ = ("by_number", "problem", "since")
+
+    def __init__(
+        self,
+        by_number: dict[str, set[int]] | None = None,
+        since: float | None = None,
+        problem: str | None = None,
+    ) -> None:
+        self.by_number = by_number or {}
+        self.since = since  # server clock: the start of the window it covers
+        self.problem = problem
 
 
 def clock_text(epoch: float, now: float | None = None) -> str:
     """`09:14` today, `Dec 02 09:14` another day (local time, as an operator reads it)."""
-    moment = datetime.fromtimestamp(epoch)
-    today = datetime.fromtimestamp(time.time() if now is None else now).date()
-    return moment.strftime("%H:%M" if moment.date() == today else "%b %d %H:%M")
+    moment = time.localtime(epoch)
+    today = time.localtime(time.time() if now is None else now)
+    same_day = moment[:3] == today[:3]
+    return time.strftime("%H:%M" if same_day else "%b %d %H:%M", moment)
 
 
 class Guard:

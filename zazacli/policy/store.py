@@ -18,8 +18,6 @@ import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from zazacli.errors import BlockedError, UsageError
@@ -75,19 +73,31 @@ class PolicyUnreadable(BlockedError):
     """The list or the ledger cannot be read or written: nothing may be dialled."""
 
 
+def default_policy_file(base_url: str, api_key: str) -> Path:
+    """`<user data dir>/policy/<host and path>-<key fingerprint>.sqlite3`."""
+    import platformdirs
+
+    from zazacli.config import api_scope
+
+    base = Path(platformdirs.user_data_dir("zazacli")) / "policy"
+    return base / f"{api_scope(base_url, api_key)}.sqlite3"
+
+
 def utc_stamp(epoch: float | None = None) -> str:
-    moment = datetime.fromtimestamp(time.time() if epoch is None else epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-@dataclass(frozen=True)
 class Entry:
-    """One listed number."""
+    """One listed number. (Plain classes in this module and rules.py: `zaza dnc check`
+    answers before Typer loads, and a dataclass costs ~0.3 ms to define.)"""
 
-    number: str
-    added_at: str
-    source: str
-    reason: str | None
+    __slots__ = ("added_at", "number", "reason", "source")
+
+    def __init__(self, number: str, added_at: str, source: str, reason: str | None) -> None:
+        self.number = number
+        self.added_at = added_at
+        self.source = source
+        self.reason = reason
 
     def describe(self) -> str:
         """`added 2026-12-03 09:14 UTC (sms: STOP)`."""
@@ -104,18 +114,30 @@ class Entry:
         }
 
 
-@dataclass(frozen=True)
 class Dial:
     """One dial zaza attempted, as the ledger holds it."""
 
-    id: int
-    to_number: str
-    at: float  # our clock, epoch seconds, written before the POST
-    source: str  # `dispatch`, or the batch's CSV file name
-    journal: str | None
-    line: int | None
-    outcome: str
-    call_id: int | None
+    __slots__ = ("at", "call_id", "id", "journal", "line", "outcome", "source", "to_number")
+
+    def __init__(
+        self,
+        id: int,
+        to_number: str,
+        at: float,  # our clock, epoch seconds, written before the POST
+        source: str,  # `dispatch`, `zaza api`, or the batch's CSV file name
+        journal: str | None,
+        line: int | None,
+        outcome: str,
+        call_id: int | None,
+    ) -> None:
+        self.id = id
+        self.to_number = to_number
+        self.at = at
+        self.source = source
+        self.journal = journal
+        self.line = line
+        self.outcome = outcome
+        self.call_id = call_id
 
 
 @contextlib.contextmanager
@@ -195,10 +217,15 @@ class PolicyStore:
 
     @classmethod
     def open(
-        cls, path: Path, *, create: bool = True, warn: Callable[[str], None] = lambda _: None
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        warn: Callable[[str], None] = lambda _: None,
+        readonly: bool = False,
     ) -> PolicyStore:
-        """The file at `path`, created (0600) when missing and `create`; an empty list when
-        missing and not `create` is the caller's choice (see `exists`)."""
+        """The file at `path`, created (0600) when missing and `create`; `readonly` for
+        reading an existing one only (no schema, no WAL set-up)."""
         if not path.exists() and not path.is_symlink():
             if not create:
                 raise PolicyUnreadable(
@@ -212,11 +239,16 @@ class PolicyStore:
             raise UsageError(f"{path} is a directory, not a contact-policy file")
         _check_mode(path, warn)
         with policy_errors(path):
+            target = f"file:{path}?mode=ro" if readonly else str(path)
             conn = sqlite3.connect(
-                path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+                target,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT,
+                check_same_thread=False,
+                uri=readonly,
             )
             try:
-                _prepare(conn, path)
+                _prepare(conn, path, readonly)
             except BaseException:
                 conn.close()
                 raise
@@ -425,7 +457,7 @@ class PolicyStore:
             return int(conn.execute("SELECT count(*) FROM dials").fetchone()[0])
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool = False) -> None:
     """WAL, then the schema; any SQLite file that is not ours is refused."""
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -441,6 +473,10 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
             "nothing was dialled",
             hint="upgrade zaza: pip install -U zazacli",
         )
+    if readonly:
+        if empty:
+            raise PolicyUnreadable(f"{path} holds no contact policy yet")
+        return
     conn.execute("PRAGMA journal_mode = WAL")
     # FULL: a dial in the ledger survives a power cut, not only a crash.
     conn.execute("PRAGMA synchronous = FULL")
