@@ -130,8 +130,10 @@ def test_a_list_that_lags_gives_outcome_unknown_within_the_wait(make_sandbox: An
 
 def test_a_server_that_pages_forever_does_not_hold_a_reconciliation(make_sandbox: Any) -> None:
     """stuck-page + ignore-dates: the scan never ends by itself; the time budget ends it.
-    With the frequency cap on, the calls to the number cannot be counted: nothing is sent."""
-    running, cli = start(make_sandbox, "stuck-page", "ignore-dates", "lose-dispatch", "page-cap=2")
+    With the frequency cap on (the real API: no-sandbox-header), the calls to the number
+    cannot be counted: nothing is sent."""
+    quirks = ("stuck-page", "ignore-dates", "lose-dispatch", "page-cap=2", "no-sandbox-header")
+    running, cli = start(make_sandbox, *quirks)
     capped = dispatch(cli, "+12125550606", ZAZA_RECONCILE_WAIT=LOOK)
     assert capped.exit_code == 17, capped.stderr
     assert "frequency cap: cannot count the calls to +12125550606" in capped.stderr
