@@ -28,7 +28,7 @@ FORBIDDEN_PROGRAMS = {"curl", "wget", "cloudflared", "ngrok", "ssh", "nc"}
 # Global options that take a value (skipped when finding the command words).
 GLOBAL_VALUE_OPTIONS = {"--profile", "-p", "--base-url", "--timeout"}
 # Nouns with subcommands (`zaza calls list`); the others are leaves (`zaza api GET /agents`).
-GROUPS = {"agents", "calls", "campaigns", "profiles", "webhooks"}
+GROUPS = {"agents", "calls", "campaigns", "dnc", "profiles", "webhooks"}
 
 
 def doc_files() -> list[Path]:

@@ -231,6 +231,17 @@ def input_files() -> dict[str, bytes]:
         "body.json": VERIFY_BODY,
         "events.jsonl": saved_events().encode(),
         "stdin.txt": PROMPT_KEY.encode(),
+        # docs/contact-policy.md: a CRM's opt-out export (one bad line), and an inbound STOP.
+        "optouts.txt": b"+14155550171\n(415) 555-0172\n+1 415 555 0173\nnot a number\n",
+        "stop.json": json.dumps(
+            {
+                "id": 502,
+                "fromNumber": "+14155550174",
+                "toNumber": "+14155550100",
+                "body": "STOP",
+                "receivedAt": "2026-12-03T10:00:00Z",
+            }
+        ).encode(),
     }
 
 

@@ -75,14 +75,14 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$"
-_DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$"
+_DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(
     value: str, option: str, minimum: float = 0.0, *, zero_ok: bool = False
 ) -> float:
-    """`90`, `90s`, `15m`, `1.5h` as seconds (a bare number is seconds); `zero_ok` lets
+    """`90`, `90s`, `15m`, `1.5h`, `7d` as seconds (a bare number is seconds); `zero_ok` lets
     `0`/`0s` through (for options where zero means "at once")."""
     match = re.match(_DURATION, value, re.I)
     if not match:

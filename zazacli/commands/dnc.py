@@ -223,7 +223,7 @@ def import_file(
         region = region or app_ctx.settings.get("region")
     numbers, bad = read_numbers(file, region=region)
     for problem in bad[:20]:
-        out.notice(f"line {problem.line}: {problem.raw.strip()!r}: {problem.error}")
+        out.notice(f"line {problem.line}: {problem.error}")
     if len(bad) > 20:
         out.notice(f"… and {len(bad) - 20} more invalid lines")
     if replace and bad:
@@ -242,8 +242,10 @@ def import_file(
         f"imported {file.name}: {len(numbers)} numbers, {added} new{gone}; {total} listed in all"
     )
     if bad:
+        lines = "1 line" if len(bad) == 1 else f"{len(bad)} lines"
+        were = "was not a number and was" if len(bad) == 1 else "were not numbers and were"
         raise InvalidRowsError(
-            f"{len(bad)} lines of {file} were not numbers and were not stored",
+            f"{lines} of {file} {were} not stored",
             hint="fix them (listed above by line) and import again",
         )
 

@@ -207,9 +207,13 @@ def listen(
     if config.forward_to and _is_this_listener(config.forward_to, port, path):
         raise UsageError("--forward-to points at this listener: every event would loop forever")
     printer = WebhookPrinter(out, jsonl=chosen is Format.jsonl, print_body=print_body)
-    opt_outs = None if no_opt_outs else OptOuts.start(app_ctx, dnc, printer)
-    on_event = printer.event if opt_outs is None else opt_outs.wrap(printer.event)
-    listener = WebhookListener(config, on_event=on_event, on_notice=printer.notice)
+    opt_outs = None if no_opt_outs else OptOuts.start(app_ctx, dnc)
+    listener = WebhookListener(
+        config,
+        on_event=printer.event,
+        on_notice=printer.notice,
+        before_ack=opt_outs.before_ack if opt_outs is not None else None,
+    )
     try:
         listener.start()
     except OSError as exc:
@@ -257,14 +261,13 @@ def listen(
 
 class OptOuts:
     """`webhooks listen` puts the senders of verified opt-out texts on the do-not-call list
-    (on the listener's worker thread, after the event is shown)."""
+    before it acknowledges them: an opt-out answered "received" is on the list."""
 
-    def __init__(self, store: Any, printer: Any) -> None:
+    def __init__(self, store: Any) -> None:
         self.store = store
-        self.printer = printer
 
     @classmethod
-    def start(cls, app_ctx: AppContext, given: str | None, printer: Any) -> OptOuts | None:
+    def start(cls, app_ctx: AppContext, given: str | None) -> OptOuts | None:
         """The do-not-call list to add to; None (with a warning) when there is none: the
         opt-outs are then only saved (--save) for `zaza dnc import-events`."""
         from zazacli.commands.policy import open_store
@@ -277,39 +280,27 @@ class OptOuts:
                 "(save events with --save and add them later: zaza dnc import-events FILE)"
             )
             return None
-        return cls(store, printer)
+        return cls(store)
 
-    def wrap(self, show: Any) -> Any:
-        def on_event(event: Any, forward: Any) -> None:
-            show(event, forward)
-            self.capture(event)
-
-        return on_event
-
-    def capture(self, event: Any) -> None:
+    def before_ack(self, signature: str, body: dict[str, Any]) -> str | None:
+        """The line to show when the event is an opt-out; raises when it cannot be recorded
+        (the listener then answers 500 and the sender retries)."""
         from zazacli.policy.lists import sms_opt_out
-        from zazacli.webhooks.listener import VALID, Notice
+        from zazacli.webhooks.listener import VALID
 
-        found = sms_opt_out(event.record.get("body"))
+        found = sms_opt_out(body)
         if found is None:
-            return
+            return None
         number, keyword = found
-        if event.signature != VALID:
-            message = (
-                f"opt-out text ({keyword.upper()}) from {number} NOT added to the do-not-call "
-                f"list: its signature is {event.signature} (only verified events change it)"
+        said = keyword.upper()
+        if signature != VALID:
+            return (
+                f"opt-out text ({said}) from {number} NOT added to the do-not-call list: its "
+                f"signature is {signature} (only verified events change it)"
             )
-        else:
-            try:
-                added = self.store.add([number], "sms", f"replied {keyword.upper()}")
-            except ZazaError as exc:
-                message = f"opt-out from {number} NOT recorded: {exc.message}"
-            else:
-                state = "added to" if added else "already on"
-                message = (
-                    f"opt-out: {number} replied {keyword.upper()}: {state} the do-not-call list"
-                )
-        self.printer.notice(Notice(message, info=True))
+        added = self.store.add([number], "sms", f"replied {said}")
+        state = "added to" if added else "already on"
+        return f"opt-out: {number} replied {said}: {state} the do-not-call list"
 
     def close(self) -> None:
         self.store.close()

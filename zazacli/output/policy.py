@@ -37,10 +37,10 @@ def policy_summary(
         return
     out.key_values(
         [
-            ("do-not-call list", f"{listed} numbers"),
+            ("do-not-call list", f"{listed} number{'' if listed == 1 else 's'}"),
             ("frequency cap", f"{cap.text} per number" if cap else "off"),
             ("repeat window", f"{format_seconds(repeat_after)} (calls batch --repeat-after)"),
-            ("dial ledger", f"{dials} dials"),
+            ("dial ledger", f"{dials} dial{'' if dials == 1 else 's'}"),
             ("file", str(path)),
         ]
     )

@@ -144,6 +144,7 @@ class ListenerStats:
 
 EventCallback = Callable[[ReceivedEvent, DeliveryResult | None], None]
 NoticeCallback = Callable[[Notice], None]
+BeforeAck = Callable[[str, dict[str, Any]], str | None]
 
 
 def _stderr_notice(notice: Notice) -> None:
@@ -490,9 +491,14 @@ class WebhookListener:
         *,
         on_event: EventCallback | None = None,
         on_notice: NoticeCallback | None = None,
+        before_ack: BeforeAck | None = None,
     ) -> None:
         self.config = config
         self._on_event = on_event or (lambda event, forward: None)
+        # Called with (signature verdict, body) once an event is saved and before its 2xx:
+        # what must hold when the sender is told "received" (an opt-out on the list). Its
+        # text is reported after the event; an exception answers 500, so the sender retries.
+        self._before_ack = before_ack
         self._on_notice = on_notice or _stderr_notice
         self._path = self._normalise(config.path)
         self._lock = threading.Lock()
@@ -759,6 +765,16 @@ class WebhookListener:
             # Queued under the lock, so the worker sees events in the save file's order.
             self._queue.put(ReceivedEvent(self._stats.received, record, line, raw, status))
 
+        if self._before_ack is not None:
+            try:
+                said = self._before_ack(signature, body)
+            except Exception as exc:  # not acknowledged: the sender will retry
+                reason = getattr(exc, "message", None) or str(exc)
+                self.report(Notice(f"cannot act on the event: {reason}", 500, "POST"))
+                respond(handler, 500, {"error": "cannot act on the event"}, close=True)
+                return
+            if said:
+                self.report(Notice(said, info=True))
         if status == 401:
             respond(handler, 401, {"error": "invalid signature"})
         else:
