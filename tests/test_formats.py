@@ -18,6 +18,7 @@ import subprocess
 import sys
 import termios
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ def one_line_usage_error(result: Any, *needles: str) -> str:
 
 # ---------------------------------------------------------------- -o and its aliases
 
+SINCE_30D = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
 # (command, formats it has an alias for): `-o FORMAT` prints what `--FORMAT` prints.
 ALIASES = [
     (["agents", "list"], ["json", "jsonl", "csv"]),
@@ -66,7 +68,8 @@ ALIASES = [
     (["calls", "list", "--limit", "5"], ["json", "jsonl", "csv"]),
     (["calls", "show", "{call}"], ["json", "jsonl", "csv"]),
     (["calls", "wait", "{call}"], ["json"]),
-    (["calls", "stats", "--since", "30d"], ["json", "csv"]),
+    # An instant, not `30d`: two runs a second apart must ask for the same range.
+    (["calls", "stats", "--since", SINCE_30D], ["json", "csv"]),
     (["profiles", "list"], ["json"]),
     (["profiles", "show"], ["json"]),
     (["webhooks", "events"], ["json"]),

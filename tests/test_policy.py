@@ -473,6 +473,22 @@ def test_a_corrupt_or_foreign_or_missing_dnc_file_dials_nothing(
     conn.close()
 
 
+def test_calls_that_cannot_be_counted_dial_no_one(make_sandbox: Any, tmp_path: Path) -> None:
+    """A server that pages forever (stuck-page, ignore-dates): the cap cannot be counted, so
+    the batch stops before its first row, exit 17, and a dispatch is refused the same way."""
+    running, cli = start_real(make_sandbox, "stuck-page", "ignore-dates", "page-cap=2")
+    csv_path = write_csv(tmp_path / "s.csv", ["+12125550789", "+12125550790"])
+    batch = cli(*batch_args(csv_path))
+    assert batch.exit_code == 17, batch.stderr
+    assert "frequency cap: cannot count the calls of the last 24h" in batch.stderr
+    assert "nothing was dialled" in batch.stderr
+    assert batch.stdout == ""
+    single = dispatch(cli, "+12125550789")
+    assert single.exit_code == 17, single.stderr
+    assert "cannot count the calls to +12125550789" in single.stderr
+    assert posts(running) == 0
+
+
 # ---------------------------------------------------------------- opt-outs from texts
 
 

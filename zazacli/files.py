@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def write_atomically(path: Path, content: str, mode: int = 0o600, *, durable: bool = False) -> None:
@@ -74,3 +79,17 @@ def make_private_dir(directory: Path) -> bool:
         finally:
             os.close(fd)
     return True
+
+
+@contextlib.contextmanager
+def sqlite_write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write to a SQLite file (`BEGIN IMMEDIATE`): all of it lands, or none of it, also
+    when the process is killed (the archive and the contact-policy file)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

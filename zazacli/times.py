@@ -14,31 +14,32 @@ _RELATIVE = r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$"
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def _iso(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
 def parse_time(value: Any) -> datetime | None:
     """An aware datetime from an API time stamp; None when absent or unreadable.
 
     A tolerant reader: a stamp without an offset is taken as UTC.
     """
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = _iso(value)
+    if parsed is None or parsed.tzinfo:
+        return parsed
+    return parsed.replace(tzinfo=UTC)
 
 
 def aware_time(value: Any) -> datetime | None:
     """A time stamp that says which instant it is: ISO-8601 with `Z` or an offset. None for
     anything else — absent, unreadable, epoch numbers, or a zone-less local time — so that
     a clock the server did not name never rules a call in or out."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+    parsed = _iso(value)
+    return parsed if parsed is not None and parsed.tzinfo else None
 
 
 def parse_when(value: str, option: str = "--since", now: datetime | None = None) -> str:

@@ -24,7 +24,7 @@ from zazacli.archive.schema import MIGRATIONS, SCHEMA_VERSION
 from zazacli.archive.tokens import index_text
 from zazacli.calls.stats import field_int, field_seconds, field_text, field_upper
 from zazacli.errors import NotFoundError, UsageError, ZazaError
-from zazacli.files import make_private_dir
+from zazacli.files import make_private_dir, sqlite_write
 
 BUSY_TIMEOUT = 30.0  # seconds a writer waits while another one writes
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
@@ -183,17 +183,9 @@ class Archive:
     def close(self) -> None:
         self.conn.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write: all of it lands, or none of it (also when the process is killed)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
+        return sqlite_write(self.conn)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:

@@ -207,7 +207,8 @@ def listen(
     if config.forward_to and _is_this_listener(config.forward_to, port, path):
         raise UsageError("--forward-to points at this listener: every event would loop forever")
     printer = WebhookPrinter(out, jsonl=chosen is Format.jsonl, print_body=print_body)
-    opt_outs = None if no_opt_outs else OptOuts.start(app_ctx, dnc)
+    started = None if no_opt_outs else OptOuts.start(app_ctx, dnc)
+    opt_outs = started if isinstance(started, OptOuts) else None
     listener = WebhookListener(
         config,
         on_event=printer.event,
@@ -217,6 +218,8 @@ def listen(
     try:
         listener.start()
     except OSError as exc:
+        if opt_outs is not None:
+            opt_outs.close()
         if exc.filename is not None:
             # Checked at start (a probe of /dev/full, a full disk): one line, nothing answered.
             hint = "nothing is reading that pipe yet" if exc.errno == errno.ENXIO else None
@@ -230,6 +233,8 @@ def listen(
     from zazacli.api.http import is_loopback_host
 
     exposed = not is_loopback_host(host)
+    if isinstance(started, str):
+        out.warn(started)
     if exposed:
         out.warn(f"listening on {host}: anyone who can reach this machine can post events to it")
     webhook_listen_banner(
@@ -267,20 +272,18 @@ class OptOuts:
         self.store = store
 
     @classmethod
-    def start(cls, app_ctx: AppContext, given: str | None) -> OptOuts | None:
-        """The do-not-call list to add to; None (with a warning) when there is none: the
-        opt-outs are then only saved (--save) for `zaza dnc import-events`."""
+    def start(cls, app_ctx: AppContext, given: str | None) -> OptOuts | str:
+        """The do-not-call list to add to; when there is none, the warning to give once the
+        listener is up (the opt-outs are then only saved, for `zaza dnc import-events`)."""
         from zazacli.commands.policy import open_store
 
         try:
-            store = open_store(app_ctx, given, dialling=False)
+            return cls(open_store(app_ctx, given, dialling=False))
         except ZazaError as exc:
-            app_ctx.out.warn(
+            return (
                 f"opt-out texts will NOT be added to a do-not-call list: {exc.message} "
                 "(save events with --save and add them later: zaza dnc import-events FILE)"
             )
-            return None
-        return cls(store)
 
     def before_ack(self, signature: str, body: dict[str, Any]) -> str | None:
         """The line to show when the event is an opt-out; raises when it cannot be recorded

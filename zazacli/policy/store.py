@@ -266,15 +266,10 @@ class PolicyStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write: all of it lands, or none of it (also when the process is killed)."""
-        with self.lock, policy_errors(self.path):
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
+        from zazacli.files import sqlite_write
+
+        with self.lock, policy_errors(self.path), sqlite_write(self.conn) as conn:
+            yield conn
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -481,16 +476,13 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool = False) -> No
     # FULL: a dial in the ledger survives a power cut, not only a crash.
     conn.execute("PRAGMA synchronous = FULL")
     if empty:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        from zazacli.files import sqlite_write
+
+        with sqlite_write(conn):
+            # Another zaza may have made it meanwhile: look again inside the write lock.
             if conn.execute("SELECT 1 FROM sqlite_master").fetchone() is None:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise

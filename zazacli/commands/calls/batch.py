@@ -138,7 +138,7 @@ def batch(
     from zazacli.calls.batch.csv import read_csv
     from zazacli.calls.batch.journal import Journal, default_journal_path
     from zazacli.calls.batch.pacer import parse_rate
-    from zazacli.calls.dispatch import reconcile_wait
+    from zazacli.calls.dispatch import format_seconds, reconcile_wait
     from zazacli.output.dispatch import BatchProgress, batch_plan, batch_summary
     from zazacli.output.values import named
     from zazacli.policy import phones
@@ -170,6 +170,12 @@ def batch(
         window = None
     guard = open_guard(app_ctx, dnc, repeat_after=repeat_seconds)
     recent = contact_history(app_ctx, guard, {row.to for row in rows.rows}, scans=20)
+    if recent.problem is not None and guard.cap is not None and not guard.rings_no_one:
+        raise BlockedError(
+            f"frequency cap: cannot count the calls of the last "
+            f"{format_seconds(guard.cap.window)} ({recent.problem}); nothing was dialled",
+            hint="try again later; zaza doctor shows what the server does",
+        )
     journal_key = str(journal_path.resolve())
 
     def dialled_before() -> int:
