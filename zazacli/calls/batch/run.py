@@ -75,8 +75,8 @@ POLICY_STATUSES = frozenset({"blocked", "repeat"})
 class RowResult:
     line: int
     to: str
-    status: str  # queued reconciled skipped failed unknown deferred invalid duplicate
-    # blocked repeat
+    # queued reconciled skipped failed unknown deferred invalid duplicate blocked repeat
+    status: str
     call_id: Any = None
     error: str | None = None
     column: str | None = None  # the CSV column the number came from
