@@ -312,6 +312,21 @@ def test_check_before_typer_prints_the_same_lines_as_the_full_command(
         assert not re.search(r"\|\s+typer$", quick.stderr, re.M), "the quick path loaded Typer"
 
 
+def test_a_reason_never_reaches_the_terminal_as_control_codes(cli: Cli) -> None:
+    """A reason holding an escape sequence and a tab (a shared list file: someone else
+    wrote it) prints as visible text, in check's lines and in every list format."""
+    reason = "evil\x1b]0;pwned\x07\ttab"
+    assert cli("dnc", "add", "+12125550791", "--reason", reason).exit_code == 0
+    check = cli("dnc", "check", "+12125550791")
+    assert check.exit_code == 17
+    assert check.stdout.count("\t") == 2 and "\x1b" not in check.stdout
+    assert "evil\\x1b]0;pwned\\x07\\ttab" in check.stdout
+    for fmt in ("plain", "table", "csv"):
+        listed = cli("dnc", "list", "-o", fmt)
+        assert listed.exit_code == 0 and "\x1b" not in listed.stdout, fmt
+    assert json.loads(cli("dnc", "list", "-o", "json").stdout)[0]["reason"] == reason
+
+
 # ---------------------------------------------------------------- dnc import
 
 

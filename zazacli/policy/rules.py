@@ -257,6 +257,15 @@ class Guard:
         self.store.finish_dial(dial_id, outcome, as_call_id({"id": call_id}))
 
 
+def _one_line(text: str) -> str:
+    """A reason as one terminal-safe field (a --reason may hold a tab or an escape)."""
+    if text.isprintable():
+        return text  # no import on the quick path
+    from zazacli.sanitize import terminal_safe
+
+    return terminal_safe(text)
+
+
 def check_lines(verdicts: dict[str, list[Verdict]]) -> list[str]:
     """`zaza dnc check` as tab-separated lines: the number, `ok` or `blocked`, and the
     rule that blocks it (the same lines with or without Typer: see policy/quick.py)."""
@@ -264,7 +273,7 @@ def check_lines(verdicts: dict[str, list[Verdict]]) -> list[str]:
     for number, found in verdicts.items():
         refused = [v for v in found if not v.allowed]
         if refused:
-            lines += [f"{number}\tblocked\t{v.rule}: {v.detail}" for v in refused]
+            lines += [f"{number}\tblocked\t{v.rule}: {_one_line(v.detail)}" for v in refused]
         else:
             lines.append(f"{number}\tok")
     return lines
