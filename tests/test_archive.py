@@ -373,6 +373,48 @@ def test_an_archive_of_another_api_is_refused(make_sandbox: MakeSandbox, tmp_pat
     assert f"mirrors {first.base_url}, not {other.base_url}" in refused.stderr
 
 
+def test_an_archive_is_never_created_through_a_symbolic_link(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    """A dangling link where the archive would go: refused (exit 2, naming it), and nothing
+    is created where it points; a real archive found readable by others is tightened."""
+    running = make_sandbox(calls=5)
+    link, target = tmp_path / "a.sqlite3", tmp_path / "elsewhere.sqlite3"
+    link.symlink_to(target)
+    refused = archive_cli(running, link)("calls", "sync")
+    assert refused.exit_code == 2, refused.stderr
+    assert f"{link} is a symbolic link; zaza does not create its archive through links" in (
+        refused.stderr
+    )
+    assert not target.exists()
+    path = tmp_path / "b.sqlite3"
+    summary(archive_cli(running, path)("calls", "sync", "--json"))
+    path.chmod(0o644)
+    status = archive_cli(running, path)("calls", "archive")
+    assert status.exit_code == 0, status.stderr
+    assert f"{path} was readable by others (mode 644); tightened to 600" in status.stderr
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_another_programs_database_is_never_written_to(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    """--archive app.db naming someone's SQLite database: exit 2, naming it; its tables and
+    pages are exactly as they were."""
+    running = make_sandbox(calls=5)
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)")
+        conn.execute("INSERT INTO orders (item) VALUES ('tea')")
+    conn.close()
+    before = path.read_bytes()
+    for args in (["calls", "sync"], ["calls", "search", "tea"], ["calls", "list", "--local"]):
+        refused = archive_cli(running, path)(*args)
+        assert refused.exit_code == 2, (args, refused.stderr)
+        assert f"{path} is a SQLite database, but not a zaza archive" in refused.stderr
+    assert path.read_bytes() == before
+
+
 @pytest.mark.slow
 def test_the_default_archive_is_per_api_and_never_holds_the_key(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,3 +93,46 @@ def sqlite_write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def create_private_file(path: Path, what: str) -> None:
+    """A new, empty file readable by its owner alone (0600; its directory 0700 when zaza
+    makes it), for personal data: call records, transcripts, a do-not-call list. Never
+    through a symbolic link, dangling or not: the target would be created under the umask,
+    wherever the link points. A file another zaza made meanwhile is left as it is."""
+    import errno
+
+    from zazacli.errors import UsageError, ZazaError
+
+    if not path.parent.exists():
+        make_private_dir(path.parent)
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        os.close(os.open(path, flags, 0o600))
+    except OSError as exc:
+        if path.is_symlink() or exc.errno == errno.ELOOP:
+            raise UsageError(
+                f"{path} is a symbolic link; zaza does not create its {what} through links",
+                hint="give the real path instead",
+            ) from None
+        if exc.errno != errno.EEXIST:
+            raise ZazaError(f"cannot create the {what} {path}: {exc.strerror or exc}") from None
+
+
+def keep_private(path: Path, warn: Callable[[str], None]) -> None:
+    """A file of ours that others can read is tightened to 0600, with a warning; one zaza
+    cannot tighten (another user's, or reached through a link) is warned about."""
+    import stat
+
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if not mode & 0o077:
+        return
+    if tighten_own_file(path, 0o600):
+        warn(f"{path} was readable by others (mode {mode:o}); tightened to 600")
+    else:
+        warn(f"{path} is readable by others (mode {mode:o}) and zaza cannot tighten it (chmod 600)")

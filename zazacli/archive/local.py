@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from zazacli.archive.store import Archive, archive_errors, archive_id, filter_sql
@@ -24,11 +24,11 @@ NAMED_TABLES = {"agent": "agents", "campaign": "campaigns"}
 
 
 @contextlib.contextmanager
-def opened(path: Path) -> Iterator[Archive]:
+def opened(path: Path, warn: Callable[[str], None] = lambda _: None) -> Iterator[Archive]:
     """An existing archive, open for the `with` block (no archive: exit 3, with a hint to
     sync); SQLite's failures inside it are one-line errors naming the file."""
     with archive_errors(path):
-        store = Archive.open(path, create=False)
+        store = Archive.open(path, create=False, warn=warn)
         try:
             yield store
         finally:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from zazacli.archive.schema import MIGRATIONS, SCHEMA_VERSION
 from zazacli.archive.tokens import index_text
 from zazacli.calls.stats import field_int, field_seconds, field_text, field_upper
 from zazacli.errors import NotFoundError, UsageError, ZazaError
-from zazacli.files import make_private_dir, sqlite_write
+from zazacli.files import create_private_file, keep_private, sqlite_write
 
 BUSY_TIMEOUT = 30.0  # seconds a writer waits while another one writes
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
@@ -162,19 +161,23 @@ class Archive:
     # ------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path: Path, *, create: bool) -> Archive:
+    def open(
+        cls, path: Path, *, create: bool, warn: Callable[[str], None] = lambda _: None
+    ) -> Archive:
         """The archive at `path`, its schema brought up to date; with `create`, a new one
-        (mode 0600, in a 0700 directory when zaza makes it) if there is none."""
+        (mode 0600, in a 0700 directory when zaza makes it, never through a link) if there
+        is none. One that others can read is tightened (or warned about)."""
         if not path.exists():
             if not create:
                 raise NotFoundError(f"no archive at {path}", hint="create it with: zaza calls sync")
-            _create_file(path)
+            create_private_file(path, "archive")
         if path.is_dir():
             raise UsageError(f"{path} is a directory, not an archive file")
+        keep_private(path, warn)
         with archive_errors(path):
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
             try:
-                _prepare(conn)
+                _prepare(conn, path)
             except BaseException:
                 conn.close()
                 raise
@@ -481,21 +484,16 @@ def _last_sync(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
     }
 
 
-def _create_file(path: Path) -> None:
-    """An empty file readable by its owner alone: call records and transcripts are personal
-    data. SQLite gives the WAL the same mode."""
-    if not path.parent.exists():
-        make_private_dir(path.parent)
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        pass  # another zaza made it meanwhile
-    except OSError as exc:
-        raise ZazaError(f"cannot create the archive {path}: {exc.strerror or exc}") from None
-
-
-def _prepare(conn: sqlite3.Connection) -> None:
-    """WAL, then every migration not yet applied, each in one transaction."""
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL, then every migration not yet applied, each in one transaction. Another
+    program's database is refused before anything is written to it."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0 and conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+        raise UsageError(
+            f"{path} is a SQLite database, but not a zaza archive: zaza will not write its "
+            "tables into it",
+            hint="point --archive (or ZAZA_ARCHIVE) at a new file, or leave it out",
+        )
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses no committed write
     version = conn.execute("PRAGMA user_version").fetchone()[0]

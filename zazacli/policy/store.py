@@ -13,9 +13,7 @@ dials nothing (fail closed).
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -164,47 +162,6 @@ def policy_errors(path: Path) -> Iterator[None]:
         ) from None
 
 
-def _create(path: Path) -> None:
-    """A new file 0600, never through a symbolic link (a dangling one included)."""
-    from zazacli.files import make_private_dir
-
-    if not path.parent.exists():
-        make_private_dir(path.parent)
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        os.close(os.open(path, flags, 0o600))
-    except FileExistsError:
-        if path.is_symlink():
-            raise UsageError(
-                f"{path} is a symbolic link; zaza does not create its contact-policy file "
-                "through links",
-                hint="point --dnc (or ZAZA_DNC) at the real path",
-            ) from None
-    except OSError as exc:
-        raise PolicyUnreadable(
-            f"cannot create the contact-policy file {path}: {exc.strerror or exc}"
-        ) from None
-
-
-def _check_mode(path: Path, warn: Callable[[str], None]) -> None:
-    """Tighten a loose file of ours to 0600 (with a warning); warn about anyone else's."""
-    from zazacli.files import tighten_own_file
-
-    if os.name != "posix":
-        return
-    try:
-        info = path.stat()
-    except OSError:
-        return
-    mode = stat.S_IMODE(info.st_mode)
-    if not mode & 0o077:
-        return
-    if tighten_own_file(path, 0o600):
-        warn(f"{path} was readable by others (mode {mode:o}); tightened to 600")
-    else:
-        warn(f"{path} is readable by others (mode {mode:o}) and zaza cannot tighten it")
-
-
 class PolicyStore:
     """One open policy file. Threads share it under a lock (a batch's workers)."""
 
@@ -226,18 +183,18 @@ class PolicyStore:
     ) -> PolicyStore:
         """The file at `path`, created (0600) when missing and `create`; `readonly` for
         reading an existing one only (no schema, no WAL set-up)."""
-        if not path.exists() and not path.is_symlink():
+        from zazacli.files import create_private_file, keep_private
+
+        if not path.exists():
             if not create:
                 raise PolicyUnreadable(
                     f"there is no contact-policy file at {path}; nothing was dialled",
                     hint="create it with zaza dnc add or zaza dnc import, or leave out --dnc",
                 )
-            _create(path)
-        elif path.is_symlink() and not path.exists():
-            _create(path)  # refuses, naming the link
+            create_private_file(path, "contact-policy file")
         if path.is_dir():
             raise UsageError(f"{path} is a directory, not a contact-policy file")
-        _check_mode(path, warn)
+        keep_private(path, warn)
         with policy_errors(path):
             target = f"file:{path}?mode=ro" if readonly else str(path)
             conn = sqlite3.connect(

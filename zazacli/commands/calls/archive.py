@@ -99,7 +99,7 @@ def archive(
         archive_status(out, None, str(path), chosen)
         return
     with archive_errors(path):
-        store = Archive.open(path, create=False)
+        store = Archive.open(path, create=False, warn=app_ctx.out.warn)
         try:
             if cutoff is not None:
                 pruned(out, store.prune(cutoff[0]), cutoff[1])

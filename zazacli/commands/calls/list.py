@@ -89,7 +89,9 @@ def list_calls(
         if local:
             from zazacli.archive.local import archived_calls, opened
 
-            store = stack.enter_context(opened(archive_path(app_ctx, archive_file)))
+            store = stack.enter_context(
+                opened(archive_path(app_ctx, archive_file), app_ctx.out.warn)
+            )
             calls = archived_calls(store, filters, limit)
         else:
             calls = app_ctx.api.iter_calls(filters, limit=limit)

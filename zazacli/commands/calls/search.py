@@ -96,7 +96,7 @@ def search(
     path = archive_path(app_ctx, archive_file)
     more = False
     with archive_errors(path):
-        store = Archive.open(path, create=False)
+        store = Archive.open(path, create=False, warn=app_ctx.out.warn)
         try:
             # One hit more than shown on a terminal tells whether there are more.
             wanted = TERMINAL_DEFAULT_LIMIT + 1 if default_limit else limit

@@ -89,7 +89,7 @@ def local_call(
     last sync). A call without its transcript yet says why on stderr."""
     from zazacli.archive.local import archived_call, opened
 
-    with opened(archive_path(app_ctx, archive_file)) as store:
+    with opened(archive_path(app_ctx, archive_file), app_ctx.out.warn) as store:
         call = archived_call(store, call_id)
         named = _archived_agent_name(store, call) if naming else call
     if "turns" not in call:

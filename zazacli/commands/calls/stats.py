@@ -131,7 +131,7 @@ def _archive_report(
     from zazacli.archive.stats import archive_stats
 
     path = archive_path(app_ctx, archive_file)
-    with opened(path) as store:
+    with opened(path, app_ctx.out.warn) as store:
         names = archived_names(store, grouping) if grouping in ("agent", "campaign") else None
         source = {"source": "archive", "archive": str(path), "synced_at": last_synced(store)}
         return archive_stats(store, grouping, filters, rates=rates, names=names, source=source)

@@ -65,7 +65,7 @@ def sync(
     api = app_ctx.api
     path = archive_path(app_ctx, archive_file, syncing=True)
     with archive_errors(path):
-        store = Archive.open(path, create=True)
+        store = Archive.open(path, create=True, warn=app_ctx.out.warn)
         try:
             store.claim_source(api.base_url, key_fingerprint(app_ctx.settings.api_key or ""))
             syncer = ArchiveSync(api, store, filters, concurrency=concurrency, notice=out.notice)
