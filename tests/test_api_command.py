@@ -290,6 +290,34 @@ def test_absolute_urls_to_another_host_are_refused(
     assert fault_server.requests == []
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../../../x",
+        "calls/../../x",
+        "/%2e%2e/%2E%2E/x",
+        "{base}/../../x",  # an absolute URL that starts below the base and climbs out
+    ],
+)
+def test_dot_segments_never_take_the_key_above_the_base_url(
+    fault_cli: Cli, fault_server: FaultServer, target: str
+) -> None:
+    result = fault_cli("api", "GET", target.format(base=fault_server.url))
+    assert result.exit_code == 2, result.stderr
+    assert "refusing to send the API key" in result.stderr
+    assert "climbs above the base URL" in result.stderr
+    assert fault_server.requests == []
+
+
+def test_dot_segments_inside_the_base_url_are_resolved(
+    fault_cli: Cli, fault_server: FaultServer
+) -> None:
+    fault_server.set_handler(lambda h: send(h, 200, []))
+    result = fault_cli("api", "GET", "calls/./../agents")
+    assert result.exit_code == 0, result.stderr
+    assert fault_server.requests[0]["path"] == "/api/v1/agents"
+
+
 def test_an_absolute_url_below_the_base_url_is_accepted(
     fault_cli: Cli, fault_server: FaultServer
 ) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import re
 import signal
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -594,6 +596,22 @@ def test_search_query_syntax(searchable: Cli) -> None:
     assert ids("NEAR(cita reembolso, 5)") == [105]  # four words apart
     assert ids("NEAR(cita reembolso, 3)") == []
     assert ids("(month OR help) AND can") == [101, 104, 102]  # 101: "how can I help?"
+
+
+def test_a_query_that_is_not_utf8_is_a_usage_error(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 on the command line (argv keeps them as lone surrogates)."""
+    path = tmp_path / "a.sqlite3"
+    summary(archive_cli(sandbox, path)("calls", "sync", "--json"))
+    env = {**os.environ, "ZAZA_ARCHIVE": str(path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "zazacli", "calls", "search", b"caf\xe9"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().startswith("error: the query is not valid UTF-8 text")
+    assert b"Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,31 @@ def split_path(path: str, base_url: str) -> tuple[str, dict[str, list[str]]]:
     query: dict[str, list[str]] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True):
         query.setdefault(key, []).append(value)
-    return relative.lstrip("/"), query
+    return _below_base(relative, base_url), query
+
+
+def _below_base(relative: str, base_url: str) -> str:
+    """`relative` with its `.` and `..` segments resolved — percent-encoded ones too, which
+    a server or proxy may decode — so that it can be checked: a path that climbs above the
+    base URL would take the key outside the API (`/../../x` is `/x` on the same host)."""
+    from urllib.parse import unquote
+
+    kept: list[str] = []
+    for segment in relative.split("/"):
+        plain = unquote(segment)
+        if plain in ("", "."):
+            continue
+        if plain == "..":
+            if not kept:
+                raise UsageError(
+                    f"refusing to send the API key to {relative!r}: it climbs above the base "
+                    f"URL {base_url}",
+                    hint="give a path relative to the base URL, e.g. /agents",
+                )
+            kept.pop()
+            continue
+        kept.append(segment)
+    return "/".join(kept)
 
 
 def _no_constant(name: str) -> Any:

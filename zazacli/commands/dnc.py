@@ -13,6 +13,7 @@ from zazacli.commands.options import (
     ReportFormatOpt,
     get_context,
     noun_app,
+    text_value,
 )
 from zazacli.commands.policy import DncOpt, open_store, policy_path, profile_cap
 from zazacli.errors import (
@@ -128,7 +129,7 @@ def add(
     app_ctx = get_context(ctx)
     wanted = _numbers(app_ctx, numbers, region)
     with open_store(app_ctx, _file(ctx, dnc), dialling=False) as store:
-        added = store.add(wanted, "manual", reason)
+        added = store.add(wanted, "manual", reason and text_value(reason, "--reason"))
     for number in wanted:
         state = "added" if number in added else "already listed"
         app_ctx.out.notice(f"{number}: {state}")
@@ -151,7 +152,7 @@ def remove(
     app_ctx = get_context(ctx)
     wanted = _numbers(app_ctx, numbers, region)
     with open_store(app_ctx, _file(ctx, dnc), dialling=False) as store:
-        removed = store.remove(wanted, reason)
+        removed = store.remove(wanted, reason and text_value(reason, "--reason"))
     for number in wanted:
         app_ctx.out.notice(f"{number}: {'removed' if number in removed else 'not listed'}")
 
@@ -234,7 +235,10 @@ def import_file(
         )
     with open_store(app_ctx, _file(ctx, dnc), dialling=False) as store:
         added, removed = store.import_numbers(
-            numbers, label=file.name, reason=reason, replace=replace
+            numbers,
+            label=file.name,
+            reason=reason and text_value(reason, "--reason"),
+            replace=replace,
         )
         total = store.count()
     gone = f", {removed} removed" if replace else ""

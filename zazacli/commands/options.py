@@ -249,6 +249,18 @@ def pick_fields(text: str | None, kind: str) -> Fields | None:
     return parse_fields(text, kind)
 
 
+def text_value(value: str, what: str) -> str:
+    """Free text from the command line that goes to a database or over the wire: bytes that
+    are not UTF-8 (argv keeps them as lone surrogates) are a usage error, not a crash."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{what} is not valid UTF-8 text", hint="check the terminal's or script's encoding"
+        ) from None
+    return value
+
+
 def pick_choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:
     """Case-insensitive choice, with the valid values in the error."""
     if value is None:

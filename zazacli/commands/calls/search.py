@@ -21,6 +21,7 @@ from zazacli.commands.options import (
     completer,
     get_context,
     pick_choice,
+    text_value,
 )
 
 TERMINAL_DEFAULT_LIMIT = 20
@@ -88,6 +89,7 @@ def search(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    query = text_value(query, "the query")
     filters = call_filter(direction, status, agent, since, until, out.notice)
     speaker = pick_choice(role, ROLES, "--role")
     chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
