@@ -155,6 +155,47 @@ def test_empty_and_plain_text_error_bodies(fault_server: FaultServer) -> None:
     assert_clean_error(fault_cli(fault_server)("agents", "list"), 2, "bad things happened")
 
 
+def test_a_redirect_is_never_followed_and_says_so(fault_server: FaultServer) -> None:
+    """307 with an empty body: not "expected a list … got NoneType", not an empty success;
+    where it points is said, the key is not sent there."""
+    elsewhere = "https://other.example/api/v1/agents"
+    fault_server.set_handler(lambda h: send(h, 307, b"", headers={"Location": elsewhere}))
+    cli = fault_cli(fault_server)
+    for args in (("agents", "list"), ("calls", "list"), ("api", "/agents")):
+        result = cli(*args)
+        assert_clean_error(
+            result, 1, f"the API answered 307 → {elsewhere}; zaza does not follow redirects"
+        )
+        assert result.stdout == ""
+    doctor = cli("doctor")
+    assert doctor.exit_code == 1
+    assert "answered 307" in doctor.stdout and "✓ auth" not in doctor.stdout
+    assert len(fault_server.requests) >= 4  # every one to the fault server, none elsewhere
+
+
+def test_a_dispatch_answered_with_a_redirect_is_looked_up_not_resent(
+    fault_server: FaultServer,
+) -> None:
+    """303 See Other after a POST may point at the call it created: never taken for a
+    refusal (that would let a retry dial again); it is looked up in GET /calls."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        if h.command == "POST":
+            send(h, 303, b"", headers={"Location": "/api/v1/calls/777"})
+        else:
+            send(h, 200, {"content": [], "totalElements": 0, "totalPages": 0, "number": 0,
+                          "size": 100, "first": True, "last": True})  # fmt: skip
+
+    fault_server.set_handler(handler)
+    result = fault_cli(fault_server)(
+        "calls", "dispatch", "--from", "+14155550100", "--to", "+14155550124", "--agent", "12",
+        "--allow-quiet-hours", ZAZA_RECONCILE_WAIT="0", ZAZA_MAX_CALLS_PER_NUMBER="off",
+    )  # fmt: skip
+    assert_clean_error(result, 6, "the outcome of the call to +14155550124 is unknown")
+    assert "answered 303" in result.stderr
+    assert sum(1 for r in fault_server.requests if r["method"] == "POST") == 1
+
+
 def test_200_that_is_not_json(fault_server: FaultServer) -> None:
     fault_server.set_handler(lambda h: send(h, 200, "<html>login page</html>", "text/html"))
     result = fault_cli(fault_server)("agents", "list")

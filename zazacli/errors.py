@@ -91,6 +91,13 @@ class ApiError(ZazaError):
         super().__init__(message, hint)
         self.status = status
 
+    @property
+    def maybe_applied(self) -> bool:
+        """Whether a write answered this way may have taken effect anyway: a 5xx (a proxy
+        after the API acted) or a redirect (303 See Other to what it created)."""
+        status = self.status or 0
+        return status >= 500 or 300 <= status < 400
+
 
 class BadRequestError(ApiError):
     """400/422: the server refused what we sent; the input needs fixing, not a retry."""

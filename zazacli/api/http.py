@@ -627,6 +627,15 @@ class HttpClient:
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         status = response.status_code
+        if 300 <= status < 400:
+            # Never followed: the key would go wherever the Location says.
+            where = response.headers.get("Location")
+            target = f" → {where}" if where else " (no Location)"
+            raise ApiError(
+                f"the API answered {status}{target}; zaza does not follow redirects with your key",
+                hint="check the base URL (zaza profiles show, --base-url or ZAZA_BASE_URL)",
+                status=status,
+            )
         if status < 400:
             return
         text = f"HTTP {status}: {self._message(response)}"

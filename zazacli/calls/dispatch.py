@@ -211,8 +211,9 @@ def dispatch(
         )
         return Dispatched(call, attempt=attempt)
     except ApiError as exc:
-        # A 5xx may come from a proxy after the API queued the call: looked up, never resent.
-        if exc.status is not None and exc.status < 500:
+        # A 5xx may come from a proxy after the API queued the call, and a redirect may point
+        # at the call it created: looked up, never resent.
+        if not exc.maybe_applied:
             raise
         lost = exc.message
     except OutcomeUnknownError as exc:

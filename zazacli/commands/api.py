@@ -185,13 +185,13 @@ class RawDial:
         self.guard.store.close()
 
     def failed(self, exc: ZazaError) -> None:
-        """No answer, or a 5xx (from a proxy, after the API queued it?): maybe queued, it
-        stays counted; any other error: nothing was."""
+        """No answer, a 5xx (from a proxy, after the API queued it?) or a redirect: maybe
+        queued, it stays counted; any other error: nothing was."""
         from zazacli.errors import ApiError
         from zazacli.policy.store import FAILED, UNKNOWN
 
         lost = isinstance(exc, OutcomeUnknownError) or (
-            isinstance(exc, ApiError) and (exc.status or 0) >= 500
+            isinstance(exc, ApiError) and exc.maybe_applied
         )
         self._finish(UNKNOWN if lost else FAILED)
 
