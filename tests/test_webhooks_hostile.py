@@ -250,6 +250,37 @@ def test_jsonl_stays_exact_json_yet_inert(tmp_path: Path) -> None:
     assert [json.loads(line)["body"] for line in save.read_text().splitlines()] == bodies
 
 
+def test_a_signed_body_with_a_lone_surrogate_is_saved_and_acknowledged(tmp_path: Path) -> None:
+    """`"\ud800"` is valid JSON that no UTF-8 text can hold as a character: it was answered
+    500 on every retry. Now: 200, saved as the escape it came as, shown inertly."""
+    from zazacli.webhooks import sign
+
+    save = tmp_path / "events.jsonl"
+    raw = (
+        b'{"event":"call.completed","data":{"id":"\\ud800","note":"a\\udfffb"},'
+        b'"timestamp":"2026-12-03T10:00:00Z"}'
+    )
+    headers = {
+        "X-ZazaVoice-Event": b"call.completed",
+        "X-ZazaVoice-Signature": sign(SECRET, raw).encode(),
+    }
+    with listen_bytes(
+        "--jsonl", "--save", str(save), env={"ZAZA_WEBHOOK_SECRET": SECRET}
+    ) as running:
+        for _ in range(2):  # a retry of the same body too
+            assert status_of(raw_post(running.url, raw, headers)) == 200
+        out, _ = running.stop()
+    saved = save.read_text(encoding="utf-8").splitlines()
+    assert len(saved) == 2
+    for line in saved:
+        record = json.loads(line)
+        assert record["signature"] == "valid"
+        assert record["body"]["data"] == {"id": "\ud800", "note": "a\udfffb"}
+        assert record["raw"].encode() == raw
+        assert "\\ud800" in line  # the escape, as written
+    assert [json.loads(line)["body"] for line in out.decode().splitlines()] == [json.loads(raw)] * 2
+
+
 # ---------------------------------------------------------------- laundering
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from zazacli.sanitize import json_safe
 from zazacli.webhooks.delivery import DeliveryResult, post_webhook
 from zazacli.webhooks.samples import EVENT_TYPES
 from zazacli.webhooks.signing import (
@@ -728,7 +729,9 @@ class WebhookListener:
             if flags:
                 record["flags"] = flags
             record.update(headers=headers, body=body, raw=text)
-            line = json.dumps(record, ensure_ascii=False)
+            # json_safe: a body may hold a lone surrogate escape (`"\ud800"`), valid JSON that
+            # no UTF-8 file can hold as a character; it is saved as the escape it came as.
+            line = json_safe(json.dumps(record, ensure_ascii=False))
             if self._save is not None:
                 try:
                     # One os.write of the whole line: in the OS before the ack, survives kill -9.
