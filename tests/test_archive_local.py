@@ -209,8 +209,9 @@ def test_a_call_not_in_the_archive_is_exit_3(
         assert missing.exit_code == 3, missing.stderr
         assert f"call 8 is not in the archive {path}" in missing.stderr
         assert "zaza calls sync" in missing.stderr and missing.stdout == ""
+    # Past a Java long (the API's ids), no call can have it: a usage error, never a crash.
     huge = local("calls", "show", str(2**63), "--local")
-    assert huge.exit_code == 3 and "not in the archive" in huge.stderr
+    assert huge.exit_code == 2 and "is not in the range 0<=x<=9223372036854775807" in huge.stderr
     nowhere = bare_cli("calls", "list", "--local", "--archive", str(tmp_path / "none.sqlite3"))
     assert nowhere.exit_code == 3 and "no archive at" in nowhere.stderr
     unchosen = bare_cli("calls", "stats", "--local")

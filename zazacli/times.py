@@ -49,31 +49,46 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
     """
     now = now or datetime.now(UTC)
     text = value.strip()
-    lowered = text.lower()
-    local_midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    when: datetime | None = None
-    if lowered == "now":
-        when = now
-    elif lowered == "today":
-        when = local_midnight
-    elif lowered == "yesterday":
-        when = local_midnight - timedelta(days=1)
-    elif match := re.match(_RELATIVE, lowered, re.I):
-        when = now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
-    else:
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            when = None
-        if when is not None and when.tzinfo is None:
-            when = when.astimezone()
+    try:
+        when = _when(text, now)
+    except (OverflowError, ValueError):  # a year past 9999 or before 1 on the way to UTC
+        when = EARLIEST - timedelta(days=1)
     if when is None:
         raise UsageError(
             f"{option}: cannot read {value!r} as a time",
             hint="use an ISO date or instant (2026-11-01, 2026-11-01T09:00Z), "
             "or 30m, 2h, 3d, 1w, today, yesterday",
         )
+    if not EARLIEST <= when <= LATEST:
+        raise UsageError(
+            f"{option}: {value!r} is out of range",
+            hint=f"a time from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} (UTC)",
+        )
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Every time a user gives is between these (the API's instants, SQLite's and Python's
+# arithmetic on them all hold there; 0001-01-01 or 9999-12-31-01:00 overflow on the way).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _when(text: str, now: datetime) -> datetime | None:
+    lowered = text.lower()
+    local_midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    if lowered == "now":
+        return now
+    if lowered == "today":
+        return local_midnight
+    if lowered == "yesterday":
+        return local_midnight - timedelta(days=1)
+    if match := re.match(_RELATIVE, lowered, re.I):
+        return now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.astimezone(UTC)  # a naive time is the user's local time
 
 
 _DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$"
@@ -93,4 +108,10 @@ def parse_duration(
         return 0.0
     if seconds <= 0 or seconds < minimum:
         raise UsageError(f"{option}: {value!r} is too short; the least is {max(minimum, 1):g}s")
+    if seconds > LONGEST:
+        # Waits and deadlines past this overflow timers (threading's TIMEOUT_MAX, sleep).
+        raise UsageError(f"{option}: {value!r} is too long; the most is 3650d")
     return seconds
+
+
+LONGEST = 3650 * 86400.0  # ten years

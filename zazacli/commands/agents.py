@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from zazacli.commands.options import (
+    ID_MAX,
     CsvOpt,
     FieldsOpt,
     FormatOpt,
@@ -21,7 +22,7 @@ from zazacli.commands.options import (
 
 app = noun_app("agents")
 
-AgentId = Annotated[int, typer.Argument(help="Agent id.", metavar="ID")]
+AgentId = Annotated[int, typer.Argument(help="Agent id.", metavar="ID", min=0, max=ID_MAX)]
 
 
 @app.command("list")

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from zazacli.output.fields import Fields
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+# Bounds of every count and id a command takes: a larger one is a usage error (exit 2), not
+# an overflow deep inside (SQLite's INTEGER, a page size, a range).
+COUNT_MAX = 1_000_000_000
+ID_MAX = 2**63 - 1
 
 
 def new_app(help_text: str, **kwargs: object) -> typer.Typer:
@@ -202,7 +206,11 @@ WideOpt = Annotated[
 LimitOpt = Annotated[
     int | None,
     typer.Option(
-        "--limit", "-L", min=1, help="Show at most N items [default: 20 on a terminal, else all]."
+        "--limit",
+        "-L",
+        min=1,
+        max=COUNT_MAX,
+        help="Show at most N items [default: 20 on a terminal, else all].",
     ),
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Fetch every page (streamed).")]
@@ -237,7 +245,7 @@ StatusOpt = Annotated[
         autocompletion=complete_status,
     ),
 ]
-AgentOpt = Annotated[int | None, typer.Option("--agent", help="Agent id.")]
+AgentOpt = Annotated[int | None, typer.Option("--agent", min=0, max=ID_MAX, help="Agent id.")]
 
 
 def pick_fields(text: str | None, kind: str) -> Fields | None:

@@ -56,7 +56,9 @@ def sandbox(
     ] = None,
     rate_limit: Annotated[
         int | None,
-        typer.Option("--rate-limit", min=1, help="Requests per minute per key, then 429."),
+        typer.Option(
+            "--rate-limit", min=1, max=10**9, help="Requests per minute per key, then 429."
+        ),
     ] = None,
     latency: Annotated[
         float, typer.Option("--latency", min=0, help="Milliseconds added to every response.")

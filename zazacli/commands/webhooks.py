@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from zazacli.commands.options import (
+    COUNT_MAX,
     JsonOpt,
     ReportFormatOpt,
     StreamFormatOpt,
@@ -447,7 +448,10 @@ def replay(
     index: Annotated[
         list[int] | None,
         typer.Option(
-            "--index", help="Only the Nth saved event (1 = first, -1 = last). Repeatable."
+            "--index",
+            min=-COUNT_MAX,
+            max=COUNT_MAX,
+            help="Only the Nth saved event (1 = first, -1 = last). Repeatable.",
         ),
     ] = None,
     include_unverified: Annotated[

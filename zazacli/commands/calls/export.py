@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from zazacli.commands.options import (
+    COUNT_MAX,
     AgentOpt,
     AllOpt,
     ConcurrencyOpt,
@@ -31,7 +32,13 @@ TranscriptFormatOpt = Annotated[
 ]
 ExportLimitOpt = Annotated[
     int | None,
-    typer.Option("--limit", "-L", min=1, help="Only the newest N matching calls [default: all]."),
+    typer.Option(
+        "--limit",
+        "-L",
+        min=1,
+        max=COUNT_MAX,
+        help="Only the newest N matching calls [default: all].",
+    ),
 ]
 SummaryJsonOpt = Annotated[
     bool, typer.Option("--json", help="Also print the summary as a JSON document on stdout.")

@@ -8,6 +8,7 @@ import typer
 
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.options import (
+    COUNT_MAX,
     AgentOpt,
     CsvOpt,
     DirectionOpt,
@@ -47,7 +48,11 @@ RoleOpt = Annotated[
 SearchLimitOpt = Annotated[
     int | None,
     typer.Option(
-        "--limit", "-L", min=1, help="At most N hits [default: 20 on a terminal, else all]."
+        "--limit",
+        "-L",
+        min=1,
+        max=COUNT_MAX,
+        help="At most N hits [default: 20 on a terminal, else all].",
     ),
 ]
 

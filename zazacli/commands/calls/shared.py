@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.options import ID_MAX
 from zazacli.errors import INTERRUPTED_EXIT, NetworkError, NotFoundError, UsageError, ZazaError
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from zazacli.output import Format
     from zazacli.policy.phones import CallingWindow
 
-CallId = Annotated[int, typer.Argument(help="Call id.", metavar="ID")]
+CallId = Annotated[int, typer.Argument(help="Call id.", metavar="ID", min=0, max=ID_MAX)]
 FromOpt = Annotated[
     str,
     typer.Option(
@@ -22,7 +23,10 @@ FromOpt = Annotated[
     ),
 ]
 DispatchAgentOpt = Annotated[
-    int, typer.Option("--agent", help="Agent id (zaza agents list).", show_default=False)
+    int,
+    typer.Option(
+        "--agent", min=0, max=ID_MAX, help="Agent id (zaza agents list).", show_default=False
+    ),
 ]
 RegionOpt = Annotated[
     str | None,

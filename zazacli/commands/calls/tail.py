@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from zazacli.commands.options import (
+    COUNT_MAX,
+    ID_MAX,
     JsonlOpt,
     SinceOpt,
     StreamFormatOpt,
@@ -59,7 +61,9 @@ def tail(
             autocompletion=complete_status,
         ),
     ] = None,
-    agent: Annotated[int | None, typer.Option("--agent", help="Only this agent's calls.")] = None,
+    agent: Annotated[
+        int | None, typer.Option("--agent", min=0, max=ID_MAX, help="Only this agent's calls.")
+    ] = None,
     direction: Annotated[
         str | None,
         typer.Option("--direction", help="inbound or outbound.", autocompletion=complete_direction),
@@ -73,6 +77,7 @@ def tail(
             "--last",
             "-n",
             min=0,
+            max=COUNT_MAX,
             help="Show the newest N calls first; 0 for only new ones [default: 10].",
         ),
     ] = None,
@@ -81,7 +86,9 @@ def tail(
     jsonl: JsonlOpt = False,
     max_events: Annotated[
         int | None,
-        typer.Option("--max-events", min=1, help="Stop after N events (the backlog counts)."),
+        typer.Option(
+            "--max-events", min=1, max=COUNT_MAX, help="Stop after N events (the backlog counts)."
+        ),
     ] = None,
     duration: Annotated[
         str | None, typer.Option("--duration", help="Stop after this long: 90s, 10m, 2h.")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from zazacli.commands.calls.shared import TranscriptOpt, follow_and_report
+from zazacli.commands.calls.shared import CallId, TranscriptOpt, follow_and_report
 from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
@@ -34,7 +34,7 @@ WAIT_EPILOG = exit_codes_help(
 
 def wait(
     ctx: typer.Context,
-    call_id: Annotated[int, typer.Argument(help="Call id.", metavar="ID")],
+    call_id: CallId,
     timeout: Annotated[
         str, typer.Option("--timeout", help="Give up waiting after this long (90s, 15m, 1h).")
     ] = "15m",
