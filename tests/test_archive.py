@@ -570,6 +570,24 @@ def test_search_output_is_terminal_safe(searchable: Cli) -> None:
     assert "\\x1b[31m refund \\x1b[0m \\u202e**please**" in plain
 
 
+@pytest.mark.parametrize("columns", [80, 120])
+def test_a_long_role_or_agent_never_pushes_the_call_and_snippet_out(
+    fault_server: FaultServer, tmp_path: Path, columns: int
+) -> None:
+    long = "R" * 300
+    calls = [crafted_call(4242, "2026-11-26T10:00:00Z", [(long, "please refund me")])]
+    serve(fault_server, calls)
+    cli = archive_cli(fault_server, tmp_path / "a.sqlite3")
+    assert cli("calls", "sync").exit_code == 0
+    terminal = {"ZAZA_FORCE_TTY": "1", "NO_COLOR": "1", "COLUMNS": str(columns)}
+    result = cli("calls", "search", "refund", **terminal)
+    assert result.exit_code == 0, result.stderr
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in result.stdout.splitlines()]
+    assert all(len(line) <= columns for line in lines), lines
+    row = next(line for line in lines if "4242" in line)
+    assert "refund" in result.stdout and "RRRRRRR…" in row
+
+
 def test_search_ignores_accents_and_reads_chinese_and_japanese(searchable: Cli) -> None:
     def ids(query: str) -> list[tuple[int, str]]:
         return hit_ids(searchable("calls", "search", query, "--json"))

@@ -136,8 +136,10 @@ def _search_table(out: Output, hits: list[Hit]) -> int:
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("CALL", no_wrap=True)
     table.add_column("TIME", no_wrap=True)
-    table.add_column("AGENT")
-    table.add_column("ROLE", no_wrap=True)
+    # Server data never takes more than its share: a name or a role of any length is cut,
+    # and CALL and SNIPPET keep their room at any width.
+    table.add_column("AGENT", max_width=24, overflow="ellipsis", no_wrap=True)
+    table.add_column("ROLE", max_width=8, overflow="ellipsis", no_wrap=True)
     table.add_column("SNIPPET", ratio=1)
     for hit in hits:
         agent = hit.agent or (str(hit.agent_id) if hit.agent_id is not None else "-")
