@@ -104,6 +104,29 @@ def test_drip_fed_body_ends_at_the_timeout(fault_server: FaultServer, stop: Any)
     assert len(fault_server.requests) == 1  # not asked again: a slow server stays slow
 
 
+def test_a_server_that_never_answers_costs_one_read_deadline(
+    fault_server: FaultServer, stop: Any
+) -> None:
+    """It accepts and says nothing: each try times out, and all the tries of one read end
+    at the read deadline (here 1.5 s; 60 s by default), not after five whole timeouts. Each
+    try is said under --debug as it happens."""
+    from zazacli.context import Timing
+
+    fault_server.set_handler(lambda h: stop.wait(10))
+    cli = Cli(
+        env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
+        timing=Timing(sleep=lambda _: None, read_deadline=1.5),
+    )
+    started = time.monotonic()
+    result = cli("--timeout", "0.5", "--debug", "agents", "list")
+    took = time.monotonic() - started
+    assert_one_line_error(result, 6, "within 1.5 s", "tries")
+    assert took < 4, took
+    tries = [line for line in result.stderr.splitlines() if "debug: try " in line]
+    assert tries and tries[0].startswith("debug: try 1 of 5: "), result.stderr
+    assert 2 <= len(fault_server.requests) < 5
+
+
 @pytest.mark.slow
 def test_drip_fed_headers_end_at_the_timeout(fault_server: FaultServer, stop: Any) -> None:
     def handler(h: BaseHTTPRequestHandler) -> None:

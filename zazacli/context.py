@@ -65,13 +65,15 @@ class Timing(NamedTuple):
     """How zaza waits, in one place so that a test can skip the waits without patching
     modules: `sleep` between retries and polls, `clock` (monotonic seconds) for their
     deadlines, `backoff(attempt)` for the seconds before retry `attempt + 1` (None: the
-    HTTP layer's jittered exponential), and the speed of the private `--sandbox` (4: a
-    whole dispatched call takes about two seconds)."""
+    HTTP layer's jittered exponential), the speed of the private `--sandbox` (4: a
+    whole dispatched call takes about two seconds), and how long a read may take, all its
+    tries together (api/http.py's READ_DEADLINE)."""
 
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     backoff: Callable[[int], float] | None = None
     sandbox_speed: float = 4.0
+    read_deadline: float = 60.0
 
 
 class AppContext:
@@ -147,6 +149,7 @@ class AppContext:
                 key_hint=key_hint,
                 sleep=timing.sleep,
                 backoff=timing.backoff,
+                read_deadline=timing.read_deadline,
             )
         )
 

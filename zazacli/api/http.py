@@ -46,6 +46,10 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 MAX_TRIES = 5
 MAX_TOTAL_WAIT = 60.0  # seconds spent sleeping between tries, at most
+# A read gives up, all its tries together, after this long (or one whole try, if --timeout
+# makes that longer): a server that accepts and never answers costs a person a minute, not
+# five tries of 35 s.
+READ_DEADLINE = 60.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Bounds on what a server (a hostile one too) can make us hold or wait for.
 MAX_BODY_BYTES = 64 * 1024 * 1024  # one response body, decoded
@@ -388,6 +392,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         backoff: Callable[[int], float] | None = None,
         max_body: int = MAX_BODY_BYTES,
+        read_deadline: float = READ_DEADLINE,
     ) -> None:
         import httpx
 
@@ -410,6 +415,7 @@ class HttpClient:
         connect = min(CONNECT_TIMEOUT, read)
         # The whole of one request (connect, send, headers, body) ends within this.
         self.total_timeout = connect + read
+        self.read_budget = max(read_deadline, self.total_timeout)
         self._deadline = _Deadline()
         # TLS is verified for https. A plain-http base URL never uses TLS (redirects
         # are not followed), so loading the CA bundle (~30 ms) would be wasted.
@@ -471,6 +477,9 @@ class HttpClient:
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         waited = 0.0
         attempt = 0
+        # Seconds a read has waited on the server, all its tries together (the back-off and a
+        # Retry-After it chose to sleep are not counted): at most read_budget.
+        on_server = 0.0
         while True:
             attempt += 1
             started = time.monotonic()
@@ -478,6 +487,8 @@ class HttpClient:
             self._log(f"> {method} {self._url(path)} {clean_params or ''}".rstrip())
             budget = self._max_total_wait
             deadline = started + self.total_timeout
+            if retry:
+                deadline = min(deadline, started + self.read_budget - on_server)
             self._deadline.at = deadline
             try:
                 response = self._http.send(
@@ -516,6 +527,8 @@ class HttpClient:
                     # A server this slow to answer (or drip-feeding it) will be no faster
                     # on a second try: stop at the deadline.
                     within = f"within {self.total_timeout:g} s"
+                    if retry and attempt > 1:
+                        within = f"within {self.read_budget:g} s ({attempt} tries)"
                     if not retry:
                         raise OutcomeUnknownError(
                             f"{method} {path}: the request was sent but no complete answer "
@@ -558,6 +571,14 @@ class HttpClient:
                     f"{reason} (gave up after {attempt} tries)",
                     hint="check the base URL (zaza profiles show) and your network",
                 ) from (error if self._debug else None)
+            on_server += time.monotonic() - started
+            if retry and on_server >= self.read_budget - 0.05:
+                raise NetworkError(
+                    f"{reason}: no answer within {self.read_budget:g} s ({attempt} tries); stopped",
+                    hint="the server is not answering; --timeout SECONDS gives each try, and "
+                    "the whole, longer",
+                ) from (error if self._debug else None)
+            self._log(f"try {attempt} of {self._max_tries}: {reason}; next in {delay:.1f} s")
             if delay >= 1.0:
                 self._notice(f"{reason}; retrying in {delay:.0f}s (try {attempt + 1})")
             self._sleep(delay)
