@@ -366,6 +366,59 @@ def test_filters_are_checked_and_each_has_its_own_coverage(
     assert_mirrors(path, sandbox)
 
 
+def dup_id_server(fault_server: FaultServer, calls: list[dict[str, Any]], dup: bool) -> None:
+    """Pages of 2 (a cap the server says in `size`), newest first; with `dup`, page 1
+    opens with page 0's last id again, with other content, and the call it displaces
+    (the next one) is never listed, while totalElements still counts it."""
+    items = sorted(calls, key=lambda call: call["createdAt"], reverse=True)
+    listed = [{k: v for k, v in call.items() if k != "turns"} for call in items]
+    by_id = {call["id"]: call for call in calls}
+
+    def handler(h: Any) -> None:
+        url = urlsplit(h.path)
+        if url.path.endswith("/agents") or url.path.endswith("/campaigns"):
+            send(h, 200, [])
+            return
+        if not url.path.endswith("/calls"):
+            send(h, 200, by_id[int(url.path.rsplit("/", 1)[1])])
+            return
+        number = int(parse_qs(url.query)["page"][0])
+        content = listed[number * 2 : number * 2 + 2]
+        if dup and number == 1:
+            content = [{**listed[1], "disposition": "CHANGED"}, *content[1:]]
+        send(h, 200, {"content": content, "totalElements": len(listed), "totalPages": 2,
+                      "number": number, "size": 2, "first": number == 0,
+                      "last": number >= 1})  # fmt: skip
+
+    fault_server.set_handler(handler)
+
+
+def test_an_id_repeated_with_other_content_is_said_and_read_again(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """The call the repeat displaced never came: `list --all` warns, `sync` exits 1 with
+    coverage incomplete, and the next sync (the server mended) reads the range again."""
+    calls = [
+        crafted_call(n, f"2026-11-26T10:0{n}:00Z", [("CALLER", f"turn {n}")]) for n in (1, 2, 3, 4)
+    ]
+    dup_id_server(fault_server, calls, dup=True)
+    cli = archive_cli(fault_server, tmp_path / "a.sqlite3")
+    listed = cli("calls", "list", "--all", "-o", "jsonl")
+    assert listed.exit_code == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 3
+    assert "GET /calls announced 4 calls but listed 3 different ones: 1 never came" in (
+        listed.stderr
+    )
+    synced = cli("calls", "sync")
+    assert synced.exit_code == 1, synced.stderr
+    assert "coverage incomplete: 1 calls the API announced were never listed" in synced.stderr
+    assert "the API announced 1 more calls than it listed" in synced.stderr
+    dup_id_server(fault_server, calls, dup=False)
+    again = summary(cli("calls", "sync", "--json"))
+    assert again["new"] == 1 and again["incomplete"] == 0
+    assert summary(cli("calls", "archive", "--json"))["calls"] == 4
+
+
 def test_an_archive_of_another_api_is_refused(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
     path = tmp_path / "a.sqlite3"
     first, other = make_sandbox(calls=5), make_sandbox(calls=5)

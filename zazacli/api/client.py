@@ -15,7 +15,7 @@ from zazacli.api.paging import MAX_PAGE_SIZE, PAGE_PARAM, SIZE_PARAM, Pager
 from zazacli.errors import ApiError, OutcomeUnknownError
 
 if TYPE_CHECKING:
-    from zazacli.api.listing import CallFilter
+    from zazacli.api.listing import CallFilter, CallScan
 
 # The list assumptions ([assumed] page, sort and filter names) live in paging.py and
 # listing.py, with the checks that catch a server that differs. The call checks load only
@@ -131,22 +131,43 @@ class ZazaApi:
         the scan raises ScanDeadlineError; `ordered=False` is for readers that aggregate
         and take the calls in any order the server gives; `trust_dates=False` keeps calls
         whose createdAt names no zone (see listing.CallScan)."""
-        from zazacli.api import listing
-
         return iter(
-            listing.CallScan(
-                lambda query: self.http.get_json("calls", query),
+            self.scan_calls(
                 filters,
                 limit=limit,
                 page_size=page_size,
                 deadline=deadline,
                 ordered=ordered,
                 trust_dates=trust_dates,
-                cap=self._page_cap,
-                notice=self._notice,
-                debug=self._debug,
-                on_cap=self._learn_cap,
             )
+        )
+
+    def scan_calls(
+        self,
+        filters: CallFilter | None = None,
+        *,
+        limit: int | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        deadline: float | None = None,
+        ordered: bool = True,
+        trust_dates: bool = True,
+    ) -> CallScan:
+        """iter_calls' scan itself, for a reader that asks it afterwards what it saw
+        (`missing`: calls announced but never listed)."""
+        from zazacli.api import listing
+
+        return listing.CallScan(
+            lambda query: self.http.get_json("calls", query),
+            filters,
+            limit=limit,
+            page_size=page_size,
+            deadline=deadline,
+            ordered=ordered,
+            trust_dates=trust_dates,
+            cap=self._page_cap,
+            notice=self._notice,
+            debug=self._debug,
+            on_cap=self._learn_cap,
         )
 
     def count_calls(self, filters: CallFilter | None = None) -> int | None:

@@ -339,8 +339,22 @@ class CallScan:
             "`zaza doctor` shows what the server does",
         )
 
+    @property
+    def missing(self) -> int:
+        """Calls the first page announced that the list, read to its end, never showed."""
+        return self.pager.missing
+
     def _report(self) -> None:
-        """One debug line per scan: the filters the server did not apply."""
+        """A notice when calls the server announced were never listed; one debug line per
+        scan: the filters the server did not apply."""
+        if self.missing:
+            pager = self.pager
+            total = pager.first.total_elements if pager.first is not None else None
+            self._notice(
+                f"GET /calls announced {total} calls but listed {pager.fresh_count} different "
+                f"ones: {self.missing} never came (an id sent twice, with other content, hides "
+                "the call it displaced; or calls were removed while listing)"
+            )
         if not self.dropped:
             return
         parts = []

@@ -132,6 +132,8 @@ class Pager:
         self._debug = debug
         self._on_cap = on_cap
         self.seen: set[Any] = set()
+        self.fresh_count = 0  # distinct items listed (and items without an id)
+        self.finished = False  # read to the list's end (not stopped by a caller or a limit)
         self.pages_read = 0
         self.max_pages = MAX_PAGES_PER_SCAN
         self.bound: int | None = None
@@ -220,7 +222,17 @@ class Pager:
                 f"{label} of {self.what} repeated {repeated} items of the previous one "
                 "(new items shifted the pages); dropped"
             )
+        self.fresh_count += len(fresh)
         return fresh
+
+    @property
+    def missing(self) -> int:
+        """Once read to the end: how many fewer distinct items came than the first page
+        announced (an id sent twice with other content hides the item it displaced)."""
+        total = self.first.total_elements if self.first is not None else None
+        if not self.finished or total is None:
+            return 0
+        return max(0, total - self.fresh_count)
 
     def pages(self) -> Iterator[tuple[Page, list[dict[str, Any]]]]:
         """(page, its fresh items) from the first page on, until the list ends."""
@@ -231,14 +243,14 @@ class Pager:
             page = self._fetch(number if CURSOR_PARAM not in self.query else None)
             label = f"page {number}"
             if page.kind == "bare" and previous is not None and self._repeats_short(page):
+                self.finished = True
                 return
             fresh = self.fresh(page, label)
             yield page, fresh
-            if not page.items:
+            if not self._has_more(page, number, previous):
+                self.finished = True
                 return
             if page.kind == "cursor":
-                if not page.cursor:
-                    return
                 if page.cursor in cursors:
                     raise ScanError(
                         f"the server sent the same next cursor twice for {self.what}",
@@ -249,13 +261,20 @@ class Pager:
                 self.query[CURSOR_PARAM] = page.cursor
                 number += 1
                 continue
-            if page.kind == "spring" and not self._spring_has_more(page, number):
-                return
-            if page.kind == "bare" and not self._bare_has_more(len(page.items), previous):
-                return
             previous = len(page.items)
             number += 1
             self.query[PAGE_PARAM] = number
+
+    def _has_more(self, page: Page, number: int, previous: int | None) -> bool:
+        if not page.items:
+            return False
+        if page.kind == "cursor":
+            return bool(page.cursor)
+        if page.kind == "spring":
+            return self._spring_has_more(page, number)
+        if page.kind == "bare":
+            return self._bare_has_more(len(page.items), previous)
+        return True
 
     def _spring_has_more(self, page: Page, number: int) -> bool:
         if page.last is not None:

@@ -101,6 +101,7 @@ class SyncSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (call id, reason)
     expected: int | None = None
     aborted: str | None = None
+    incomplete: int = 0  # calls the API announced but never listed
     done: int = 0  # listed calls whose transcript is settled (fetched, failed or not due)
 
     def fail(self, call_id: str, reason: str) -> None:
@@ -119,6 +120,7 @@ class SyncSummary:
             "failed": self.failed,
             "failures": [{"id": i, "reason": r} for i, r in self.failures],
             "aborted": self.aborted,
+            "incomplete": self.incomplete,
         }
 
 
@@ -255,13 +257,20 @@ class ArchiveSync:
         filters = self.scope_filters._replace(since=instant(scan.since), until=instant(scan.until))
         batch: list[dict[str, Any]] = []
         self._newest = None
-        for call in self.api.iter_calls(filters):
+        listing = self.api.scan_calls(filters)
+        for call in listing:
             batch.append(call)
             if len(batch) >= BATCH:
                 yield from self._store_batch(batch, scan)
                 batch = []
         if batch:
             yield from self._store_batch(batch, scan)
+        if listing.missing:
+            # Calls the API announced never came: what was claimed is given up, so the next
+            # sync reads the list again (pages only: the calls held are not fetched again).
+            self.summary.incomplete += listing.missing
+            self.archive.reset_coverage(self.scope)
+            return
         if scan.mode == HEAD:
             # Everything from `since` up is listed now, and it reaches into what was held.
             self.archive.complete_coverage(self.scope, top=self._newest, bottom=scan.since)

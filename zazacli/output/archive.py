@@ -81,6 +81,11 @@ def sync_summary(out: Output, summary: SyncSummary, path: str, *, as_json: bool)
         out.notice(f"  … and {summary.failed - SHOW_FAILURES:,} more failures")
     if summary.aborted:
         out.notice(f"  stopped early: {summary.aborted}")
+    if summary.incomplete:
+        out.notice(
+            f"  coverage incomplete: {summary.incomplete} calls the API announced were never "
+            "listed; the next sync reads that range again"
+        )
 
 
 # ---------------------------------------------------------------- search

@@ -85,3 +85,10 @@ def sync(
             f"{summary.failed} call{'s' if summary.failed != 1 else ''} failed",
             hint="sync again: what is stored stays, and what failed is fetched again",
         )
+    if summary.incomplete:
+        raise ZazaError(
+            f"the API announced {summary.incomplete} more calls than it listed: the archive "
+            "may miss them",
+            hint="sync again later (that range is read again); zaza doctor shows how the "
+            "server pages",
+        )
