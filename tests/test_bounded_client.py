@@ -18,8 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import Cli, FaultServer, no_waiting, send
 
-from zazacli.api import paging
-
 KEY = "zaza_test_bounded_key_0000"
 FROM = "+14155550100"
 HUGE_RETRY_AFTER = "1000000000"
@@ -214,10 +212,9 @@ def test_overflowing_duration_does_not_crash_stats(fault_server: FaultServer) ->
 # ---------------------------------------------------------------- pages per scan
 
 
-def test_a_list_that_never_ends_is_capped(
-    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(paging, "MAX_PAGES_PER_SCAN", 30)
+@pytest.mark.parametrize("given", [["--max-pages", "30"], []])
+def test_a_list_that_never_ends_is_capped(fault_server: FaultServer, given: list[str]) -> None:
+    """No totals, never `last`: every list stops at --max-pages (ZAZA_MAX_PAGES), one line."""
 
     def handler(h: BaseHTTPRequestHandler) -> None:
         query = parse_qs(urlsplit(h.path).query)
@@ -225,9 +222,39 @@ def test_a_list_that_never_ends_is_capped(
         send(h, 200, [{"id": page * size + n, "name": "a"} for n in range(size)])
 
     fault_server.set_handler(handler)
-    result = fault_cli(fault_server)("agents", "list", "--json")
+    env = {} if given else {"ZAZA_MAX_PAGES": "30"}
+    result = fault_cli(fault_server, **env)(*given, "agents", "list", "--json")
     assert_one_line_error(result, 1, "went on for 30 pages", "stopped rather than read forever")
+    assert "raise --max-pages" in result.stderr
     assert len(fault_server.requests) == 30
+
+
+def test_an_endless_call_list_stops_at_the_range_or_the_page_ceiling(
+    fault_server: FaultServer,
+) -> None:
+    """Newest first, one second older per call, never ending, no totals: with --since the
+    scan stops at the first call older than asked (order verified); without, at
+    --max-pages."""
+    start = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        query = parse_qs(urlsplit(h.path).query)
+        page, size = int(query["page"][0]), int(query["size"][0])
+        calls = []
+        for n in range(page * size, (page + 1) * size):
+            created = datetime.fromtimestamp(start - n * 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            calls.append({"id": 10**6 - n, "direction": "OUTBOUND", "status": "COMPLETED",
+                          "createdAt": created})  # fmt: skip
+        send(h, 200, calls)
+
+    fault_server.set_handler(handler)
+    cli = fault_cli(fault_server)
+    ranged = cli("calls", "list", "--all", "--since", "2026-11-30T22:00:00Z", "-o", "jsonl")
+    assert ranged.exit_code == 0, ranged.stderr
+    assert len(ranged.stdout.splitlines()) == 121  # 00:00 back to 22:00, every minute
+    assert len(fault_server.requests) == 2
+    endless = cli("--max-pages", "5", "calls", "list", "--all", "-o", "jsonl")
+    assert_one_line_error(endless, 1, "went on for 5 pages")
 
 
 # ---------------------------------------------------------------- Retry-After

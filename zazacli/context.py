@@ -33,6 +33,7 @@ class Options:
         "allow_insecure_http",
         "base_url",
         "debug",
+        "max_pages",
         "no_color",
         "no_pager",
         "profile",
@@ -50,7 +51,9 @@ class Options:
         sandbox: bool = False,
         no_color: bool = False,
         no_pager: bool = False,
+        max_pages: int | None = None,
     ) -> None:
+        self.max_pages = max_pages
         self.profile = profile
         self.base_url = base_url
         self.timeout = timeout
@@ -138,7 +141,7 @@ class AppContext:
 
         check_base_url(base_url, allow_insecure_http=self.options.allow_insecure_http)
         timing = self.timing
-        return ZazaApi(
+        api = ZazaApi(
             HttpClient(
                 base_url,
                 api_key,
@@ -152,6 +155,9 @@ class AppContext:
                 read_deadline=timing.read_deadline,
             )
         )
+        if self.options.max_pages is not None:
+            api.max_pages = self.options.max_pages
+        return api
 
     def _debug_line(self, line: str) -> None:
         self.out.notice(f"debug: {line}")

@@ -199,6 +199,17 @@ def root(
         float | None,
         typer.Option("--timeout", min=0.1, help="Read timeout in seconds [default: 30]."),
     ] = None,
+    max_pages: Annotated[
+        int | None,
+        typer.Option(
+            "--max-pages",
+            envvar="ZAZA_MAX_PAGES",
+            min=1,
+            max=100_000,
+            help="Read at most N pages of any one list, then stop with an error [default: 100000].",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[
         bool,
         typer.Option(
@@ -236,6 +247,7 @@ def root(
         profile=profile,
         base_url=base_url,
         timeout=timeout,
+        max_pages=max_pages,
         debug=debug,
         allow_insecure_http=allow_insecure_http,
         sandbox=use_sandbox,

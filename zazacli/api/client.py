@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from zazacli.api.http import HttpClient
-from zazacli.api.paging import MAX_PAGE_SIZE, PAGE_PARAM, SIZE_PARAM, Pager
+from zazacli.api.paging import MAX_PAGE_SIZE, MAX_PAGES_PER_SCAN, PAGE_PARAM, SIZE_PARAM, Pager
 from zazacli.errors import ApiError, OutcomeUnknownError
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ class ZazaApi:
     def __init__(self, http: HttpClient) -> None:
         self.http = http
         self._page_cap: int | None = None  # the server's page-size cap, once a page told it
+        self.max_pages = MAX_PAGES_PER_SCAN  # of any one list (--max-pages)
         self._said: set[str] = set()
 
     @property
@@ -62,6 +63,7 @@ class ZazaApi:
             cap=self._page_cap,
             notice=self._debug,
             debug=self._debug,
+            max_pages=self.max_pages,
         )
         yielded = 0
         for _page, fresh in pager.pages():
@@ -168,6 +170,7 @@ class ZazaApi:
             notice=self._notice,
             debug=self._debug,
             on_cap=self._learn_cap,
+            max_pages=self.max_pages,
         )
 
     def count_calls(self, filters: CallFilter | None = None) -> int | None:

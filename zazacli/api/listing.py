@@ -179,6 +179,7 @@ class CallScan:
         notice: Note = ignore_note,
         debug: Note = ignore_note,
         on_cap: Callable[[int], None] | None = None,
+        max_pages: int | None = None,
     ) -> None:
         self.filters = filters or CallFilter()
         # trust_dates=False (finding a dispatched call, counting calls for a cap): a call
@@ -201,6 +202,7 @@ class CallScan:
             notice=notice,
             debug=debug,
             on_cap=on_cap,
+            max_pages=max_pages,
         )
         self.dropped: Counter[str] = Counter()
         self.expect = "desc"  # the order being checked

@@ -121,6 +121,7 @@ class Pager:
         notice: Note = ignore_note,
         debug: Note = ignore_note,
         on_cap: Callable[[int], None] | None = None,
+        max_pages: int | None = None,
     ) -> None:
         self._get = get
         self.query: dict[str, Any] = {**params, PAGE_PARAM: 0, SIZE_PARAM: size}
@@ -135,7 +136,7 @@ class Pager:
         self.fresh_count = 0  # distinct items listed (and items without an id)
         self.finished = False  # read to the list's end (not stopped by a caller or a limit)
         self.pages_read = 0
-        self.max_pages = MAX_PAGES_PER_SCAN
+        self.max_pages = MAX_PAGES_PER_SCAN if max_pages is None else max_pages
         self.bound: int | None = None
         self.first: Page | None = None
 
@@ -154,8 +155,8 @@ class Pager:
             raise ScanError(
                 f"{self.what} went on for {self.pages_read} pages, more than zaza reads in "
                 "one scan: stopped rather than read forever",
-                hint="narrow the list (--since/--until, filters); if the server never says "
-                "`last`, `zaza doctor` shows what it does",
+                hint="narrow the list (--since/--until, filters) or raise --max-pages; if the "
+                "server never says `last`, `zaza doctor` shows what it does",
             )
         if self.bound is not None and self.pages_read >= self.bound:
             raise ScanError(
