@@ -419,6 +419,56 @@ def test_an_id_repeated_with_other_content_is_said_and_read_again(
     assert summary(cli("calls", "archive", "--json"))["calls"] == 4
 
 
+def test_a_refresh_sees_what_the_api_changed_or_deleted(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    """After a sync the API changes one ended call (disposition and transcript) and deletes
+    another: a plain sync sees neither (as documented); --refresh updates the one (fetching
+    only it) and marks the other deleted, hidden from --local and search unless
+    --include-deleted; a second refresh of the unchanged range costs list pages only."""
+    running = make_sandbox(calls=30, live_calls=False)
+    cli = archive_cli(running, tmp_path / "a.sqlite3")
+    summary(cli("calls", "sync", "--json"))
+    # The oldest ended calls: far below what a plain sync reads again (the newest minutes).
+    ended = sorted(
+        (call for call in api_state(running).values() if call.get("turns")),
+        key=lambda call: call["createdAt"],
+    )
+    changed, gone = ended[0]["id"], ended[1]["id"]
+    turns = [{"role": "CALLER", "text": "zebrafinch amended", "timestamp": ended[0]["createdAt"]}]
+    running.app.amend_call(changed, disposition="AMENDED", turns=turns)
+    running.app.delete_call(gone)
+
+    plain = summary(cli("calls", "sync", "--json"))
+    assert plain["updated"] == 0 and plain["deleted"] is None
+
+    details = running.app.requests["GET /calls/{id}"]
+    refreshed = cli("calls", "sync", "--refresh", "--json")
+    report = summary(refreshed)
+    assert report["updated"] == 1 and report["deleted"] == 1, report
+    assert running.app.requests["GET /calls/{id}"] - details == 1  # the changed call only
+    assert "1 no longer listed by the API (marked deleted)" in refreshed.stderr
+
+    listed = {c["id"] for c in map(json.loads, cli("calls", "list", "--local", "-o", "jsonl")
+              .stdout.splitlines())}  # fmt: skip
+    assert gone not in listed and changed in listed
+    everything = cli("calls", "list", "--local", "--include-deleted", "-o", "jsonl").stdout
+    assert gone in {c["id"] for c in map(json.loads, everything.splitlines())}
+    hits = json.loads(cli("calls", "search", "zebrafinch", "--json").stdout)
+    assert [hit["call_id"] for hit in hits] == [changed]
+    show = cli("calls", "show", str(gone), "--local")
+    assert show.exit_code == 0 and f"call {gone} is no longer listed by the API" in show.stderr
+    assert cli("calls", "list", "--include-deleted").exit_code == 2  # needs --local
+    status = cli("calls", "archive")
+    assert "1 calls the API no longer lists" in status.stdout
+    assert "refreshed" in status.stdout and "whole history" in status.stdout
+
+    details = running.app.requests["GET /calls/{id}"]
+    again = summary(cli("calls", "sync", "--refresh", "--json"))
+    assert again["updated"] == 0 and again["deleted"] == 0 and again["new"] == 0
+    assert running.app.requests["GET /calls/{id}"] == details  # list pages only
+
+
 def test_an_archive_of_another_api_is_refused(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
     path = tmp_path / "a.sqlite3"
     first, other = make_sandbox(calls=5), make_sandbox(calls=5)

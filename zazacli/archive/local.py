@@ -36,11 +36,12 @@ def opened(path: Path, warn: Callable[[str], None] = lambda _: None) -> Iterator
 
 
 def archived_calls(
-    store: Archive, filters: CallFilter, limit: int | None = None
+    store: Archive, filters: CallFilter, limit: int | None = None, include_deleted: bool = False
 ) -> Iterator[dict[str, Any]]:
     """The calls matching `filters`, newest first (equal times: the higher id first, as
-    the API numbers calls), streamed from the created-time index."""
-    where, params = filter_sql(filters)
+    the API numbers calls), streamed from the created-time index; those the API no longer
+    lists only with `include_deleted`."""
+    where, params = filter_sql(filters, include_deleted=include_deleted)
     query = f"SELECT raw FROM calls WHERE 1{where} ORDER BY created_at DESC, id DESC"
     if limit is not None:
         query += " LIMIT ?"
@@ -49,13 +50,16 @@ def archived_calls(
         yield json.loads(raw)
 
 
-def archived_call(store: Archive, call_id: int) -> dict[str, Any]:
+def archived_call(store: Archive, call_id: int) -> tuple[dict[str, Any], str | None]:
     """The call with its `turns` as the API sent them (no `turns` when the archive has
-    none yet: the call was under way at the last sync, or its transcript failed)."""
+    none yet: the call was under way at the last sync, or its transcript failed), and when
+    a refresh found that the API no longer lists it (None: it does)."""
     key = archive_id(call_id)
     row = None
     if key is not None:
-        row = store.conn.execute("SELECT raw, turns FROM calls WHERE id = ?", (key,)).fetchone()
+        row = store.conn.execute(
+            "SELECT raw, turns, deleted_at FROM calls WHERE id = ?", (key,)
+        ).fetchone()
     if row is None:
         raise NotFoundError(
             f"call {call_id} is not in the archive {store.path}",
@@ -64,7 +68,7 @@ def archived_call(store: Archive, call_id: int) -> dict[str, Any]:
     call = json.loads(row[0])
     if row[1] is not None:
         call["turns"] = json.loads(row[1])
-    return call
+    return call, row[2]
 
 
 def archived_names(store: Archive, grouping: str) -> dict[int, str]:

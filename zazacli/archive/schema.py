@@ -89,6 +89,26 @@ MIGRATIONS: list[tuple[str, ...]] = [
             campaign_id, disposition
         )""",
     ),
+    (
+        # A call the API no longer lists (found by `calls sync --refresh`): kept, hidden from
+        # --local and search unless --include-deleted; cleared when it is listed again.
+        "ALTER TABLE calls ADD COLUMN deleted_at TEXT",
+        "DROP INDEX calls_stats",
+        f"""CREATE INDEX calls_stats ON calls (
+            {QUARTER}, created_at, direction, status, ended, duration_seconds, agent_id,
+            campaign_id, disposition
+        ) WHERE deleted_at IS NULL""",
+        # Each `calls sync --refresh`: the range it read again, and what it found.
+        """CREATE TABLE refreshes (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            since TEXT,
+            finished_at TEXT NOT NULL,
+            listed INTEGER NOT NULL,
+            updated INTEGER NOT NULL,
+            deleted INTEGER NOT NULL
+        )""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -76,6 +76,7 @@ def search(
     *,
     role: str | None = None,
     limit: int | None = None,
+    include_deleted: bool = False,
 ) -> Iterator[Hit]:
     """The matching turns of calls that match `filters`, best first; `role` AGENT/CALLER.
     The query runs here (a bad one raises UsageError before anything is printed); the
@@ -83,7 +84,7 @@ def search(
     if not query.strip():
         raise UsageError("the search query is empty", hint=SYNTAX_HINT)
     fts = match_query(query)
-    where, params = filter_sql(filters, "c")
+    where, params = filter_sql(filters, "c", include_deleted=include_deleted)
     if role is not None:
         where += " AND t.role = ?"
         params.append(role)

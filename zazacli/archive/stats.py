@@ -126,9 +126,11 @@ def archive_stats(
     names: Mapping[Any, str] | None = None,
     source: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    include_deleted: bool = False,
 ) -> dict[str, Any]:
-    """The report `CallStats(...).report()` gives for the same calls."""
-    where, params = _where(filters)
+    """The report `CallStats(...).report()` gives for the same calls (those the API no
+    longer lists only with `include_deleted`)."""
+    where, params = _where(filters, include_deleted)
     bucket = BUCKETS[by]
     durations = _DURATIONS if by in TIME_GROUPINGS else _HISTOGRAM
     tallies: dict[Any, _Tally] = {}
@@ -166,10 +168,10 @@ def archive_stats(
     )
 
 
-def _where(filters: CallFilter) -> tuple[str, list[Any]]:
+def _where(filters: CallFilter, include_deleted: bool) -> tuple[str, list[Any]]:
     """The filters' conditions, and for --since/--until the same range in quarter-hours:
     that one the index (in quarter-hour order) can seek to."""
-    where, params = filter_sql(filters)
+    where, params = filter_sql(filters, include_deleted=include_deleted)
     for bound, operator in ((filters.since, ">="), (filters.until, "<=")):
         key = created_key(bound) if bound is not None else None
         if key is not None:

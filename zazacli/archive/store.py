@@ -88,7 +88,8 @@ _UPSERT = (
     f"INSERT INTO calls (id, {', '.join(COLUMNS)}, raw, seen_run, synced_at) "
     f"VALUES ({', '.join('?' * (len(COLUMNS) + 4))}) "
     f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS)}, "
-    "raw = excluded.raw, seen_run = excluded.seen_run, synced_at = excluded.synced_at"
+    "raw = excluded.raw, seen_run = excluded.seen_run, synced_at = excluded.synced_at, "
+    "deleted_at = NULL"
 )
 
 
@@ -130,9 +131,12 @@ def archive_errors(path: Path) -> Iterator[None]:
         ) from None
 
 
-def filter_sql(filters: CallFilter, alias: str = "calls") -> tuple[str, list[Any]]:
-    """` AND …` conditions on the calls table for a CallFilter, and their parameters."""
-    conditions: list[str] = []
+def filter_sql(
+    filters: CallFilter, alias: str = "calls", *, include_deleted: bool = False
+) -> tuple[str, list[Any]]:
+    """` AND …` conditions on the calls table for a CallFilter, and their parameters; calls
+    the API no longer lists are left out unless `include_deleted`."""
+    conditions: list[str] = [] if include_deleted else [f"{alias}.deleted_at IS NULL"]
     params: list[Any] = []
     for column, value in (
         ("direction", filters.direction.upper() if filters.direction else None),
@@ -272,9 +276,12 @@ class Archive:
         top: str | None = None,
         bottom: str | None = None,
         scope: str = "",
+        refetch_changed: bool = False,
     ) -> list[Listed]:
         """List items, in one transaction with the coverage they complete (`top` raised to,
-        `bottom` lowered to). A held call keeps the fields only its detail had."""
+        `bottom` lowered to). A held call keeps the fields only its detail had; with
+        `refetch_changed` (a refresh), an ended call the list shows changed is fetched again,
+        transcript included. A listed call is no longer deleted."""
         ids = [call_id for call_id, _ in calls]
         now = utc_now()
         results = []
@@ -292,11 +299,15 @@ class Archive:
                 raw = to_json(merged)
                 change = NEW if old is None else UPDATED if raw != old[0] else SAME
                 if change == SAME:
-                    conn.execute("UPDATE calls SET seen_run = ? WHERE id = ?", (run, call_id))
+                    conn.execute(
+                        "UPDATE calls SET seen_run = ?, deleted_at = NULL WHERE id = ?",
+                        (run, call_id),
+                    )
                 else:
                     conn.execute(_UPSERT, (call_id, *_columns(merged), raw, run, now))
                 ended = call_is_over(merged)
-                needs = ended and (old is None or bool(old[1]))
+                again = refetch_changed and change == UPDATED
+                needs = ended and (old is None or bool(old[1]) or again)
                 results.append(Listed(call_id, change, ended, needs))
             if top is not None or bottom is not None:
                 _extend(conn, scope, top, bottom)
@@ -332,6 +343,26 @@ class Archive:
             _extend(conn, scope, top, bottom)
             if end:
                 conn.execute("UPDATE coverage SET reached_end = 1 WHERE scope = ?", (scope,))
+
+    def mark_deleted(self, filters: CallFilter, run: int) -> int:
+        """Calls of `filters` (its range) that the run `run`, read whole, did not list: marked
+        deleted (kept; hidden from --local and search). Returns how many."""
+        where, params = filter_sql(filters)
+        with self.transaction() as conn:
+            return int(
+                conn.execute(
+                    f"UPDATE calls SET deleted_at = ? WHERE (seen_run IS NOT ?){where}",
+                    (utc_now(), run, *params),
+                ).rowcount
+            )
+
+    def record_refresh(self, scope: str, since: str | None, counts: Mapping[str, int]) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO refreshes (scope, since, finished_at, listed, updated, deleted) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (scope, since, utc_now(), counts["listed"], counts["updated"], counts["deleted"]),
+            )
 
     # ------------------------------------------------------------ reads of a sync
 
@@ -383,9 +414,13 @@ class Archive:
         conn = self.conn
         counts = conn.execute(
             "SELECT count(*), sum(n_turns > 0), sum(n_turns = 0), "
-            "sum(turns IS NULL AND ended), sum(NOT ended), min(created_at), max(created_at) "
-            "FROM calls"
+            "sum(turns IS NULL AND ended), sum(NOT ended), min(created_at), max(created_at), "
+            "sum(deleted_at IS NOT NULL) FROM calls"
         ).fetchone()
+        refreshed = conn.execute(
+            "SELECT scope, since, max(finished_at) FROM refreshes GROUP BY scope, since "
+            "ORDER BY 3 DESC LIMIT 5"
+        ).fetchall()
         turns = conn.execute("SELECT count(*) FROM turns").fetchone()[0]
         last = conn.execute(
             "SELECT started_at, finished_at, outcome, summary FROM syncs ORDER BY id DESC LIMIT 1"
@@ -406,6 +441,11 @@ class Archive:
             "newest": _instant(counts[6]),
             "pruned_before": _instant(self.meta("pruned_before")),
             "last_sync": _last_sync(last),
+            "deleted": counts[7] or 0,
+            "refreshed": [
+                {"scope": scope, "since": _instant(since), "at": at}
+                for scope, since, at in refreshed
+            ],
         }
 
 

@@ -46,7 +46,7 @@ BATCH = 100  # listed calls stored per transaction (one page)
 DETAIL_BATCH = 25
 DETAIL_WAIT = 0.5
 
-FRESH, HEAD, BACK = "fresh", "head", "back"
+FRESH, HEAD, BACK, REFRESH = "fresh", "head", "back", "refresh"
 
 
 def scope_of(filters: CallFilter) -> str:
@@ -70,7 +70,9 @@ def shift(key: str, seconds: int) -> str:
 class Scan(NamedTuple):
     """One read of the list, newest first, from `until` (exclusive) down to `since`."""
 
-    mode: str  # FRESH: from the top, nothing held; HEAD: down to what is held; BACK: below it
+    # FRESH: from the top, nothing held; HEAD: down to what is held; BACK: below it;
+    # REFRESH: the whole range again, to see what the API changed or no longer lists
+    mode: str
     since: str | None
     until: str | None = None
 
@@ -102,6 +104,7 @@ class SyncSummary:
     expected: int | None = None
     aborted: str | None = None
     incomplete: int = 0  # calls the API announced but never listed
+    deleted: int | None = None  # a refresh: held calls the API no longer lists
     done: int = 0  # listed calls whose transcript is settled (fetched, failed or not due)
 
     def fail(self, call_id: str, reason: str) -> None:
@@ -121,6 +124,7 @@ class SyncSummary:
             "failures": [{"id": i, "reason": r} for i, r in self.failures],
             "aborted": self.aborted,
             "incomplete": self.incomplete,
+            "deleted": self.deleted,
         }
 
 
@@ -142,9 +146,11 @@ class ArchiveSync:
         filters: CallFilter,
         *,
         concurrency: int = 4,
+        refresh: bool = False,
         on_progress: Callable[[SyncSummary], None] | None = None,
         notice: Callable[[str], None] = lambda message: None,
     ) -> None:
+        self.refresh = refresh
         self.api = api
         self.archive = archive
         self.scope_filters = filters._replace(since=None, until=None)
@@ -167,6 +173,10 @@ class ArchiveSync:
 
     def plan(self) -> Plan:
         floor = self.floor
+        if self.refresh:
+            # Everything from `floor` up is listed again: list pages only, and a call
+            # fetched only when the list shows it changed.
+            return Plan([Scan(REFRESH, floor)], self._count(floor, None))
         held = self.archive.coverage(self.scope)
         if held is None or held.top is None or (floor is not None and held.top < floor):
             return Plan([Scan(FRESH, floor)], self._count(floor, None))
@@ -271,12 +281,30 @@ class ArchiveSync:
             self.summary.incomplete += listing.missing
             self.archive.reset_coverage(self.scope)
             return
+        if scan.mode == REFRESH:
+            self._refreshed(filters, unreadable=listing.dropped["createdAt"])
+            return
         if scan.mode == HEAD:
             # Everything from `since` up is listed now, and it reaches into what was held.
             self.archive.complete_coverage(self.scope, top=self._newest, bottom=scan.since)
         else:
             # Read down to the floor, or to the very end of the list.
             self.archive.complete_coverage(self.scope, bottom=scan.since, end=scan.since is None)
+
+    def _refreshed(self, filters: CallFilter, *, unreadable: int) -> None:
+        """The range was listed whole: what the archive holds in it that this run did not
+        see, the API no longer lists. Not decided when some listed calls could not be
+        dated (they may be those), or a status filter makes calls leave the scope."""
+        summary = self.summary
+        if unreadable or filters.status is not None:
+            why = "a status filter" if filters.status else "calls without a readable createdAt"
+            self.notice(f"deleted calls not looked for: {why}")
+        else:
+            summary.deleted = self.archive.mark_deleted(filters._replace(until=None), self._run)
+        counts = {"listed": summary.listed, "updated": summary.updated}
+        self.archive.record_refresh(
+            self.scope, self.floor, {**counts, "deleted": summary.deleted or 0}
+        )
 
     def _store_batch(self, batch: list[dict[str, Any]], scan: Scan) -> Iterator[Job]:
         rows: list[tuple[int, dict[str, Any]]] = []
@@ -298,9 +326,10 @@ class ArchiveSync:
         listed = self.archive.store_listed(
             rows,
             self._run,
-            top=max(keys) if claim and scan.mode == FRESH else None,
+            top=max(keys) if claim and scan.mode in (FRESH, REFRESH) else None,
             bottom=min(keys) if claim else None,
             scope=self.scope,
+            refetch_changed=scan.mode == REFRESH,
         )
         summary = self.summary
         for item in listed:

@@ -67,6 +67,8 @@ def _counts(summary: SyncSummary) -> str:
     text += f", {summary.failed:,} failed"
     if summary.live:
         text += f", {summary.live:,} still live (read again next sync)"
+    if summary.deleted is not None:
+        text += f", {summary.deleted:,} no longer listed by the API (marked deleted)"
     return text
 
 
@@ -199,6 +201,16 @@ def archive_status(out: Output, status: dict[str, Any] | None, path: str, fmt: F
         ("newest", when(status["newest"]) if status["newest"] else "-"),
         ("last sync", _last_sync(status["last_sync"], when)),
     ]
+    from zazacli.api.listing import CallFilter
+    from zazacli.archive.sync import scope_of
+
+    everything = scope_of(CallFilter())
+    if status["deleted"]:
+        rows.append(("deleted", f"{status['deleted']:,} calls the API no longer lists"))
+    for refresh in status["refreshed"]:
+        since = f"since {when(refresh['since'])}" if refresh["since"] else "whole history"
+        scope = "" if refresh["scope"] == everything else f" ({refresh['scope']})"
+        rows.append(("refreshed", f"{since}{scope}: {when(refresh['at'])}"))
     if status["pruned_before"]:
         rows.append(("pruned before", when(status["pruned_before"])))
     out.key_values(rows)

@@ -341,6 +341,7 @@ class SandboxApp:
             for call in self.calls:
                 call.outcome = self._final_outcome(call.outcome)
         self.by_id = {call.id: call for call in self.calls}
+        self._amended_turns: dict[int, list[dict[str, str]]] = {}
         # "METHOD /template" -> how many requests came in, for tests to count the wire.
         self.requests: Counter[str] = Counter()
         self._requests_lock = threading.Lock()
@@ -556,8 +557,34 @@ class SandboxApp:
     def call_detail(self, call: CallRecord) -> bytes:
         now = self.now()
         detail = call.to_dict(now, self.created_form())
-        detail["turns"] = transcript(call, self.agents.get(call.agent_id), self.config.seed, now)
+        turns = self._amended_turns.get(call.id)
+        if turns is None:
+            turns = transcript(call, self.agents.get(call.agent_id), self.config.seed, now)
+        detail["turns"] = turns
         return dumps(detail)
+
+    # --- what a real API does to its history, on demand (for tests and demos) ---------
+
+    def amend_call(
+        self, call_id: int, *, disposition: str, turns: list[dict[str, str]] | None = None
+    ) -> None:
+        """Change an ended call after the fact, as a real API may (a disposition corrected,
+        a transcript re-run): its list item and its detail change."""
+        with self._lock:
+            call = self.by_id[call_id]
+            call.outcome = call.outcome._replace(disposition=disposition)
+            call._json = None  # the cached list item is stale
+            if turns is not None:
+                self._amended_turns[call_id] = turns
+
+    def delete_call(self, call_id: int) -> None:
+        """Remove a call from the history, as a real API may (a GDPR erasure)."""
+        with self._lock:
+            call = self.by_id.pop(call_id)
+            index = self.calls.index(call)
+            del self.calls[index]
+            if index < self._seeded_count:
+                self._seeded_count -= 1
 
     def list_calls(self, params: dict[str, list[str]]) -> Response:
         quirks = self.quirks

@@ -24,6 +24,14 @@ ArchiveOpt = Annotated[
         show_default=False,
     ),
 ]
+IncludeDeletedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-deleted",
+        help="With --local (search: always offline): also the calls the API no longer lists "
+        "(found by calls sync --refresh).",
+    ),
+]
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Remove the calls created before --before WHEN.")
 ]
@@ -33,6 +41,14 @@ BeforeOpt = Annotated[
         "--before", help="With --prune: ISO date or instant, or 30d, 1w …", show_default=False
     ),
 ]
+
+
+def only_local(**given: bool) -> None:
+    """Options that read the archive only: a usage error without --local."""
+    for name, present in given.items():
+        if present:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} needs --local", hint="add --local to read the archive")
 
 
 def archive_path(app_ctx: AppContext, given: str | None, *, syncing: bool = False) -> Path:

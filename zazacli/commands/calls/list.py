@@ -7,7 +7,12 @@ from typing import Annotated
 
 import typer
 
-from zazacli.commands.calls.archive import ArchiveOpt, archive_path
+from zazacli.commands.calls.archive import (
+    ArchiveOpt,
+    IncludeDeletedOpt,
+    archive_path,
+    only_local,
+)
 from zazacli.commands.options import (
     AgentOpt,
     AllOpt,
@@ -57,6 +62,7 @@ def list_calls(
     jsonl: JsonlOpt = False,
     csv: CsvOpt = False,
     local: LocalOpt = False,
+    include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
 ) -> None:
     """List calls, newest first: the newest 20 on a terminal, every match when piped.
@@ -92,8 +98,9 @@ def list_calls(
             store = stack.enter_context(
                 opened(archive_path(app_ctx, archive_file), app_ctx.out.warn)
             )
-            calls = archived_calls(store, filters, limit)
+            calls = archived_calls(store, filters, limit, include_deleted)
         else:
+            only_local(include_deleted=include_deleted)
             calls = app_ctx.api.iter_calls(filters, limit=limit)
         with out.paged():
             shown = out.rows(calls, "call", chosen, empty_message="no calls match", fields=selected)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from zazacli.commands.calls.archive import ArchiveOpt, archive_path
+from zazacli.commands.calls.archive import ArchiveOpt, IncludeDeletedOpt, archive_path
 from zazacli.commands.options import (
     COUNT_MAX,
     AgentOpt,
@@ -71,6 +71,7 @@ def search(
     as_json: JsonOpt = False,
     jsonl: JsonlOpt = False,
     csv: CsvOpt = False,
+    include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
 ) -> None:
     """Search the archived transcripts, best match first (SQLite FTS5, bm25).
@@ -107,7 +108,14 @@ def search(
         try:
             # One hit more than shown on a terminal tells whether there are more.
             wanted = TERMINAL_DEFAULT_LIMIT + 1 if default_limit else limit
-            hits = run_search(store, query, filters, role=speaker, limit=wanted)
+            hits = run_search(
+                store,
+                query,
+                filters,
+                role=speaker,
+                limit=wanted,
+                include_deleted=include_deleted,
+            )
             if default_limit:
                 found = list(hits)
                 more = len(found) > TERMINAL_DEFAULT_LIMIT

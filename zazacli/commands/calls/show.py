@@ -86,12 +86,18 @@ def local_call(
     app_ctx: AppContext, call_id: int, archive_file: str | None, *, naming: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The call from the archive, and as the terminal shows it (its agent named as of the
-    last sync). A call without its transcript yet says why on stderr."""
+    last sync). A call without its transcript yet, or that the API no longer lists, says so
+    on stderr."""
     from zazacli.archive.local import archived_call, opened
 
     with opened(archive_path(app_ctx, archive_file), app_ctx.out.warn) as store:
-        call = archived_call(store, call_id)
+        call, deleted_at = archived_call(store, call_id)
         named = _archived_agent_name(store, call) if naming else call
+    if deleted_at is not None:
+        app_ctx.out.notice(
+            f"call {call_id} is no longer listed by the API (found by calls sync --refresh "
+            f"at {deleted_at}); this is the archive's copy"
+        )
     if "turns" not in call:
         app_ctx.out.notice(missing_transcript(call_id))
     return call, named

@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.calls.archive import ArchiveOpt, archive_path
+from zazacli.commands.calls.archive import (
+    ArchiveOpt,
+    IncludeDeletedOpt,
+    archive_path,
+    only_local,
+)
 from zazacli.commands.options import (
     AgentOpt,
     CsvOpt,
@@ -67,6 +72,7 @@ def stats(
     as_json: JsonOpt = False,
     csv: CsvOpt = False,
     local: LocalOpt = False,
+    include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
 ) -> None:
     """Totals, answer rate, durations and estimated cost of the matching calls, grouped.
@@ -99,8 +105,9 @@ def stats(
         settings.get("rate_outbound"), settings.get("rate_inbound"), settings.profile_name
     )
     if local:
-        report = _archive_report(app_ctx, archive_file, grouping, filters, rates)
+        report = _archive_report(app_ctx, archive_file, grouping, filters, rates, include_deleted)
     else:
+        only_local(include_deleted=include_deleted)
         report = _api_report(app_ctx, grouping, filters, rates)
     stats_report(out, report, chosen)
 
@@ -125,6 +132,7 @@ def _archive_report(
     grouping: str,
     filters: CallFilter,
     rates: Rates,
+    include_deleted: bool,
 ) -> dict[str, Any]:
     """The same report from the archive; it says which file, and when it was synced."""
     from zazacli.archive.local import archived_names, last_synced, opened
@@ -134,7 +142,15 @@ def _archive_report(
     with opened(path, app_ctx.out.warn) as store:
         names = archived_names(store, grouping) if grouping in ("agent", "campaign") else None
         source = {"source": "archive", "archive": str(path), "synced_at": last_synced(store)}
-        return archive_stats(store, grouping, filters, rates=rates, names=names, source=source)
+        return archive_stats(
+            store,
+            grouping,
+            filters,
+            rates=rates,
+            names=names,
+            source=source,
+            include_deleted=include_deleted,
+        )
 
 
 def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:

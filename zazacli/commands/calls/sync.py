@@ -38,13 +38,23 @@ def sync(
     status: StatusOpt = None,
     archive_file: ArchiveOpt = None,
     concurrency: ConcurrencyOpt = 4,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Read the whole range again (back to --since): update what the API changed, "
+            "transcripts included, and mark what it no longer lists as deleted.",
+        ),
+    ] = False,
     as_json: SummaryJsonOpt = False,
 ) -> None:
     """Mirror the call history, with transcripts, into a local archive (SQLite).
 
     The first sync reads the whole history (or back to --since); later ones read only
     what is new, read again the calls that were still live, and fetch each ended call's
-    transcript once: with nothing new, that is a few requests. Safe to interrupt, even
+    transcript once: with nothing new, that is a few requests. A plain sync does not see a
+    call the API changes or deletes after it ended: --refresh reads the range again (list
+    pages; a call is fetched only when the list shows it changed). Safe to interrupt, even
     with kill -9: the next sync completes the archive. `zaza calls search` and
     `zaza calls archive` then work offline. Exit 1 if any call failed.
 
@@ -52,6 +62,7 @@ def sync(
     Examples:
       zaza calls sync
       zaza calls sync --since 2026-01-01 --agent 12
+      zaza calls sync --refresh --since 30d
     """
     from zazacli.archive.paths import key_fingerprint
     from zazacli.archive.store import Archive, archive_errors
@@ -68,7 +79,9 @@ def sync(
         store = Archive.open(path, create=True, warn=app_ctx.out.warn)
         try:
             store.claim_source(api.base_url, key_fingerprint(app_ctx.settings.api_key or ""))
-            syncer = ArchiveSync(api, store, filters, concurrency=concurrency, notice=out.notice)
+            syncer = ArchiveSync(
+                api, store, filters, concurrency=concurrency, refresh=refresh, notice=out.notice
+            )
             plan = syncer.plan()
             if plan.first or plan.back_fill:
                 sync_plan(out, str(path), plan.expected, plan.first)
