@@ -691,6 +691,54 @@ def test_a_long_role_or_agent_never_pushes_the_call_and_snippet_out(
     assert "refund" in result.stdout and "RRRRRRR…" in row
 
 
+def test_a_lone_surrogate_is_kept_the_same_way_in_every_view(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """`\\ud800` in a disposition, a role and a turn: list, --local, search and stats (API
+    and archive) all give it back as the escape it came as, in JSON; never U+FFFD, never a
+    crash; CSV and text show it visibly."""
+    call = crafted_call(
+        7,
+        "2026-11-26T10:00:00Z",
+        [("AG\ud800", "please refund \udfff now")],
+        status="COMPLETED",
+        disposition="WON\ud800",
+        direction="OUTBOUND",
+    )
+    serve(fault_server, [call])
+    cli = archive_cli(fault_server, tmp_path / "a.sqlite3")
+    assert cli("calls", "sync").exit_code == 0
+    outputs = {
+        "list": cli("calls", "list", "-o", "json"),
+        "local": cli("calls", "list", "--local", "-o", "json"),
+        "search": cli("calls", "search", "refund", "--json"),
+        "stats": cli("calls", "stats", "--since", "2026-01-01", "--by", "disposition", "--json"),
+        "stats-local": cli(
+            "calls", "stats", "--local", "--since", "2026-01-01", "--by", "disposition", "--json"
+        ),
+    }
+    for name, result in outputs.items():
+        assert result.exit_code == 0, (name, result.stderr)
+        assert "\ufffd" not in result.stdout and "\\ufffd" not in result.stdout, name
+        assert "\\ud800" in result.stdout or "\\udfff" in result.stdout, (name, result.stdout)
+    assert json.loads(outputs["list"].stdout) == json.loads(outputs["local"].stdout)
+    [hit] = json.loads(outputs["search"].stdout)
+    assert hit["role"] == "AG\ud800" and "\udfff" in hit["text"]
+    assert (
+        json.loads(outputs["stats"].stdout)["groups"]
+        == json.loads(outputs["stats-local"].stdout)["groups"]
+    )
+    views = (
+        ["calls", "stats", "--since", "2026-01-01", "--by", "disposition", "--csv"],
+        ["calls", "search", "refund", "--csv"],
+        ["calls", "search", "refund"],
+    )
+    for args in views:
+        shown = cli(*args)
+        assert shown.exit_code == 0, (args, shown.stderr)
+        assert "\\ud800" in shown.stdout or "\\udfff" in shown.stdout, (args, shown.stdout)
+
+
 def test_search_ignores_accents_and_reads_chinese_and_japanese(searchable: Cli) -> None:
     def ids(query: str) -> list[tuple[int, str]]:
         return hit_ids(searchable("calls", "search", query, "--json"))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from zazacli.archive.store import Archive, archive_errors, archive_id, filter_sql
+from zazacli.archive.tokens import restored
 from zazacli.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def archived_names(store: Archive, grouping: str) -> dict[int, str]:
     """{id: name} of the agents or campaigns as of the last sync."""
     table = NAMED_TABLES[grouping]
     rows = store.conn.execute(f"SELECT id, name FROM {table} WHERE name IS NOT NULL")
-    return dict(rows.fetchall())
+    return {ident: restored(name) for ident, name in rows}
 
 
 def last_synced(store: Archive) -> str | None:

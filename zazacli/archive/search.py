@@ -15,7 +15,7 @@ from typing import Any
 
 from zazacli.api.listing import CallFilter
 from zazacli.archive.store import Archive, filter_sql
-from zazacli.archive.tokens import match_query, shown_text
+from zazacli.archive.tokens import match_query, restored, shown_text
 from zazacli.errors import UsageError
 
 MARK_START, MARK_END = "\x02", "\x03"  # around each match in a snippet (never in the index)
@@ -139,8 +139,8 @@ def _hits(conn: sqlite3.Connection, ids: list[int], snippets: dict[int, str]) ->
             call_id=call_id,
             created_at=f"{created}Z" if created else None,
             agent_id=agent_id,
-            agent=agent,
-            role=role,
+            agent=restored(agent),
+            role=restored(role),
             turn=seq,
             snippet=_parts(snippets.get(turn_id, "")),
             transcript=turns,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zazacli.api.listing import created_key
 from zazacli.archive.schema import QUARTER
 from zazacli.archive.store import filter_sql
+from zazacli.archive.tokens import restored
 from zazacli.calls.stats import (
     LIST_RATES,
     TIME_GROUPINGS,
@@ -187,7 +188,7 @@ def _groups(
     (in the same buckets as the first and last call). A column's value is its own key; a
     UTC quarter-hour goes to its local day or hour."""
     if by not in TIME_GROUPINGS:
-        return {key: key for key in buckets}, (None, None)
+        return {key: restored(key) for key in buckets}, (None, None)
     local = local_day if by == "day" else local_hour
     groups: dict[Any, Any] = {}
     starts = []

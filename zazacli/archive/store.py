@@ -20,7 +20,7 @@ from typing import Any
 from zazacli.api.listing import CallFilter, created_key
 from zazacli.api.values import call_is_over
 from zazacli.archive.schema import MIGRATIONS, SCHEMA_VERSION
-from zazacli.archive.tokens import index_text
+from zazacli.archive.tokens import index_text, storable
 from zazacli.calls.stats import field_int, field_seconds, field_text, field_upper
 from zazacli.errors import NotFoundError, UsageError, ZazaError
 from zazacli.files import create_private_file, keep_private, sqlite_write
@@ -57,17 +57,18 @@ def archive_id(value: Any) -> int | None:
 
 def _columns(call: Mapping[str, Any]) -> tuple[Any, ...]:
     """The indexed copies of a call's fields, in the order of COLUMNS, each read as
-    `calls stats` reads it from the API (so SQL over them gives its numbers)."""
+    `calls stats` reads it from the API (so SQL over them gives its numbers), text in the
+    form SQLite can store (tokens.storable; read back with tokens.restored)."""
     return (
         field_text(created_key(call.get("createdAt"))),
-        field_upper(call.get("status")),
-        field_upper(call.get("direction")),
-        field_text(call.get("fromNumber")),
-        field_text(call.get("toNumber")),
+        storable(field_upper(call.get("status"))),
+        storable(field_upper(call.get("direction"))),
+        storable(field_text(call.get("fromNumber"))),
+        storable(field_text(call.get("toNumber"))),
         field_int(call.get("agentId")),
         field_int(call.get("campaignId")),
         field_seconds(call.get("durationSeconds")),
-        field_text(call.get("disposition")),
+        storable(field_text(call.get("disposition"))),
         int(call_is_over(call)),
     )
 
@@ -259,7 +260,7 @@ class Archive:
     def _save_named(self, table: str, items: list[dict[str, Any]]) -> None:
         """Agents or campaigns as the API lists them: their names, shown offline."""
         rows = [
-            (ident, field_text(item.get("name")), to_json(item))
+            (ident, storable(field_text(item.get("name"))), to_json(item))
             for item in items
             if isinstance(item, dict) and (ident := field_int(item.get("id"))) is not None
         ]
@@ -465,7 +466,7 @@ def _store_detail(
         (
             call_id,
             seq,
-            field_upper(turn.get("role")),
+            storable(field_upper(turn.get("role"))),
             index_text(field_text(turn.get("text")) or ""),
         )
         for seq, turn in enumerate(turns)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 SEPARATOR = "\u200b"  # ZERO WIDTH SPACE: a separator for unicode61, invisible when shown
 # Han (with its extensions and compatibility ideographs), hiragana, katakana (with the
@@ -44,12 +45,39 @@ def index_text(text: str) -> str:
 
 
 def _replacement(match: re.Match[str]) -> str:
-    return " " if match.group() in "\x02\x03" else "\ufffd"
+    found = match.group()
+    return " " if found in "\x02\x03" else chr(ord(found) + _STORED_SURROGATES)
+
+
+# SQLite cannot store a lone surrogate (U+D800-DFFF, valid in JSON as `\ud800`): the archive
+# keeps each as a character of the Supplementary Private Use Area-B (U+10D800-10DFFF) and
+# gives it back when it reads, so the archive shows what the API sent, as the API path does.
+_STORED_SURROGATES = 0x100000
+
+
+def storable(text: str | None) -> str | None:
+    """`text` as SQLite can store it (see _STORED_SURROGATES); `restored` undoes it."""
+    if text is None or text.isascii():
+        return text
+    return "".join(
+        chr(ord(ch) + _STORED_SURROGATES) if 0xD800 <= ord(ch) < 0xE000 else ch for ch in text
+    )
+
+
+def restored(text: Any) -> Any:
+    """What `storable` (or index_text) stored, as the API sent it."""
+    if not isinstance(text, str) or text.isascii():
+        return text
+    low, high = 0xD800 + _STORED_SURROGATES, 0xE000 + _STORED_SURROGATES
+    return "".join(
+        chr(ord(ch) - _STORED_SURROGATES) if low <= ord(ch) < high else ch for ch in text
+    )
 
 
 def shown_text(indexed: str) -> str:
-    """Indexed text (a snippet) as it reads: without the separators put between characters."""
-    return indexed.replace(SEPARATOR, "")
+    """Indexed text (a snippet) as it reads: without the separators put between characters,
+    and with the lone surrogates it was sent with."""
+    return restored(indexed.replace(SEPARATOR, ""))
 
 
 def match_query(query: str) -> str:

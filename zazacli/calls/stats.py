@@ -10,7 +10,6 @@ so the two paths share every rule below, and read each call field through the sa
 from __future__ import annotations
 
 import math
-import re
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -38,19 +37,18 @@ MAX_INT = 2**63 - 1  # what an SQLite INTEGER holds
 # Past this (31 years) a duration is an error, read as none: sums of minutes stay exact.
 MAX_SECONDS = 10**9
 CENT = Decimal("0.01")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # ------------------------------------------------------------ reading a call's fields
 
 
 def field_text(value: Any) -> str | None:
-    """A field as text (numbers and booleans written as Python writes them); a lone
-    surrogate, which no file or terminal can take, becomes U+FFFD."""
+    """A field as text (numbers and booleans written as Python writes them). A lone
+    surrogate is kept as it came: output writes it as the `\\udXXX` it was sent as (JSON)
+    or shows it so (text), the one rule everywhere (sanitize.py)."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+    return value if isinstance(value, str) else str(value)
 
 
 def field_upper(value: Any) -> str | None:
