@@ -99,6 +99,61 @@ def _id_of(item: Any) -> Any:
     return value if isinstance(value, int | str) and not isinstance(value, bool) else None
 
 
+class SeenIds:
+    """The ids one scan has seen, so that none is listed twice, in memory that does not grow
+    with the list: integer ids (the API's count up) are bits over the range they span, one
+    bit a call (a million calls: about 128 KiB, where a set of ints takes about 60 MiB);
+    anything else (strings, ids far from the others) goes in a plain set."""
+
+    # Bits the ids may span; growing by doubling, the bitmap stays under 2 x this (32 MiB).
+    MAX_SPAN = 1 << 27
+
+    __slots__ = ("_base", "_bits", "_other")
+
+    def __init__(self) -> None:
+        self._base = 0  # the id of the bitmap's first bit (a multiple of 8)
+        self._bits = bytearray()
+        self._other: set[Any] = set()
+
+    def add(self, ident: Any) -> bool:
+        """Record `ident`; False when it was seen before."""
+        if type(ident) is int and ident >= 0 and self._cover(ident):
+            offset = ident - self._base
+            index, mask = offset >> 3, 1 << (offset & 7)
+            if self._bits[index] & mask:
+                return False
+            self._bits[index] |= mask
+            return True
+        if ident in self._other:
+            return False
+        self._other.add(ident)
+        return True
+
+    def _cover(self, ident: int) -> bool:
+        """Grow the bitmap to take `ident` (doubling, so growing costs O(1) an id), unless
+        the range would pass MAX_SPAN."""
+        bits = self._bits
+        if not bits:
+            self._base = ident & ~7
+            self._bits = bytearray(8)
+            return True
+        start, end = self._base, self._base + len(bits) * 8
+        if start <= ident < end:
+            return True
+        low, high = min(start, ident & ~7), max(end, ident + 1)
+        if high - low > self.MAX_SPAN:
+            return False
+        span = len(bits) * 8
+        if ident < start:
+            low = max(0, min(low, start - span)) & ~7
+            self._bits = bytearray((start - low) >> 3) + bits
+            self._base = low
+        else:
+            grow = max(high - end, span)
+            self._bits = bits + bytearray((grow + 7) >> 3)
+        return True
+
+
 class Pager:
     """The pages of one list, each only with the items not seen before, in server order.
 
@@ -132,7 +187,7 @@ class Pager:
         self._notice = notice
         self._debug = debug
         self._on_cap = on_cap
-        self.seen: set[Any] = set()
+        self.seen = SeenIds()
         self.fresh_count = 0  # distinct items listed (and items without an id)
         self.finished = False  # read to the list's end (not stopped by a caller or a limit)
         self.pages_read = 0
@@ -205,11 +260,9 @@ class Pager:
         repeated = 0
         for item in page.items:
             ident = _id_of(item)
-            if ident is not None:
-                if ident in seen:
-                    repeated += 1
-                    continue
-                seen.add(ident)
+            if ident is not None and not seen.add(ident):
+                repeated += 1
+                continue
             fresh.append(item)
         if repeated and not fresh:
             raise ScanError(
