@@ -9,7 +9,6 @@ list still applies): tests of those rules play the real API (quirk no-sandbox-he
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import signal
@@ -19,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, Zaza, api_get, no_waiting, run_zaza, wait_for
+from conftest import Cli, Zaza, api_get, run_zaza, wait_for
+from test_reconcile import posts, queued_to, set_quirks, start
 from test_webhooks import listen_process
 
 FROM = "+14155550100"
@@ -42,30 +42,9 @@ GARBAGE = b"\x00\xffnot a database, whatever it once was\n" * 64
 # ---------------------------------------------------------------- helpers
 
 
-def start(make_sandbox: Any, *quirks: str) -> tuple[Any, Cli]:
-    """A sandbox with `quirks`, and the CLI pointed at it (its waits skipped)."""
-    running = make_sandbox(quirks=quirks)
-    env = {"ZAZA_BASE_URL": running.base_url, "ZAZA_API_KEY": running.api_key}
-    return running, Cli(env=env, timing=no_waiting())
-
-
 def start_real(make_sandbox: Any, *quirks: str) -> tuple[Any, Cli]:
     """A sandbox that plays the real API (no X-Zaza-Sandbox): the cap and repeat apply."""
     return start(make_sandbox, "no-sandbox-header", *quirks)
-
-
-def set_quirks(running: Any, **changes: Any) -> None:
-    """Turn quirks on or off between two commands (as test_reconcile does)."""
-    running.app.quirks = dataclasses.replace(running.app.quirks, **changes)
-
-
-def posts(running: Any) -> int:
-    return int(running.app.requests[POST])
-
-
-def queued_to(running: Any, number: str) -> list[int]:
-    """Ids of the calls the sandbox really queued to `number` (listed or not yet)."""
-    return [call.id for call in running.app.calls if call.to_number == number]
 
 
 def dispatch(cli: Cli, to: str, *extra: str, **env: str) -> Any:

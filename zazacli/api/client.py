@@ -117,32 +117,11 @@ class ZazaApi:
     # ------------------------------------------------------------ calls
 
     def iter_calls(
-        self,
-        filters: CallFilter | None = None,
-        *,
-        limit: int | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        deadline: float | None = None,
-        ordered: bool = True,
-        trust_dates: bool = True,
+        self, filters: CallFilter | None = None, **options: Any
     ) -> Iterator[dict[str, Any]]:
-        """Call history matching `filters`, newest first, checked (see listing.CallScan).
-
-        `page_size` is what is asked for per request (`calls tail` asks for small pages
-        when it expects to stop early); `deadline` is a time.monotonic() value past which
-        the scan raises ScanDeadlineError; `ordered=False` is for readers that aggregate
-        and take the calls in any order the server gives; `trust_dates=False` keeps calls
-        whose createdAt names no zone (see listing.CallScan)."""
-        return iter(
-            self.scan_calls(
-                filters,
-                limit=limit,
-                page_size=page_size,
-                deadline=deadline,
-                ordered=ordered,
-                trust_dates=trust_dates,
-            )
-        )
+        """Call history matching `filters`, newest first, checked: `scan_calls` as an
+        iterator (the options are its own)."""
+        return iter(self.scan_calls(filters, **options))
 
     def scan_calls(
         self,
@@ -154,8 +133,15 @@ class ZazaApi:
         ordered: bool = True,
         trust_dates: bool = True,
     ) -> CallScan:
-        """iter_calls' scan itself, for a reader that asks it afterwards what it saw
-        (`missing`: calls announced but never listed)."""
+        """Call history matching `filters`, newest first, checked (see listing.CallScan);
+        a reader may ask it afterwards what it saw (`missing`: calls announced but never
+        listed).
+
+        `page_size` is what is asked for per request (`calls tail` asks for small pages
+        when it expects to stop early); `deadline` is a time.monotonic() value past which
+        the scan raises ScanDeadlineError; `ordered=False` is for readers that aggregate
+        and take the calls in any order the server gives; `trust_dates=False` keeps calls
+        whose createdAt names no zone."""
         from zazacli.api import listing
 
         return listing.CallScan(
