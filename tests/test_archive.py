@@ -619,6 +619,33 @@ def hit_ids(result: Any) -> list[tuple[int, str]]:
     return [(hit["call_id"], hit["role"]) for hit in json.loads(result.stdout)]
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])
+def test_the_best_n_are_the_first_n_of_every_hit(searchable: Cli, limit: int) -> None:
+    """--limit ranks the index's best few first: never a different answer."""
+    for query in ("refund", "please", "help OR month", "card"):
+        every = hit_ids(searchable("calls", "search", query, "--json"))
+        best = hit_ids(searchable("calls", "search", query, "--json", "--limit", str(limit)))
+        assert best == every[:limit], query
+
+
+def test_ties_past_the_index_best_few_still_go_newest_first(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """300 turns alike (one rank): the best 5 are the 5 newest, though the index's best 200
+    (in its own order) need not hold them."""
+    calls = [
+        crafted_call(
+            n, f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00Z", [("CALLER", "same refund")]
+        )
+        for n in range(1, 301)
+    ]
+    serve(fault_server, calls)
+    cli = archive_cli(fault_server, tmp_path / "a.sqlite3")
+    assert cli("calls", "sync").exit_code == 0
+    best = hit_ids(cli("calls", "search", "refund", "--json", "--limit", "5"))
+    assert [call_id for call_id, _ in best] == [300, 299, 298, 297, 296]
+
+
 def test_search_ranks_by_relevance_then_newest_first(searchable: Cli) -> None:
     # Three refunds first; then one in six words (107) before one in eight (104 and 102,
     # the same turn: the newer first).
