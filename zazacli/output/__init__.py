@@ -240,7 +240,7 @@ class Output:
 
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
-        grid.add_column()
+        grid.add_column(overflow="fold")  # a path or an id cut short cannot be copied
         for key, value in pairs:
             grid.add_row(
                 key if isinstance(key, Text) else _safe_text(plain_value(key)),
