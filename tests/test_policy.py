@@ -843,6 +843,24 @@ def test_dry_run_names_floridas_calling_window(make_sandbox: Any) -> None:
     assert posts(running) == 0
 
 
+def test_a_batch_dry_run_names_each_calling_window_that_applies(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    """Two Florida rows and a California one: the plan names both windows, with the law for
+    Florida's, and how many rows each applies to (quiet hours checked: no --allow-quiet-hours)."""
+    running, cli = start_real(make_sandbox)
+    csv_path = write_csv(tmp_path / "w.csv", ["+13055550151", "+13055550152", "+14155550153"])
+    args = ["calls", "batch", str(csv_path), "--from", FROM, "--agent", "12", "--dry-run"]
+    plan = cli(*args)
+    assert plan.exit_code == 0, plan.stderr
+    windows = [line for line in plan.stdout.splitlines() if line.startswith("calling window")]
+    assert sorted(windows) == [
+        "calling window\t08:00-20:00 (Florida, Fla. Stat. 501.616(6)(a)): 2 rows",
+        "calling window\t08:00-21:00 (quiet_hours): 1 row",
+    ], plan.stdout
+    assert posts(running) == 0
+
+
 def test_zaza_api_post_to_a_listed_number_is_refused(cli: Cli, sandbox: Any) -> None:
     """`zaza api POST calls/outbound` goes through the list too: exit 17, zero POSTs; an
     unlisted number goes out and is written to the ledger."""

@@ -289,6 +289,10 @@ def batch_plan(
             ("do-not-call or capped", plan.held_by("blocked")),
             ("dialled recently", f"{plan.held_by('repeat')} (within the repeat window)"),
             ("outside calling window now", "not checked" if plan.outside is None else plan.outside),
+            *(
+                ("calling window", f"{label}: {rows} row{'s' if rows != 1 else ''}")
+                for label, rows in plan.windows.items()
+            ),
             ("would send", plan.sendable),
             ("agent", f"{agent.get('id')} {agent.get('name') or ''}".strip()),
             ("profile", settings.profile_name or "(none)"),

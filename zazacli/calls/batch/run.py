@@ -570,6 +570,8 @@ class BatchPlan:
     outside: int | None
     sendable: int
     held: list[tuple[int, str, Verdict]] = field(default_factory=list)  # (line, to, why)
+    # The calling windows that apply, and to how many rows: {`08:00-20:00 (Florida, …)`: 3}.
+    windows: dict[str, int] = field(default_factory=dict)
 
     def held_by(self, status: str) -> int:
         return sum(1 for _, _, v in self.held if (v.rule == REPEAT) == (status == "repeat"))
@@ -597,12 +599,14 @@ def plan(
     held_lines = {line for line, _, _ in held}
     callable_rows = [r for r in to_send if r.line not in held_lines]
     outside = None
+    windows: dict[str, int] = {}
     if window is not None:
-        outside = sum(
-            1
-            for r in callable_rows
-            if not local_times(r.to, window_for(r.to, window, place_windows)).allowed
-        )
+        outside = 0
+        for row in callable_rows:
+            applied = window_for(row.to, window, place_windows)
+            label = applied.described if applied.why else f"{applied.text} (quiet_hours)"
+            windows[label] = windows.get(label, 0) + 1
+            outside += not local_times(row.to, applied).allowed
     return BatchPlan(
         valid=len(rows.rows),
         invalid=sum(1 for p in rows.problems if p.status == "invalid"),
@@ -612,4 +616,5 @@ def plan(
         outside=outside,
         sendable=len(callable_rows) - (outside or 0),
         held=held,
+        windows=windows,
     )
