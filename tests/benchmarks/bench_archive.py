@@ -2,7 +2,8 @@
 `calls stats --local` against `calls stats` over the API.
 
 Run: python tests/benchmarks/bench_archive.py [--calls 20000] [--search-calls 100000]
-     [--rounds 3] [--concurrency 4] [--keep DIR] [--only sync|search|stats] [--no-grep]
+     [--rounds 3] [--concurrency 4] [--keep DIR] [--only sync|search|stats|scaling]
+     [--no-grep] [--scale 100000]
 
 Goals (issue 14):
   - a first `zaza calls sync` of N calls with transcripts takes <= 1.2x the time of
@@ -64,7 +65,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--keep", type=Path, help="work in DIR and leave it (default: a temp dir)")
-    parser.add_argument("--only", choices=("sync", "search", "stats"), help="run one part only")
+    parser.add_argument(
+        "--only", choices=("sync", "search", "stats", "scaling"), help="run one part only"
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=100_000,
+        help="scaling: the larger list (the smaller is a tenth of it)",
+    )
     parser.add_argument(
         "--no-grep",
         action="store_true",
@@ -81,6 +90,8 @@ def main() -> None:
             ok = bench_search(work, args.search_calls, args.no_grep) and ok
         if args.only in (None, "stats"):
             ok = bench_stats(work, args.search_calls, args.rounds) and ok
+        if args.only == "scaling":  # minutes: only when asked for
+            ok = bench_scaling(work, args.scale, args.concurrency) and ok
     print("all goals met" if ok else "some goals MISSED")
     if not ok:
         raise SystemExit(1)
@@ -120,6 +131,33 @@ def bench_sync(work: Path, calls: int, rounds: int, concurrency: int) -> bool:
         print(f"    {line.removeprefix('debug: > ')}")
     print(f"  archive size                     {size / 2**20:.1f} MiB, {size / calls:,.0f} B/call")
     return sync / export <= SYNC_BUDGET and len(requests) <= REQUEST_BUDGET
+
+
+def bench_scaling(work: Path, large: int, concurrency: int) -> bool:
+    """Time per call of a first sync and of export-transcripts at a tenth of `large` and at
+    `large` (whole processes against a sandbox of as many calls): for 10x the calls, 10x
+    the time, within 10% (issue 19)."""
+    per_call: dict[tuple[str, int], float] = {}
+    for calls in (large // 10, large):
+        server, printed = start_sandbox("--calls", str(calls))
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("ZAZA_")}, **printed}
+        zaza = [sys.executable, "-m", "zazacli"]
+        c = ["-c", str(concurrency)]
+        try:
+            export = [*zaza, "calls", "export-transcripts", str(work / f"scale{calls}"), *c]
+            per_call["export", calls] = measure(export, env)[0] / calls * 1000
+            sync = [*zaza, "calls", "sync", "--archive", str(work / f"scale{calls}.sqlite3"), *c]
+            per_call["sync", calls] = measure(sync, env)[0] / calls * 1000
+        finally:
+            server.terminate()
+            server.wait()
+    ok = True
+    for what in ("export", "sync"):
+        small, big = per_call[what, large // 10], per_call[what, large]
+        ok = ok and big <= small * 1.1
+        print(f"  {what:<6} {small:.3f} ms/call at {large // 10:,}, {big:.3f} at {large:,}: "
+              f"{big / small:.2f}x (goal <= 1.10x)")  # fmt: skip
+    return ok
 
 
 # ---------------------------------------------------------------- search
