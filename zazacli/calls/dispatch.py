@@ -294,11 +294,10 @@ def _outbound(agent_id: int | None, since: str) -> CallFilter:
 
 @dataclass
 class Recent:
-    """The outbound calls the API lists since `since` (server clock), read before dialling:
+    """The outbound calls the API listed for a window before dialling:
     ids per key (never taken for a new dispatch's call) and per callee (for the cap).
     `problem` says why the listing is not whole, when it is not."""
 
-    since: float
     by_key: dict[CallKey, set[int]] = field(default_factory=dict)
     by_number: dict[str, set[int]] = field(default_factory=dict)
     problem: str | None = None
@@ -315,7 +314,7 @@ def recent_outbound(
     agent and sender. A call whose createdAt cannot be read is kept: the server listed it
     for the window. `numbers` keeps only the calls to those callees."""
     since = api.server_now() - max(window, PLAUSIBLE_LAG + NO_CLOCK_MARGIN)
-    recent = Recent(since)
+    recent = Recent()
     try:
         for call in api.iter_calls(
             _outbound(None, iso_instant(since)),

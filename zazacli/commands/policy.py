@@ -114,7 +114,7 @@ def contact_history(
     window = guard.cap.window if guard.cap is not None else 0.0
     deadline = app_ctx.timing.clock() + scans * SCAN_FLOOR
     recent = recent_outbound(app_ctx.api, window, deadline=deadline, numbers=numbers)
-    guard.listed = Listed(recent.by_number, recent.since, recent.problem)
+    guard.listed = Listed(recent.by_number, recent.problem)
     # Known after that answer, at no cost: is this zaza's own sandbox (which rings no one)?
     guard.rings_no_one = bool(app_ctx.options.sandbox or app_ctx.api.is_sandbox())
     return recent

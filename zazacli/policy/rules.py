@@ -18,13 +18,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from zazacli.errors import BlockedError, ConfigError
 from zazacli.policy.store import FAILED, Dial, Entry, PolicyStore
-
-if TYPE_CHECKING:
-    import sqlite3
 
 DEFAULT_CAP = "3/24h"
 DEFAULT_REPEAT_AFTER = 24 * 3600.0
@@ -82,16 +78,12 @@ class Listed:
     listing could not be read whole, `problem` says why (the cap then blocks: fail closed).
     Empty (`Listed()`): the ledger alone counts (`zaza dnc check`, offline)."""
 
-    __slots__ = ("by_number", "problem", "since")
+    __slots__ = ("by_number", "problem")
 
     def __init__(
-        self,
-        by_number: dict[str, set[int]] | None = None,
-        since: float | None = None,
-        problem: str | None = None,
+        self, by_number: dict[str, set[int]] | None = None, problem: str | None = None
     ) -> None:
         self.by_number = by_number or {}
-        self.since = since  # server clock: the start of the window it covers
         self.problem = problem
 
 
@@ -186,7 +178,7 @@ class Guard:
         *,
         repeat: bool = False,
         journal: str | None = None,
-        lines: dict[str, int] | None = None,
+        lines: dict[str, int | None] | None = None,
     ) -> dict[str, list[Verdict]]:
         """Every rule's verdict for each number (for --dry-run and `dnc check`)."""
         wanted = list(numbers)
@@ -220,8 +212,11 @@ class Guard:
         """Check every rule and write the dial to the ledger, in one transaction; the dial's
         ledger id. Raises BlockedError (exit 17) naming the rule; nothing is written then."""
         with self.store.transaction() as conn:
-            now = time.time()
-            verdicts = self._verdicts_in(conn, to_number, now, repeat, journal, line)
+            # Read again inside the write lock: a number listed (or capped) a moment ago, by
+            # another zaza, is refused.
+            verdicts = self.verdicts(
+                [to_number], repeat=repeat, journal=journal, lines={to_number: line}
+            )[to_number]
             refused = next((v for v in verdicts if not v.allowed), None)
             if refused is not None:
                 raise blocked_error(to_number, refused)
@@ -234,22 +229,6 @@ class Guard:
                 journal=journal,
                 line=line,
             )
-
-    def _verdicts_in(
-        self,
-        conn: sqlite3.Connection,
-        number: str,
-        now: float,
-        repeat: bool,
-        journal: str | None,
-        line: int | None,
-    ) -> list[Verdict]:
-        entry = self.store.lookup(number)
-        dials = self.store.dials_to([number], now - self.history).get(number, [])
-        verdicts = [self.dnc_verdict(number, entry), self.cap_verdict(number, dials, now)]
-        if repeat:
-            verdicts.append(self.repeat_verdict(number, dials, now, journal, line))
-        return verdicts
 
     def finish_dial(self, dial_id: int, outcome: str, call_id: object = None) -> None:
         from zazacli.api.client import call_id as as_call_id

@@ -25,7 +25,6 @@ BUSY_TIMEOUT = 10.0
 # Marks the file as zaza's (`PRAGMA application_id`): any other SQLite file is refused.
 APPLICATION_ID = 0x7A617A61  # "zaza"
 SCHEMA_VERSION = 1
-SOURCES = ("manual", "import", "sms", "transcript")
 # Outcomes of a dial in the ledger; every one but FAILED counts as a call placed.
 PENDING, QUEUED, RECONCILED, UNKNOWN, FAILED = (
     "pending",
