@@ -94,6 +94,7 @@ class AppContext:
         self.env: Mapping[str, str] = os.environ if env is None else env
         self._sandbox: Sandbox | None = None
         self._scratch: Path | None = None
+        self._closers: list[Callable[[], None]] = []
 
     @cached_property
     def config_dir(self) -> Path:
@@ -188,7 +189,14 @@ class AppContext:
             self._scratch = Path(tempfile.mkdtemp(prefix="zaza-"))
         return self._scratch
 
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run `closer` when the command ends (files it opened: the policy file)."""
+        self._closers.append(closer)
+
     def close(self) -> None:
+        for closer in reversed(self._closers):
+            closer()
+        self._closers.clear()
         if self._scratch is not None:
             import shutil
 

@@ -182,7 +182,6 @@ class RawDial:
     def _finish(self, outcome: str, call: Any = None) -> None:
         with contextlib.suppress(ZazaError):
             self.guard.finish_dial(self.dial, outcome, call)
-        self.guard.store.close()
 
     def failed(self, exc: ZazaError) -> None:
         """No answer, a 5xx (from a proxy, after the API queued it?) or a redirect: maybe

@@ -88,6 +88,7 @@ def open_guard(
 
     cap = profile_cap(app_ctx)
     store = open_store(app_ctx, given, dialling=True)
+    app_ctx.on_close(store.close)
     return Guard(store, cap=cap, repeat_after=repeat_after, listed=listed)
 
 
