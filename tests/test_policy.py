@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, Zaza, api_get, run_zaza, wait_for
+from conftest import Cli, Zaza, api_get, run_zaza, send, wait_for
 from test_reconcile import posts, queued_to, set_quirks, start
 from test_webhooks import listen_process
 
@@ -230,6 +230,46 @@ def test_a_single_dispatch_makes_no_more_requests_than_before(cli: Cli, sandbox:
     sandbox.app.requests.clear()
     assert dispatch(cli, "+12125550750").exit_code == 0
     assert dict(sandbox.app.requests) == {"GET /calls": 2, POST: 1}
+
+
+def test_calls_listed_without_an_id_still_count_for_the_cap(fault_server: Any) -> None:
+    """A server that lists three calls to the number without their ids: no id to match the
+    ledger's by, yet each is a call to that person: the next dial is refused, no POST."""
+
+    def handler(h: Any) -> None:
+        if h.command == "POST":
+            send(h, 201, {"id": 1, "status": "QUEUED"})
+            return
+        calls = [
+            {"direction": "OUTBOUND", "toNumber": "+12125550792", "fromNumber": FROM,
+             "agentId": 12, "status": "COMPLETED", "createdAt": "2026-12-03T10:00:00Z"}
+        ] * 3  # fmt: skip
+        send(h, 200, {"content": calls, "totalElements": 3, "totalPages": 1, "number": 0,
+                      "size": 100, "first": True, "last": True})  # fmt: skip
+
+    fault_server.set_handler(handler)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_noid"})
+    result = dispatch(cli, "+12125550792")
+    assert result.exit_code == 17, result.stderr
+    assert "3 calls to +12125550792 in the window; cap 3/24h reached" in result.stderr
+    assert not [r for r in fault_server.requests if r["method"] == "POST"]
+
+
+def test_a_held_rows_reason_stays_inert_in_the_json_lines(
+    cli: Cli, sandbox: Any, tmp_path: Path
+) -> None:
+    """A reason someone wrote into a shared list (C1 CSI, bidi override, an escape) reaches
+    a batch's JSON lines as exact JSON that no terminal obeys."""
+    reason = "evil\x9b2J\u202eabc\x1b]0;x\x07"
+    assert cli("dnc", "add", "+12125550793", "--reason", reason).exit_code == 0
+    csv_path = write_csv(tmp_path / "h.csv", ["+12125550793"])
+    result = cli(*batch_args(csv_path))
+    assert result.exit_code == 17, result.stderr
+    for raw in ("\x9b", "\u202e", "\x1b", "\x07"):
+        assert raw not in result.stdout and raw not in result.stderr
+    [row] = map(json.loads, result.stdout.splitlines())
+    assert row["status"] == "blocked" and reason in row["error"]
+    assert posts(sandbox) == 0
 
 
 # ---------------------------------------------------------------- dnc check

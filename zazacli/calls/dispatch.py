@@ -324,11 +324,15 @@ def recent_outbound(
         ):
             found_id = call_id(call)
             to = call.get("toNumber")
-            if found_id is None or not isinstance(to, str):
+            if not isinstance(to, str) or (numbers is not None and to not in numbers):
                 continue
-            if numbers is not None and to not in numbers:
+            placed = recent.by_number.setdefault(to, set())
+            if found_id is None:
+                # Still a call to that person, for the cap: counted under an id of its own
+                # (negative, so it never meets a ledger's call id).
+                placed.add(-1 - len(placed))
                 continue
-            recent.by_number.setdefault(to, set()).add(found_id)
+            placed.add(found_id)
             key = call_key(call)
             if key[2] is not None:
                 recent.by_key.setdefault(key, set()).add(found_id)  # type: ignore[arg-type]

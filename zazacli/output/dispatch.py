@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from zazacli.output.values import STATUS_STYLES, duration
+from zazacli.sanitize import json_safe
 from zazacli.times import parse_time
 
 # ================================================================ dispatch, wait and batch
@@ -146,7 +147,8 @@ class BatchProgress:
         with self._lock:
             self.counts[row["status"]] += 1
             if self.jsonl:
-                self.out.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                # json_safe: a reason may quote a shared list's text (C1, bidi controls).
+                self.out.stdout.write(json_safe(json.dumps(row, ensure_ascii=False)) + "\n")
                 self.out.stdout.flush()
             if row["status"] in BATCH_PROBLEM_STATUSES:
                 who = "" if row["status"] in ("invalid", "duplicate") else f" {row['to']}"
