@@ -471,6 +471,10 @@ def test_a_corrupt_default_list_dials_nothing(cli: Cli, sandbox: Any, tmp_path: 
     batch = cli(*batch_args(csv_path))
     assert batch.exit_code == 17, batch.stderr
     assert str(path) in batch.stderr
+    raw = cli("api", "POST", "calls/outbound", "-f", f"fromNumber={FROM}",
+              "-f", "toNumber=+12125550786", "-f", "agentId=12")  # fmt: skip
+    assert raw.exit_code == 17, raw.stderr
+    assert str(path) in raw.stderr
     assert posts(sandbox) == 0
     assert path.read_bytes() == GARBAGE  # never "repaired" by overwriting
 
