@@ -206,7 +206,7 @@ def test_batch_resends_a_lost_dispatch_once_settled_only_past_the_repeat_window(
 ) -> None:
     """Not listed after --settle is no proof (a server can misreport its clock or list):
     the repeat window holds the row; --allow-repeat lifts it (the cap still counts it)."""
-    running, cli = start(make_sandbox, "lose-dispatch")
+    running, cli = start(make_sandbox, "lose-dispatch", "no-sandbox-header")
     csv_path = tmp_path / "l.csv"
     csv_path.write_text("to\n+12125550621\n")
     env = {"ZAZA_RECONCILE_WAIT": "0"}
@@ -232,6 +232,23 @@ def test_batch_resends_a_lost_dispatch_once_settled_only_past_the_repeat_window(
     assert statuses(settled.stdout) == {2: "queued"}
     assert posts(running) == 2 and len(queued_to(running, "+12125550621")) == 1
     assert "never queued, sent again" in settled.stderr
+
+
+def test_against_the_sandbox_a_settled_lost_dispatch_is_not_held(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    """The sandbox rings no one: the repeat window, like the cap, does not hold its rows."""
+    running, cli = start(make_sandbox, "lose-dispatch")
+    csv_path = tmp_path / "s.csv"
+    csv_path.write_text("to\n+12125550625\n")
+    env = {"ZAZA_RECONCILE_WAIT": "0"}
+    assert cli(*batch_args(csv_path), **env).exit_code == 1
+    set_quirks(running, lose_dispatch=False)
+    settled = cli(*batch_args(csv_path, "--settle", "0s"), **env)
+    assert settled.exit_code == 0, settled.stderr
+    assert statuses(settled.stdout) == {2: "queued"}
+    assert "held by the repeat window" not in settled.stderr
+    assert posts(running) == 2 and len(queued_to(running, "+12125550625")) == 1
 
 
 def test_redial_unknown_sends_again_at_once(make_sandbox: Any, tmp_path: Path) -> None:

@@ -116,6 +116,11 @@ class Guard:
         self.rings_no_one = False
 
     @property
+    def repeat_window(self) -> float | None:
+        """The repeat window applied: None when repeats are allowed or no one is rung."""
+        return None if self.rings_no_one else self.repeat_after
+
+    @property
     def history(self) -> float:
         """How far back the ledger is read: the longer of the cap and repeat windows."""
         return max(self.cap.window if self.cap else 0.0, self.repeat_after or 0.0)

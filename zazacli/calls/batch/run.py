@@ -327,7 +327,7 @@ class BatchRun:
                 continue
             age = server_now - attempt.server_ts - attempt.uncertainty
             settled = found.problem is None and (self.settle <= 0 or age >= self.settle)
-            repeat = self.guard.repeat_after
+            repeat = self.guard.repeat_window
             if self.redial_unknown:
                 self.on_notice(f"line {row.line} {row.to}: not listed; --redial-unknown sends it")
                 resend.append(row)
