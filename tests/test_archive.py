@@ -646,6 +646,66 @@ def test_ties_past_the_index_best_few_still_go_newest_first(
     assert [call_id for call_id, _ in best] == [300, 299, 298, 297, 296]
 
 
+def test_calls_of_one_instant_and_without_a_date_keep_their_turns_apart(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """Turn ids sort newest first (archive/order.py): calls created in the same millisecond
+    share its slots, a call without a readable createdAt sorts after every dated one, and a
+    transcript stored again takes its place again."""
+    same = "2026-11-20T10:00:00.250Z"
+    calls = [
+        crafted_call(1, same, [("CALLER", "same refund")] * 3),
+        crafted_call(2, same, [("CALLER", "same refund")] * 2),
+        crafted_call(3, "not a date", [("CALLER", "same refund")]),
+        crafted_call(4, "2026-11-19T10:00:00Z", [("CALLER", "same refund")]),
+    ]
+    serve(fault_server, calls)
+    path = tmp_path / "a.sqlite3"
+    cli = archive_cli(fault_server, path)
+    assert cli("calls", "sync").exit_code == 0
+    # Calls 1 and 2 tie on rank and time; their turns stay together, in transcript order.
+    order = [call_id for call_id, _ in hit_ids(cli("calls", "search", "refund", "--json"))]
+    assert order in ([1, 1, 1, 2, 2, 4, 3], [2, 2, 1, 1, 1, 4, 3])
+    assert cli("calls", "sync", "--refresh", "--since", "30d").exit_code == 0
+    again = [call_id for call_id, _ in hit_ids(cli("calls", "search", "refund", "--json"))]
+    assert again == order
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("INSERT INTO turns_fts (turns_fts) VALUES ('integrity-check')")
+        assert db.execute("SELECT count(*) FROM turns").fetchone()[0] == 7
+
+
+def test_a_very_common_word_is_ranked_among_its_newest_matches(tmp_path: Path) -> None:
+    """Over 25,000 matching turns, a --limit search ranks the newest 25,000 and says so;
+    --rank-all ranks every match (here the oldest call says it best)."""
+    from zazacli.archive.store import Archive
+
+    path = tmp_path / "big.sqlite3"
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    calls = [
+        crafted_call(n, (start + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     [("AGENT", f"Hi from Acme, turn {k} of a long call") for k in range(10)])
+        for n in range(2, 2_602)
+    ]  # fmt: skip
+    calls.append(crafted_call(1, "2025-12-01T00:00:00Z", [("CALLER", "acme acme acme")]))
+    archive = Archive.open(path, create=True)
+    try:
+        archive.store_listed([(c["id"], c) for c in calls], run=1)
+        archive.store_details([(c["id"], c) for c in calls], run=1)
+    finally:
+        archive.close()
+    cli = Cli(env={"ZAZA_ARCHIVE": str(path)})
+
+    newest = cli("calls", "search", "acme", "--limit", "3", "--json")
+    assert hit_ids(newest) == [(2601, "AGENT")] * 3
+    assert (
+        "more than 25,000 turns match: the best of the newest 25,000 are shown "
+        "(--rank-all ranks every match, slower)"
+    ) in newest.stderr
+    every = cli("calls", "search", "acme", "--limit", "3", "--json", "--rank-all")
+    assert hit_ids(every)[0] == (1, "CALLER")
+    assert "more than" not in every.stderr
+
+
 def test_search_ranks_by_relevance_then_newest_first(searchable: Cli) -> None:
     # Three refunds first; then one in six words (107) before one in eight (104 and 102,
     # the same turn: the newer first).

@@ -9,6 +9,7 @@ offline tests point ZAZA_BASE_URL at a port that refuses connections and drop th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -264,6 +265,47 @@ def test_an_archive_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     db.close()
     assert {"campaigns", "calls_stats"} <= names
+
+
+def test_an_archive_of_schema_3_gets_turn_ids_in_time_order(tmp_path: Path) -> None:
+    """Before schema 4 a turn's id was its place in the order of storing; the migration
+    renumbers them newest first and rebuilds the index, so that ties go newest first."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as db:
+        for step in MIGRATIONS[:3]:
+            for statement in step:
+                db.execute(statement)
+        db.execute("PRAGMA user_version = 3")
+        for call_id, created, turn_id in (
+            (7, "2026-11-01T09:00:00", 1),
+            (8, "2026-11-02T09:00:00", 2),
+        ):
+            call = {"id": call_id, "direction": "INBOUND", "status": "COMPLETED",
+                    "createdAt": f"{created}Z", "endedAt": f"{created}Z"}  # fmt: skip
+            db.execute(
+                "INSERT INTO calls (id, created_at, status, direction, ended, raw, synced_at, "
+                "turns, n_turns) VALUES (?, ?, 'COMPLETED', 'INBOUND', 1, ?, ?, ?, 1)",
+                (call_id, created, json.dumps(call), f"{created}Z",
+                 json.dumps([{"role": "CALLER", "text": "same refund"}])),
+            )  # fmt: skip
+            db.execute(
+                "INSERT INTO turns (id, call_id, seq, role, text) "
+                "VALUES (?, ?, 0, 'CALLER', 'same refund')",
+                (turn_id, call_id),
+            )
+    db.close()
+    local = Cli(env={"ZAZA_ARCHIVE": str(path)})
+    found = local("calls", "search", "refund", "--json")
+    assert found.exit_code == 0, found.stderr
+    assert [hit["call_id"] for hit in json.loads(found.stdout)] == [8, 7]  # newest first
+    assert "updating the archive" in found.stderr and "from schema 3 to" in found.stderr
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        db.execute("INSERT INTO turns_fts (turns_fts) VALUES ('integrity-check')")
+        ids = dict(db.execute("SELECT call_id, id FROM turns"))
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert ids[8] < ids[7]
+    assert {"turns_call", "turns_added", "turns_removed", "calls_deleted"} <= names
 
 
 # ---------------------------------------------------------------- stats parity

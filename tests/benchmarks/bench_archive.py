@@ -12,7 +12,9 @@ Goals (issue 14):
   - a sync with nothing new makes <= 10 requests (counted from `--debug`);
   - archive size per call (reported);
   - over an archive of --search-calls calls: the query alone (in-process `search()`, the
-    best 20 with snippets) has a median <= 20 ms (p95 reported), and a whole
+    best 20 with snippets, 50 queries) has a median <= 20 ms (p95 reported); over
+    1,000,000 calls (issue 19) a median <= 50 ms, a p95 <= 300 ms, and a very common word
+    <= 1.0x the raw ranked FTS5 query (`--search-calls 1000000 --no-grep`); a whole
     `zaza calls search WORD` process (every hit, piped) takes <= 0.5x `grep -ril WORD`
     over the same transcripts exported as text files;
   - `zaza calls stats --local` over an archive of --search-calls calls takes <= 0.2x the
@@ -44,17 +46,19 @@ QUERY_BUDGET_MS = 20.0
 PROCESS_BUDGET = 0.5
 STATS_BUDGET = 0.2
 STATS_GROUPINGS = ("status", "day", "hour")
+# 50 varied queries over the sandbox's transcripts: rare and very common words, phrases,
+# prefixes, NEAR, AND/OR/NOT, Spanish, French and Japanese.
 QUERIES = [
-    "refund",
-    "thursday",
-    "予約",
-    "espanol",
-    '"call you back"',
-    "reschedul*",
-    "NEAR(plan month, 6)",
-    "refund AND card",
-    "rembours* OR reembolso",
-]
+    "refund", "thursday", "予約", "espanol", '"call you back"', "reschedul*",
+    "NEAR(plan month, 6)", "refund AND card", "rembours* OR reembolso", "acme",
+    "pro", "plan", "price", "month", "webinar", "salesforce", "delivery", "arrived",
+    "cancel*", "subscription", "expensive", "renew*", "friday", "calendar", "appointment",
+    "discount", "yearly", '"out for delivery"', '"pro plan"', '"end of the month"',
+    "interested NOT thanks", "thursday AND friday", "booked OR reserved", "unlimited minutes",
+    "NEAR(call back, 3)", "review*", "integrate", "message tone", "tomorrow afternoon",
+    "reembolso", "jueves", "remboursement", "jeudi", "返金", "木曜日", "料金",
+    "removed number", "fixed", "help*", "contract",
+]  # fmt: skip
 GREP_WORD = "refund"
 
 
@@ -216,22 +220,27 @@ def big_archive(work: Path, calls: int) -> Path:
 COMMON_WORD = "acme"  # in nearly every greeting of the sandbox's agents
 
 
-def common_word_ratio(archive: Any) -> float:
-    """zaza's best 20 for a word in most turns, over the raw ranked FTS5 query (the floor
-    any ranking pays): medians of 7, interleaved."""
+def common_word_ratios(archive: Any) -> tuple[float, float]:
+    """zaza's best 20 for a word in most turns (as searched, and with --rank-all) over the
+    raw ranked FTS5 query (the floor any ranking of every match pays): medians of 7,
+    interleaved."""
     from zazacli.api.listing import CallFilter
     from zazacli.archive.search import search
 
     raw = "SELECT rowid FROM turns_fts WHERE turns_fts MATCH ? ORDER BY rank LIMIT 20"
-    ours, floor = [], []
+    ours, every, floor = [], [], []
     for _ in range(7):
         started = time.perf_counter()
-        list(search(archive, COMMON_WORD, CallFilter(), limit=20))
+        list(search(archive, COMMON_WORD, CallFilter(), limit=20).hits)
         ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        list(search(archive, COMMON_WORD, CallFilter(), limit=20, rank_all=True).hits)
+        every.append(time.perf_counter() - started)
         started = time.perf_counter()
         archive.conn.execute(raw, (COMMON_WORD,)).fetchall()
         floor.append(time.perf_counter() - started)
-    return statistics.median(ours) / statistics.median(floor)
+    base = statistics.median(floor)
+    return statistics.median(ours) / base, statistics.median(every) / base
 
 
 def bench_search(work: Path, calls: int, no_grep: bool = False) -> bool:
@@ -245,30 +254,36 @@ def bench_search(work: Path, calls: int, no_grep: bool = False) -> bool:
     per_query: dict[str, list[float]] = {}
     try:
         for query in QUERIES:
-            list(search(archive, query, CallFilter(), limit=20))  # warm the cache
+            list(search(archive, query, CallFilter(), limit=20).hits)  # warm the cache
             per_query[query] = []
-            for _ in range(30):
+            for _ in range(10):
                 started = time.perf_counter()
-                hits = list(search(archive, query, CallFilter(), limit=20))
+                found = search(archive, query, CallFilter(), limit=20)
+                hits = list(found.hits)
                 per_query[query].append((time.perf_counter() - started) * 1000)
             matches = archive.conn.execute(
                 "SELECT count(*) FROM turns_fts WHERE turns_fts MATCH ?",
                 (match_query(query),),
             ).fetchone()[0]
+            among = "" if found.ranked is None else f", best of the newest {found.ranked:,}"
             print(f"  {query:<26} {statistics.median(per_query[query]):7.2f} ms median, "
-                  f"{matches:>7,} matching turns, {len(hits)} shown")  # fmt: skip
-        common = common_word_ratio(archive)
+                  f"{matches:>7,} matching turns, {len(hits)} shown{among}")  # fmt: skip
+        common, common_all = common_word_ratios(archive)
     finally:
         archive.close()
     every = sorted(ms for values in per_query.values() for ms in values)
-    median = statistics.median(every)
-    p95 = every[int(len(every) * 0.95)]
-    print(f"query alone (best 20, with snippets), {calls:,} calls: median {median:.2f} ms, "
-          f"p95 {p95:.2f} ms (goal: median <= {QUERY_BUDGET_MS:.0f} ms)")  # fmt: skip
+    median, p95 = statistics.median(every), every[int(len(every) * 0.95)]
+    # Issue 14 asked for 20 ms over 100,000 calls; issue 19 for 50 ms (p95 300) over 1M.
+    median_goal, p95_goal = (QUERY_BUDGET_MS, None) if calls < 1_000_000 else (50.0, 300.0)
+    goals = f"median <= {median_goal:.0f} ms" + (f", p95 <= {p95_goal:.0f} ms" if p95_goal else "")
+    print(f"query alone (best 20, with snippets), {len(QUERIES)} queries, {calls:,} calls: "
+          f"median {median:.2f} ms, p95 {p95:.2f} ms, max {every[-1]:.2f} ms "
+          f"(goal: {goals})")  # fmt: skip
     print(f"a very common word ({COMMON_WORD!r}), best 20: {common:.2f}x FTS5's own ranked "
-          "LIMIT 20 (goal: <= 1.0x; issue 19)")  # fmt: skip
+          f"LIMIT 20 (goal: <= 1.0x; issue 19); with --rank-all {common_all:.2f}x")  # fmt: skip
+    ok = median <= median_goal and (p95_goal is None or p95 <= p95_goal) and common <= 1.0
     if no_grep:
-        return median <= QUERY_BUDGET_MS
+        return ok
 
     texts = work / f"texts{calls}"
     if not texts.exists():
@@ -290,7 +305,7 @@ def bench_search(work: Path, calls: int, no_grep: bool = False) -> bool:
     print(f"  zaza calls search (every hit)    {zaza_s:6.3f} s  {zaza_s / grep_s:4.2f}x  "
           f"({len(hits.splitlines()):,} hits; goal <= {PROCESS_BUDGET}x)")  # fmt: skip
     print(f"  zaza calls search --limit 20     {limited_s:6.3f} s  {limited_s / grep_s:4.2f}x")
-    return median <= QUERY_BUDGET_MS and zaza_s / grep_s <= PROCESS_BUDGET
+    return ok and zaza_s / grep_s <= PROCESS_BUDGET
 
 
 # ---------------------------------------------------------------- stats

@@ -8,12 +8,20 @@ the API last sent it, without `turns`) and `turns` (its turns as sent) are the r
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+
+from zazacli.archive.order import renumber_turns
+
+# A step is SQL, or a function of the connection when SQL alone cannot say it.
+Step = str | Callable[[sqlite3.Connection], None]
+
 # The UTC quarter-hour a call was created in (`2026-11-26T14:2` is 14:30-14:45): what
 # `calls stats --local` groups days and hours by. Indexed below, so queries must write it
 # exactly so; like a migration, it never changes once released.
 QUARTER = "substr(created_at, 1, 14) || (CAST(substr(created_at, 15, 2) AS INTEGER) / 15)"
 
-MIGRATIONS: list[tuple[str, ...]] = [
+MIGRATIONS: list[tuple[Step, ...]] = [
     (
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
         # created_at: `created_key` form (UTC, sorts as time does); ended: call_is_over;
@@ -108,6 +116,13 @@ MIGRATIONS: list[tuple[str, ...]] = [
             updated INTEGER NOT NULL,
             deleted INTEGER NOT NULL
         )""",
+    ),
+    (
+        # Turn ids in time order (archive/order.py): search ranks and breaks ties inside
+        # the index, and finds the newest matches of a very common word, without a join.
+        renumber_turns,
+        # The hidden calls, which search leaves out by turn id (a handful, looked up once).
+        "CREATE INDEX calls_deleted ON calls (id) WHERE deleted_at IS NOT NULL",
     ),
 ]
 

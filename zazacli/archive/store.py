@@ -19,6 +19,7 @@ from typing import Any
 
 from zazacli.api.listing import CallFilter, created_key
 from zazacli.api.values import call_is_over
+from zazacli.archive import order
 from zazacli.archive.schema import MIGRATIONS, SCHEMA_VERSION
 from zazacli.archive.tokens import index_text, storable
 from zazacli.calls.stats import field_int, field_seconds, field_text, field_upper
@@ -182,7 +183,7 @@ class Archive:
         with archive_errors(path):
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
             try:
-                _prepare(conn, path)
+                _prepare(conn, path, warn)
             except BaseException:
                 conn.close()
                 raise
@@ -457,7 +458,8 @@ def _store_detail(
     raw = to_json(record)
     row = conn.execute("SELECT raw FROM calls WHERE id = ?", (call_id,)).fetchone()
     changed = row is None or row[0] != raw
-    conn.execute(_UPSERT, (call_id, *_columns(record), raw, run, utc_now()))
+    columns = _columns(record)
+    conn.execute(_UPSERT, (call_id, *columns, raw, run, utc_now()))
     if not call_is_over(record):
         return LIVE, changed
     turns = call.get("turns")
@@ -473,7 +475,11 @@ def _store_detail(
         if isinstance(turn, dict)
     ]
     conn.execute("DELETE FROM turns WHERE call_id = ?", (call_id,))
-    conn.executemany("INSERT INTO turns (call_id, seq, role, text) VALUES (?, ?, ?, ?)", rows)
+    first = order.first_free(conn, order.base(columns[0]), len(rows))
+    conn.executemany(
+        "INSERT INTO turns (id, call_id, seq, role, text) VALUES (?, ?, ?, ?, ?)",
+        [(first + index, *row) for index, row in enumerate(rows)],
+    )
     conn.execute(
         "UPDATE calls SET turns = ?, n_turns = ? WHERE id = ?",
         (to_json(turns), len(rows), call_id),
@@ -525,7 +531,7 @@ def _last_sync(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
     }
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, warn: Callable[[str], None]) -> None:
     """WAL, then every migration not yet applied, each in one transaction. Another
     program's database is refused before anything is written to it."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -546,12 +552,17 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
         )
     if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master").fetchone():
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only before the first table
+    if 0 < version < SCHEMA_VERSION:
+        warn(
+            f"updating the archive {path} from schema {version} to {SCHEMA_VERSION}, once "
+            "(about a minute per million calls)"
+        )
     for step in range(version, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
             if conn.execute("PRAGMA user_version").fetchone()[0] == step:
                 for statement in MIGRATIONS[step]:
-                    conn.execute(statement)
+                    statement(conn) if callable(statement) else conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {step + 1}")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -55,6 +55,14 @@ SearchLimitOpt = Annotated[
         help="At most N hits [default: 20 on a terminal, else all].",
     ),
 ]
+RankAllOpt = Annotated[
+    bool,
+    typer.Option(
+        "--rank-all",
+        help="With a limit, rank every match of a very common query, not only its newest "
+        "matches (slower).",
+    ),
+]
 
 
 def search(
@@ -67,6 +75,7 @@ def search(
     direction: DirectionOpt = None,
     role: RoleOpt = None,
     limit: SearchLimitOpt = None,
+    rank_all: RankAllOpt = False,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     jsonl: JsonlOpt = False,
@@ -102,24 +111,26 @@ def search(
     # A person at a terminal (whatever the format) gets the best 20; a pipe gets every hit.
     default_limit = limit is None and out.terminal
     path = archive_path(app_ctx, archive_file)
-    more = False
+    more, ranked = False, None
     with archive_errors(path):
         store = Archive.open(path, create=False, warn=app_ctx.out.warn)
         try:
             # One hit more than shown on a terminal tells whether there are more.
             wanted = TERMINAL_DEFAULT_LIMIT + 1 if default_limit else limit
-            hits = run_search(
+            found = run_search(
                 store,
                 query,
                 filters,
                 role=speaker,
                 limit=wanted,
                 include_deleted=include_deleted,
+                rank_all=rank_all,
             )
+            hits, ranked = found.hits, found.ranked
             if default_limit:
-                found = list(hits)
-                more = len(found) > TERMINAL_DEFAULT_LIMIT
-                hits = iter(found[:TERMINAL_DEFAULT_LIMIT])
+                best = list(hits)
+                more = len(best) > TERMINAL_DEFAULT_LIMIT
+                hits = iter(best[:TERMINAL_DEFAULT_LIMIT])
             with out.paged():
                 shown = search_results(out, hits, chosen)
         finally:
@@ -128,3 +139,8 @@ def search(
         out.notice("no matches")
     elif more:
         out.notice(f"showing the best {shown}; use --limit N for more")
+    if ranked is not None:
+        out.notice(
+            f"more than {ranked:,} turns match: the best of the newest {ranked:,} are shown "
+            "(--rank-all ranks every match, slower)"
+        )
