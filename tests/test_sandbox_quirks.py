@@ -4,6 +4,7 @@ bend (sort, the Date header, the request counter), over raw HTTP on loopback."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 import time
@@ -504,3 +505,70 @@ def test_created_quirks_swapped_on_a_running_server_are_not_served_from_cache(
     sb.app.quirks = dataclasses.replace(sb.app.quirks, created_epoch_ms=False)
     assert c.get("/calls", params=page).json()["content"] == plain
     c.close()
+
+
+# ---------------------------------------------------------------- the history and its pages
+# What zaza does against each: the CLI against a sandbox with the quirk, over loopback.
+
+
+def quirk_cli(running: Sandbox, tmp_path: Any) -> Any:
+    from conftest import Cli
+
+    env = {"ZAZA_BASE_URL": running.base_url, "ZAZA_API_KEY": running.api_key}
+    return Cli(env={**env, "ZAZA_ARCHIVE": str(tmp_path / "a.sqlite3")})
+
+
+def test_redirect_is_not_followed(make_sandbox: MakeSandbox, tmp_path: Any) -> None:
+    running = make_sandbox(quirks=("redirect",))
+    result = quirk_cli(running, tmp_path)("calls", "list")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "the API answered 307 → https://elsewhere.invalid/api/v1/calls" in result.stderr
+    assert "zaza does not follow redirects" in result.stderr
+    assert running.api_key not in result.stderr
+
+
+def test_dup_ids_are_shown_once_and_the_unseen_said(
+    make_sandbox: MakeSandbox, tmp_path: Any
+) -> None:
+    """Pages overlapping by one: every call once, and the two never listed are said."""
+    running = make_sandbox(quirks=("dup-ids",), live_calls=False)
+    cli = quirk_cli(running, tmp_path)
+    result = cli("calls", "list", "--all", "-o", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    shown = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert len(shown) == len(set(shown)) == SEEDED - 2
+    assert f"announced {SEEDED} calls but listed {SEEDED - 2} different ones" in result.stderr
+    synced = cli("calls", "sync")
+    assert synced.exit_code == 1  # the archive does not take the range as held
+    assert "2 never came" in synced.stderr
+
+
+def test_endless_pages_without_totals_end_with_an_error(
+    make_sandbox: MakeSandbox, tmp_path: Any
+) -> None:
+    running = make_sandbox(quirks=("endless-no-total",), live_calls=False)
+    result = quirk_cli(running, tmp_path)("calls", "list", "--all", "-o", "jsonl")
+    assert result.exit_code == 1
+    assert "answered page 2 again when asked for page 3" in result.stderr
+    assert "repeats its last page past the end" in result.stderr
+    shown = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert len(shown) == len(set(shown)) == SEEDED  # nothing printed twice
+    assert running.app.requests["GET /calls"] == 4
+
+
+def test_changed_after_sync_and_deleted_are_found_by_a_refresh(
+    make_sandbox: MakeSandbox, tmp_path: Any
+) -> None:
+    running = make_sandbox(quirks=("changed-after-sync", "deleted"), calls=40, live_calls=False)
+    cli = quirk_cli(running, tmp_path)
+    first = json.loads(cli("calls", "sync", "--json").stdout)
+    assert (first["new"], first["updated"]) == (40, 0)
+    refreshed = cli("calls", "sync", "--refresh", "--json")
+    report = json.loads(refreshed.stdout)
+    assert (report["new"], report["updated"], report["deleted"]) == (0, 36, 4), report
+    local = cli("calls", "list", "--local", "--all", "-o", "jsonl")
+    calls = [json.loads(line) for line in local.stdout.splitlines()]
+    assert len(calls) == 36 and not any(call["id"] % 10 == 0 for call in calls)
+    assert {call["disposition"] for call in calls} == {"AMENDED"}
+    hits = cli("calls", "search", "re-run", "--json")
+    assert len(json.loads(hits.stdout)) == 36

@@ -224,7 +224,7 @@ class Pager:
         if page.kind == "spring" and number is not None and page.number not in (None, number):
             raise ScanError(
                 f"the server answered page {page.number} again when asked for page {number} "
-                f"of {self.what}: it ignores `{PAGE_PARAM}`",
+                f"of {self.what}: it ignores `{PAGE_PARAM}`, or repeats its last page past the end",
                 hint="zaza stopped rather than list the same calls again; "
                 "`zaza doctor` shows what the server honours",
             )

@@ -32,6 +32,20 @@ QUIRKS: dict[str, tuple[str, str]] = {
         "createdAt shows S seconds (>= 0) before real creation; date filters agree",
     ),
     "created-epoch-ms": ("", "createdAt is epoch milliseconds (1764770591000), not ISO-8601"),
+    "changed-after-sync": (
+        "",
+        "an ended call's disposition and transcript change after its first GET /calls/{id}",
+    ),
+    "deleted": ("", "a call whose id ends in 0 is erased after its first GET /calls/{id}"),
+    "dup-ids": (
+        "",
+        "GET /calls pages overlap by one (a call arriving between reads); the oldest go unseen",
+    ),
+    "endless-no-total": (
+        "",
+        "GET /calls pages say no totals and never the last; past the end, the last page again",
+    ),
+    "redirect": ("", "every request is answered 307 to the same path on another host"),
     "created-local": (
         "ZONE",
         "createdAt is wall-clock time in ZONE, no offset (2026-12-03T11:03:11)",
@@ -61,6 +75,12 @@ class Quirks:
     created_lag: float = 0.0
     created_epoch_ms: bool = False
     created_local: str | None = None
+    # What the history does after it was read, and pages that cannot be trusted.
+    changed_after_sync: bool = False
+    deleted: bool = False
+    dup_ids: bool = False
+    endless_no_total: bool = False
+    redirect: bool = False
 
 
 def _form(name: str) -> str:

@@ -426,6 +426,8 @@ class SandboxApp:
             )
         route = self._route(path[len(API_PREFIX) :])
         self.count(f"{method} {route[3] if route else path[len(API_PREFIX) :]}")
+        if self.quirks.redirect:
+            return Response(307, b"", (("Location", f"https://elsewhere.invalid{path}"),))
         if not self._authorized(headers.get("Authorization")):
             return error_response(
                 401,
@@ -544,7 +546,10 @@ class SandboxApp:
         if action == "campaign" and key in self._campaign_json:
             return Response(200, self._campaign_json[key])
         if action == "call" and key in self.by_id:
-            return Response(200, self.call_detail(self.by_id[key]))
+            call = self.by_id[key]
+            body = self.call_detail(call)
+            self._after_read(call)
+            return Response(200, body)
         return error_response(404, f"{noun} {key} not found", path, now=self.now())
 
     def _campaign_page(self, params: dict[str, list[str]]) -> Response:
@@ -562,6 +567,20 @@ class SandboxApp:
             turns = transcript(call, self.agents.get(call.agent_id), self.config.seed, now)
         detail["turns"] = turns
         return dumps(detail)
+
+    def _after_read(self, call: CallRecord) -> None:
+        """changed-after-sync and deleted: the history moves once a call has been read."""
+        quirks = self.quirks
+        if quirks.deleted and call.id % 10 == 0:
+            self.delete_call(call.id)
+        elif (
+            quirks.changed_after_sync
+            and call.id not in self._amended_turns
+            and self.now() >= call.end_at
+        ):
+            turns = json.loads(self.call_detail(call))["turns"]
+            note = {"role": "SYSTEM", "text": "transcript re-run after review"}
+            self.amend_call(call.id, disposition="AMENDED", turns=[*turns, note])
 
     # --- what a real API does to its history, on demand (for tests and demos) ---------
 
@@ -642,7 +661,8 @@ class SandboxApp:
             lo = bisect_left(calls, start, 0, hi, key=key)
         if end is not None:
             hi = max(lo, bisect_left(calls, end, lo, hi, key=key))
-        skip = page * size
+        # dup-ids: a call arrives before each page is read, so each starts one item later.
+        skip = page * size - (page if quirks.dup_ids else 0)
         if direction is None and statuses is None and agent_id is None:
             total = hi - lo
             if oldest_first:
@@ -665,10 +685,14 @@ class SandboxApp:
                 if skip <= total < skip + size:
                     chosen.append(call)
                 total += 1
+        if quirks.endless_no_total and not chosen and page > 0 and total > 0:
+            return self.list_calls({**params, "page": [str((total - 1) // size)]})
         form = self.created_form()
         items = b",".join([call.summary_json(now, form) for call in chosen])
         if quirks.bare_array:
             return Response(200, b"[%b]" % items)
+        if quirks.endless_no_total:
+            return Response(200, b'{"content":[%b],"number":%d,"size":%d}' % (items, page, size))
         pages = math.ceil(total / size)
         body = (
             b'{"content":[%b],"totalElements":%d,"totalPages":%d,"number":%d,"size":%d,'
