@@ -30,9 +30,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test sees the developer's profiles, keys or colour settings."""
+    """No test sees the developer's profiles, keys, colour settings or terminal size."""
     for name in list(os.environ):
-        if name.startswith("ZAZA_") or name in ("NO_COLOR", "FORCE_COLOR"):
+        # COLUMNS and LINES: pytest-xdist's workers set 80x24; a test sizes its terminal.
+        if name.startswith("ZAZA_") or name in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES"):
             monkeypatch.delenv(name)
     config_dir = tmp_path / "config"
     monkeypatch.setenv("ZAZA_CONFIG_DIR", str(config_dir))
@@ -322,3 +323,16 @@ def fault_server() -> Iterator[FaultServer]:
     )
     server.shutdown()
     server.server_close()
+
+
+def sized_pty(rows: int = 50, columns: int = 120) -> tuple[int, int]:
+    """A pseudo-terminal (leader, follower) of a known size: a new one is 0x0, which each
+    program (and each test runner) reads its own way."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    return leader, follower

@@ -674,6 +674,7 @@ def test_calls_of_one_instant_and_without_a_date_keep_their_turns_apart(
         assert db.execute("SELECT count(*) FROM turns").fetchone()[0] == 7
 
 
+@pytest.mark.slow
 def test_a_very_common_word_is_ranked_among_its_newest_matches(tmp_path: Path) -> None:
     """Over 25,000 matching turns, a --limit search ranks the newest 25,000 and says so;
     --rank-all ranks every match (here the oldest call says it best)."""

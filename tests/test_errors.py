@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from conftest import Cli, FaultServer, Sleeps, no_waiting, send
+from conftest import Cli, FaultServer, Sleeps, no_waiting, send, sized_pty
 
 from zazacli.context import Timing
 
@@ -335,13 +335,12 @@ def test_oversized_answer_to_zaza_api_is_exit_1(fault_server: FaultServer) -> No
 def stderr_on_a_terminal(server: FaultServer, *args: str, **env: str) -> str:
     """What `zaza ARGS` shows with its stderr on a real pseudo-terminal (stdout discarded)."""
     import os
-    import pty
     import subprocess
     import sys
 
     from conftest import REPO
 
-    leader, follower = pty.openpty()
+    leader, follower = sized_pty(columns=200)
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "zazacli", *args],

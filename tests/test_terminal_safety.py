@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import Cli, FaultServer, no_waiting, send
+from conftest import Cli, FaultServer, no_waiting, send, sized_pty
 
 from zazacli.sanitize import json_safe, terminal_safe
 
@@ -281,14 +281,13 @@ def test_error_lines_are_inert(hostile: Cli, tty: str) -> None:
 def on_a_terminal(args: list[str], url: str) -> tuple[int, str]:
     """`zaza ARGS` with stdout and stderr on a real pseudo-terminal: exit code and output."""
     import os
-    import pty
     import select
     import subprocess
     import sys
     import time
 
     env = {**os.environ, "ZAZA_BASE_URL": url, "ZAZA_API_KEY": KEY, "COLUMNS": "120"}
-    leader, follower = pty.openpty()
+    leader, follower = sized_pty()
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "zazacli", *args],
