@@ -474,9 +474,12 @@ def test_docs_fixed_points() -> None:
     assert first.lines[0][1].startswith("pip install . && zaza --sandbox ")
     development = section(readme, "Development", "README.md")
     # .ci/run runs these two.
-    assert "```sh\npython -m pip install -e '.[test]'\npython -m pytest\n```" in development
+    install, test = "python -m pip install -e '.[test]'", "python -m pytest -n auto"
+    assert f"```sh\n{install}\n{test}\n```" in development
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "python -m pip install --quiet -e '.[test]'" in ci and f"\n{test}\n" in ci
     for command in (
-        'python -m pytest -m "not slow"',
+        'python -m pytest -m "not slow" -n auto',
         "ruff check",
         "ruff format --check",
         "mypy zazacli",

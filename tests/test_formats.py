@@ -1,7 +1,7 @@
-"""Issue 13, items 4, 5 and 8: one output option (`-o/--format`, with `--json`, `--jsonl`
-and `--csv` as aliases), `--fields` and `--header`, two formats as a usage error, and
-the pager on a terminal. The real CLI against a real sandbox (or a fault server that
-records every request); the pager through a real pseudo-terminal."""
+"""One output option (`-o/--format`, with `--json`, `--jsonl` and `--csv` as aliases),
+`--fields` and `--header`, two formats as a usage error, and the pager on a terminal. The
+real CLI against a real sandbox (or a fault server that records every request); the pager
+through a real pseudo-terminal."""
 
 from __future__ import annotations
 

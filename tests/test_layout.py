@@ -1,4 +1,4 @@
-"""Layouts that fit the terminal, and output with no Python in it (issue 13, items 3 and 11).
+"""Layouts that fit the terminal, and output with no Python in it (no None, True or False).
 
 Event lines (`calls tail`, `webhooks listen`) and tables are checked on a real
 pseudo-terminal of 80 and 120 columns (no COLUMNS: zaza asks the terminal), or through the
@@ -188,7 +188,8 @@ def test_a_table_at_80_columns_hides_the_same_columns_whatever_the_data(cli: Cli
             result.stderr.splitlines()
         )
     assert len({tuple(table_header(result.stdout)) for result in results}) == 1
-    # The issue's complaint: 20 columns free while DIRECTION, FROM and AGENT were dropped.
+    # The layout this guards against: 20 columns free while DIRECTION, FROM and AGENT were
+    # dropped.
     assert "AGENT" in table_header(results[0].stdout)
 
 

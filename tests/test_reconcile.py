@@ -1,7 +1,9 @@
-"""Reconciliation that cannot be fooled (issue 10, points 5 and 6), over real sandboxes that
-play servers the docs allow: answers without an id, lost answers, lost dispatches, a
-skewed clock, a list that shows new calls late. Asserted: the exit code, the id printed,
-the number of POSTs that went over the wire and the calls the API really queued."""
+"""Reconciliation that cannot be fooled: a dispatch whose answer is lost is found in the call
+list, never mistaken for an older call, and a batch row of unknown outcome is never dialled
+twice. Over real sandboxes that play servers the docs allow: answers without an id, lost
+answers, lost dispatches, a skewed clock, a list that shows new calls late. Asserted: the
+exit code, the id printed, the number of POSTs that went over the wire and the calls the API
+really queued."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""`zaza calls tail` and the poller behind it (zazacli/tail.py).
+"""`zaza calls tail` and the poller behind it (`CallFollower`, zazacli/calls/tail.py).
 
 End to end against the sandbox (a real dispatch while tail runs in a subprocess, then
-Ctrl-C), and the poller's rules against a scripted call list on a loopback server with
-injected sleeps: what counts as new, what as a change, 429 backoff, bounded memory.
+Ctrl-C; the command in-process with a fake Timing), and the poller's rules against a
+scripted call list on a loopback fault server with an injected sleep and clock: what counts
+as new, what as a change, 429 backoff, network failures, a duration, bounded memory.
 """
 
 from __future__ import annotations

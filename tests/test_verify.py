@@ -1,6 +1,6 @@
-"""Issue 10, "verify, don't trust": GET /calls checked against what was asked, over real
-sandboxes playing servers that read the contract differently (quirks), and scripted servers
-for what no sandbox does. Each test asserts the exact ids, counts and exit codes."""
+"""Verify, don't trust: GET /calls checked against what was asked, over real sandboxes
+playing servers that read the contract differently (quirks), and scripted servers for what
+no sandbox does. Each test asserts the exact ids, counts and exit codes."""
 
 from __future__ import annotations
 

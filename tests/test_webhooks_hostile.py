@@ -1,8 +1,8 @@
 """`zaza webhooks` against hostile senders: escapes, forgeries, slow senders, floods, full disks.
 
 Every test drives a real listener over loopback (in-process on port 0, or `python -m zazacli
-webhooks listen` in a subprocess) with raw sockets or httpx playing the attacker. Each list
-of hostile inputs is a list, so the count issue 11 asks for can be read off.
+webhooks listen` in a subprocess) with raw sockets or httpx playing the attacker. The
+hostile inputs of each test are a list, so how many cases it covers can be read off.
 """
 
 from __future__ import annotations

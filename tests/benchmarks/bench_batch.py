@@ -1,7 +1,7 @@
 """Batch dispatch pace and safety: `zaza calls batch` against a rate-limited sandbox.
 
 Run: python tests/benchmarks/bench_batch.py [--rows 300] [--rate 600/min]
-Goal (issue 4): the achieved dispatch rate is >= 90% of the sandbox's limit
+Goal: the achieved dispatch rate is >= 90% of the sandbox's limit
 (--rate-limit 600, i.e. 10/s), and no number is dialled twice. Three scenarios: a clean
 API, one that fails 5% of GETs (--error-rate 0.05), and one that answers every dispatch a
 second late (--slow-dispatch 1, with enough concurrency to keep the pace). The rate is

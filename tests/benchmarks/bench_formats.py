@@ -1,7 +1,7 @@
 """Output speed: `zaza calls list --all` as JSONL and as CSV, against a hand-written loop.
 
 Run: python tests/benchmarks/bench_formats.py [--calls 100000] [--rounds 5]
-Goals (issue 12): --jsonl <= 1.0x the loop (paging GET /calls, json.dumps per item), and
+Goals: --jsonl <= 1.0x the loop (paging GET /calls, json.dumps per item), and
 --csv <= 1.1x --jsonl. All three run as subprocesses against one sandbox (itself a
 subprocess), interleaved round by round, so a slow moment of the machine hits each alike;
 medians reported, stdout to /dev/null.

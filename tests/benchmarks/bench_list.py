@@ -1,8 +1,8 @@
 """Pagination speed and memory: `zaza calls list --all --jsonl` against a hand-written loop.
 
 Run: python tests/benchmarks/bench_list.py [--calls 100000] [--rounds 3]
-Goals: <= 1.3x the loop's time, peak RSS <= 60 MiB (issue 3); at 1,000,000 calls
-(`--calls 1000000 --rounds 1`), peak RSS <= 1.2x the loop's (issue 19: memory must not grow
+Goals: <= 1.3x the loop's time, peak RSS <= 60 MiB; at 1,000,000 calls
+(`--calls 1000000 --rounds 1`), peak RSS <= 1.2x the loop's (memory must not grow
 with the listing). Both run as subprocesses against the same sandbox (itself a
 subprocess), interleaved, medians reported.
 """

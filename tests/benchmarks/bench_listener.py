@@ -2,10 +2,10 @@
 
 Run: python tests/benchmarks/bench_listener.py [--events 5000] [--senders 16] [--rounds 3]
      [--sender auto|wrk|threads]
-Goal (issue 5): >= 2,000 events/s, and the saved count equals the acknowledged count,
-each event exactly once; still so with issue 11's checks (a deadline per request, a cap
-on connections, whole-line writes). The listener runs as `zaza webhooks listen --save F --jsonl
->/dev/null` in a subprocess. Senders: `wrk` with a generated Lua script when it is
+Goal: >= 2,000 events/s, and the saved count equals the acknowledged count, each event
+exactly once; still so with the checks against hostile senders (a deadline per request, a
+cap on connections, whole-line writes). The listener runs as `zaza webhooks listen --save F
+--jsonl >/dev/null` in a subprocess. Senders: `wrk` with a generated Lua script when it is
 installed, else threads on raw keep-alive sockets (cheap enough not to be the bottleneck).
 Events/s is measured on the listener's side, from the first to the last saved
 `received_at`, so both senders are timed the same way; medians over the rounds.

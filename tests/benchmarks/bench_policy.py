@@ -2,7 +2,7 @@
 
 Run: python tests/benchmarks/bench_policy.py [--numbers 1000000] [--ledger 100000]
      [--rows 10000] [--rounds 11]
-Targets (issue 18):
+Targets:
 - `zaza dnc import` of 1,000,000 numbers: <= 30 s (one run, whole process);
 - `zaza dnc check NUMBER` against that list: whole process <= 1.1x `zaza --version`
   (interleaved rounds, medians; `python -c "import sqlite3"` over `python -c pass` is shown

@@ -2,7 +2,7 @@
 
 Run: python tests/benchmarks/bench_startup.py [--rounds 15]
 Compiles zazacli's bytecode first, as `pip install .` does.
-Targets: --version <= 4x, --help <= 7x, agents list --json (sandbox) <= 11x (issue 12), and
+Targets: --version <= 4x, --help <= 7x, agents list --json (sandbox) <= 11x, and
 zazacli's own modules <= 5% of that command's import time (`python -X importtime`, the
 medians of the self times over the rounds). `import typer, httpx` is the floor for reference.
 """

@@ -1,7 +1,7 @@
 """Stats speed and memory: `zaza calls stats --by day` against `zaza calls list --all --jsonl`.
 
 Run: python tests/benchmarks/bench_stats.py [--calls 100000] [--rounds 3]
-Goal (issue 7): stats takes <= 1.2x the time of the list on the same sandbox, with peak
+Goal: stats takes <= 1.2x the time of the list on the same sandbox, with peak
 RSS <= 60 MiB. Both run as subprocesses against the same sandbox (itself a subprocess),
 interleaved, medians reported; stdout goes to /dev/null, so stats prints its TSV.
 """

@@ -50,8 +50,10 @@ class ZazaApi:
     ) -> Iterator[dict[str, Any]]:
         """Every item of a list endpoint, fetched page by page as the caller consumes them.
 
-        Memory stays at one page (plus the ids seen). Paging is checked (see listing.Pager):
-        a page that repeats or does not advance raises ScanError, never loops.
+        Memory stays at one page, plus the ids seen (`paging.SeenIds`: a bit per integer id).
+        Paging is checked (see `paging.Pager`): a page that repeats or does not advance, or
+        more pages than the first announced or than `max_pages`, raises ScanError; it never
+        loops.
         """
         if limit is not None and limit <= 0:
             return

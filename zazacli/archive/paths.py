@@ -9,7 +9,6 @@ from zazacli.config import api_scope, key_fingerprint
 
 __all__ = ["archives_dir", "default_archive", "key_fingerprint", "known_archives"]
 
-ARCHIVE_ENV = "ZAZA_ARCHIVE"
 SUFFIX = ".sqlite3"
 
 

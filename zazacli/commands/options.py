@@ -163,7 +163,6 @@ FormatOpt = Annotated[str | None, format_option(*FORMATS)]
 ReportFormatOpt = Annotated[str | None, format_option("table", "plain", "json")]
 # Followers: a line per event for a person, a JSON object per event for programs.
 StreamFormatOpt = Annotated[str | None, format_option("table", "jsonl", piped="jsonl")]
-# The aliases, kept from before `--format`; giving two formats is a usage error.
 # The transcript fetchers of export-transcripts and sync.
 ConcurrencyOpt = Annotated[
     int,
@@ -175,6 +174,8 @@ ConcurrencyOpt = Annotated[
         help="Transcripts fetched at once; rate-limited (429) requests back off and retry.",
     ),
 ]
+# The aliases of `-o`, kept from before `--format`; two different formats given together
+# are a usage error (`Output.choose`), the same one twice is one format.
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Same as -o json: one JSON document, the API's own fields.")
 ]
