@@ -343,7 +343,7 @@ def test_names_that_look_like_loopback_are_remote(
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.3.4.5", "[::1]", "localhost"])
 def test_literal_loopback_addresses_may_use_http(host: str) -> None:
-    from zazacli.api.http import check_base_url, is_loopback_host
+    from zazacli.api.urls import check_base_url, is_loopback_host
 
     check_base_url(f"http://{host}:8081/api/v1", allow_insecure_http=False)  # no error
     assert is_loopback_host(host)

@@ -138,7 +138,8 @@ class AppContext:
     def client(self, base_url: str, api_key: str, *, key_hint: str = "") -> ZazaApi:
         """An API client for this base URL and key, with this run's options and timing."""
         from zazacli.api.client import ZazaApi
-        from zazacli.api.http import HttpClient, check_base_url
+        from zazacli.api.http import HttpClient
+        from zazacli.api.urls import check_base_url
 
         check_base_url(base_url, allow_insecure_http=self.options.allow_insecure_http)
         timing = self.timing

@@ -7,19 +7,19 @@ here; endpoint knowledge (paths, field names) lives in `client.py`.
 from __future__ import annotations
 
 import json
-import math
-import os
 import random
 import re
 import socket
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from zazacli import __version__
+from zazacli.api.clock import ServerClock
+from zazacli.api.deadline import Deadline, deadline_backend, proxy_in_env
+from zazacli.api.urls import is_loopback_host
 from zazacli.api.values import SANDBOX_HEADER
 from zazacli.errors import (
     ApiError,
@@ -29,7 +29,7 @@ from zazacli.errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
-    UsageError,
+    ZazaError,
 )
 
 if TYPE_CHECKING:
@@ -56,20 +56,6 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # one response body, decoded
 RETRY_AFTER_CAP = 300.0  # a Retry-After longer than this is not waited out: we give up
 
 
-def is_loopback_host(host: str) -> bool:
-    """`localhost`, or a literal loopback address (127.0.0.0/8, ::1), by address: a name that
-    merely starts with `127.` (`127.0.0.1.evil.example`) is someone else's host."""
-    import ipaddress
-
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 Notice = Callable[[str], None]
 
 
@@ -77,90 +63,8 @@ def _ignore(message: str) -> None:
     pass
 
 
-def check_base_url(base_url: str, *, allow_insecure_http: bool) -> None:
-    """Refuse to send a Bearer key in clear text to anything but this machine."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f"base URL {base_url!r} is not an http(s) URL",
-            hint="for example https://api.example.com/api/v1",
-        )
-    host = parts.hostname
-    if parts.scheme == "http" and not is_loopback_host(host) and not allow_insecure_http:
-        raise UsageError(
-            f"refusing to send the API key over plain HTTP to {host}",
-            hint="use https://, or pass --allow-insecure-http if you really mean it",
-        )
-
-
 class InvalidJsonError(ValueError):
     """A body that parses as JSON but that zaza refuses: NaN/Infinity, or nested too deep."""
-
-
-def split_path(path: str, base_url: str) -> tuple[str, dict[str, list[str]]]:
-    """(path relative to the base URL, query parameters) from what the user typed.
-
-    An absolute URL is accepted only when it points below the base URL itself: the key
-    is never sent to another host.
-    """
-    from urllib.parse import parse_qsl
-
-    text = path.strip()
-    if not text:
-        raise UsageError("PATH is empty", hint="for example: zaza api GET /agents")
-    base = urlsplit(base_url)
-    base_path = base.path.rstrip("/")
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) or text.startswith("//"):
-        target = urlsplit(text)
-        same_origin = (
-            target.scheme.lower() == base.scheme.lower()
-            and (target.hostname or "") == (base.hostname or "")
-            and target.port == base.port
-        )
-        if not same_origin or not (
-            target.path == base_path or target.path.startswith(base_path + "/")
-        ):
-            raise UsageError(
-                f"refusing to send the API key to {target.netloc or text!r}: "
-                f"PATH must be below the base URL {base_url}",
-                hint="give a path relative to the base URL, e.g. /agents",
-            )
-        text = target.path[len(base_path) :] + (f"?{target.query}" if target.query else "")
-    relative, _, raw_query = text.partition("?")
-    relative = relative.split("#", 1)[0]
-    # The public docs write endpoints as /v1/agents; the base URL already ends in /api/v1.
-    for prefix in ("/api/v1", "/v1"):
-        if base_path.endswith(prefix) and (relative == prefix or relative.startswith(prefix + "/")):
-            relative = relative[len(prefix) :]
-            break
-    query: dict[str, list[str]] = {}
-    for key, value in parse_qsl(raw_query, keep_blank_values=True):
-        query.setdefault(key, []).append(value)
-    return _below_base(relative, base_url), query
-
-
-def _below_base(relative: str, base_url: str) -> str:
-    """`relative` with its `.` and `..` segments resolved — percent-encoded ones too, which
-    a server or proxy may decode — so that it can be checked: a path that climbs above the
-    base URL would take the key outside the API (`/../../x` is `/x` on the same host)."""
-    from urllib.parse import unquote
-
-    kept: list[str] = []
-    for segment in relative.split("/"):
-        plain = unquote(segment)
-        if plain in ("", "."):
-            continue
-        if plain == "..":
-            if not kept:
-                raise UsageError(
-                    f"refusing to send the API key to {relative!r}: it climbs above the base "
-                    f"URL {base_url}",
-                    hint="give a path relative to the base URL, e.g. /agents",
-                )
-            kept.pop()
-            continue
-        kept.append(segment)
-    return "/".join(kept)
 
 
 def _no_constant(name: str) -> Any:
@@ -233,145 +137,34 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0.1, min(8.0, 0.5 * 2 ** (attempt - 1)))
 
 
-class ServerClock:
-    """The server's clock, learned from the `Date` header of every response.
-
-    A Date names a whole second D, stamped somewhere between our sending the request
-    (t_sent) and reading its answer (t_received); so the offset (server minus local)
-    lies in [D - t_received, D + 1 - t_sent]. The tightest interval over all responses
-    is kept; `offset` is its midpoint. A header is parsed only when it changes (once a
-    second at most), so a long scan pays two float comparisons per response.
-    """
-
-    SLACK = 0.05  # seconds added to the uncertainty for rounding and scheduling
-
-    def __init__(self, wall: Callable[[], float] = time.time) -> None:
-        self._wall = wall
-        self._low = -math.inf
-        self._high = math.inf
-        self._header: str | None = None
-        self._date: float | None = None
-
-    def observe(self, header: str | None, sent: float, received: float) -> None:
-        """One response's Date header, with the local times around its request."""
-        if not header:
-            return
-        if header != self._header:
-            from email.utils import mktime_tz, parsedate_tz
-
-            parsed = parsedate_tz(header)
-            self._header = header
-            self._date = float(mktime_tz(parsed)) if parsed is not None else None
-        if self._date is None:
-            return
-        low, high = self._date - received, self._date + 1.0 - sent
-        if low > self._high or high < self._low:
-            # Inconsistent with what we knew: a clock was set (ours or theirs). Start over.
-            self._low, self._high = low, high
-            return
-        self._low = max(self._low, low)
-        self._high = min(self._high, high)
-
-    @property
-    def known(self) -> bool:
-        return self._high < math.inf
-
-    @property
-    def offset(self) -> float | None:
-        """Seconds the server's clock is ahead of ours (negative: behind); None if unknown."""
-        return (self._low + self._high) / 2 if self.known else None
-
-    @property
-    def uncertainty(self) -> float | None:
-        """How far `offset` may be off, in seconds; None if unknown."""
-        return (self._high - self._low) / 2 + self.SLACK if self.known else None
-
-    def now(self) -> float:
-        """Epoch seconds on the server's clock (ours while it is unknown)."""
-        return self._wall() + (self.offset or 0.0)
-
-
-class _Deadline(threading.local):
-    """The wall-clock deadline (time.monotonic) of the request this thread is making."""
-
-    at: float | None = None
-
-    def bound(self, timeout: float | None, late: type[Exception]) -> float | None:
-        """`timeout` for one socket operation, cut to what is left of the deadline."""
-        if self.at is None:
-            return timeout
-        left = self.at - time.monotonic()
-        if left <= 0:
-            raise late("the request's total deadline passed")
-        return left if timeout is None else min(timeout, left)
-
-
-def _proxy_in_env() -> bool:
-    names = ("http_proxy", "https_proxy", "all_proxy")
-    return any(os.environ.get(name) or os.environ.get(name.upper()) for name in names)
-
-
-def _deadline_backend(inner: Any, deadline: _Deadline) -> Any:
-    """An httpcore network backend whose every connect, read and write waits at most what is
-    left of the request's deadline. httpx's own timeouts are per socket operation, so a
-    server sending one byte a second (headers or body) would otherwise never time out."""
-    import httpcore
-
-    class Stream(httpcore.NetworkStream):
-        def __init__(self, stream: Any) -> None:
-            self._stream = stream
-
-        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-            data: bytes = self._stream.read(
-                max_bytes, deadline.bound(timeout, httpcore.ReadTimeout)
-            )
-            return data
-
-        def write(self, buffer: bytes, timeout: float | None = None) -> None:
-            self._stream.write(buffer, deadline.bound(timeout, httpcore.WriteTimeout))
-
-        def close(self) -> None:
-            self._stream.close()
-
-        def start_tls(
-            self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-        ) -> Stream:
-            bounded = deadline.bound(timeout, httpcore.ConnectTimeout)
-            return Stream(self._stream.start_tls(ssl_context, server_hostname, bounded))
-
-        def get_extra_info(self, info: str) -> Any:
-            return self._stream.get_extra_info(info)
-
-    class Backend(httpcore.NetworkBackend):
-        def connect_tcp(
-            self,
-            host: str,
-            port: int,
-            timeout: float | None = None,
-            local_address: str | None = None,
-            socket_options: Any = None,
-        ) -> Stream:
-            bounded = deadline.bound(timeout, httpcore.ConnectTimeout)
-            return Stream(inner.connect_tcp(host, port, bounded, local_address, socket_options))
-
-        def connect_unix_socket(
-            self, path: str, timeout: float | None = None, socket_options: Any = None
-        ) -> Stream:
-            bounded = deadline.bound(timeout, httpcore.ConnectTimeout)
-            return Stream(inner.connect_unix_socket(path, bounded, socket_options))
-
-        def sleep(self, seconds: float) -> None:
-            inner.sleep(seconds)
-
-    return Backend()
-
-
 class _BodyTooLarge(Exception):
     pass
 
 
 class _DeadlinePassed(Exception):
     pass
+
+
+class _Send(NamedTuple):
+    """One request as the caller asked for it, sent again as it is on each try."""
+
+    method: str
+    path: str
+    params: dict[str, Any]
+    json_body: Any
+    content: bytes | None
+    headers: dict[str, str]
+
+
+class _Retry(NamedTuple):
+    """A try that may be made again: why, after how long, and the most the request may
+    wait in all (a server's Retry-After is honoured to a cap of its own)."""
+
+    error: Exception
+    delay: float
+    reason: str
+    budget: float
+    response: httpx.Response | None = None  # a retryable answer, raised as is at the end
 
 
 class HttpClient:
@@ -416,20 +209,20 @@ class HttpClient:
         # The whole of one request (connect, send, headers, body) ends within this.
         self.total_timeout = connect + read
         self.read_budget = max(read_deadline, self.total_timeout)
-        self._deadline = _Deadline()
+        self._deadline = Deadline()
         # TLS is verified for https. A plain-http base URL never uses TLS (redirects
         # are not followed), so loading the CA bundle (~30 ms) would be wasted.
         verify = not self.base_url.startswith("http://")
         # A transport of our own makes httpx ignore HTTP(S)_PROXY, so behind a proxy httpx
         # builds its own and only the checks between body chunks bound a request.
-        if transport is None and not _proxy_in_env():
+        if transport is None and not proxy_in_env():
             transport = httpx.HTTPTransport(verify=verify)
             pool = getattr(transport, "_pool", None)
             inner = getattr(pool, "_network_backend", None)
             if inner is not None:
                 # No public hook exists for this; without it, the checks between body
                 # chunks in `_read_body` still bound a drip-fed body (not its headers).
-                pool._network_backend = _deadline_backend(inner, self._deadline)  # type: ignore[union-attr]
+                pool._network_backend = deadline_backend(inner, self._deadline)  # type: ignore[union-attr]
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             headers={"User-Agent": f"zazacli/{__version__}", "Accept": "application/json"},
@@ -469,12 +262,11 @@ class HttpClient:
         `retry_rate_limited=False` raises a 429 at once as RateLimitedError (with its
         `retry_after`), for callers that pace themselves (batch dispatch).
         """
-        import httpx
-
         if not self._api_key:
             raise AuthError("no API key configured", hint=self._key_hint)
         all_headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        send = _Send(method, path, clean_params, json_body, content, all_headers)
         waited = 0.0
         attempt = 0
         # Seconds a read has waited on the server, all its tries together (the back-off and a
@@ -483,112 +275,136 @@ class HttpClient:
         while True:
             attempt += 1
             started = time.monotonic()
-            sent_at = time.time()
-            self._log(f"> {method} {self._url(path)} {clean_params or ''}".rstrip())
-            budget = self._max_total_wait
             deadline = started + self.total_timeout
             if retry:
                 deadline = min(deadline, started + self.read_budget - on_server)
-            self._deadline.at = deadline
-            try:
-                response = self._http.send(
-                    self._http.build_request(
-                        method,
-                        path.lstrip("/"),
-                        params=clean_params,
-                        json=json_body,
-                        content=content,
-                        headers=all_headers,
-                    ),
-                    stream=True,
-                )
-                try:
-                    self._read_body(response, deadline)
-                finally:
-                    response.close()
-            except _BodyTooLarge:
-                limit = _size(self._max_body)
-                if not retry:
-                    raise OutcomeUnknownError(
-                        f"{method} {path}: the API sent more than {limit} in answer; stopped "
-                        "reading, so whether it took effect is unknown"
-                    ) from None
-                raise ApiError(
-                    f"the API sent more than {limit} for {method} {self._display(path)}; stopped",
-                    hint="a list? narrow it (--since/--until, filters), or check the base URL",
-                ) from None
-            except (_DeadlinePassed, httpx.TimeoutException) as exc:
-                connecting = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-                if isinstance(exc, httpx.TimeoutException) and (
-                    connecting or time.monotonic() < deadline
-                ):
-                    error, delay, reason = self._transport_failed(exc, method, path, retry, attempt)
-                else:
-                    # A server this slow to answer (or drip-feeding it) will be no faster
-                    # on a second try: stop at the deadline.
-                    within = f"within {self.total_timeout:g} s"
-                    if retry and attempt > 1:
-                        within = f"within {self.read_budget:g} s ({attempt} tries)"
-                    if not retry:
-                        raise OutcomeUnknownError(
-                            f"{method} {path}: the request was sent but no complete answer "
-                            f"came {within}"
-                        ) from None
-                    raise NetworkError(
-                        f"no complete answer from {self._host()} for {method} "
-                        f"{self._display(path)} {within}; stopped",
-                        hint="the server is answering very slowly; --timeout SECONDS gives "
-                        "it longer",
-                    ) from None
-            except httpx.TransportError as exc:
-                error, delay, reason = self._transport_failed(exc, method, path, retry, attempt)
-            else:
-                # Every answer, errors too, tells the server's time (and who it is).
-                self.server_clock.observe(response.headers.get("Date"), sent_at, time.time())
-                self._note_sandbox(response)
-                elapsed_ms = (time.monotonic() - started) * 1000
-                self._log(f"< {response.status_code} {method} {path} ({elapsed_ms:.0f} ms)")
-                status = response.status_code
-                hinted = _retry_after(response) if status in RETRY_STATUSES else None
-                if status == 429 and (
-                    not retry_rate_limited or (hinted is not None and hinted > RETRY_AFTER_CAP)
-                ):
-                    # Paced by the caller, or a wait of hours or days: not slept through.
-                    raise self._rate_limited(response)
-                retryable = status == 429 or (retry and status in RETRY_STATUSES)
-                if not retryable:
-                    self._raise_for_status(response)
-                    return response
-                error = ApiError(f"HTTP {status}")
-                delay = hinted if hinted is not None else self._backoff(attempt)
-                if hinted is not None:
-                    budget = RETRY_AFTER_CAP  # the server said how long: honoured, to a cap
-                reason = "rate limited (HTTP 429)" if status == 429 else f"HTTP {status}"
-                if attempt >= self._max_tries or waited + delay > budget:
-                    self._raise_for_status(response)
-            if attempt >= self._max_tries or waited + delay > budget:
-                raise NetworkError(
-                    f"{reason} (gave up after {attempt} tries)",
-                    hint="check the base URL (zaza profiles show) and your network",
-                ) from (error if self._debug else None)
+            outcome = self._attempt(send, deadline, attempt, retry, retry_rate_limited)
+            if not isinstance(outcome, _Retry):
+                return outcome
             on_server += time.monotonic() - started
-            if retry and on_server >= self.read_budget - 0.05:
-                raise NetworkError(
-                    f"{reason}: no answer within {self.read_budget:g} s ({attempt} tries); stopped",
-                    hint="the server is not answering; --timeout SECONDS gives each try, and "
-                    "the whole, longer",
-                ) from (error if self._debug else None)
-            self._log(f"try {attempt} of {self._max_tries}: {reason}; next in {delay:.1f} s")
-            if delay >= 1.0:
-                self._notice(f"{reason}; retrying in {delay:.0f}s (try {attempt + 1})")
-            self._sleep(delay)
-            waited += delay
+            self._next_try(outcome, attempt, waited, on_server, retry)
+            self._sleep(outcome.delay)
+            waited += outcome.delay
+
+    def _attempt(
+        self, send: _Send, deadline: float, attempt: int, retry: bool, retry_rate_limited: bool
+    ) -> httpx.Response | _Retry:
+        """One try: the answer, a retry to make, or the error that ends the request."""
+        import httpx
+
+        method, path = send.method, send.path
+        started, sent_at = time.monotonic(), time.time()
+        self._log(f"> {method} {self._url(path)} {send.params or ''}".rstrip())
+        self._deadline.at = deadline
+        try:
+            response = self._http.send(
+                self._http.build_request(
+                    method,
+                    path.lstrip("/"),
+                    params=send.params,
+                    json=send.json_body,
+                    content=send.content,
+                    headers=send.headers,
+                ),
+                stream=True,
+            )
+            try:
+                self._read_body(response, deadline)
+            finally:
+                response.close()
+        except _BodyTooLarge:
+            raise self._too_large(method, path, retry) from None
+        except (_DeadlinePassed, httpx.TimeoutException) as exc:
+            connecting = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            if isinstance(exc, httpx.TimeoutException) and (
+                connecting or time.monotonic() < deadline
+            ):
+                return self._transport_failed(exc, method, path, retry, attempt)
+            # A server this slow to answer (or drip-feeding it) will be no faster on a
+            # second try: stop at the deadline.
+            raise self._too_slow(method, path, retry, attempt) from None
+        except httpx.TransportError as exc:
+            return self._transport_failed(exc, method, path, retry, attempt)
+        # Every answer, errors too, tells the server's time (and who it is).
+        self.server_clock.observe(response.headers.get("Date"), sent_at, time.time())
+        self._note_sandbox(response)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        self._log(f"< {response.status_code} {method} {path} ({elapsed_ms:.0f} ms)")
+        return self._answered(response, attempt, retry, retry_rate_limited)
+
+    def _answered(
+        self, response: httpx.Response, attempt: int, retry: bool, retry_rate_limited: bool
+    ) -> httpx.Response | _Retry:
+        """A success, a status to retry, or the mapped error of a failed status."""
+        status = response.status_code
+        hinted = _retry_after(response) if status in RETRY_STATUSES else None
+        if status == 429 and (
+            not retry_rate_limited or (hinted is not None and hinted > RETRY_AFTER_CAP)
+        ):
+            # Paced by the caller, or a wait of hours or days: not slept through.
+            raise self._rate_limited(response)
+        if not (status == 429 or (retry and status in RETRY_STATUSES)):
+            self._raise_for_status(response)
+            return response
+        reason = "rate limited (HTTP 429)" if status == 429 else f"HTTP {status}"
+        if hinted is not None:  # the server said how long: honoured, to a cap
+            return _Retry(ApiError(f"HTTP {status}"), hinted, reason, RETRY_AFTER_CAP, response)
+        delay = self._backoff(attempt)
+        return _Retry(ApiError(f"HTTP {status}"), delay, reason, self._max_total_wait, response)
+
+    def _next_try(
+        self, outcome: _Retry, attempt: int, waited: float, on_server: float, retry: bool
+    ) -> None:
+        """Raise when no try is left (the answer's own error first); else say what comes."""
+        reason, delay = outcome.reason, outcome.delay
+        if attempt >= self._max_tries or waited + delay > outcome.budget:
+            if outcome.response is not None:
+                self._raise_for_status(outcome.response)
+            raise NetworkError(
+                f"{reason} (gave up after {attempt} tries)",
+                hint="check the base URL (zaza profiles show) and your network",
+            ) from (outcome.error if self._debug else None)
+        if retry and on_server >= self.read_budget - 0.05:
+            raise NetworkError(
+                f"{reason}: no answer within {self.read_budget:g} s ({attempt} tries); stopped",
+                hint="the server is not answering; --timeout SECONDS gives each try, and "
+                "the whole, longer",
+            ) from (outcome.error if self._debug else None)
+        self._log(f"try {attempt} of {self._max_tries}: {reason}; next in {delay:.1f} s")
+        if delay >= 1.0:
+            self._notice(f"{reason}; retrying in {delay:.0f}s (try {attempt + 1})")
+
+    def _too_large(self, method: str, path: str, retry: bool) -> ZazaError:
+        limit = _size(self._max_body)
+        if not retry:
+            return OutcomeUnknownError(
+                f"{method} {path}: the API sent more than {limit} in answer; stopped "
+                "reading, so whether it took effect is unknown"
+            )
+        return ApiError(
+            f"the API sent more than {limit} for {method} {self._display(path)}; stopped",
+            hint="a list? narrow it (--since/--until, filters), or check the base URL",
+        )
+
+    def _too_slow(self, method: str, path: str, retry: bool, attempt: int) -> ZazaError:
+        within = f"within {self.total_timeout:g} s"
+        if retry and attempt > 1:
+            within = f"within {self.read_budget:g} s ({attempt} tries)"
+        if not retry:
+            return OutcomeUnknownError(
+                f"{method} {path}: the request was sent but no complete answer came {within}"
+            )
+        return NetworkError(
+            f"no complete answer from {self._host()} for {method} {self._display(path)} "
+            f"{within}; stopped",
+            hint="the server is answering very slowly; --timeout SECONDS gives it longer",
+        )
 
     def _transport_failed(
         self, exc: Exception, method: str, path: str, retry: bool, attempt: int
-    ) -> tuple[Exception, float, str]:
-        """(error, delay, reason) for a retry after a transport error; raises
-        OutcomeUnknownError when a request that must not be resent may have been sent."""
+    ) -> _Retry:
+        """The retry after a transport error; raises OutcomeUnknownError when a request
+        that must not be resent may have been sent."""
         import httpx
 
         if _no_such_host(exc):
@@ -600,12 +416,13 @@ class HttpClient:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             # Nothing reached the server: safe to retry for every method.
             reason = f"cannot connect to {self._host()}: {_exc_text(exc)}"
-            return exc, self._backoff(attempt), reason
+            return _Retry(exc, self._backoff(attempt), reason, self._max_total_wait)
         if not retry:
             raise OutcomeUnknownError(
                 f"{method} {path}: the request was sent but no answer came ({_exc_text(exc)})"
             ) from None
-        return exc, self._backoff(attempt), f"{_exc_text(exc)} from {self._host()}"
+        reason = f"{_exc_text(exc)} from {self._host()}"
+        return _Retry(exc, self._backoff(attempt), reason, self._max_total_wait)
 
     def _read_body(self, response: httpx.Response, deadline: float) -> None:
         """Read the body into `response.content`, stopping past the size cap or the deadline

@@ -124,7 +124,7 @@ def api(
     if verb not in METHODS:
         raise UsageError(f"unknown method {method!r}", hint="use one of " + ", ".join(METHODS))
     app_ctx = get_context(ctx)
-    from zazacli.api.http import split_path
+    from zazacli.api.urls import split_path
 
     relative, query = split_path(path, app_ctx.settings.base_url)
     extra_headers = parse_headers(headers or [])

@@ -86,7 +86,7 @@ def add(
     app_ctx = get_context(ctx)
     _check_name(name)
     if base_url:
-        from zazacli.api.http import check_base_url
+        from zazacli.api.urls import check_base_url
 
         check_base_url(base_url, allow_insecure_http=app_ctx.options.allow_insecure_http)
     key = read_secret("API key")
@@ -209,7 +209,7 @@ def set_value(
     elif key in config.RATE_KEYS:
         stored = _rate(key, value)
     elif key == "base_url":
-        from zazacli.api.http import check_base_url
+        from zazacli.api.urls import check_base_url
 
         check_base_url(value, allow_insecure_http=app_ctx.options.allow_insecure_http)
         stored = value.rstrip("/")

@@ -100,7 +100,7 @@ def _event_patterns(value: str | None, out: Any) -> list[str] | None:
 def _is_this_listener(url: str, port: int, path: str) -> bool:
     from urllib.parse import urlsplit
 
-    from zazacli.api.http import is_loopback_host
+    from zazacli.api.urls import is_loopback_host
 
     parts = urlsplit(url)
     hostname = parts.hostname or ""
@@ -231,7 +231,7 @@ def listen(
             raise UsageError(f"port {port} is in use", hint=hint) from None
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
-    from zazacli.api.http import is_loopback_host
+    from zazacli.api.urls import is_loopback_host
 
     exposed = not is_loopback_host(host)
     if isinstance(started, str):
