@@ -8,7 +8,7 @@ check, retry policy (never a blind resend of a write) and exit codes.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -66,56 +66,109 @@ def _complete_method(incomplete: str) -> list[str]:
     return [m.lower() for m in found] if incomplete.islower() else found
 
 
+MethodArg = Annotated[
+    str,
+    typer.Argument(
+        help="GET, POST, PUT, PATCH or DELETE (any case); a lone PATH means GET.",
+        metavar="METHOD",
+        show_default=False,
+        autocompletion=_complete_method,
+    ),
+]
+PathArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Path below the base URL, with an optional query: /agents, 'calls?status=FAILED'.",
+        metavar="PATH",
+        show_default=False,
+    ),
+]
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        "-f",
+        metavar="KEY=VALUE",
+        help="A query parameter (GET) or JSON body field (typed, see below). Repeatable.",
+    ),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option("--input", metavar="FILE", help="The JSON request body from FILE; - = stdin."),
+]
+HeaderOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--header", "-H", metavar="'NAME: VALUE'", help="An extra request header. Repeatable."
+    ),
+]
+PaginateOpt = Annotated[
+    bool,
+    typer.Option("--paginate", help="GET every page of a list; print one item per line."),
+]
+IncludeOpt = Annotated[
+    bool,
+    typer.Option("--include", "-i", help="Print the status line and headers on stderr."),
+]
+
+
+class RawRequest(NamedTuple):
+    verb: str
+    relative: str  # the path below the base URL
+    params: dict[str, Any]
+    json_body: Any  # from --field pairs (not GET)
+    content: bytes | None  # from --input
+    headers: dict[str, str]
+
+
 def api(
     ctx: typer.Context,
-    method: Annotated[
-        str,
-        typer.Argument(
-            help="GET, POST, PUT, PATCH or DELETE (any case); a lone PATH means GET.",
-            metavar="METHOD",
-            show_default=False,
-            autocompletion=_complete_method,
-        ),
-    ],
-    path: Annotated[
-        str | None,
-        typer.Argument(
-            help="Path below the base URL, with an optional query: /agents, 'calls?status=FAILED'.",
-            metavar="PATH",
-            show_default=False,
-        ),
-    ] = None,
-    fields: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--field",
-            "-f",
-            metavar="KEY=VALUE",
-            help="A query parameter (GET) or JSON body field (typed, see below). Repeatable.",
-        ),
-    ] = None,
-    input_file: Annotated[
-        str | None,
-        typer.Option("--input", metavar="FILE", help="The JSON request body from FILE; - = stdin."),
-    ] = None,
-    headers: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--header", "-H", metavar="'NAME: VALUE'", help="An extra request header. Repeatable."
-        ),
-    ] = None,
-    paginate: Annotated[
-        bool,
-        typer.Option("--paginate", help="GET every page of a list; print one item per line."),
-    ] = False,
-    include: Annotated[
-        bool,
-        typer.Option("--include", "-i", help="Print the status line and headers on stderr."),
-    ] = False,
+    method: MethodArg,
+    path: PathArg = None,
+    fields: FieldOpt = None,
+    input_file: InputOpt = None,
+    headers: HeaderOpt = None,
+    paginate: PaginateOpt = False,
+    include: IncludeOpt = False,
 ) -> None:
     """Send a request to the ZazaVoice API and print the response."""
     from zazacli.output.api import api_items, api_response
 
+    verb, path = method_and_path(method, path)
+    app_ctx = get_context(ctx)
+    raw = raw_request(verb, path, app_ctx.settings.base_url, fields, input_file, headers)
+    if paginate:
+        if raw.verb != "GET":
+            raise UsageError("--paginate only works with GET")
+        if raw.headers or include:
+            raise UsageError("--paginate works without -H and --include")
+        api_items(app_ctx.out, app_ctx.api.iter_items(raw.relative, raw.params))
+        return
+    guarded = None
+    if raw.verb == "POST" and raw.relative.strip("/") == "calls/outbound":
+        guarded = guard_raw_dispatch(app_ctx, raw.json_body if raw.content is None else raw.content)
+    try:
+        response = app_ctx.api.http.request(
+            raw.verb,
+            raw.relative,
+            params=raw.params,
+            json_body=raw.json_body,
+            content=raw.content,
+            headers=raw.headers,
+            # A write may have taken effect even when its answer was lost: never resend it.
+            retry=raw.verb == "GET",
+        )
+    except ZazaError as exc:
+        if guarded is not None:
+            guarded.failed(exc)
+        raise
+    if guarded is not None:
+        guarded.finished(response)
+    api_response(app_ctx.out, response, include=include)
+
+
+def method_and_path(method: str, path: str | None) -> tuple[str, str]:
+    """(METHOD, PATH): a lone PATH means GET."""
     if path is None:
         if method.upper() in METHODS:
             raise UsageError("missing PATH", hint="for example: zaza api GET /agents")
@@ -123,10 +176,22 @@ def api(
     verb = method.upper()
     if verb not in METHODS:
         raise UsageError(f"unknown method {method!r}", hint="use one of " + ", ".join(METHODS))
-    app_ctx = get_context(ctx)
+    return verb, path
+
+
+def raw_request(
+    verb: str,
+    path: str,
+    base_url: str,
+    fields: list[str] | None,
+    input_file: str | None,
+    headers: list[str] | None,
+) -> RawRequest:
+    """What the arguments ask to send: --field pairs go in the query of a GET (or of a
+    request whose body is --input), else in a JSON body."""
     from zazacli.api.urls import split_path
 
-    relative, query = split_path(path, app_ctx.settings.base_url)
+    relative, query = split_path(path, base_url)
     extra_headers = parse_headers(headers or [])
     pairs = [parse_field(text) for text in fields or []]
     body: bytes | None = None
@@ -142,34 +207,7 @@ def api(
     elif pairs:
         json_body = build_body(pairs)
     params: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
-    if paginate:
-        if verb != "GET":
-            raise UsageError("--paginate only works with GET")
-        if extra_headers or include:
-            raise UsageError("--paginate works without -H and --include")
-        api_items(app_ctx.out, app_ctx.api.iter_items(relative, params))
-        return
-    guarded = None
-    if verb == "POST" and relative.strip("/") == "calls/outbound":
-        guarded = guard_raw_dispatch(app_ctx, json_body if body is None else body)
-    try:
-        response = app_ctx.api.http.request(
-            verb,
-            relative,
-            params=params,
-            json_body=json_body,
-            content=body,
-            headers=extra_headers,
-            # A write may have taken effect even when its answer was lost: never resend it.
-            retry=verb == "GET",
-        )
-    except ZazaError as exc:
-        if guarded is not None:
-            guarded.failed(exc)
-        raise
-    if guarded is not None:
-        guarded.finished(response)
-    api_response(app_ctx.out, response, include=include)
+    return RawRequest(verb, relative, params, json_body, body, extra_headers)
 
 
 class RawDial:
