@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +35,7 @@ from zazacli.errors import (
 )
 
 if TYPE_CHECKING:
+    from zazacli.calls.batch.run import BatchReport
     from zazacli.context import AppContext
     from zazacli.policy.phones import CallingWindow
 
@@ -56,60 +58,69 @@ BATCH_EPILOG = exit_codes_help(
 )
 
 
+FileArg = Annotated[
+    Path, typer.Argument(help="CSV with a 'to' (or 'phone') column.", metavar="FILE.csv")
+]
+RateOpt = Annotated[
+    str,
+    typer.Option("--rate", help="Most calls to start per second (2, 2/s, 120/min)."),
+]
+InFlightOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="Dispatches in flight at most.")
+]
+JournalOpt = Annotated[
+    Path | None,
+    typer.Option("--journal", help="Journal file [default: FILE.csv.journal.jsonl]."),
+]
+SettleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--settle",
+        help="A row whose outcome is unknown is sent again only once its call is still "
+        "not listed this long after the attempt, on the API's clock (0s: at once) "
+        "[default: 5m].",
+        show_default=False,
+    ),
+]
+RedialUnknownOpt = Annotated[
+    bool,
+    typer.Option(
+        "--redial-unknown",
+        help="Send rows of unknown outcome again now, without waiting for --settle "
+        "(after you have checked they were not called).",
+    ),
+]
+RepeatAfterOpt = Annotated[
+    str,
+    typer.Option(
+        "--repeat-after",
+        help="Do not dial a number zaza dialled (any journal, any run) less than this long ago.",
+    ),
+]
+AllowRepeatOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-repeat",
+        help="Dial numbers dialled within --repeat-after too (the do-not-call list and "
+        "the cap still apply).",
+    ),
+]
+
+
 def batch(
     ctx: typer.Context,
-    file: Annotated[
-        Path, typer.Argument(help="CSV with a 'to' (or 'phone') column.", metavar="FILE.csv")
-    ],
+    file: FileArg,
     from_number: FromOpt,
     agent: DispatchAgentOpt,
-    rate: Annotated[
-        str,
-        typer.Option("--rate", help="Most calls to start per second (2, 2/s, 120/min)."),
-    ] = "2/s",
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=64, help="Dispatches in flight at most.")
-    ] = 4,
-    journal: Annotated[
-        Path | None,
-        typer.Option("--journal", help="Journal file [default: FILE.csv.journal.jsonl]."),
-    ] = None,
+    rate: RateOpt = "2/s",
+    concurrency: InFlightOpt = 4,
+    journal: JournalOpt = None,
     region: RegionOpt = None,
     allow_quiet_hours: AllowQuietOpt = False,
-    settle: Annotated[
-        str | None,
-        typer.Option(
-            "--settle",
-            help="A row whose outcome is unknown is sent again only once its call is still "
-            "not listed this long after the attempt, on the API's clock (0s: at once) "
-            "[default: 5m].",
-            show_default=False,
-        ),
-    ] = None,
-    redial_unknown: Annotated[
-        bool,
-        typer.Option(
-            "--redial-unknown",
-            help="Send rows of unknown outcome again now, without waiting for --settle "
-            "(after you have checked they were not called).",
-        ),
-    ] = False,
-    repeat_after: Annotated[
-        str,
-        typer.Option(
-            "--repeat-after",
-            help="Do not dial a number zaza dialled (any journal, any run) less than this "
-            "long ago.",
-        ),
-    ] = "24h",
-    allow_repeat: Annotated[
-        bool,
-        typer.Option(
-            "--allow-repeat",
-            help="Dial numbers dialled within --repeat-after too (the do-not-call list and "
-            "the cap still apply).",
-        ),
-    ] = False,
+    settle: SettleOpt = None,
+    redial_unknown: RedialUnknownOpt = False,
+    repeat_after: RepeatAfterOpt = "24h",
+    allow_repeat: AllowRepeatOpt = False,
     dnc: DncOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
@@ -134,124 +145,202 @@ def batch(
       zaza calls batch leads.csv --from +14155550100 --agent 12 --dry-run
       zaza calls batch leads.csv --from +14155550100 --agent 12 --rate 5/s
     """
-    from zazacli.calls.batch import run as batching
-    from zazacli.calls.batch.csv import read_csv
-    from zazacli.calls.batch.journal import Journal, default_journal_path
-    from zazacli.calls.batch.pacer import parse_rate
-    from zazacli.calls.dispatch import format_seconds, reconcile_wait
-    from zazacli.output.dispatch import BatchProgress, batch_plan, batch_summary
-    from zazacli.output.values import named
-    from zazacli.policy import phones
+    from zazacli.output.dispatch import batch_summary
     from zazacli.times import parse_duration
 
     app_ctx = get_context(ctx)
-    out = app_ctx.out
     exclusive(settle=settle is not None, redial_unknown=redial_unknown)
-    per_second = parse_rate(rate)
-    settle_seconds = batching.parse_settle(settle)
+    plan = _Plan.read(file, journal, agent, rate, concurrency, settle, redial_unknown)
     repeat_seconds = None if allow_repeat else parse_duration(repeat_after, "--repeat-after")
     region = region or app_ctx.settings.get("region")
-    from_e164 = phones.normalize_number(from_number, region=region, label="--from")
-    window: CallingWindow | None = calling_window(app_ctx)
-    rows = read_csv(file, region=region)
-    journal_path = journal or default_journal_path(file)
+    _prepare(app_ctx, plan, from_number, region, allow_quiet_hours, dnc, repeat_seconds)
+    if dry_run:
+        _dry_run(app_ctx, plan)
+        return
+    count = len(plan.rows.rows)
+    confirm_dispatch(
+        app_ctx, yes, f"Call up to {count} numbers from {plan.from_e164} with agent {agent}"
+    )
+    report = _run(app_ctx, plan)
+    pace = _pace(app_ctx, rate, concurrency, settle, allow_repeat, repeat_after, dnc)
+    where = (file, plan.from_e164, agent, journal, region, allow_quiet_hours)
+    batch_summary(app_ctx.out, report, resume_command(*where, app_ctx, pace=pace))
+    _finish(app_ctx, report)
+
+
+@dataclass
+class _Plan:
+    """What a batch run is given: the options as read, then (by _prepare) the rows, the
+    agent, the contact policy and the journal's place."""
+
+    file: Path
+    journal_path: Path | None
+    agent: int
+    per_second: float
+    concurrency: int
+    settle: float
+    redial_unknown: bool
+    rows: Any = None  # CsvBatch
+    from_e164: str = ""
+    window: CallingWindow | None = None
+    agent_info: dict[str, Any] = field(default_factory=dict)
+    who: str = ""
+    guard: Any = None  # policy.rules.Guard
+    recent: Any = None  # calls.dispatch.Recent
+    places: Any = None
+
+    @classmethod
+    def read(
+        cls,
+        file: Path,
+        journal: Path | None,
+        agent: int,
+        rate: str,
+        concurrency: int,
+        settle: str | None,
+        redial_unknown: bool,
+    ) -> _Plan:
+        from zazacli.calls.batch.pacer import parse_rate
+        from zazacli.calls.batch.run import parse_settle
+
+        per_second, settle_seconds = parse_rate(rate), parse_settle(settle)
+        return cls(file, journal, agent, per_second, concurrency, settle_seconds, redial_unknown)
+
+    @property
+    def journal_key(self) -> str:
+        assert self.journal_path is not None
+        return str(self.journal_path.resolve())
+
+    def dialled_before(self) -> int:
+        return int(self.guard.store.journal_dials(self.journal_key))
+
+
+def _prepare(
+    app_ctx: AppContext,
+    plan: _Plan,
+    from_number: str,
+    region: str | None,
+    allow_quiet_hours: bool,
+    dnc: str | None,
+    repeat_seconds: float | None,
+) -> None:
+    """Read the CSV, the agent and the contact policy; refuse what cannot run (nothing is
+    dialled before all of it is known)."""
+    from zazacli.calls.batch.csv import read_csv
+    from zazacli.calls.batch.journal import default_journal_path
+    from zazacli.calls.dispatch import format_seconds
+    from zazacli.output.values import named
+    from zazacli.policy import phones
+
+    out = app_ctx.out
+    plan.from_e164 = phones.normalize_number(from_number, region=region, label="--from")
+    plan.window = calling_window(app_ctx)
+    rows = plan.rows = read_csv(plan.file, region=region)
+    plan.journal_path = plan.journal_path or default_journal_path(plan.file)
     if not rows.rows:
         for problem in rows.problems:
             out.notice(f"line {problem.line}: {problem.status}: {problem.error}")
-        raise UsageError(f"{file}: no valid numbers to call ({len(rows.problems)} rows skipped)")
-    agent_info = fetch_agent(app_ctx, agent)
-    who = named("agent", agent, agent_info.get("name"))
-    if not agent_info.get("isActive", True):
         raise UsageError(
-            f"{who} is not active; the API would refuse every row",
+            f"{plan.file}: no valid numbers to call ({len(rows.problems)} rows skipped)"
+        )
+    plan.agent_info = fetch_agent(app_ctx, plan.agent)
+    plan.who = named("agent", plan.agent, plan.agent_info.get("name"))
+    if not plan.agent_info.get("isActive", True):
+        raise UsageError(
+            f"{plan.who} is not active; the API would refuse every row",
             hint="activate it in the dashboard, or pick another: zaza agents list",
         )
     if quiet_hours_waived(app_ctx, allow_quiet_hours):
-        window = None
-    guard = open_guard(app_ctx, dnc, repeat_after=repeat_seconds)
-    recent = contact_history(app_ctx, guard, {row.to for row in rows.rows}, scans=20)
-    if recent.problem is not None and guard.cap is not None and not guard.rings_no_one:
+        plan.window = None
+    guard = plan.guard = open_guard(app_ctx, dnc, repeat_after=repeat_seconds)
+    plan.recent = contact_history(app_ctx, guard, {row.to for row in rows.rows}, scans=20)
+    if plan.recent.problem is not None and guard.cap is not None and not guard.rings_no_one:
         raise BlockedError(
             f"frequency cap: cannot count the calls of the last "
-            f"{format_seconds(guard.cap.window)} ({recent.problem}); nothing was dialled",
+            f"{format_seconds(guard.cap.window)} ({plan.recent.problem}); nothing was dialled",
             hint="try again later; zaza doctor shows what the server does",
         )
-    journal_key = str(journal_path.resolve())
+    plan.places = place_overrides(app_ctx)
 
-    def dialled_before() -> int:
-        return guard.store.journal_dials(journal_key)
 
-    places = place_overrides(app_ctx)
-    if dry_run:
-        state = Journal.read_only(journal_path, rows, from_e164, agent, dialled_before)
-        out.notice("dry run: nothing is sent")
-        the_plan = batching.plan(
-            rows, state, window, guard, journal=journal_key, place_windows=places
-        )
-        batch_plan(
-            out,
-            rows,
-            the_plan,
-            journal_path=journal_path,
-            agent=agent_info,
-            settings=app_ctx.settings,
-            per_second=per_second,
-        )
-        if the_plan.held:
-            raise BlockedError(
-                f"the contact policy holds {len(the_plan.held)} of {len(rows.rows)} valid rows "
-                "(listed above by line); a run would not dial them"
-            )
-        return
-    confirm_dispatch(
-        app_ctx, yes, f"Call up to {len(rows.rows)} numbers from {from_e164} with agent {agent}"
+def _dry_run(app_ctx: AppContext, plan: _Plan) -> None:
+    """What a run would do, row by row; exit 17 when the contact policy would hold some."""
+    from zazacli.calls.batch import run as batching
+    from zazacli.calls.batch.journal import Journal
+    from zazacli.output.dispatch import batch_plan
+
+    assert plan.journal_path is not None
+    rows = plan.rows
+    state = Journal.read_only(
+        plan.journal_path, rows, plan.from_e164, plan.agent, plan.dialled_before
     )
-    journal_file, state = Journal.open(journal_path, rows, from_e164, agent, dialled_before)
+    app_ctx.out.notice("dry run: nothing is sent")
+    the_plan = batching.plan(
+        rows, state, plan.window, plan.guard, journal=plan.journal_key, place_windows=plan.places
+    )
+    batch_plan(
+        app_ctx.out,
+        rows,
+        the_plan,
+        journal_path=plan.journal_path,
+        agent=plan.agent_info,
+        settings=app_ctx.settings,
+        per_second=plan.per_second,
+    )
+    if the_plan.held:
+        raise BlockedError(
+            f"the contact policy holds {len(the_plan.held)} of {len(rows.rows)} valid rows "
+            "(listed above by line); a run would not dial them"
+        )
+
+
+def _run(app_ctx: AppContext, plan: _Plan) -> BatchReport:
+    """The batch itself, journaled; its report."""
+    from zazacli.calls.batch import run as batching
+    from zazacli.calls.batch.journal import Journal
+    from zazacli.calls.dispatch import reconcile_wait
+    from zazacli.output.dispatch import BatchProgress
+
+    assert plan.journal_path is not None
+    rows = plan.rows
+    journal_file, state = Journal.open(
+        plan.journal_path, rows, plan.from_e164, plan.agent, plan.dialled_before
+    )
     try:
-        with BatchProgress(out, rows.total, jsonl=not out.is_tty) as progress:
+        with BatchProgress(app_ctx.out, rows.total, jsonl=not app_ctx.out.is_tty) as progress:
             run = batching.BatchRun(
                 app_ctx.api,
                 rows,
                 journal_file,
                 state,
-                guard=guard,
-                recent=recent,
-                from_number=from_e164,
-                agent_id=agent,
-                rate=per_second,
-                concurrency=concurrency,
-                window=window,
-                place_windows=places,
+                guard=plan.guard,
+                recent=plan.recent,
+                from_number=plan.from_e164,
+                agent_id=plan.agent,
+                rate=plan.per_second,
+                concurrency=plan.concurrency,
+                window=plan.window,
+                place_windows=plan.places,
                 reconcile_wait=reconcile_wait(app_ctx.env),
-                settle=settle_seconds,
-                redial_unknown=redial_unknown,
+                settle=plan.settle,
+                redial_unknown=plan.redial_unknown,
                 on_result=lambda result: progress.result(result.as_dict()),
                 on_notice=progress.notice,
             )
             progress.notice(
-                f"batch {file.name}: {rows.total} rows, {len(rows.rows)} valid; up to "
-                f"{per_second:g} calls/s, {concurrency} at a time, {who}, journal {journal_path}"
+                f"batch {plan.file.name}: {rows.total} rows, {len(rows.rows)} valid; up to "
+                f"{plan.per_second:g} calls/s, {plan.concurrency} at a time, {plan.who}, "
+                f"journal {plan.journal_path}"
             )
-            report = run.run()
+            return run.run()
     finally:
         journal_file.close()
-    resume = resume_command(
-        file,
-        from_e164,
-        agent,
-        journal,
-        region,
-        allow_quiet_hours,
-        app_ctx,
-        pace=["--rate", rate, "--concurrency", str(concurrency)]
-        + (["--settle", settle] if settle is not None else [])
-        + (["--allow-repeat"] if allow_repeat else [])
-        + (["--repeat-after", repeat_after] if repeat_after != "24h" else [])
-        + (["--dnc", dnc] if dnc and dnc != app_ctx.env.get("ZAZA_DNC") else []),
-    )
-    batch_summary(out, report, resume)
+
+
+def _finish(app_ctx: AppContext, report: BatchReport) -> None:
+    """The exit code the report calls for (0 when every valid row is queued)."""
     if report.interrupted:
-        out.notice("interrupted: calls already dispatched go on")
+        app_ctx.out.notice("interrupted: calls already dispatched go on")
         raise typer.Exit(INTERRUPTED_EXIT)
     if report.fatal is not None:
         raise report.fatal
@@ -275,6 +364,24 @@ def batch(
             f"not called; every valid row is queued",
             hint="fix the rows listed above by line and run again: queued rows are skipped",
         )
+
+
+def _pace(
+    app_ctx: AppContext,
+    rate: str,
+    concurrency: int,
+    settle: str | None,
+    allow_repeat: bool,
+    repeat_after: str,
+    dnc: str | None,
+) -> list[str]:
+    """The options a resumed run must repeat to pace and hold rows as this one did."""
+    pace = ["--rate", rate, "--concurrency", str(concurrency)]
+    pace += ["--settle", settle] if settle is not None else []
+    pace += ["--allow-repeat"] if allow_repeat else []
+    pace += ["--repeat-after", repeat_after] if repeat_after != "24h" else []
+    pace += ["--dnc", dnc] if dnc and dnc != app_ctx.env.get("ZAZA_DNC") else []
+    return pace
 
 
 def resume_command(
