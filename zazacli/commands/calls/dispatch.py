@@ -35,10 +35,10 @@ from zazacli.errors import (
 )
 
 if TYPE_CHECKING:
-    from zazacli.calls.dispatch import DispatchRequest
+    from zazacli.calls.dispatch import Dispatched, DispatchRequest
     from zazacli.context import AppContext
     from zazacli.policy.phones import CallingWindow, LocalTimes
-    from zazacli.policy.rules import Verdict
+    from zazacli.policy.rules import Guard, Verdict
 
 DISPATCH_EPILOG = exit_codes_help(
     {
@@ -59,38 +59,46 @@ DISPATCH_EPILOG = exit_codes_help(
 )
 
 
+ToOpt = Annotated[str, typer.Option("--to", help="Number to call.", show_default=False)]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="KEY=VALUE for the agent's {{KEY}} placeholders; repeat."),
+]
+VarsFileOpt = Annotated[
+    Path | None,
+    typer.Option("--vars-file", help="JSON object of variables (--var wins).", dir_okay=False),
+]
+IdempotencyOpt = Annotated[
+    str | None,
+    typer.Option("--idempotency-key", help="Idempotency-Key header [default: a new one]."),
+]
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Follow the call until it ends; exit by outcome.")
+]
+WaitTimeoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--wait-timeout",
+        help="With --wait: give up waiting after this long (90s, 15m).",
+        show_default="15m",
+    ),
+]
+
+
 def dispatch(
     ctx: typer.Context,
     from_number: FromOpt,
-    to: Annotated[str, typer.Option("--to", help="Number to call.", show_default=False)],
+    to: ToOpt,
     agent: DispatchAgentOpt,
-    var: Annotated[
-        list[str] | None,
-        typer.Option("--var", help="KEY=VALUE for the agent's {{KEY}} placeholders; repeat."),
-    ] = None,
-    vars_file: Annotated[
-        Path | None,
-        typer.Option("--vars-file", help="JSON object of variables (--var wins).", dir_okay=False),
-    ] = None,
+    var: VarOpt = None,
+    vars_file: VarsFileOpt = None,
     region: RegionOpt = None,
-    idempotency_key: Annotated[
-        str | None,
-        typer.Option("--idempotency-key", help="Idempotency-Key header [default: a new one]."),
-    ] = None,
+    idempotency_key: IdempotencyOpt = None,
     dry_run: DryRunOpt = False,
     allow_quiet_hours: AllowQuietOpt = False,
     yes: YesOpt = False,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Follow the call until it ends; exit by outcome.")
-    ] = False,
-    wait_timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--wait-timeout",
-            help="With --wait: give up waiting after this long (90s, 15m).",
-            show_default="15m",
-        ),
-    ] = None,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
     transcript: TranscriptOpt = False,
     dnc: DncOpt = None,
     fmt: ReportFormatOpt = None,
@@ -113,66 +121,117 @@ def dispatch(
           --wait --transcript
       ID=$(zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12)
     """
-    from zazacli.calls import dispatch as dispatching
     from zazacli.output import Format
-    from zazacli.policy import phones
-    from zazacli.times import parse_duration
 
     app_ctx = get_context(ctx)
-    out = app_ctx.out
-    chosen = out.choose(fmt, json=as_json)
-    variables = dispatching.parse_variables(var or [], vars_file)
+    chosen = app_ctx.out.choose(fmt, json=as_json)
+    timeout = _wait_timeout(wait, transcript, wait_timeout)
+    request = _read_request(
+        app_ctx, from_number, to, agent, var or [], vars_file, region, idempotency_key
+    )
+    guard, known = _admit(app_ctx, request, dnc, allow_quiet_hours, dry_run, chosen is Format.json)
+    if dry_run:
+        return
+    confirm_dispatch(
+        app_ctx, yes, f"Call {request.to_number} from {request.from_number} with agent {agent}"
+    )
+    result = _send(app_ctx, guard, request, known)
+    if wait:
+        first = result.call
+        follow_and_report(app_ctx, int(result.call_id), timeout, transcript, chosen, first=first)
+    elif chosen is Format.json:
+        app_ctx.out.json_document(result.call)
+    else:
+        app_ctx.out.write(str(result.call_id))
+
+
+def _wait_timeout(wait: bool, transcript: bool, wait_timeout: str | None) -> float:
+    from zazacli.times import parse_duration
 
     for needs_wait, option in ((transcript, "--transcript"), (wait_timeout, "--wait-timeout")):
         if needs_wait and not wait:
             raise UsageError(f"{option} needs --wait", hint="add --wait to follow the call")
-    timeout = parse_duration(wait_timeout or "15m", "--wait-timeout")
+    return parse_duration(wait_timeout or "15m", "--wait-timeout")
+
+
+def _read_request(
+    app_ctx: AppContext,
+    from_number: str,
+    to: str,
+    agent: int,
+    var: list[str],
+    vars_file: Path | None,
+    region: str | None,
+    idempotency_key: str | None,
+) -> DispatchRequest:
+    """The request as the options give it: numbers in E.164 (read in --region or the
+    profile's), variables from --vars-file then --var, a new idempotency key unless given."""
+    from zazacli.calls import dispatch as dispatching
+    from zazacli.policy import phones
+
+    variables = dispatching.parse_variables(var, vars_file)
     region = region or app_ctx.settings.get("region")
-    request = dispatching.DispatchRequest(
+    return dispatching.DispatchRequest(
         phones.normalize_number(from_number, region=region, label="--from"),
         phones.normalize_number(to, region=region, label="--to"),
         agent,
         variables,
         idempotency_key or dispatching.new_idempotency_key(),
     )
+
+
+def _admit(
+    app_ctx: AppContext,
+    request: DispatchRequest,
+    dnc: str | None,
+    allow_quiet_hours: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> tuple[Guard, frozenset[int]]:
+    """Every rule that decides whether this number may be called now (the dry run shows
+    each verdict); raises when one refuses. Returns the guard that records the dial, and
+    the calls the API already lists for the request (never taken for the new one)."""
+    from zazacli.policy import phones
+    from zazacli.policy.rules import blocked_error
     from zazacli.policy.windows import window_for
 
-    window = window_for(request.to_number, calling_window(app_ctx), place_overrides(app_ctx))
-    times = phones.local_times(request.to_number, window)
+    to = request.to_number
+    window = window_for(to, calling_window(app_ctx), place_overrides(app_ctx))
+    times = phones.local_times(to, window)
     if not times.known:
-        out.warn(f"no time zone on record for {request.to_number}; quiet hours not checked")
+        app_ctx.out.warn(f"no time zone on record for {to}; quiet hours not checked")
     guard = open_guard(app_ctx, dnc)
-    if not dry_run and (listed := guard.store.lookup(request.to_number)) is not None:
+    if not dry_run and (listed := guard.store.lookup(to)) is not None:
         # Refused before a single request: the list alone decides.
-        from zazacli.policy.rules import blocked_error
-
-        raise blocked_error(request.to_number, guard.dnc_verdict(request.to_number, listed))
-    recent = contact_history(app_ctx, guard, {request.to_number})
-    verdicts = guard.verdicts([request.to_number])[request.to_number]
+        raise blocked_error(to, guard.dnc_verdict(to, listed))
+    recent = contact_history(app_ctx, guard, {to})
+    verdicts = guard.verdicts([to])[to]
     may_call = times.allowed or quiet_hours_waived(app_ctx, allow_quiet_hours)
     if dry_run:
-        show_dispatch_plan(
-            app_ctx, request, times, window, may_call, verdicts, chosen is Format.json
-        )
+        show_dispatch_plan(app_ctx, request, times, window, may_call, verdicts, as_json)
     refused = next((verdict for verdict in verdicts if not verdict.allowed), None)
     if refused is not None:
-        from zazacli.policy.rules import blocked_error
-
-        raise blocked_error(request.to_number, refused)
+        raise blocked_error(to, refused)
     if not may_call:
         raise phones.quiet_hours_error(times, window)
-    if dry_run:
-        return
-    confirm_dispatch(
-        app_ctx, yes, f"Call {request.to_number} from {request.from_number} with agent {agent}"
-    )
+    return guard, recent.known(request.key)
+
+
+def _send(
+    app_ctx: AppContext, guard: Guard, request: DispatchRequest, known: frozenset[int]
+) -> Dispatched:
+    """The POST, through the guard; a lost answer is looked up in GET /calls, never sent
+    again."""
+    from zazacli.calls import dispatch as dispatching
+
+    out = app_ctx.out
     try:
         result = dispatching.guarded_dispatch(
             app_ctx.api,
             guard,
             request,
             source="dispatch",
-            known=recent.known(request.key),
+            known=known,
             reconcile_wait=dispatching.reconcile_wait(app_ctx.env),
             sleep=app_ctx.timing.sleep,
             monotonic=app_ctx.timing.clock,
@@ -183,20 +242,14 @@ def dispatch(
             "retrying: zaza calls list --direction outbound --since 10m"
         )
         raise typer.Exit(INTERRUPTED_EXIT) from None
-    call_id = result.call_id
     if result.reconciled:
         out.notice(
             f"the API's answer was lost or unusable ({result.lost_answer}), but GET /calls "
-            f"shows the call was queued as {call_id}"
+            f"shows the call was queued as {result.call_id}"
         )
     else:
-        out.notice(f"queued call {call_id}: {request.from_number} -> {request.to_number}")
-    if wait:
-        follow_and_report(app_ctx, int(call_id), timeout, transcript, chosen, first=result.call)
-    elif chosen is Format.json:
-        out.json_document(result.call)
-    else:
-        out.write(str(call_id))
+        out.notice(f"queued call {result.call_id}: {request.from_number} -> {request.to_number}")
+    return result
 
 
 def show_dispatch_plan(
