@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from zazacli.times import parse_time
 
 if TYPE_CHECKING:
     from zazacli.webhooks.delivery import DeliveryResult
-    from zazacli.webhooks.listener import ListenerStats, Notice, ReceivedEvent
+    from zazacli.webhooks.model import ListenerStats, Notice, ReceivedEvent
 
 SIGNATURE_MARKS = {
     "valid": ("✓", "bold green"),
@@ -53,79 +54,115 @@ def _clock(value: str, *, seconds: bool = True) -> str:
     return parsed.astimezone().strftime("%H:%M:%S" if seconds else "%H:%M") if parsed else value
 
 
+class _Fields:
+    """One event's `data` object, read field by field for the pieces of its line."""
+
+    def __init__(self, data: dict[Any, Any], compact: bool) -> None:
+        self.data = data
+        self.compact = compact
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def text(self, key: str) -> str:
+        """A field as text: `?` when absent, `true` for a boolean: no Python literals."""
+        value = self.data.get(key)
+        return "?" if value is None else plain_value(value)
+
+    def number(self, key: str) -> str:
+        shown = self.text(key) if self.get(key) != "" else "?"
+        return middle(shown, 10) if self.compact else shown
+
+
+def _status(value: Any, drop: int = 0) -> Piece:
+    shown = plain_value(value)
+    return Piece(f"  {shown}", STATUS_STYLES.get(shown.upper(), ""), drop)
+
+
+def _call_fields(event: str, f: _Fields) -> list[Piece]:
+    pieces = [Piece(f"  call {f.text('id')}", "bold")]
+    if f.get("status") is not None:
+        # COMPLETED in a call.completed says nothing new: the first to go.
+        said = event == f"call.{str(f.get('status')).lower()}"
+        pieces.append(_status(f.get("status"), drop=5 if said else 1))
+    if f.get("direction"):
+        direction = f.text("direction").lower()
+        short = direction.removesuffix("bound") if f.compact else direction
+        pieces.append(Piece(f"  {short}", "dim", drop=4))
+    if f.get("fromNumber") or f.get("toNumber"):
+        pieces.append(Piece(f"  {f.number('fromNumber')} → {f.number('toNumber')}", drop=2))
+    if f.get("durationSeconds") is not None:
+        pieces.append(Piece(f"  {duration(f.get('durationSeconds'))}", drop=3))
+    if f.get("disposition"):
+        pieces.append(_status(f.get("disposition"), drop=1))
+    if f.get("failureReason"):
+        pieces.append(Piece(f"  {_short(f.get('failureReason'))}", "red", drop=1))
+    return pieces
+
+
+def _lead_fields(event: str, f: _Fields) -> list[Piece]:
+    pieces = [
+        Piece(f"  lead {f.text('leadId')}", "bold"),
+        Piece(f"  campaign {f.text('campaignId')}", drop=3),
+    ]
+    if f.get("status") is not None:
+        pieces.append(_status(f.get("status"), drop=1))
+    if f.get("lastDisposition"):
+        pieces.append(Piece(f"  ({f.text('lastDisposition')})", drop=1))
+    if f.get("targetName"):
+        pieces.append(Piece(f"  {_short(f.get('targetName'), 30)}", drop=2))
+    return pieces
+
+
+def _sms_fields(event: str, f: _Fields) -> list[Piece]:
+    pieces = [Piece(f"  sms from {f.number('fromNumber')}", "bold")]
+    if f.get("toNumber"):
+        pieces.append(Piece(f"  to {f.number('toNumber')}", "dim", drop=2))
+    body = _short(f.get("body") or "", 30 if f.compact else 60)
+    pieces.append(Piece("  " + json.dumps(body, ensure_ascii=False), drop=1))
+    return pieces
+
+
+def _appointment_fields(event: str, f: _Fields) -> list[Piece]:
+    pieces = [Piece(f"  appointment {f.text('id')}", "bold")]
+    if f.get("startsAt"):
+        minutes = f.get("durationMinutes")
+        length = f" for {plain_value(minutes)} min" if minutes is not None else ""
+        when = local_time(f.get("startsAt"), short=f.compact)
+        pieces.append(Piece(f"  at {when}{length}", drop=1))
+    people = (f.get("attendeeName"), f.get("attendeePhone"))
+    if any(people):
+        who = " ".join(plain_value(v) for v in people if v)
+        pieces.append(Piece(f"  with {who}", drop=2))
+    if f.get("callId") is not None:
+        pieces.append(Piece(f"  (call {f.text('callId')})", "dim", drop=1))
+    return pieces
+
+
+def _raw_fields(data: Any) -> list[Piece]:
+    return [Piece("  " + _short(json.dumps(data, ensure_ascii=False), 100), "dim")]
+
+
+# Event type -> its fields; every `call.*` type shares the call's (see webhook_fields).
+_FIELDS: dict[str, Callable[[str, _Fields], list[Piece]]] = {
+    "campaign.lead.updated": _lead_fields,
+    "sms.received": _sms_fields,
+    "appointment.created": _appointment_fields,
+}
+
+
 def webhook_fields(event: str, data: Any, *, compact: bool = False) -> list[Piece]:
     """The fields that matter for each event type, absent ones skipped; each piece starts
     with its gap. `compact` (a narrow terminal): short direction, numbers shortened from
     the middle. The `drop` ranks say what a line too wide gives up first (output/fit.py):
     all but the event's id may go, so that the answer, warnings and forward result stay."""
     if not isinstance(data, dict):
-        return [Piece("  " + _short(json.dumps(data, ensure_ascii=False), 100), "dim")]
-
-    def get(key: str) -> Any:
-        return data.get(key)
-
-    def text(key: str) -> str:
-        """A field as text: `?` when absent, `true` for a boolean: no Python literals."""
-        value = data.get(key)
-        return "?" if value is None else plain_value(value)
-
-    def status(value: Any, drop: int = 0) -> Piece:
-        shown = plain_value(value)
-        return Piece(f"  {shown}", STATUS_STYLES.get(shown.upper(), ""), drop)
-
-    def number(key: str) -> str:
-        shown = text(key) if get(key) != "" else "?"
-        return middle(shown, 10) if compact else shown
-
-    pieces: list[Piece] = []
-    if event.startswith("call."):
-        pieces.append(Piece(f"  call {text('id')}", "bold"))
-        if get("status") is not None:
-            # COMPLETED in a call.completed says nothing new: the first to go.
-            said = event == f"call.{str(get('status')).lower()}"
-            pieces.append(status(get("status"), drop=5 if said else 1))
-        if get("direction"):
-            direction = text("direction").lower()
-            short = direction.removesuffix("bound") if compact else direction
-            pieces.append(Piece(f"  {short}", "dim", drop=4))
-        if get("fromNumber") or get("toNumber"):
-            pieces.append(Piece(f"  {number('fromNumber')} → {number('toNumber')}", drop=2))
-        if get("durationSeconds") is not None:
-            pieces.append(Piece(f"  {duration(get('durationSeconds'))}", drop=3))
-        if get("disposition"):
-            pieces.append(status(get("disposition"), drop=1))
-        if get("failureReason"):
-            pieces.append(Piece(f"  {_short(get('failureReason'))}", "red", drop=1))
-    elif event == "campaign.lead.updated":
-        pieces.append(Piece(f"  lead {text('leadId')}", "bold"))
-        pieces.append(Piece(f"  campaign {text('campaignId')}", drop=3))
-        if get("status") is not None:
-            pieces.append(status(get("status"), drop=1))
-        if get("lastDisposition"):
-            pieces.append(Piece(f"  ({text('lastDisposition')})", drop=1))
-        if get("targetName"):
-            pieces.append(Piece(f"  {_short(get('targetName'), 30)}", drop=2))
-    elif event == "sms.received":
-        pieces.append(Piece(f"  sms from {number('fromNumber')}", "bold"))
-        if get("toNumber"):
-            pieces.append(Piece(f"  to {number('toNumber')}", "dim", drop=2))
-        body = _short(get("body") or "", 30 if compact else 60)
-        pieces.append(Piece("  " + json.dumps(body, ensure_ascii=False), drop=1))
-    elif event == "appointment.created":
-        pieces.append(Piece(f"  appointment {text('id')}", "bold"))
-        if get("startsAt"):
-            minutes = get("durationMinutes")
-            length = f" for {plain_value(minutes)} min" if minutes is not None else ""
-            when = local_time(get("startsAt"), short=compact)
-            pieces.append(Piece(f"  at {when}{length}", drop=1))
-        if get("attendeeName") or get("attendeePhone"):
-            who = " ".join(plain_value(v) for v in (get("attendeeName"), get("attendeePhone")) if v)
-            pieces.append(Piece(f"  with {who}", drop=2))
-        if get("callId") is not None:
-            pieces.append(Piece(f"  (call {text('callId')})", "dim", drop=1))
-    else:
-        pieces.append(Piece("  " + _short(json.dumps(data, ensure_ascii=False), 100), "dim"))
-    return pieces
+        return _raw_fields(data)
+    # Any call.* type, documented or not, is a Call.
+    extract = _call_fields if event.startswith("call.") else _FIELDS.get(event)
+    if extract is None:
+        return _raw_fields(data)
+    return extract(event, _Fields(data, compact))
 
 
 def delivery_text(result: DeliveryResult, *, compact: bool = False) -> tuple[str, str]:

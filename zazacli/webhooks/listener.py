@@ -11,141 +11,93 @@ The listener may sit on a public tunnel, so every sender is presumed hostile: a 
 must arrive whole within `request_deadline`, at most `max_connections` are served at
 once (more are refused at once), and nothing a sender controls is trusted for printing
 (the printer makes it terminal-safe).
+
+Here: the save file and the listener's life cycle, saving and acknowledging. What a request
+is (signature, flags, answer) is decided in classify.py, without sockets or locks; the
+HTTP plumbing (connection cap, deadlines) is server.py; the data types are model.py.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import io
 import json
 import os
 import queue
-import socket
-import socketserver
 import stat
 import sys
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from zazacli.sanitize import json_safe
-from zazacli.webhooks.delivery import DeliveryResult, post_webhook
-from zazacli.webhooks.samples import EVENT_TYPES
-from zazacli.webhooks.signing import (
-    BASE64_KEY,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    signature_form,
+from zazacli.webhooks.classify import (
+    STALE_AFTER_SECONDS,
+    Classified,
+    Refusal,
+    body_length,
+    classify,
+    timestamp_flags,
 )
+from zazacli.webhooks.delivery import post_webhook
+from zazacli.webhooks.model import (
+    INVALID,
+    MAX_BODY,
+    MAX_CONNECTIONS,
+    REQUEST_DEADLINE,
+    UNCHECKED,
+    VALID,
+    BeforeAck,
+    EventCallback,
+    ListenerConfig,
+    ListenerStats,
+    Notice,
+    NoticeCallback,
+    ReceivedEvent,
+)
+from zazacli.webhooks.server import (
+    DEADLINE_PASSED,
+    REFUSAL_REPORT_INTERVAL,
+    DeadlineReader,
+    Server,
+    respond,
+)
+from zazacli.webhooks.signing import BASE64_KEY
 
-MAX_BODY = 1024 * 1024
-# A body timestamp further than this from our clock is flagged: a replay, or a skewed clock.
-STALE_AFTER_SECONDS = 300.0
+# Names other code imports from here, from before the listener was split into modules.
+__all__ = [
+    "INVALID",
+    "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "REFUSAL_REPORT_INTERVAL",
+    "REQUEST_DEADLINE",
+    "STALE_AFTER_SECONDS",
+    "UNCHECKED",
+    "VALID",
+    "BeforeAck",
+    "EventCallback",
+    "ListenerConfig",
+    "ListenerStats",
+    "Notice",
+    "NoticeCallback",
+    "ReceivedEvent",
+    "SaveFile",
+    "WebhookListener",
+    "classify",
+    "respond",
+    "timestamp_flags",
+    "utc_now_iso",
+]
+
 FSYNC_INTERVAL = 1.0
-REQUEST_DEADLINE = 10.0
-MAX_CONNECTIONS = 64
-# Over-the-cap refusals are reported at most this often (a flood must not flood stderr).
-REFUSAL_REPORT_INTERVAL = 5.0
-
-VALID, INVALID, UNCHECKED = "valid", "invalid", "unchecked"
 BASE64_FORM_NOTICE = (
     "note: this sender signs with the base64-decoded part after whsec_ as the HMAC key "
     "(the Standard Webhooks form), not the whole secret; both are accepted"
 )
-
-
-@dataclass(frozen=True)
-class ListenerConfig:
-    host: str = "127.0.0.1"
-    port: int = 4242
-    path: str = "/webhooks"
-    secret: str | None = None
-    # fnmatch patterns (`call.*`); None shows and forwards everything.
-    events: tuple[str, ...] | None = None
-    forward_to: str | None = None
-    forward_timeout: float = 10.0
-    save_path: Path | None = None
-    # Slow or half-open clients are dropped after this long without a byte.
-    client_timeout: float = 10.0
-    # A request (line, headers, body) must arrive whole this long after its first byte
-    # (the first one: after the connection opened), so a drip-feeding sender cannot pin a thread.
-    request_deadline: float = REQUEST_DEADLINE
-    # Connections served at once; more are answered 503 and closed without a thread.
-    max_connections: int = MAX_CONNECTIONS
-    max_body: int = MAX_BODY
-
-    def __repr__(self) -> str:
-        # Keep the secret out of tracebacks and debug prints.
-        secret = "***" if self.secret else None
-        return f"ListenerConfig(host={self.host!r}, port={self.port}, secret={secret})"
-
-
-@dataclass
-class ReceivedEvent:
-    """One accepted POST (valid, invalid or unchecked signature), as saved and shown."""
-
-    index: int
-    record: dict[str, Any]  # the saved / `--jsonl` object
-    line: str  # `record` serialised once, shared by the save file and stdout
-    raw: bytes
-    status: int  # what we answered: 200, or 401 for a bad signature
-
-    @property
-    def event(self) -> str:
-        return str(self.record["event"])
-
-    @property
-    def signature(self) -> str:
-        return str(self.record["signature"])
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return dict(self.record["headers"])
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A request that was not an event (404, 400, 413 …) or a problem of the listener itself."""
-
-    message: str
-    status: int | None = None
-    method: str = ""
-    path: str = ""
-    client: str = ""
-    info: bool = False  # news rather than a problem: shown without "warning:"
-
-
-@dataclass
-class ListenerStats:
-    received: int = 0
-    valid: int = 0
-    # Of the valid: signed with the base64-decoded key (Standard Webhooks), not the whole secret.
-    base64_key: int = 0
-    invalid: int = 0
-    unchecked: int = 0
-    filtered_out: int = 0
-    forwarded_ok: int = 0
-    forwarded_failed: int = 0
-    rejected: int = 0
-    refused: int = 0  # connections closed at once: over max_connections
-    timed_out: int = 0  # requests not complete within request_deadline
-    save_failures: int = 0  # events answered 5xx because their line could not be written
-
-    def copy(self) -> ListenerStats:
-        return ListenerStats(**self.__dict__)
-
-
-EventCallback = Callable[[ReceivedEvent, DeliveryResult | None], None]
-NoticeCallback = Callable[[Notice], None]
-BeforeAck = Callable[[str, dict[str, Any]], str | None]
 
 
 def _stderr_notice(notice: Notice) -> None:
@@ -154,29 +106,6 @@ def _stderr_notice(notice: Notice) -> None:
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def timestamp_flags(timestamp: Any, now: datetime | None = None) -> list[str]:
-    """`stale-timestamp` (a possible replay), `future-timestamp`, or `no-timestamp`."""
-    if not isinstance(timestamp, str):
-        return ["no-timestamp"]
-    try:
-        sent = datetime.fromisoformat(timestamp.strip())
-    except ValueError:
-        return ["no-timestamp"]
-    if sent.tzinfo is None:
-        sent = sent.replace(tzinfo=UTC)
-    age = ((now or datetime.now(UTC)) - sent).total_seconds()
-    if age > STALE_AFTER_SECONDS:
-        return ["stale-timestamp"]
-    if age < -STALE_AFTER_SECONDS:
-        return ["future-timestamp"]
-    return []
-
-
-def _reject_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON; accepting them would make the save file invalid JSON.
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class SaveFile:
@@ -280,209 +209,6 @@ def _last_byte(path: Path, size: int) -> bytes:
         return handle.read(1)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """A connection's bytes, with two limits: `idle` seconds without a byte, and a deadline
-    `limit` seconds after a request's first byte by which it must be complete (`expired`
-    says that one struck). The handler resets `deadline` to None between requests."""
-
-    def __init__(self, sock: socket.socket, idle: float, limit: float) -> None:
-        self._sock = sock
-        self._idle = idle
-        self._limit = limit
-        self.deadline: float | None = None  # None: between requests, only `idle` applies
-        self.expired = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        timeout = self._idle
-        if self.deadline is not None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                self.expired = True
-                raise TimeoutError("request deadline passed")
-            timeout = min(timeout, remaining)
-        self._sock.settimeout(timeout)
-        try:
-            count = self._sock.recv_into(buffer)
-        except TimeoutError:
-            self.expired = self.deadline is not None and time.monotonic() >= self.deadline
-            raise
-        if self.deadline is None and count:
-            self.deadline = time.monotonic() + self._limit  # a new request has begun
-        return count
-
-
-_OVER_CAPACITY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
-    b"Content-Length: 0\r\n\r\n"
-)
-_DEADLINE_PASSED = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # close() must not wait for a stalled sender's deadline; a late request finds the
-    # listener closed (503), and nothing is written after the save file is closed.
-    block_on_close = False
-    # 16+ concurrent senders connecting at once must not see refused connections.
-    request_queue_size = 256
-
-    def __init__(self, listener: WebhookListener, address: tuple[str, int]) -> None:
-        self.listener = listener
-        self._active = 0
-        self._active_lock = threading.Lock()
-        self._last_refusal_report = 0.0
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._active_lock:
-            full = self._active >= self.listener.config.max_connections
-            if not full:
-                self._active += 1
-        if full:
-            self._refuse(request, client_address)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            with self._active_lock:
-                self._active -= 1
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._active_lock:
-                self._active -= 1
-
-    def _refuse(self, request: Any, client_address: Any) -> None:
-        """Over the cap: a 503 if the socket takes it at once, then close; no thread, no wait."""
-        try:
-            request.setblocking(False)
-            request.send(_OVER_CAPACITY)
-        except OSError:
-            pass
-        self.shutdown_request(request)
-        count = self.listener.count_refusal()
-        now = time.monotonic()
-        if count == 1 or now - self._last_refusal_report >= REFUSAL_REPORT_INTERVAL:
-            self._last_refusal_report = now
-            cap = self.listener.config.max_connections
-            self.listener.report(
-                Notice(
-                    f"over {cap} connections at once: refused ({count} so far)",
-                    503,
-                    client=str(client_address[0]),
-                )
-            )
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall start-up.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A connection that broke in an unexpected way: one line, never a traceback.
-        error = sys.exc_info()[1]
-        self.listener.report(Notice(f"connection error: {type(error).__name__}: {error}"))
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    # Buffer so status line, headers and body leave in one send; flushed per request.
-    wbufsize = 64 * 1024
-    server_version = "zaza-webhooks-listen"
-    sys_version = ""
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        config = self.server.listener.config
-        self.connection.settimeout(config.client_timeout)
-        self.reader = _DeadlineReader(
-            self.connection, config.client_timeout, config.request_deadline
-        )
-        # The first request is due `request_deadline` after the connection opened.
-        self.reader.deadline = time.monotonic() + config.request_deadline
-        self.rfile = io.BufferedReader(self.reader, 64 * 1024)
-
-    def handle_one_request(self) -> None:
-        super().handle_one_request()  # a TimeoutError there closes the connection
-        reader = self.reader
-        if reader.expired:
-            reader.expired = False
-            self.close_connection = True
-            self.server.listener.deadline_passed(self)
-        # Between requests only the idle timeout runs; the next one's first byte starts its clock.
-        reader.deadline = None
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the listener reports what matters through its callbacks
-
-    def handle_expect_100(self) -> bool:
-        # curl sends `Expect: 100-continue` for bodies over 1 KiB. The interim answer must
-        # leave now (our writes are buffered), unless the body will be refused unread anyway.
-        length = self.headers.get("Content-Length", "").strip()
-        too_big = (
-            length.isascii()
-            and length.isdigit()
-            and int(length) > self.server.listener.config.max_body
-        )
-        if too_big:
-            return True
-        self.send_response_only(100)
-        self.end_headers()
-        self.wfile.flush()
-        return True
-
-    def do_POST(self) -> None:
-        listener = self.server.listener
-        try:
-            listener.handle_post(self)
-        except (TimeoutError, ConnectionError):
-            self.close_connection = True  # the client went away; nothing to answer
-        except Exception as exc:  # one bad request must never stop the listener
-            self.close_connection = True
-            listener.report(Notice(f"internal error: {type(exc).__name__}: {exc}", 500))
-            try:
-                respond(self, 500, {"error": "internal error"}, close=True)
-            except OSError:
-                pass
-
-    def do_other(self) -> None:
-        self.server.listener.handle_other(self)
-
-    do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_other
-
-
-def respond(
-    handler: BaseHTTPRequestHandler,
-    status: int,
-    payload: dict[str, Any],
-    *,
-    close: bool = False,
-    headers: dict[str, str] | None = None,
-) -> None:
-    data = json.dumps(payload).encode("utf-8")
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    for name, value in (headers or {}).items():
-        handler.send_header(name, value)
-    if close:
-        handler.send_header("Connection", "close")  # also sets close_connection
-    handler.end_headers()
-    if handler.command != "HEAD":
-        handler.wfile.write(data)
-
-
 class WebhookListener:
     """Start with `start()` (binds, so port 0 picks a free port), stop with `close()`."""
 
@@ -509,7 +235,7 @@ class WebhookListener:
         self._dirty = False
         self._stopping = threading.Event()
         self._save: SaveFile | None = None
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------ life cycle
@@ -524,7 +250,7 @@ class WebhookListener:
             # Append, never truncate: a restarted listener keeps earlier events.
             self._save = SaveFile(self.config.save_path)
         try:
-            self._server = _Server(self, (self.config.host, self.config.port))
+            self._server = Server(self, (self.config.host, self.config.port))
         except OSError:
             if self._save is not None:
                 self._save.close()
@@ -635,27 +361,24 @@ class WebhookListener:
                 handler, 404, f"not found: events are received on {self._path}", close=True
             )
             return
-        lengths = handler.headers.get_all("Content-Length") or []
-        if not lengths or handler.headers.get("Transfer-Encoding"):
-            self._reject(handler, 411, "Content-Length required", close=True)
+        length = body_length(
+            handler.headers.get_all("Content-Length") or [],
+            handler.headers.get("Transfer-Encoding"),
+            self.config.max_body,
+        )
+        if isinstance(length, Refusal):
+            self._reject(handler, length.status, length.message, close=True)
             return
-        length_text = lengths[0].strip()
-        # ASCII digits only: int() would also take "+5", "1_0" and "٥", and two differing
-        # lengths are how requests get smuggled past a proxy.
-        if not (length_text.isascii() and length_text.isdigit()) or len(set(lengths)) > 1:
-            shown = ", ".join(repr(v) for v in lengths)
-            self._reject(handler, 400, f"bad Content-Length {shown}", close=True)
-            return
-        length = int(length_text)
-        if length > self.config.max_body:
-            # Refused from the header alone: the body is never read into memory.
-            limit = self.config.max_body
-            self._reject(handler, 413, f"body of {length} bytes is over {limit}", close=True)
-            return
+        raw = self._read_body(handler, length)
+        if raw is not None:
+            self._receive(handler, raw)
+
+    def _read_body(self, handler: BaseHTTPRequestHandler, length: int) -> bytes | None:
+        """The whole body, or None once the request has been dealt with (late, cut short)."""
         try:
             raw = handler.rfile.read(length)
         except TimeoutError:
-            reader: _DeadlineReader | None = getattr(handler, "reader", None)
+            reader: DeadlineReader | None = getattr(handler, "reader", None)
             late = reader is not None and reader.expired
             if reader is not None:
                 reader.expired = False  # answered here, not again by handle_one_request
@@ -667,121 +390,94 @@ class WebhookListener:
                 f"body not complete within {seconds} s" if late else "timed out reading the body"
             )
             self._reject(handler, 408, message, close=True)
-            return
+            return None
         if len(raw) < length:
             handler.close_connection = True
             with self._lock:
                 self._stats.rejected += 1
             self.report(Notice("client closed the connection mid-body", None, "POST", handler.path))
-            return
-        self._receive(handler, raw)
+            return None
+        return raw
 
     def _receive(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
-        try:
-            text = raw.decode("utf-8")
-            body = json.loads(text, parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
-            self._reject(handler, 400, f"malformed JSON: {exc}")
+        verdict = classify(raw, handler.headers, self.config.secret)
+        if isinstance(verdict, Refusal):
+            self._reject(handler, verdict.status, verdict.message)
             return
-        except RecursionError:
-            self._reject(handler, 400, "malformed JSON: nested too deeply")
-            return
-        if not isinstance(body, dict):
-            self._reject(handler, 400, "expected a JSON object {event, data, timestamp}")
-            return
+        if self._commit(handler, verdict) and self._run_before_ack(handler, verdict):
+            respond(handler, verdict.status, verdict.answer)
 
-        header_event = handler.headers.get(EVENT_HEADER)
-        body_event = body.get("event") if isinstance(body.get("event"), str) else None
-        event = header_event or body_event or "(none)"
-        flags: list[str] = []
-        if header_event and body_event and header_event != body_event:
-            flags.append("event-mismatch")
-        if event not in EVENT_TYPES:
-            flags.append("unknown-type")
-        flags += timestamp_flags(body.get("timestamp"))
-
-        signature_header = handler.headers.get(SIGNATURE_HEADER)
-        form = None
-        if self.config.secret is None:
-            signature = UNCHECKED
-        elif form := signature_form(self.config.secret, raw, signature_header):
-            signature = VALID
-        else:
-            signature = INVALID
-            if not signature_header:
-                flags.append("no-signature")
-        status = 401 if signature == INVALID else 200
-        headers = {
-            name: value
-            for name, value in handler.headers.items()
-            if name.lower().startswith("x-zazavoice-") or name.lower() == "content-type"
-        }
-
+    def _commit(self, handler: BaseHTTPRequestHandler, verdict: Classified) -> bool:
+        """Save, count and queue the event, all under the lock; False if answered instead."""
         with self._lock:
             if self._closed:
                 respond(handler, 503, {"error": "listener is stopping"}, close=True)
-                return
-            record: dict[str, Any] = {
-                "received_at": utc_now_iso(),
-                "event": event,
-                "signature": signature,
-            }
-            if flags:
-                record["flags"] = flags
-            record.update(headers=headers, body=body, raw=text)
+                return False
+            record = verdict.record(utc_now_iso())
             # json_safe: a body may hold a lone surrogate escape (`"\ud800"`), valid JSON that
             # no UTF-8 file can hold as a character; it is saved as the escape it came as.
             line = json_safe(json.dumps(record, ensure_ascii=False))
-            if self._save is not None:
-                try:
-                    # One os.write of the whole line: in the OS before the ack, survives kill -9.
-                    self._save.write_line(line.encode("utf-8") + b"\n")
-                except OSError as exc:
-                    # Not saved means not acknowledged: the sender will retry. The file holds
-                    # no trace of it (cut back), so the retry will not follow half a line.
-                    self._stats.save_failures += 1
-                    reason = exc.strerror or str(exc)
-                    self.report(
-                        Notice(
-                            f"cannot save the event: {reason}",
-                            500,
-                            "POST",
-                            handler.path,
-                            handler.client_address[0],
-                        )
-                    )
-                    respond(handler, 500, {"error": "cannot save the event"}, close=True)
-                    return
-                self._dirty = True
-            self._stats.received += 1
-            if signature == VALID:
-                self._stats.valid += 1
-                if form == BASE64_KEY:
-                    self._stats.base64_key += 1
-                    if self._stats.base64_key == 1:
-                        # Once: which key form the sender uses settles the [assumed] reading.
-                        self._queue.put(Notice(BASE64_FORM_NOTICE, info=True))
-            elif signature == INVALID:
-                self._stats.invalid += 1
-            else:
-                self._stats.unchecked += 1
+            if self._save is not None and not self._save_line(self._save, handler, line):
+                return False
+            self._count(verdict)
             # Queued under the lock, so the worker sees events in the save file's order.
-            self._queue.put(ReceivedEvent(self._stats.received, record, line, raw, status))
+            event = ReceivedEvent(self._stats.received, record, line, verdict.raw, verdict.status)
+            self._queue.put(event)
+        return True
 
-        if self._before_ack is not None:
-            try:
-                said = self._before_ack(signature, body)
-            except Exception as exc:  # not acknowledged: the sender will retry
-                reason = getattr(exc, "message", None) or str(exc)
-                self.report(Notice(f"cannot act on the event: {reason}", 500, "POST"))
-                respond(handler, 500, {"error": "cannot act on the event"}, close=True)
-                return
-            if said:
-                self.report(Notice(said, info=True))
-        if status == 401:
-            respond(handler, 401, {"error": "invalid signature"})
+    def _save_line(self, save: SaveFile, handler: BaseHTTPRequestHandler, line: str) -> bool:
+        """Append the event's line before its ack (caller holds the lock); False: answered 500."""
+        try:
+            # One os.write of the whole line: in the OS before the ack, survives kill -9.
+            save.write_line(line.encode("utf-8") + b"\n")
+        except OSError as exc:
+            # Not saved means not acknowledged: the sender will retry. The file holds
+            # no trace of it (cut back), so the retry will not follow half a line.
+            self._stats.save_failures += 1
+            reason = exc.strerror or str(exc)
+            self.report(
+                Notice(
+                    f"cannot save the event: {reason}",
+                    500,
+                    "POST",
+                    handler.path,
+                    handler.client_address[0],
+                )
+            )
+            respond(handler, 500, {"error": "cannot save the event"}, close=True)
+            return False
+        self._dirty = True
+        return True
+
+    def _count(self, verdict: Classified) -> None:
+        """Count an event saved (caller holds the lock)."""
+        self._stats.received += 1
+        if verdict.signature == VALID:
+            self._stats.valid += 1
+            if verdict.form == BASE64_KEY:
+                self._stats.base64_key += 1
+                if self._stats.base64_key == 1:
+                    # Once: which key form the sender uses settles the [assumed] reading.
+                    self._queue.put(Notice(BASE64_FORM_NOTICE, info=True))
+        elif verdict.signature == INVALID:
+            self._stats.invalid += 1
         else:
-            respond(handler, 200, {"received": True})
+            self._stats.unchecked += 1
+
+    def _run_before_ack(self, handler: BaseHTTPRequestHandler, verdict: Classified) -> bool:
+        """The `before_ack` hook, outside the lock; False once a failure has been answered 500."""
+        if self._before_ack is None:
+            return True
+        try:
+            said = self._before_ack(verdict.signature, verdict.body)
+        except Exception as exc:  # not acknowledged: the sender will retry
+            reason = getattr(exc, "message", None) or str(exc)
+            self.report(Notice(f"cannot act on the event: {reason}", 500, "POST"))
+            respond(handler, 500, {"error": "cannot act on the event"}, close=True)
+            return False
+        if said:
+            self.report(Notice(said, info=True))
+        return True
 
     def count_refusal(self) -> int:
         with self._lock:
@@ -804,7 +500,7 @@ class WebhookListener:
         )
         try:
             handler.connection.setblocking(False)
-            handler.connection.send(_DEADLINE_PASSED)
+            handler.connection.send(DEADLINE_PASSED)
         except OSError:
             pass
 
