@@ -58,6 +58,8 @@ def one_line_usage_error(result: Any, *needles: str) -> str:
 
 # ---------------------------------------------------------------- -o and its aliases
 
+# Read once per process: the instant is filled in when a test runs, never in a test's id
+# (pytest-xdist's workers must collect the same ids).
 SINCE_30D = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
 # (command, formats it has an alias for): `-o FORMAT` prints what `--FORMAT` prints.
 ALIASES = [
@@ -69,7 +71,7 @@ ALIASES = [
     (["calls", "show", "{call}"], ["json", "jsonl", "csv"]),
     (["calls", "wait", "{call}"], ["json"]),
     # An instant, not `30d`: two runs a second apart must ask for the same range.
-    (["calls", "stats", "--since", SINCE_30D], ["json", "csv"]),
+    (["calls", "stats", "--since", "{30 days ago}"], ["json", "csv"]),
     (["profiles", "list"], ["json"]),
     (["profiles", "show"], ["json"]),
     (["webhooks", "events"], ["json"]),
@@ -81,7 +83,10 @@ ALIASES = [
 def test_each_alias_prints_what_its_format_prints(
     cli: Cli, sandbox: Any, command: list[str], formats: list[str]
 ) -> None:
-    args = [word.replace("{call}", str(newest_call(sandbox)["id"])) for word in command]
+    args = [
+        word.replace("{call}", str(newest_call(sandbox)["id"])).replace("{30 days ago}", SINCE_30D)
+        for word in command
+    ]
     for fmt in formats:
         by_format = cli(*args, "-o", fmt)
         by_alias = cli(*args, f"--{fmt}")
