@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import secrets
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from zazacli.commands.options import sigterm_as_interrupt, single_command
 from zazacli.errors import UsageError
 from zazacli.sandbox import DEFAULT_API_KEY
 from zazacli.sandbox.quirks import describe, quirks_help
+
+if TYPE_CHECKING:
+    from zazacli.sandbox import Sandbox, SandboxConfig
 
 OUTCOME_NOTE = (
     "Dispatched calls end by the last digit of toNumber: 0 FAILED, 1 NO_ANSWER, 2 BUSY, "
@@ -26,66 +29,76 @@ SANDBOX_EPILOG = (
 )
 
 
+HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+PortOpt = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")]
+KeyOpt = Annotated[
+    str, typer.Option("--api-key", help="The key clients must send as a Bearer token.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for the generated data.")]
+CallsOpt = Annotated[
+    int, typer.Option("--calls", min=0, max=2_000_000, help="Seeded calls to generate.")
+]
+SpeedOpt = Annotated[
+    float,
+    typer.Option("--speed", min=0.01, help="Time scale of live calls: 10 = ten times faster."),
+]
+WebhookUrlOpt = Annotated[
+    str | None,
+    typer.Option("--webhook-url", help="POST signed call.* events here as calls move."),
+]
+WebhookSecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--webhook-secret",
+        envvar="ZAZA_WEBHOOK_SECRET",
+        help="Signing secret (whsec_…) for --webhook-url [default: a new random one].",
+    ),
+]
+RateLimitOpt = Annotated[
+    int | None,
+    typer.Option("--rate-limit", min=1, max=10**9, help="Requests per minute per key, then 429."),
+]
+LatencyOpt = Annotated[
+    float, typer.Option("--latency", min=0, help="Milliseconds added to every response.")
+]
+ErrorRateOpt = Annotated[
+    float,
+    typer.Option("--error-rate", min=0.0, max=1.0, help="Share of GETs answered 500/503."),
+]
+SlowDispatchOpt = Annotated[
+    float,
+    typer.Option(
+        "--slow-dispatch",
+        min=0,
+        help="Seconds to hold a dispatch's answer after the call is queued.",
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request to stderr.")]
+QuirkOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--quirk",
+        metavar="NAME[=VALUE]",
+        help="Behave like a server that differs from the sandbox (repeatable; see below).",
+    ),
+]
+
+
 def sandbox(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")
-    ] = 8081,
-    api_key: Annotated[
-        str, typer.Option("--api-key", help="The key clients must send as a Bearer token.")
-    ] = DEFAULT_API_KEY,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the generated data.")] = 42,
-    calls: Annotated[
-        int, typer.Option("--calls", min=0, max=2_000_000, help="Seeded calls to generate.")
-    ] = 300,
-    speed: Annotated[
-        float,
-        typer.Option("--speed", min=0.01, help="Time scale of live calls: 10 = ten times faster."),
-    ] = 1.0,
-    webhook_url: Annotated[
-        str | None,
-        typer.Option("--webhook-url", help="POST signed call.* events here as calls move."),
-    ] = None,
-    webhook_secret: Annotated[
-        str | None,
-        typer.Option(
-            "--webhook-secret",
-            envvar="ZAZA_WEBHOOK_SECRET",
-            help="Signing secret (whsec_…) for --webhook-url [default: a new random one].",
-        ),
-    ] = None,
-    rate_limit: Annotated[
-        int | None,
-        typer.Option(
-            "--rate-limit", min=1, max=10**9, help="Requests per minute per key, then 429."
-        ),
-    ] = None,
-    latency: Annotated[
-        float, typer.Option("--latency", min=0, help="Milliseconds added to every response.")
-    ] = 0,
-    error_rate: Annotated[
-        float,
-        typer.Option("--error-rate", min=0.0, max=1.0, help="Share of GETs answered 500/503."),
-    ] = 0.0,
-    slow_dispatch: Annotated[
-        float,
-        typer.Option(
-            "--slow-dispatch",
-            min=0,
-            help="Seconds to hold a dispatch's answer after the call is queued.",
-        ),
-    ] = 0.0,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Do not log each request to stderr.")
-    ] = False,
-    quirk: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--quirk",
-            metavar="NAME[=VALUE]",
-            help="Behave like a server that differs from the sandbox (repeatable; see below).",
-        ),
-    ] = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8081,
+    api_key: KeyOpt = DEFAULT_API_KEY,
+    seed: SeedOpt = 42,
+    calls: CallsOpt = 300,
+    speed: SpeedOpt = 1.0,
+    webhook_url: WebhookUrlOpt = None,
+    webhook_secret: WebhookSecretOpt = None,
+    rate_limit: RateLimitOpt = None,
+    latency: LatencyOpt = 0,
+    error_rate: ErrorRateOpt = 0.0,
+    slow_dispatch: SlowDispatchOpt = 0.0,
+    quiet: QuietOpt = False,
+    quirk: QuirkOpt = None,
 ) -> None:
     """Run a local ZazaVoice-compatible API with seeded agents, campaigns and calls.
 
@@ -99,7 +112,7 @@ def sandbox(
       zaza sandbox --speed 10 --webhook-url http://127.0.0.1:4242/webhooks
       zaza sandbox --quirk oldest-first --quirk page-cap=50
     """
-    from zazacli.sandbox import SandboxConfig, start_sandbox
+    from zazacli.sandbox import SandboxConfig
 
     generated_secret = bool(webhook_url) and not webhook_secret
     if generated_secret:
@@ -123,34 +136,45 @@ def sandbox(
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    running = _start(config)
+    _banner(running, config, webhook_secret if generated_secret else None)
+    with sigterm_as_interrupt():
+        running.serve_forever()
+    sys.stderr.write("sandbox stopped\n")
+    sys.stderr.flush()
+
+
+def _start(config: SandboxConfig) -> Sandbox:
+    from zazacli.sandbox import start_sandbox
+
     try:
-        running = start_sandbox(config)
+        return start_sandbox(config)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             hint = "pass --port 0 for a free port"
-            raise UsageError(f"port {port} is in use", hint=hint) from None
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            raise UsageError(f"port {config.port} is in use", hint=hint) from None
+        raise UsageError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
 
+
+def _banner(running: Sandbox, config: SandboxConfig, new_secret: str | None) -> None:
+    """Where it listens, as lines ready to paste into a shell (or to `eval`): exported, so
+    `zaza` sees them."""
     out = sys.stdout
     out.write(f"ZazaVoice sandbox listening on {running.base_url}\n")
     out.write(f"API key: {running.api_key}\n\n")
-    # Ready to paste into a shell (or to `eval`): exported, so `zaza` sees them.
     out.write(f"export ZAZA_BASE_URL={running.base_url}\n")
     out.write(f"export ZAZA_API_KEY={running.api_key}\n")
-    if generated_secret:
-        out.write(f"export ZAZA_WEBHOOK_SECRET={webhook_secret}\n")
+    if new_secret:
+        out.write(f"export ZAZA_WEBHOOK_SECRET={new_secret}\n")
     out.write(f"\n{OUTCOME_NOTE}\n")
-    if webhook_url:
-        out.write(f"Webhooks: call.started, call.completed, call.failed -> {webhook_url}\n")
+    if config.webhook_url:
+        out.write(f"Webhooks: call.started, call.completed, call.failed -> {config.webhook_url}\n")
     if config.quirks:
         out.write(describe(config.quirks) + "\n")
     out.flush()
     sys.stderr.write("Press Ctrl-C to stop.\n")
-    sys.stderr.flush()
-
-    with sigterm_as_interrupt():
-        running.serve_forever()
-    sys.stderr.write("sandbox stopped\n")
     sys.stderr.flush()
 
 
