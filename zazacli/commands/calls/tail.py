@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -47,52 +47,66 @@ TAIL_EPILOG = (
 )
 
 
+if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
+    from zazacli.calls.tail import CallFollower
+    from zazacli.context import AppContext
+
 DEFAULT_BACKLOG = 10
+
+
+TailStatusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        help="Only calls with this status (any case; an unknown one as the API writes it, "
+        "e.g. VOICEMAIL); a call shows up when it gets it.",
+        autocompletion=complete_status,
+    ),
+]
+TailAgentOpt = Annotated[
+    int | None, typer.Option("--agent", min=0, max=ID_MAX, help="Only this agent's calls.")
+]
+TailDirectionOpt = Annotated[
+    str | None,
+    typer.Option("--direction", help="inbound or outbound.", autocompletion=complete_direction),
+]
+IntervalOpt = Annotated[
+    str, typer.Option("--interval", help="Time between polls: 5s, 1m, or seconds (>= 1s).")
+]
+LastOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--last",
+        "-n",
+        min=0,
+        max=COUNT_MAX,
+        help="Show the newest N calls first; 0 for only new ones [default: 10].",
+    ),
+]
+MaxEventsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-events", min=1, max=COUNT_MAX, help="Stop after N events (the backlog counts)."
+    ),
+]
+DurationOpt = Annotated[
+    str | None, typer.Option("--duration", help="Stop after this long: 90s, 10m, 2h.")
+]
 
 
 def tail(
     ctx: typer.Context,
-    status: Annotated[
-        str | None,
-        typer.Option(
-            "--status",
-            help="Only calls with this status (any case; an unknown one as the API writes it, "
-            "e.g. VOICEMAIL); a call shows up when it gets it.",
-            autocompletion=complete_status,
-        ),
-    ] = None,
-    agent: Annotated[
-        int | None, typer.Option("--agent", min=0, max=ID_MAX, help="Only this agent's calls.")
-    ] = None,
-    direction: Annotated[
-        str | None,
-        typer.Option("--direction", help="inbound or outbound.", autocompletion=complete_direction),
-    ] = None,
-    interval: Annotated[
-        str, typer.Option("--interval", help="Time between polls: 5s, 1m, or seconds (>= 1s).")
-    ] = "5s",
-    last: Annotated[
-        int | None,
-        typer.Option(
-            "--last",
-            "-n",
-            min=0,
-            max=COUNT_MAX,
-            help="Show the newest N calls first; 0 for only new ones [default: 10].",
-        ),
-    ] = None,
+    status: TailStatusOpt = None,
+    agent: TailAgentOpt = None,
+    direction: TailDirectionOpt = None,
+    interval: IntervalOpt = "5s",
+    last: LastOpt = None,
     since: SinceOpt = None,
     fmt: StreamFormatOpt = None,
     jsonl: JsonlOpt = False,
-    max_events: Annotated[
-        int | None,
-        typer.Option(
-            "--max-events", min=1, max=COUNT_MAX, help="Stop after N events (the backlog counts)."
-        ),
-    ] = None,
-    duration: Annotated[
-        str | None, typer.Option("--duration", help="Stop after this long: 90s, 10m, 2h.")
-    ] = None,
+    max_events: MaxEventsOpt = None,
+    duration: DurationOpt = None,
 ) -> None:
     """Follow calls as they appear, and their status changes, until Ctrl-C.
 
@@ -107,7 +121,6 @@ def tail(
     """
     import time
 
-    from zazacli.calls.tail import CallFollower
     from zazacli.output import Format
     from zazacli.output.tail import TailPrinter
     from zazacli.times import parse_duration
@@ -119,28 +132,32 @@ def tail(
     every = parse_duration(interval, "--interval", minimum=1.0)
     stop_after = parse_duration(duration, "--duration") if duration else None
     filters = call_filter(direction, status, agent, since, None, out.notice)
-    follower = CallFollower(
-        app_ctx.api,
-        direction=filters.direction,
-        status=filters.status,
-        agent_id=filters.agent_id,
-        since=filters.since,
-        backlog=DEFAULT_BACKLOG if last is None else last,
-        interval=every,
-        notice=out.warn,
-        sleep=app_ctx.timing.sleep,
-        clock=app_ctx.timing.clock,
-    )
+    follower = _follower(app_ctx, filters, DEFAULT_BACKLOG if last is None else last, every)
     printer = TailPrinter(out, jsonl=chosen is Format.jsonl)
     printer.banner(follower, filters._asdict())
     started = time.monotonic()
-    shown = 0
     try:
-        for event in follower.events(duration=stop_after):
+        for shown, event in enumerate(follower.events(duration=stop_after), start=1):
             printer.event(event)
-            shown += 1
             if max_events is not None and shown >= max_events:
                 break
     except KeyboardInterrupt:
         pass
     printer.summary(follower.stats, time.monotonic() - started)
+
+
+def _follower(app_ctx: AppContext, filters: CallFilter, backlog: int, every: float) -> CallFollower:
+    from zazacli.calls.tail import CallFollower
+
+    return CallFollower(
+        app_ctx.api,
+        direction=filters.direction,
+        status=filters.status,
+        agent_id=filters.agent_id,
+        since=filters.since,
+        backlog=backlog,
+        interval=every,
+        notice=app_ctx.out.warn,
+        sleep=app_ctx.timing.sleep,
+        clock=app_ctx.timing.clock,
+    )
