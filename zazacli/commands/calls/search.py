@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +25,10 @@ from zazacli.commands.options import (
     pick_choice,
     text_value,
 )
+
+if TYPE_CHECKING:
+    from zazacli.context import AppContext
+    from zazacli.output import Format
 
 TERMINAL_DEFAULT_LIMIT = 20
 ROLES = ("AGENT", "CALLER")
@@ -97,10 +102,7 @@ def search(
       zaza calls search '"move it to thursday" OR reschedul*' --role caller
       zaza calls search 'NEAR(price plan, 5)' --agent 12 -o csv > pricing.csv
     """
-    from zazacli.archive.search import search as run_search
-    from zazacli.archive.store import Archive, archive_errors
     from zazacli.output import Format
-    from zazacli.output.archive import search_results
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
@@ -110,35 +112,54 @@ def search(
     chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
     # A person at a terminal (whatever the format) gets the best 20; a pipe gets every hit.
     default_limit = limit is None and out.terminal
-    path = archive_path(app_ctx, archive_file)
-    more, ranked = False, None
+    # One hit more than shown on a terminal tells whether there are more.
+    wanted = TERMINAL_DEFAULT_LIMIT + 1 if default_limit else limit
+    shown, more, ranked = _print_hits(
+        app_ctx,
+        archive_path(app_ctx, archive_file),
+        chosen,
+        default_limit,
+        query=query,
+        filters=filters,
+        role=speaker,
+        limit=wanted,
+        include_deleted=include_deleted,
+        rank_all=rank_all,
+    )
+    _say_what_was_left_out(app_ctx, shown == 0 and chosen is not Format.json, more, ranked)
+
+
+def _print_hits(
+    app_ctx: AppContext, path: Path, chosen: Format, default_limit: bool, **query: Any
+) -> tuple[int, bool, int | None]:
+    """Search the archive and print the hits: (how many were shown, whether a terminal's
+    default limit left more out, how many of the newest matches were ranked if not all)."""
+    from zazacli.archive.search import search as run_search
+    from zazacli.archive.store import Archive, archive_errors
+    from zazacli.output.archive import search_results
+
+    out = app_ctx.out
     with archive_errors(path):
-        store = Archive.open(path, create=False, warn=app_ctx.out.warn)
+        store = Archive.open(path, create=False, warn=out.warn)
         try:
-            # One hit more than shown on a terminal tells whether there are more.
-            wanted = TERMINAL_DEFAULT_LIMIT + 1 if default_limit else limit
-            found = run_search(
-                store,
-                query,
-                filters,
-                role=speaker,
-                limit=wanted,
-                include_deleted=include_deleted,
-                rank_all=rank_all,
-            )
-            hits, ranked = found.hits, found.ranked
+            found = run_search(store, **query)
+            hits, more = found.hits, False
             if default_limit:
                 best = list(hits)
                 more = len(best) > TERMINAL_DEFAULT_LIMIT
                 hits = iter(best[:TERMINAL_DEFAULT_LIMIT])
             with out.paged():
-                shown = search_results(out, hits, chosen)
+                return search_results(out, hits, chosen), more, found.ranked
         finally:
             store.close()
-    if shown == 0 and chosen is not Format.json:
+
+
+def _say_what_was_left_out(app_ctx: AppContext, none: bool, more: bool, ranked: int | None) -> None:
+    out = app_ctx.out
+    if none:
         out.notice("no matches")
     elif more:
-        out.notice(f"showing the best {shown}; use --limit N for more")
+        out.notice(f"showing the best {TERMINAL_DEFAULT_LIMIT}; use --limit N for more")
     if ranked is not None:
         out.notice(
             f"more than {ranked:,} turns match: the best of the newest {ranked:,} are shown "
