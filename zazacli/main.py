@@ -179,66 +179,74 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        envvar="ZAZA_PROFILE",
+        help="Profile to use.",
+        autocompletion=complete_profile,
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="API base URL (ending in /api/v1).")
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0.1, help="Read timeout in seconds [default: 30]."),
+]
+MaxPagesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-pages",
+        envvar="ZAZA_MAX_PAGES",
+        min=1,
+        max=100_000,
+        help="Read at most N pages of any one list, then stop with an error [default: 100000].",
+        show_default=False,
+    ),
+]
+DebugOpt = Annotated[
+    bool,
+    typer.Option("--debug", envvar="ZAZA_DEBUG", help="Log requests to stderr (keys redacted)."),
+]
+AllowInsecureHttpOpt = Annotated[
+    bool,
+    typer.Option("--allow-insecure-http", help="Allow a plain-HTTP base URL to another host."),
+]
+SandboxOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sandbox",
+        envvar="ZAZA_SANDBOX",
+        help="Run this command against a private, temporary sandbox API.",
+    ),
+]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colour in output.")]
+NoPagerOpt = Annotated[
+    bool,
+    typer.Option("--no-pager", help="Print long output on the terminal, not through a pager."),
+]
+VersionOpt = Annotated[
+    bool,
+    typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version."),
+]
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            "--profile",
-            "-p",
-            envvar="ZAZA_PROFILE",
-            help="Profile to use.",
-            autocompletion=complete_profile,
-        ),
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="API base URL (ending in /api/v1).")
-    ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option("--timeout", min=0.1, help="Read timeout in seconds [default: 30]."),
-    ] = None,
-    max_pages: Annotated[
-        int | None,
-        typer.Option(
-            "--max-pages",
-            envvar="ZAZA_MAX_PAGES",
-            min=1,
-            max=100_000,
-            help="Read at most N pages of any one list, then stop with an error [default: 100000].",
-            show_default=False,
-        ),
-    ] = None,
-    debug: Annotated[
-        bool,
-        typer.Option(
-            "--debug", envvar="ZAZA_DEBUG", help="Log requests to stderr (keys redacted)."
-        ),
-    ] = False,
-    allow_insecure_http: Annotated[
-        bool,
-        typer.Option("--allow-insecure-http", help="Allow a plain-HTTP base URL to another host."),
-    ] = False,
-    use_sandbox: Annotated[
-        bool,
-        typer.Option(
-            "--sandbox",
-            envvar="ZAZA_SANDBOX",
-            help="Run this command against a private, temporary sandbox API.",
-        ),
-    ] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour in output.")] = False,
-    no_pager: Annotated[
-        bool,
-        typer.Option("--no-pager", help="Print long output on the terminal, not through a pager."),
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
-        ),
-    ] = False,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    max_pages: MaxPagesOpt = None,
+    debug: DebugOpt = False,
+    allow_insecure_http: AllowInsecureHttpOpt = False,
+    use_sandbox: SandboxOpt = False,
+    no_color: NoColorOpt = False,
+    no_pager: NoPagerOpt = False,
+    version: VersionOpt = False,
 ) -> None:
     from zazacli.context import Options
 
