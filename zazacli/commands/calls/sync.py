@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +16,12 @@ from zazacli.commands.options import (
     call_filter,
     get_context,
 )
+from zazacli.errors import ZazaError
+
+if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
+    from zazacli.archive.sync import SyncSummary
+    from zazacli.context import AppContext
 
 SyncSinceOpt = Annotated[
     str | None,
@@ -29,6 +36,15 @@ SummaryJsonOpt = Annotated[
     bool, typer.Option("--json", help="Also print the summary as a JSON document on stdout.")
 ]
 
+RefreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--refresh",
+        help="Read the whole range again (back to --since): update what the API changed, "
+        "transcripts included, and mark what it no longer lists as deleted.",
+    ),
+]
+
 
 def sync(
     ctx: typer.Context,
@@ -38,14 +54,7 @@ def sync(
     status: StatusOpt = None,
     archive_file: ArchiveOpt = None,
     concurrency: ConcurrencyOpt = 4,
-    refresh: Annotated[
-        bool,
-        typer.Option(
-            "--refresh",
-            help="Read the whole range again (back to --since): update what the API changed, "
-            "transcripts included, and mark what it no longer lists as deleted.",
-        ),
-    ] = False,
+    refresh: RefreshOpt = False,
     as_json: SummaryJsonOpt = False,
 ) -> None:
     """Mirror the call history, with transcripts, into a local archive (SQLite).
@@ -64,35 +73,10 @@ def sync(
       zaza calls sync --since 2026-01-01 --agent 12
       zaza calls sync --refresh --since 30d
     """
-    from zazacli.archive.paths import key_fingerprint
-    from zazacli.archive.store import Archive, archive_errors
-    from zazacli.archive.sync import ArchiveSync
-    from zazacli.errors import ZazaError
-    from zazacli.output.archive import SyncProgress, sync_plan, sync_summary
-
     app_ctx = get_context(ctx)
-    out = app_ctx.out
-    filters = call_filter(direction, status, agent, since, None, out.notice)
-    api = app_ctx.api
+    filters = call_filter(direction, status, agent, since, None, app_ctx.out.notice)
     path = archive_path(app_ctx, archive_file, syncing=True)
-    with archive_errors(path):
-        store = Archive.open(path, create=True, warn=app_ctx.out.warn)
-        try:
-            store.claim_source(api.base_url, key_fingerprint(app_ctx.settings.api_key or ""))
-            syncer = ArchiveSync(
-                api, store, filters, concurrency=concurrency, refresh=refresh, notice=out.notice
-            )
-            plan = syncer.plan()
-            if plan.first or plan.back_fill:
-                sync_plan(out, str(path), plan.expected, plan.first)
-            try:
-                with SyncProgress(out, plan.expected) as progress:
-                    syncer.on_progress = progress.update
-                    summary = syncer.run(plan)
-            finally:
-                sync_summary(out, syncer.summary, str(path), as_json=as_json)
-        finally:
-            store.close()
+    summary = _mirror(app_ctx, path, filters, concurrency, refresh, as_json)
     if summary.failed:
         raise ZazaError(
             f"{summary.failed} call{'s' if summary.failed != 1 else ''} failed",
@@ -105,3 +89,39 @@ def sync(
             hint="sync again later (that range is read again); zaza doctor shows how the "
             "server pages",
         )
+
+
+def _mirror(
+    app_ctx: AppContext,
+    path: Path,
+    filters: CallFilter,
+    concurrency: int,
+    refresh: bool,
+    as_json: bool,
+) -> SyncSummary:
+    """The sync itself, its plan and progress shown; the summary is printed even when it
+    stops on an error."""
+    from zazacli.archive.paths import key_fingerprint
+    from zazacli.archive.store import Archive, archive_errors
+    from zazacli.archive.sync import ArchiveSync
+    from zazacli.output.archive import SyncProgress, sync_plan, sync_summary
+
+    out, api = app_ctx.out, app_ctx.api
+    with archive_errors(path):
+        store = Archive.open(path, create=True, warn=out.warn)
+        try:
+            store.claim_source(api.base_url, key_fingerprint(app_ctx.settings.api_key or ""))
+            syncer = ArchiveSync(
+                api, store, filters, concurrency=concurrency, refresh=refresh, notice=out.notice
+            )
+            plan = syncer.plan()
+            if plan.first or plan.back_fill:
+                sync_plan(out, str(path), plan.expected, plan.first)
+            try:
+                with SyncProgress(out, plan.expected) as progress:
+                    syncer.on_progress = progress.update
+                    return syncer.run(plan)
+            finally:
+                sync_summary(out, syncer.summary, str(path), as_json=as_json)
+        finally:
+            store.close()
