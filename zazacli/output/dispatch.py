@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from zazacli.calls.batch.csv import CsvBatch
-    from zazacli.calls.batch.run import BatchPlan, BatchReport
+    from zazacli.calls.batch.plan import BatchPlan
+    from zazacli.calls.batch.run import BatchReport
     from zazacli.config import Settings
     from zazacli.output import Output
 

@@ -465,26 +465,9 @@ class BatchRun:
                 return
             except RateLimitedError as exc:
                 rate_limited += 1
-                if exc.retry_after is not None and exc.retry_after > RETRY_AFTER_CAP:
-                    # Days of waiting must not hang a cron job: nothing was queued for this
-                    # row (a 429 is an answer), so it is journaled failed, the run stops,
-                    # and its message says when to re-run.
-                    self.on_notice(
-                        f"rate limited (HTTP 429) with Retry-After {exc.retry_after:.0f} s: "
-                        f"the batch stops; re-run the same command after "
-                        f"{retry_time(exc.retry_after)} to resume"
-                    )
-                    self._mark_post(started)
-                    self._failed(row, exc)
-                    return
-                if rate_limited < MAX_RATE_LIMITED_TRIES:
-                    self.pacer.rate_limited(exc.retry_after)  # nothing was queued: try again
+                if self._rate_limited(row, exc, rate_limited, started):
                     slot = self.pacer.reserve()
                     continue
-                # A limit that never lifts must not hang a cron job: the run stops here.
-                exc.message += f" (still after {rate_limited} tries at a lower rate)"
-                self._mark_post(started)
-                self._failed(row, exc)
                 return
             except ZazaError as exc:
                 self._mark_post(started)
@@ -496,6 +479,26 @@ class BatchRun:
             self.journal.record(status, line=row.line, to=row.to, callId=result.call_id)
             self._emit(self._row_result(row, status, call_id=result.call_id))
             return
+
+    def _rate_limited(self, row: CsvRow, exc: RateLimitedError, times: int, started: float) -> bool:
+        """Whether to send the row again after a 429 (nothing was queued: a 429 is an
+        answer); otherwise it is journaled failed and the run stops."""
+        if exc.retry_after is not None and exc.retry_after > RETRY_AFTER_CAP:
+            # Days of waiting must not hang a cron job: the message says when to re-run.
+            self.on_notice(
+                f"rate limited (HTTP 429) with Retry-After {exc.retry_after:.0f} s: "
+                f"the batch stops; re-run the same command after "
+                f"{retry_time(exc.retry_after)} to resume"
+            )
+        elif times < MAX_RATE_LIMITED_TRIES:
+            self.pacer.rate_limited(exc.retry_after)
+            return True
+        else:
+            # A limit that never lifts must not hang a cron job either.
+            exc.message += f" (still after {times} tries at a lower rate)"
+        self._mark_post(started)
+        self._failed(row, exc)
+        return False
 
     def _blocked(self, row: CsvRow, exc: BlockedError) -> None:
         """The policy refused the row at its POST (listed or capped a moment before, maybe by
@@ -555,66 +558,3 @@ def parse_settle(value: str | None) -> float:
     if value is None:
         return DEFAULT_SETTLE
     return parse_duration(value, "--settle", zero_ok=True)
-
-
-@dataclass(frozen=True)
-class BatchPlan:
-    """What a run would do now (`--dry-run`): counted from the CSV, the journal, the contact
-    policy and the calling window (None when quiet hours are not checked)."""
-
-    valid: int
-    invalid: int
-    duplicates: int
-    done: int
-    in_doubt: int
-    outside: int | None
-    sendable: int
-    held: list[tuple[int, str, Verdict]] = field(default_factory=list)  # (line, to, why)
-    # The calling windows that apply, and to how many rows: {`08:00-20:00 (Florida, …)`: 3}.
-    windows: dict[str, int] = field(default_factory=dict)
-
-    def held_by(self, status: str) -> int:
-        return sum(1 for _, _, v in self.held if (v.rule == REPEAT) == (status == "repeat"))
-
-
-def plan(
-    rows: CsvBatch,
-    state: JournalState,
-    window: CallingWindow | None,
-    guard: Guard,
-    *,
-    journal: str,
-    place_windows: dict[str, str] | None = None,
-) -> BatchPlan:
-    to_send = [r for r in rows.rows if r.line not in state.done]
-    fresh = [r for r in to_send if r.line not in state.pending]
-    verdicts = guard.verdicts(
-        [r.to for r in fresh], repeat=True, journal=journal, lines={r.to: r.line for r in fresh}
-    )
-    held = []
-    for row in fresh:
-        refused = next((v for v in verdicts[row.to] if not v.allowed), None)
-        if refused is not None:
-            held.append((row.line, row.to, refused))
-    held_lines = {line for line, _, _ in held}
-    callable_rows = [r for r in to_send if r.line not in held_lines]
-    outside = None
-    windows: dict[str, int] = {}
-    if window is not None:
-        outside = 0
-        for row in callable_rows:
-            applied = window_for(row.to, window, place_windows)
-            label = applied.described if applied.why else f"{applied.text} (quiet_hours)"
-            windows[label] = windows.get(label, 0) + 1
-            outside += not local_times(row.to, applied).allowed
-    return BatchPlan(
-        valid=len(rows.rows),
-        invalid=sum(1 for p in rows.problems if p.status == "invalid"),
-        duplicates=sum(1 for p in rows.problems if p.status == "duplicate"),
-        done=len(rows.rows) - len(to_send),
-        in_doubt=sum(1 for r in to_send if r.line in state.pending),
-        outside=outside,
-        sendable=len(callable_rows) - (outside or 0),
-        held=held,
-        windows=windows,
-    )

@@ -265,8 +265,8 @@ def _prepare(
 
 def _dry_run(app_ctx: AppContext, plan: _Plan) -> None:
     """What a run would do, row by row; exit 17 when the contact policy would hold some."""
-    from zazacli.calls.batch import run as batching
     from zazacli.calls.batch.journal import Journal
+    from zazacli.calls.batch.plan import plan as batch_plan_of
     from zazacli.output.dispatch import batch_plan
 
     assert plan.journal_path is not None
@@ -275,7 +275,7 @@ def _dry_run(app_ctx: AppContext, plan: _Plan) -> None:
         plan.journal_path, rows, plan.from_e164, plan.agent, plan.dialled_before
     )
     app_ctx.out.notice("dry run: nothing is sent")
-    the_plan = batching.plan(
+    the_plan = batch_plan_of(
         rows, state, plan.window, plan.guard, journal=plan.journal_key, place_windows=plan.places
     )
     batch_plan(
