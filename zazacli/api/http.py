@@ -6,7 +6,6 @@ here; endpoint knowledge (paths, field names) lives in `client.py`.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import socket
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 from zazacli import __version__
 from zazacli.api.clock import ServerClock
 from zazacli.api.deadline import Deadline, deadline_backend, proxy_in_env
+from zazacli.api.jsonbody import InvalidJsonError, parse_json
 from zazacli.api.urls import is_loopback_host
 from zazacli.api.values import SANDBOX_HEADER
 from zazacli.errors import (
@@ -61,29 +61,6 @@ Notice = Callable[[str], None]
 
 def _ignore(message: str) -> None:
     pass
-
-
-class InvalidJsonError(ValueError):
-    """A body that parses as JSON but that zaza refuses: NaN/Infinity, or nested too deep."""
-
-
-def _no_constant(name: str) -> Any:
-    raise InvalidJsonError(name)
-
-
-def parse_json(data: bytes | str) -> Any:
-    """json.loads for bodies from outside: NaN, Infinity and -Infinity (not JSON, but
-    Python accepts them) and nesting too deep for the interpreter raise InvalidJsonError;
-    anything else unreadable raises ValueError, as json.loads does.
-
-    Depth is bounded by the interpreter's recursion limit (about 1,000 levels), not by a
-    walk of every answer: that walk cost a sixth of `calls list --all`. Data that deep
-    which still loads, should anything downstream recurse on it, ends as one line too
-    (main.py maps a RecursionError)."""
-    try:
-        return json.loads(data, parse_constant=_no_constant)
-    except RecursionError:
-        raise InvalidJsonError("nested too deeply") from None
 
 
 def server_message(response: httpx.Response) -> str:
@@ -187,8 +164,6 @@ class HttpClient:
         max_body: int = MAX_BODY_BYTES,
         read_deadline: float = READ_DEADLINE,
     ) -> None:
-        import httpx
-
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._debug = log is not None
@@ -210,6 +185,13 @@ class HttpClient:
         self.total_timeout = connect + read
         self.read_budget = max(read_deadline, self.total_timeout)
         self._deadline = Deadline()
+        self._http = self._client(transport, read, connect)
+
+    def _client(
+        self, transport: httpx.BaseTransport | None, read: float, connect: float
+    ) -> httpx.Client:
+        import httpx
+
         # TLS is verified for https. A plain-http base URL never uses TLS (redirects
         # are not followed), so loading the CA bundle (~30 ms) would be wasted.
         verify = not self.base_url.startswith("http://")
@@ -223,7 +205,7 @@ class HttpClient:
                 # No public hook exists for this; without it, the checks between body
                 # chunks in `_read_body` still bound a drip-fed body (not its headers).
                 pool._network_backend = deadline_backend(inner, self._deadline)  # type: ignore[union-attr]
-        self._http = httpx.Client(
+        return httpx.Client(
             base_url=self.base_url + "/",
             headers={"User-Agent": f"zazacli/{__version__}", "Accept": "application/json"},
             timeout=httpx.Timeout(read, connect=connect),
