@@ -171,7 +171,7 @@ def fill_archive(path: Path, calls: int) -> int:
     """The sandbox's seeded calls, stored as a sync stores them; returns how many have
     turns."""
     from zazacli.archive.store import Archive
-    from zazacli.sandbox.server import SandboxApp, SandboxConfig
+    from zazacli.sandbox.app import SandboxApp, SandboxConfig
 
     app = SandboxApp(SandboxConfig(calls=calls, live_calls=False))
     archive = Archive.open(path, create=True)

@@ -26,6 +26,8 @@ from zazacli.errors import (
 
 if TYPE_CHECKING:
     from zazacli.context import AppContext
+    from zazacli.output import Output
+    from zazacli.policy.lists import BadLine
 
 app = noun_app(
     "dnc",
@@ -189,18 +191,22 @@ def export(ctx: typer.Context, dnc: DncOpt = None) -> None:
             app_ctx.out.write(entry.number)
 
 
+NumbersFileArg = Annotated[
+    Path, typer.Argument(help="One number per line, or a CSV with a phone column.")
+]
+ReplaceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replace", help="Make the list equal to the file (a nightly export from a CRM)."
+    ),
+]
+
+
 @app.command("import")
 def import_file(
     ctx: typer.Context,
-    file: Annotated[
-        Path, typer.Argument(help="One number per line, or a CSV with a phone column.")
-    ],
-    replace: Annotated[
-        bool,
-        typer.Option(
-            "--replace", help="Make the list equal to the file (a nightly export from a CRM)."
-        ),
-    ] = False,
+    file: NumbersFileArg,
+    replace: ReplaceOpt = False,
     reason: ReasonOpt = None,
     region: RegionOpt = None,
     dnc: DncOpt = None,
@@ -223,10 +229,7 @@ def import_file(
     if not app_ctx.options.sandbox:
         region = region or app_ctx.settings.get("region")
     numbers, bad = read_numbers(file, region=region)
-    for problem in bad[:20]:
-        out.notice(f"line {problem.line}: {problem.error}")
-    if len(bad) > 20:
-        out.notice(f"… and {len(bad) - 20} more invalid lines")
+    _name_bad_lines(out, bad)
     if replace and bad:
         raise UsageError(
             f"--replace: {len(bad)} lines of {file} are not numbers; replacing would unlist "
@@ -252,6 +255,14 @@ def import_file(
             f"{lines} of {file} {were} not stored",
             hint="fix them (listed above by line) and import again",
         )
+
+
+def _name_bad_lines(out: Output, bad: list[BadLine]) -> None:
+    """The first 20 invalid lines by number, then how many more."""
+    for problem in bad[:20]:
+        out.notice(f"line {problem.line}: {problem.error}")
+    if len(bad) > 20:
+        out.notice(f"… and {len(bad) - 20} more invalid lines")
 
 
 @app.command("import-events")
@@ -280,7 +291,7 @@ def import_events(
     Examples:
       zaza dnc import-events events.jsonl
     """
-    from zazacli.commands.webhooks import resolve_secret
+    from zazacli.commands.webhooks.common import resolve_secret
     from zazacli.policy.lists import sms_opt_out
     from zazacli.webhooks.saved import read_saved
 

@@ -13,16 +13,17 @@ DEFAULT_API_KEY = "zaza_test_sandbox_4f1c2a9e7b3d"
 ORG_NUMBERS: tuple[str, ...] = ("+14155550100", "+14155550101", "+16465550102")
 
 if TYPE_CHECKING:
-    from zazacli.sandbox.server import Sandbox, SandboxConfig, start_sandbox
+    from zazacli.sandbox.app import SandboxConfig
+    from zazacli.sandbox.server import Sandbox, start_sandbox
 
 __all__ = ["DEFAULT_API_KEY", "ORG_NUMBERS", "Sandbox", "SandboxConfig", "start_sandbox"]
 
-_LAZY = {"Sandbox", "SandboxConfig", "start_sandbox"}
+_LAZY = {"Sandbox": "server", "SandboxConfig": "app", "start_sandbox": "server"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from zazacli.sandbox import server
+        import importlib
 
-        return getattr(server, name)
+        return getattr(importlib.import_module(f"zazacli.sandbox.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ of heavy imports: `zaza sandbox --help` lists them without starting a server.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 DEFAULT_LIST_LAG = 30.0
@@ -126,46 +126,65 @@ def _zone(spec: str, raw: str) -> str:
     return raw
 
 
+def _page_cap(spec: str, raw: str) -> int:
+    try:
+        cap = int(raw)
+    except ValueError:
+        cap = 0
+    if cap < 1:
+        raise _invalid(f"quirk page-cap needs a whole number N >= 1, got {spec!r}")
+    return cap
+
+
+def _clock_skew(spec: str, raw: str) -> float:
+    if not raw:
+        raise _invalid(f"quirk clock-skew needs seconds (clock-skew=-300), got {spec!r}")
+    return _number("clock-skew", raw)
+
+
+def _created_lag(spec: str, raw: str) -> float:
+    if not raw:
+        raise _invalid(f"quirk created-lag needs seconds (created-lag=90), got {spec!r}")
+    lag = _number("created-lag", raw)
+    if lag < 0:
+        raise _invalid(f"quirk created-lag needs seconds >= 0, got {spec!r}")
+    return lag
+
+
+def _list_lag(spec: str, raw: str) -> float:
+    lag = _number("list-lag", raw) if raw else DEFAULT_LIST_LAG
+    if lag < 0:
+        raise _invalid(f"quirk list-lag needs seconds >= 0, got {spec!r}")
+    return lag
+
+
+# The quirks that take a value (QUIRKS[name][0]): (the spec, the raw value) -> the value.
+_VALUES: dict[str, Callable[[str, str], int | float | str]] = {
+    "page-cap": _page_cap,
+    "clock-skew": _clock_skew,
+    "list-lag": _list_lag,
+    "created-lag": _created_lag,
+    "created-local": _zone,
+}
+
+
+def _parse_one(spec: str) -> tuple[str, bool | int | float | str]:
+    """One `name[=value]` spec as (Quirks field, value)."""
+    name, has_value, raw = str(spec).strip().partition("=")
+    name, raw = name.strip().lower(), raw.strip()
+    if name not in QUIRKS:
+        raise _invalid(f"unknown quirk {spec!r}")
+    field = name.replace("-", "_")
+    if QUIRKS[name][0]:
+        return field, _VALUES[name](spec, raw)
+    if has_value:
+        raise _invalid(f"quirk {name} takes no value, got {spec!r}")
+    return field, True
+
+
 def parse_quirks(specs: Iterable[str]) -> Quirks:
     """`("list-lag=30", "bare-array")` as Quirks; ValueError naming the valid quirks otherwise."""
-    values: dict[str, bool | int | float | str] = {}
-    for spec in specs:
-        name, has_value, raw = str(spec).strip().partition("=")
-        name, raw = name.strip().lower(), raw.strip()
-        if name not in QUIRKS:
-            raise _invalid(f"unknown quirk {spec!r}")
-        takes = QUIRKS[name][0]
-        field = name.replace("-", "_")
-        if not takes:
-            if has_value:
-                raise _invalid(f"quirk {name} takes no value, got {spec!r}")
-            values[field] = True
-        elif name == "page-cap":
-            try:
-                cap = int(raw)
-            except ValueError:
-                cap = 0
-            if cap < 1:
-                raise _invalid(f"quirk page-cap needs a whole number N >= 1, got {spec!r}")
-            values[field] = cap
-        elif name == "clock-skew":
-            if not raw:
-                raise _invalid(f"quirk clock-skew needs seconds (clock-skew=-300), got {spec!r}")
-            values[field] = _number(name, raw)
-        elif name == "created-lag":
-            if not raw:
-                raise _invalid(f"quirk created-lag needs seconds (created-lag=90), got {spec!r}")
-            created_lag = _number(name, raw)
-            if created_lag < 0:
-                raise _invalid(f"quirk created-lag needs seconds >= 0, got {spec!r}")
-            values[field] = created_lag
-        elif name == "created-local":
-            values[field] = _zone(spec, raw)
-        else:  # list-lag
-            lag = _number(name, raw) if raw else DEFAULT_LIST_LAG
-            if lag < 0:
-                raise _invalid(f"quirk list-lag needs seconds >= 0, got {spec!r}")
-            values[field] = lag
+    values = dict(_parse_one(spec) for spec in specs)
     if values.get("created_epoch_ms") and values.get("created_local"):
         raise _invalid("quirks created-epoch-ms and created-local both render createdAt; pick one")
     return Quirks(**values)  # type: ignore[arg-type]

@@ -1,0 +1,22 @@
+"""`zaza webhooks events`: the event types ZazaVoice sends."""
+
+from __future__ import annotations
+
+import typer
+
+from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+
+
+def list_events(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False) -> None:
+    """List the six event types ZazaVoice sends, one line each.
+
+    \b
+    Examples:
+      zaza webhooks events
+      zaza webhooks events --json
+    """
+    from zazacli.output.webhooks import webhook_event_types
+    from zazacli.webhooks.samples import EVENT_TYPES
+
+    out = get_context(ctx).out
+    webhook_event_types(out, EVENT_TYPES, out.choose(fmt, json=as_json))
