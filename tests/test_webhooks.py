@@ -33,7 +33,8 @@ from zazacli.output import Output
 from zazacli.output.webhooks import WebhookPrinter
 from zazacli.webhooks import sign, signature_form, verify_signature
 from zazacli.webhooks.delivery import DeliveryResult, webhook_headers
-from zazacli.webhooks.listener import ListenerConfig, Notice, ReceivedEvent, WebhookListener
+from zazacli.webhooks.listener import WebhookListener
+from zazacli.webhooks.model import ListenerConfig, Notice, ReceivedEvent
 from zazacli.webhooks.samples import EVENT_TYPES, encode_body, event_body, sample_data
 
 SECRET = "whsec_test_4b1d9e0c7a2f"

@@ -36,20 +36,14 @@ from urllib.parse import urlsplit
 
 from zazacli.sanitize import json_safe
 from zazacli.webhooks.classify import (
-    STALE_AFTER_SECONDS,
     Classified,
     Refusal,
     body_length,
     classify,
-    timestamp_flags,
 )
 from zazacli.webhooks.delivery import post_webhook
 from zazacli.webhooks.model import (
     INVALID,
-    MAX_BODY,
-    MAX_CONNECTIONS,
-    REQUEST_DEADLINE,
-    UNCHECKED,
     VALID,
     BeforeAck,
     EventCallback,
@@ -61,37 +55,11 @@ from zazacli.webhooks.model import (
 )
 from zazacli.webhooks.server import (
     DEADLINE_PASSED,
-    REFUSAL_REPORT_INTERVAL,
     DeadlineReader,
     Server,
     respond,
 )
 from zazacli.webhooks.signing import BASE64_KEY
-
-# Names other code imports from here, from before the listener was split into modules.
-__all__ = [
-    "INVALID",
-    "MAX_BODY",
-    "MAX_CONNECTIONS",
-    "REFUSAL_REPORT_INTERVAL",
-    "REQUEST_DEADLINE",
-    "STALE_AFTER_SECONDS",
-    "UNCHECKED",
-    "VALID",
-    "BeforeAck",
-    "EventCallback",
-    "ListenerConfig",
-    "ListenerStats",
-    "Notice",
-    "NoticeCallback",
-    "ReceivedEvent",
-    "SaveFile",
-    "WebhookListener",
-    "classify",
-    "respond",
-    "timestamp_flags",
-    "utc_now_iso",
-]
 
 FSYNC_INTERVAL = 1.0
 BASE64_FORM_NOTICE = (

@@ -19,11 +19,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from zazacli.webhooks.model import INVALID, UNCHECKED, VALID
 from zazacli.webhooks.samples import encode_body
 from zazacli.webhooks.signing import SIGNATURE_HEADER
 
-VALID = "valid"
-VERDICTS = (VALID, "invalid", "unchecked")  # the listener's `signature` values
+VERDICTS = (VALID, INVALID, UNCHECKED)  # the listener's `signature` values
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from zazacli.errors import UsageError, ZazaError
 
 if TYPE_CHECKING:
     from zazacli.context import AppContext
-    from zazacli.webhooks.listener import ListenerConfig, WebhookListener
+    from zazacli.webhooks.listener import WebhookListener
+    from zazacli.webhooks.model import ListenerConfig
 
 HostOpt = Annotated[
     str, typer.Option("--host", help="Address to bind; 0.0.0.0 exposes it (e.g. to Docker).")
@@ -152,7 +153,7 @@ def _listener_config(
     save: Path | None,
 ) -> ListenerConfig:
     """The listener's settings, checked: --forward-to must not point back at the listener."""
-    from zazacli.webhooks.listener import ListenerConfig
+    from zazacli.webhooks.model import ListenerConfig
 
     config = ListenerConfig(
         host=host,
@@ -294,7 +295,7 @@ class OptOuts:
         """The line to show when the event is an opt-out; raises when it cannot be recorded
         (the listener then answers 500 and the sender retries)."""
         from zazacli.policy.lists import sms_opt_out
-        from zazacli.webhooks.listener import VALID
+        from zazacli.webhooks.model import VALID
 
         found = sms_opt_out(body)
         if found is None:
