@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -33,6 +34,10 @@ from zazacli.commands.options import (
     get_context,
     pick_fields,
 )
+
+if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
+    from zazacli.context import AppContext
 
 TERMINAL_DEFAULT_LIMIT = 20
 LocalOpt = Annotated[
@@ -93,12 +98,7 @@ def list_calls(
         limit = TERMINAL_DEFAULT_LIMIT
     with contextlib.ExitStack() as stack:
         if local:
-            from zazacli.archive.local import archived_calls, opened
-
-            store = stack.enter_context(
-                opened(archive_path(app_ctx, archive_file), app_ctx.out.warn)
-            )
-            calls = archived_calls(store, filters, limit, include_deleted)
+            calls = _archived(stack, app_ctx, archive_file, filters, limit, include_deleted)
         else:
             only_local(include_deleted=include_deleted)
             calls = app_ctx.api.iter_calls(filters, limit=limit)
@@ -106,3 +106,18 @@ def list_calls(
             shown = out.rows(calls, "call", chosen, empty_message="no calls match", fields=selected)
     if default_limit and shown == limit:
         out.notice(f"showing the newest {shown}; use --limit N or --all for more")
+
+
+def _archived(
+    stack: contextlib.ExitStack[Any],
+    app_ctx: AppContext,
+    archive_file: str | None,
+    filters: CallFilter,
+    limit: int | None,
+    include_deleted: bool,
+) -> Iterator[dict[str, Any]]:
+    """The calls as of the last sync, from the archive (open until the stack closes)."""
+    from zazacli.archive.local import archived_calls, opened
+
+    store = stack.enter_context(opened(archive_path(app_ctx, archive_file), app_ctx.out.warn))
+    return archived_calls(store, filters, limit, include_deleted)
