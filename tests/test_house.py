@@ -1,5 +1,6 @@
-"""The shape of the house: each noun's description is written once, and the package root
-holds infrastructure only (features live in their own packages)."""
+"""The shape of the house: each noun's description is written once, the package root
+holds infrastructure only (features live in their own packages), and no function or
+module is too big to read."""
 
 from __future__ import annotations
 
@@ -80,3 +81,36 @@ def test_the_root_holds_infrastructure_only() -> None:
         "sandbox",
         "webhooks",
     }
+
+
+# ---------------------------------------------------------------- sizes
+# A function a reader can hold at once, a module a reader can find their way in. Complexity
+# is ruff's C901 (pyproject.toml, max 15), checked by `ruff check` in CI.
+MAX_FUNCTION_LINES = 60  # the signature and docstring included
+MAX_MODULE_LINES = 600
+
+
+def _sources() -> list[Path]:
+    return sorted(ROOT.rglob("*.py"))
+
+
+def test_no_function_is_too_long_to_read() -> None:
+    import ast
+
+    long = []
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name}")
+    assert long == [], f"over {MAX_FUNCTION_LINES} lines: split them"
+
+
+def test_no_module_is_too_long_to_find_your_way_in() -> None:
+    long = [
+        f"{path.relative_to(ROOT.parent)} ({count} lines)"
+        for path in _sources()
+        if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert long == [], f"over {MAX_MODULE_LINES} lines: split by concern"

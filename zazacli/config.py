@@ -370,50 +370,19 @@ def resolve(
     env: Mapping[str, str] | None = None,
     warn: Warn,
 ) -> Settings:
-    """flag → environment → profile → default, in this one function."""
+    """flag → environment → profile → default, here and in the helpers below."""
     env = os.environ if env is None else env
     cfg = load(directory, warn=warn)
-
-    if flag_profile:
-        name: str | None = flag_profile
-        name_source = "--profile"
-    elif env.get("ZAZA_PROFILE"):
-        name, name_source = env["ZAZA_PROFILE"], "ZAZA_PROFILE"
-    elif cfg.default:
-        name, name_source = cfg.default, "default profile"
-    elif len(cfg.profiles) == 1:
-        name, name_source = next(iter(cfg.profiles)), "only profile"
-    else:
-        name, name_source = None, ""
-
-    # An explicitly named profile must exist; a stale `default` is tolerated when the
-    # environment supplies a key (cron jobs and CI).
-    if name is not None and name not in cfg.profiles:
-        if name_source in ("--profile", "ZAZA_PROFILE") or not env.get("ZAZA_API_KEY"):
-            cfg.profile(name)
-        name = None
+    name, name_source = _profile_name(cfg, flag_profile, env)
     profile = dict(cfg.profiles.get(name, {})) if name else {}
 
     sources: dict[str, str] = {}
     if name:
         sources["profile"] = name_source
-
-    api_key: str | None
-    if env.get("ZAZA_API_KEY"):
-        api_key, sources["api_key"] = env["ZAZA_API_KEY"], "ZAZA_API_KEY"
-    else:
-        api_key = profile.get("api_key")
-        if api_key:
-            sources["api_key"] = f"profile {name}"
-
-    if flag_base_url:
-        base_url, sources["base_url"] = flag_base_url, "--base-url"
-    elif env.get("ZAZA_BASE_URL"):
-        base_url, sources["base_url"] = env["ZAZA_BASE_URL"], "ZAZA_BASE_URL"
-    elif profile.get("base_url"):
-        base_url, sources["base_url"] = profile["base_url"], f"profile {name}"
-    else:
-        base_url, sources["base_url"] = DEFAULT_BASE_URL, "default"
+    api_key, key_source = _api_key(env, profile, name)
+    if key_source:
+        sources["api_key"] = key_source
+    base_url, sources["base_url"] = _base_url(flag_base_url, env, profile, name)
 
     if env.get("ZAZA_WEBHOOK_SECRET"):
         profile["webhook_secret"] = env["ZAZA_WEBHOOK_SECRET"]
@@ -426,3 +395,50 @@ def resolve(
         profile=profile,
         sources=sources,
     )
+
+
+def _profile_name(
+    cfg: ConfigFile, flag_profile: str | None, env: Mapping[str, str]
+) -> tuple[str | None, str]:
+    """The profile to use and why: --profile, ZAZA_PROFILE, the default or the only one."""
+    if flag_profile:
+        name, name_source = flag_profile, "--profile"
+    elif env.get("ZAZA_PROFILE"):
+        name, name_source = env["ZAZA_PROFILE"], "ZAZA_PROFILE"
+    elif cfg.default:
+        name, name_source = cfg.default, "default profile"
+    elif len(cfg.profiles) == 1:
+        name, name_source = next(iter(cfg.profiles)), "only profile"
+    else:
+        return None, ""
+
+    # An explicitly named profile must exist; a stale `default` is tolerated when the
+    # environment supplies a key (cron jobs and CI).
+    if name not in cfg.profiles:
+        if name_source in ("--profile", "ZAZA_PROFILE") or not env.get("ZAZA_API_KEY"):
+            cfg.profile(name)
+        return None, name_source
+    return name, name_source
+
+
+def _api_key(
+    env: Mapping[str, str], profile: dict[str, Any], name: str | None
+) -> tuple[str | None, str | None]:
+    """The key and where it came from: ZAZA_API_KEY, else the profile (no source: no key)."""
+    if env.get("ZAZA_API_KEY"):
+        return env["ZAZA_API_KEY"], "ZAZA_API_KEY"
+    api_key: str | None = profile.get("api_key")
+    return api_key, f"profile {name}" if api_key else None
+
+
+def _base_url(
+    flag_base_url: str | None, env: Mapping[str, str], profile: dict[str, Any], name: str | None
+) -> tuple[str, str]:
+    """The base URL and where it came from: --base-url, ZAZA_BASE_URL, the profile, default."""
+    if flag_base_url:
+        return flag_base_url, "--base-url"
+    if env.get("ZAZA_BASE_URL"):
+        return env["ZAZA_BASE_URL"], "ZAZA_BASE_URL"
+    if profile.get("base_url"):
+        return profile["base_url"], f"profile {name}"
+    return DEFAULT_BASE_URL, "default"

@@ -17,6 +17,9 @@ from zazacli.sanitize import plain_value, terminal_safe
 from zazacli.times import parse_time
 
 if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
     from zazacli.output import Output
 
 # The columns of `calls stats --csv`, and of its TSV (headerless) when piped.
@@ -138,11 +141,25 @@ def stats_report(out: Output, report: dict[str, Any], fmt: Format) -> None:
 
 
 def _stats_table(out: Output, report: dict[str, Any]) -> None:
-    from rich.table import Table
+    by = report["by"]
+    _print_stats_heading(out, report)
+    if report["total"] == 0:
+        out.notice("no calls match")
+        return
+    if by in ("day", "hour"):
+        out.console.print()
+        _time_chart(out, [g for g in report["groups"] if g["key"] is not None], by)
+    out.console.print()
+    out.console.print(_groups_table(out, report))
+    for note in cost_notes(report):
+        out.console.print(safe_text(note, "dim"))
+
+
+def _print_stats_heading(out: Output, report: dict[str, Any]) -> None:
+    """`Calls by status · since … (local time, zone) · from the archive`, then the summary."""
     from rich.text import Text
 
     by = report["by"]
-    groups = report["groups"]
     zone = report.get("timezone")
     where = f" (local time, {zone})" if by in ("day", "hour") and zone else ""
     out.console.print(
@@ -152,19 +169,28 @@ def _stats_table(out: Output, report: dict[str, Any]) -> None:
         )
     )
     out.console.print(safe_text(stats_summary_line(report)))
-    if report["total"] == 0:
-        out.notice("no calls match")
-        return
-    timeline = by in ("day", "hour")
-    if timeline:
-        out.console.print()
-        _time_chart(out, [g for g in groups if g["key"] is not None], by)
-    out.console.print()
+
+
+def _groups_table(out: Output, report: dict[str, Any]) -> Table:
+    """One row per group: its calls, share and bar, answer rate, durations and cost."""
+    from rich.table import Table
+
+    by = report["by"]
+    groups = report["groups"]
     has_names = any("name" in g for g in groups)
     show_rate = by not in ("status", "disposition")
     width = max(10, min(30, out.console.width - 86))
     peak = max((g["count"] for g in groups), default=0) or 1
     table = Table(box=None, header_style="bold", pad_edge=False)
+    _add_stats_columns(table, by, has_names=has_names, show_rate=show_rate)
+    for group in groups:
+        table.add_row(
+            *_stats_row(group, by, has_names=has_names, show_rate=show_rate, width=width, peak=peak)
+        )
+    return table
+
+
+def _add_stats_columns(table: Table, by: str, *, has_names: bool, show_rate: bool) -> None:
     table.add_column(by.upper(), no_wrap=True)
     if has_names:
         table.add_column("NAME")
@@ -177,38 +203,49 @@ def _stats_table(out: Output, report: dict[str, Any]) -> None:
     table.add_column("P90", justify="right", no_wrap=True)
     table.add_column("TALK MIN", justify="right", no_wrap=True)
     table.add_column("EST. COST", justify="right", no_wrap=True)
-    for group in groups:
-        count = group["count"]
-        # Over time each bar is against the busiest bucket, so a dip stands out; otherwise
-        # against the total, so the bars read as shares.
-        fraction = count / peak if timeline else group["share"]
-        cells = round(fraction * width)
-        key_text = _stats_key_text(group["key"], by)
-        style = STATUS_STYLES.get(str(group["key"]).upper(), "cyan") if not timeline else "cyan"
-        coloured = by in ("status", "disposition") and group["key"] is not None
-        weekend = by == "day" and key_text[:3] in ("Sat", "Sun")
-        row: list[Text | str] = [
-            safe_text(key_text, "dim" if weekend else style if coloured else "")
-        ]
-        if has_names:
-            row.append(safe_text(group.get("name") or "-"))
-        row += [
-            f"{count:,}",
-            f"{group['share']:.0%}",
-            safe_text("█" * cells, style) if cells else safe_text("·" if not count else "", "dim"),
-        ]
-        if show_rate:
-            row.append(_percent(group["answer_rate"]))
-        row += [
-            duration(group["median_duration_s"]) if group["median_duration_s"] is not None else "-",
-            duration(group["p90_duration_s"]) if group["p90_duration_s"] is not None else "-",
-            f"{group['talk_minutes']:,.1f}",
-            _usd(group["estimated_cost_usd"]),
-        ]
-        table.add_row(*row)
-    out.console.print(table)
-    for note in cost_notes(report):
-        out.console.print(safe_text(note, "dim"))
+
+
+def _stats_row(
+    group: dict[str, Any], by: str, *, has_names: bool, show_rate: bool, width: int, peak: int
+) -> list[Text | str]:
+    """A group's cells, in the order of `_add_stats_columns`."""
+    style = (
+        "cyan" if by in ("day", "hour") else STATUS_STYLES.get(str(group["key"]).upper(), "cyan")
+    )
+    row: list[Text | str] = [_key_cell(group["key"], by, style)]
+    if has_names:
+        row.append(safe_text(group.get("name") or "-"))
+    row += [
+        f"{group['count']:,}",
+        f"{group['share']:.0%}",
+        _bar_cell(group, by, width, peak, style),
+    ]
+    if show_rate:
+        row.append(_percent(group["answer_rate"]))
+    row += [
+        duration(group["median_duration_s"]) if group["median_duration_s"] is not None else "-",
+        duration(group["p90_duration_s"]) if group["p90_duration_s"] is not None else "-",
+        f"{group['talk_minutes']:,.1f}",
+        _usd(group["estimated_cost_usd"]),
+    ]
+    return row
+
+
+def _key_cell(key: Any, by: str, style: str) -> Text:
+    """The group's label: weekend days dim, statuses and dispositions in their colour."""
+    key_text = _stats_key_text(key, by)
+    coloured = by in ("status", "disposition") and key is not None
+    weekend = by == "day" and key_text[:3] in ("Sat", "Sun")
+    return safe_text(key_text, "dim" if weekend else style if coloured else "")
+
+
+def _bar_cell(group: dict[str, Any], by: str, width: int, peak: int, style: str) -> Text:
+    count = group["count"]
+    # Over time each bar is against the busiest bucket, so a dip stands out; otherwise
+    # against the total, so the bars read as shares.
+    fraction = count / peak if by in ("day", "hour") else group["share"]
+    cells = round(fraction * width)
+    return safe_text("█" * cells, style) if cells else safe_text("·" if not count else "", "dim")
 
 
 def _time_chart(out: Output, groups: list[dict[str, Any]], by: str) -> None:
