@@ -1,0 +1,26 @@
+"""`zaza dnc list`: the listed numbers, with when, where from and why."""
+
+from __future__ import annotations
+
+import typer
+
+from zazacli.commands.dnc.common import dnc_file
+from zazacli.commands.options import FormatOpt, get_context
+from zazacli.commands.policy import DncOpt, open_store
+
+
+def list_entries(ctx: typer.Context, fmt: FormatOpt = None, dnc: DncOpt = None) -> None:
+    """The listed numbers, with when, where from (manual, import, sms, transcript) and why.
+
+    \b
+    Examples:
+      zaza dnc list
+      zaza dnc list -o csv > dnc.csv
+    """
+    app_ctx = get_context(ctx)
+    out = app_ctx.out
+    chosen = out.choose(fmt)
+    with open_store(app_ctx, dnc_file(ctx, dnc), dialling=False) as store:
+        entries = [entry.as_dict() for entry in store.entries()]
+    with out.paged():
+        out.rows(entries, "dnc", chosen, empty_message="the do-not-call list is empty")
