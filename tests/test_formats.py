@@ -272,6 +272,32 @@ def test_the_same_format_twice_is_one_format(cli: Cli) -> None:
     assert twice.exit_code == 0 and twice.stdout == cli("agents", "list", "--json").stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [
+        (["--format=csv", "--json"], "--format csv and --json"),
+        (["-ocsv", "--jsonl"], "--format csv and --jsonl"),
+        (["--jsonl", "-o", "plain"], "--jsonl and --format plain"),
+    ],
+)
+def test_every_spelling_of_the_format_is_one_option(
+    fault_server: FaultServer, args: list[str], given: str
+) -> None:
+    """--json, --jsonl and --csv are rewritten to --format before parsing: each spelling of
+    -o counts, and a conflict names them as typed."""
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
+    line = one_line_usage_error(cli("agents", "list", *args))
+    assert line == f"error: {given} cannot be used together"
+    assert fault_server.requests == []
+
+
+def test_a_command_whose_json_is_its_own_keeps_it(cli: Cli, tmp_path: Path) -> None:
+    """`calls sync --json` prints its summary as JSON: not an alias of a format it lacks."""
+    synced = cli("calls", "sync", "--json", "--archive", str(tmp_path / "a.sqlite3"))
+    assert synced.exit_code == 0, synced.stderr
+    assert "new" in json.loads(synced.stdout)
+
+
 # ---------------------------------------------------------------- --fields and --header
 
 

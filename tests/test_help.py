@@ -87,9 +87,12 @@ def invocations(line: str) -> list[list[str]]:
 
 def parse(command: Any, name: str, args: list[str]) -> None:
     """`command` accepts `args`, or the test fails with the usage error `zaza` would print
-    (Typer exports no class for usage errors, hence the names)."""
+    (Typer exports no class for usage errors, hence the names). As in zaza, the format
+    aliases (--json, --jsonl, --csv) are rewritten first."""
+    from zazacli.commands.options import format_aliases
+
     try:
-        command.make_context(name, args, resilient_parsing=False)
+        command.make_context(name, format_aliases(command, args), resilient_parsing=False)
     except Exception as exc:
         if type(exc).__name__ in USAGE_ERRORS:
             pytest.fail(f"{name} {shlex.join(args)}: {exc}")

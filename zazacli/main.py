@@ -13,7 +13,12 @@ from typer.core import TyperGroup
 
 from zazacli import __version__
 from zazacli.commands import NOUNS
-from zazacli.commands.options import CONTEXT_SETTINGS, complete_profile, get_context
+from zazacli.commands.options import (
+    CONTEXT_SETTINGS,
+    complete_profile,
+    format_aliases,
+    get_context,
+)
 from zazacli.errors import INTERRUPTED_EXIT, UsageError, ZazaError, exit_codes_help
 
 
@@ -56,7 +61,9 @@ class ZazaGroup(TyperGroup):
                 ctx.fail(
                     f"No such command {name!r}. Did you mean {' or '.join(map(repr, matches))}?"
                 )
-        return super().resolve_command(ctx, args)
+        found, command, rest = super().resolve_command(ctx, args)
+        # A noun that is one command (`zaza doctor --json`) reads the format aliases too.
+        return found, command, format_aliases(command, rest)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The noun list for `--help`, from the table: no noun is imported to show it."""

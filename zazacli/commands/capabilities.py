@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context, single_command
+from zazacli.commands.options import ReportFormatOpt, get_context, single_command
 
 
-def capabilities(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False) -> None:
+def capabilities(ctx: typer.Context, fmt: ReportFormatOpt = None) -> None:
     """What the ZazaVoice API can do today, and what is dashboard-only.
 
     Written from ZazaVoice's published capabilities; no request is sent.
@@ -22,7 +22,7 @@ def capabilities(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonO
     from zazacli.output.capabilities import capabilities_table
 
     out = get_context(ctx).out
-    chosen = out.choose(fmt, json=as_json)
+    chosen = out.view(fmt).format
     supported = [c for c in CAPABILITIES if not c.dashboard]
     dashboard_only = [c for c in CAPABILITIES if c.dashboard]
     capabilities_table(out, supported, dashboard_only, json=chosen is Format.json)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context, single_command
+from zazacli.commands.options import ReportFormatOpt, get_context, single_command
 from zazacli.commands.policy import DncOpt
 from zazacli.errors import ZazaError, exit_codes_help
 
@@ -23,9 +23,7 @@ DOCTOR_EPILOG = exit_codes_help(
 )
 
 
-def doctor(
-    ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False, dnc: DncOpt = None
-) -> None:
+def doctor(ctx: typer.Context, fmt: ReportFormatOpt = None, dnc: DncOpt = None) -> None:
     """Check the configured API against every assumption zaza makes.
 
     Read-only: a few dozen GETs, no dispatch. One line per assumption: ✓ as assumed,
@@ -46,7 +44,7 @@ def doctor(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    json_report = out.choose(fmt, json=as_json) is Format.json
+    json_report = out.view(fmt).format is Format.json
     on_check = None if json_report else (lambda check: doctor_line(out, check))
     report = run_checks(app_ctx.api, on_check=on_check)
     policy = policy_check(app_ctx, dnc)

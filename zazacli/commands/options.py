@@ -46,6 +46,10 @@ class NounGroup(TyperGroup):
     (`zaza campaigns start`) answers from the capabilities table, read only then; its
     `--help` lists each verb with the whole first line of its help."""
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, command, format_aliases(command, rest)
+
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
         if command is None and self.name:
@@ -133,6 +137,66 @@ complete_profile = completer(_profile_names)
 FORMATS = ("table", "plain", "json", "jsonl", "csv")
 
 
+# `--json`, `--jsonl`, `--csv`: kept from before `-o/--format`, and rewritten to it before a
+# command parses its options (format_aliases), so that each command declares one format.
+FORMAT_ALIASES = {"--json": "json", "--jsonl": "jsonl", "--csv": "csv"}
+
+
+def format_aliases(command: Any, args: list[str]) -> list[str]:
+    """`args` with --json, --jsonl and --csv as `--format X`, for a command whose `-o/--format`
+    is the output format and that has no option of those names of its own (`calls sync
+    --json` prints its summary as JSON). Two different formats are a usage error; the same
+    one twice is one format."""
+    opts = {opt for param in getattr(command, "params", ()) for opt in getattr(param, "opts", ())}
+    if not {"--format", "-o"} <= opts:
+        return args
+    aliases = {name: fmt for name, fmt in FORMAT_ALIASES.items() if name not in opts}
+    rewritten: list[str] = []
+    given: dict[str, str] = {}  # as typed -> the format it asks for
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rewritten += args[index:]
+            break
+        if arg in aliases:
+            given.setdefault(arg, aliases[arg])
+            rewritten += ["--format", aliases[arg]]
+        else:
+            value = _format_value(arg, args[index + 1] if index + 1 < len(args) else None)
+            if value is not None:
+                given.setdefault(f"--format {value}", value.strip().lower())
+            if arg in ("-o", "--format") and index + 1 < len(args):
+                rewritten.append(arg)
+                index += 1
+                arg = args[index]
+            rewritten.append(arg)
+        index += 1
+    if len(set(given.values())) > 1:
+        raise UsageError(f"{' and '.join(given)} cannot be used together")
+    return rewritten
+
+
+def _format_value(arg: str, following: str | None) -> str | None:
+    """The format `-o X`, `-oX`, `--format X` or `--format=X` asks for."""
+    if arg in ("-o", "--format"):
+        return following
+    if arg.startswith("--format="):
+        return arg.partition("=")[2]
+    if arg.startswith("-o") and not arg.startswith("--"):
+        return arg[2:]
+    return None
+
+
+def _aliases_help(formats: tuple[str, ...]) -> str:
+    named = [name for name, fmt in FORMAT_ALIASES.items() if fmt in formats]
+    if not named:
+        return ""
+    short = " and ".join(named) if len(named) < 3 else f"{named[0]}, {named[1]} and {named[2]}"
+    verb = "is" if len(named) == 1 else "are"
+    return f" {short} {verb} short for -o {'/'.join(FORMAT_ALIASES[name] for name in named)}."
+
+
 def format_option(*formats: str, piped: str = "plain") -> Any:
     """`-o/--format` for a command that prints `formats` (`piped`: what it prints when
     stdout is not a terminal). Any other format is a usage error naming these."""
@@ -152,7 +216,8 @@ def format_option(*formats: str, piped: str = "plain") -> Any:
         "-o",
         metavar="FORMAT",
         show_default=False,
-        help=f"Output format: {', '.join(formats)} [default: table on a terminal, else {piped}].",
+        help=f"Output format: {', '.join(formats)} [default: table on a terminal, else {piped}]."
+        + _aliases_help(formats),
         autocompletion=completer(lambda: formats),
         callback=check,
     )
@@ -173,17 +238,6 @@ ConcurrencyOpt = Annotated[
         max=16,
         help="Transcripts fetched at once; rate-limited (429) requests back off and retry.",
     ),
-]
-# The aliases of `-o`, kept from before `--format`; two different formats given together
-# are a usage error (`Output.choose`), the same one twice is one format.
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Same as -o json: one JSON document, the API's own fields.")
-]
-JsonlOpt = Annotated[
-    bool, typer.Option("--jsonl", help="Same as -o jsonl: a JSON object per line.")
-]
-CsvOpt = Annotated[
-    bool, typer.Option("--csv", help="Same as -o csv: a header row, nested fields dotted.")
 ]
 FieldsOpt = Annotated[
     str | None,

@@ -16,12 +16,9 @@ import typer
 
 from zazacli.commands.options import (
     ID_MAX,
-    CsvOpt,
     FieldsOpt,
     FormatOpt,
     HeaderOpt,
-    JsonlOpt,
-    JsonOpt,
     WideOpt,
     get_context,
     pick_fields,
@@ -57,17 +54,13 @@ def list_command(kind: str, *, empty_message: str) -> Callable[[FetchAll], Comma
             fields: FieldsOpt = None,
             header: HeaderOpt = False,
             wide: WideOpt = False,
-            as_json: JsonOpt = False,
-            jsonl: JsonlOpt = False,
-            csv: CsvOpt = False,
         ) -> None:
             app_ctx = get_context(ctx)
             out = app_ctx.out
-            chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv, header=header)
+            view = out.view(fmt, header=header, wide=wide)
             selected = pick_fields(fields, kind)
-            out.wide = wide
             items = fetch(app_ctx.api)
-            out.rows(items, kind, chosen, empty_message=empty_message, fields=selected)
+            out.rows(items, kind, view, empty_message=empty_message, fields=selected)
 
         return _as_command(list_items, fetch)
 
@@ -86,13 +79,10 @@ def show_command(
             item_id: int,  # declared below: its help names the noun
             fmt: FormatOpt = None,
             fields: FieldsOpt = None,
-            as_json: JsonOpt = False,
-            jsonl: JsonlOpt = False,
-            csv: CsvOpt = False,
         ) -> None:
             app_ctx = get_context(ctx)
             out = app_ctx.out
-            chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
+            chosen = out.view(fmt).format
             selected = pick_fields(fields, kind)
             item = fetch(app_ctx.api, item_id)
             out.record(item, kind, chosen, fields=selected)

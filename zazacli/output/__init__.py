@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.errors import UsageError
-from zazacli.output.formats import Format, renderer
+from zazacli.output.formats import Format, View, renderer
 from zazacli.sanitize import json_safe, plain_value, terminal_safe
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from zazacli.errors import ZazaError
     from zazacli.output.fields import Fields
 
-__all__ = ["Format", "Output"]
+__all__ = ["Format", "Output", "View"]
 
 
 def _safe_text(value: Any, style: str = "") -> Any:
@@ -57,14 +57,12 @@ class Output:
         self.stderr = stderr or sys.stderr
         forced = os.environ.get("ZAZA_FORCE_TTY", "") not in ("", "0")
         # `terminal`: stdout is a terminal (or said to be), for colour and the defaults;
-        # `is_tty`: data is drawn for a person (a terminal, or `--format table`).
+        # `drawn`: data is drawn for a person (a terminal, or `--format table`).
         self.terminal = forced or _isatty(self.stdout)
-        self.is_tty = self.terminal
+        self.drawn = self.terminal
         self.err_tty = _isatty(self.stderr)
         self.color = not (no_color or os.environ.get("NO_COLOR"))
         self.no_pager = no_pager
-        self.header = False  # `--header`: plain lines start with the column names
-        self.wide = False  # `--wide`: tables show every column, however narrow the terminal
         self._console: Console | None = None
         self._err_console: Console | None = None
 
@@ -73,7 +71,7 @@ class Output:
     @property
     def console(self) -> Console:
         if self._console is None:
-            self._console = self._make_console(self.stdout, self.terminal, self.is_tty)
+            self._console = self._make_console(self.stdout, self.terminal, self.drawn)
         return self._console
 
     @property
@@ -133,39 +131,26 @@ class Output:
         NO_COLOR asked for none."""
         return f"\x1b[{colour}m{text}\x1b[0m" if self.err_tty and self.color else text
 
-    def choose(
+    def view(
         self,
         requested: str | None = None,
         *,
-        json: bool = False,
-        jsonl: bool = False,
-        csv: bool = False,
         piped: Format = Format.plain,
         header: bool = False,
-    ) -> Format:
-        """This command's format: `--format` or one of its aliases (`--json`, `--jsonl`,
-        `--csv`), else a table on a terminal and `piped` when not. Two different formats
-        are a usage error. A table or plain lines also set the view for the command's
-        other output (sections, summaries): `is_tty` says which."""
-        aliases = {Format.json: json, Format.jsonl: jsonl, Format.csv: csv}
-        given = [f"--{fmt}" for fmt, on in aliases.items() if on]
-        if requested is not None and [f"--{requested}"] != given:
-            given.insert(0, f"--format {requested}")
-        if len(given) > 1:
-            raise UsageError(f"{' and '.join(given)} cannot be used together")
-        chosen = (
-            Format(requested)
-            if requested
-            else next((fmt for fmt, on in aliases.items() if on), None)
-        )
+        wide: bool = False,
+    ) -> View:
+        """This command's view of its data: `-o/--format` (its aliases are rewritten to it
+        before parsing: commands/options.format_aliases), else a table on a terminal and
+        `piped` when not. A table or plain lines also decide how the command's other output
+        (sections, summaries) is drawn: `drawn` says which."""
+        chosen = Format(requested) if requested else None
         if chosen is None:
             chosen = Format.table if self.terminal else piped
         if header and chosen in (Format.json, Format.jsonl):
             raise UsageError(f"--header is for plain output; {chosen} has no header line")
         if chosen in (Format.table, Format.plain):
-            self.is_tty = chosen is Format.table
-        self.header = header
-        return chosen
+            self.drawn = chosen is Format.table
+        return View(chosen, header=header, wide=wide)
 
     # ------------------------------------------------------------ data
 
@@ -176,7 +161,7 @@ class Output:
         self,
         items: Iterable[dict[str, Any]],
         kind: str,
-        fmt: Format,
+        view: View,
         *,
         empty_message: str = "no results",
         fields: Fields | None = None,
@@ -185,7 +170,7 @@ class Output:
         `fields` (`--fields`): only those, as columns or keys, in that order."""
         if fields is not None:
             items, kind = fields.apply(items), fields.layout_kind()
-        return renderer(fmt).rows(self, items, kind, empty_message=empty_message)
+        return renderer(view.format).rows(self, items, kind, view, empty_message=empty_message)
 
     def record(
         self, item: dict[str, Any], kind: str, fmt: Format, *, fields: Fields | None = None
@@ -221,7 +206,7 @@ class Output:
             stream.finish()
 
     def section(self, title: str) -> None:
-        if self.is_tty:
+        if self.drawn:
             self.console.print()
             self.console.print(_safe_text(title, "bold"))
         else:
@@ -231,7 +216,7 @@ class Output:
         """Small labelled tables (lead stats, calling hours, variables). Keys and values are
         data: shown literally (a `[link=…]` stays text), never read as markup."""
         pairs = [(k, v) for k, v in pairs]
-        if not self.is_tty:
+        if not self.drawn:
             for key, value in pairs:
                 self.write(f"{plain_value(key)}\t{plain_value(value)}")
             return
@@ -255,7 +240,7 @@ class Output:
         from zazacli.output.values import STATUS_STYLES
 
         total = total if total else sum(n for _, n in counts) or 1
-        if not self.is_tty:
+        if not self.drawn:
             for key, value in counts:
                 self.write(f"{plain_value(key)}\t{value}\t{value / total:.4f}")
             return
@@ -284,7 +269,7 @@ class Output:
             self.json_document(turns)
         elif fmt == "srt":
             self.stdout.write(to_srt(call, turns))
-        elif fmt == "chat" and self.is_tty:
+        elif fmt == "chat" and self.drawn:
             from zazacli.output.chat import chat
 
             chat(self.console, call, turns)

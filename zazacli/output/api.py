@@ -27,7 +27,7 @@ def api_response(out: Output, response: httpx.Response, *, include: bool) -> Non
         return
     kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     textual = kind.startswith("text/") or "json" in kind or not kind
-    if not out.is_tty:
+    if not out.drawn:
         # Exactly what the server sent (a newline added after text, for the shell).
         _write_bytes(out.stdout, content)
         if textual and not content.endswith(b"\n"):

@@ -182,7 +182,7 @@ def archive_status(out: Output, status: dict[str, Any] | None, path: str, fmt: F
     if status is None:
         out.key_values([("archive", path), ("calls", "none yet: zaza calls sync creates it")])
         return
-    when = (lambda v: local_time(v)) if out.is_tty else rfc3339
+    when = (lambda v: local_time(v)) if out.drawn else rfc3339
     source = status["base_url"] or "-"
     if status["key_fingerprint"]:
         source += f" (key {status['key_fingerprint']})"

@@ -22,7 +22,7 @@ def capabilities_table(
     if json:
         out.json_document(_capabilities_document(supported, dashboard_only))
         return
-    if not out.is_tty:
+    if not out.drawn:
         _write_capabilities_tsv(out, supported, dashboard_only)
         return
     _print_group(

@@ -18,7 +18,7 @@ def doctor_line(out: Output, check: Check) -> None:
     mark, colour = MARKS[check.status]
     detail = terminal_safe(check.detail)
     action = terminal_safe(check.action)
-    if out.is_tty and out.color:
+    if out.drawn and out.color:
         line = f"\x1b[{_SGR[colour]}m{mark}\x1b[0m \x1b[1m{check.name}\x1b[0m: {detail}"
     else:
         line = f"{mark} {check.name}: {detail}"

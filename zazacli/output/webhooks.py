@@ -344,14 +344,14 @@ def webhook_event_types(out: Output, types: dict[str, str], fmt: Format) -> None
         return
     width = max(len(k) for k in types)
     for name, description in types.items():
-        out.write(f"{name.ljust(width)}  {description}" if out.is_tty else f"{name}\t{description}")
+        out.write(f"{name.ljust(width)}  {description}" if out.drawn else f"{name}\t{description}")
 
 
 def webhook_delivery(out: Output, label: str, event: str, result: DeliveryResult) -> None:
     """One line per sent event (trigger, replay): what was sent and what came back."""
     # The event type comes from a saved file (so from a sender), the detail from the target.
     event = terminal_safe(event)
-    if not out.is_tty:
+    if not out.drawn:
         status = "" if result.status is None else str(result.status)
         detail = result.error or ("" if result.ok else result.first_line())
         latency = f"{result.latency_ms:.1f}"

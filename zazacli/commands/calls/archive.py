@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt, get_context
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -88,7 +88,6 @@ def archive(
     prune: PruneOpt = False,
     before: BeforeOpt = None,
     fmt: ReportFormatOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Where the local call archive is, its size, its calls and transcripts, oldest and
     newest call, and the last sync. Works offline.
@@ -108,7 +107,7 @@ def archive(
         raise UsageError("--prune and --before go together: --prune --before WHEN")
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, json=as_json)
+    chosen = out.view(fmt).format
     path = archive_path(app_ctx, archive_file)
     cutoff = _cutoff(before) if before is not None else None
     if cutoff is None and not path.exists():

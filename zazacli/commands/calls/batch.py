@@ -307,7 +307,7 @@ def _run(app_ctx: AppContext, plan: _Plan) -> BatchReport:
         plan.journal_path, rows, plan.from_e164, plan.agent, plan.dialled_before
     )
     try:
-        with BatchProgress(app_ctx.out, rows.total, jsonl=not app_ctx.out.is_tty) as progress:
+        with BatchProgress(app_ctx.out, rows.total, jsonl=not app_ctx.out.drawn) as progress:
             run = batching.BatchRun(
                 app_ctx.api,
                 rows,

@@ -21,7 +21,7 @@ from zazacli.commands.calls.shared import (
     follow_and_report,
     quiet_hours_waived,
 )
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt, get_context
 from zazacli.commands.policy import DncOpt, contact_history, open_guard, place_overrides
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
@@ -102,7 +102,6 @@ def dispatch(
     transcript: TranscriptOpt = False,
     dnc: DncOpt = None,
     fmt: ReportFormatOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Dispatch one outbound AI call, never twice.
 
@@ -124,7 +123,7 @@ def dispatch(
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.choose(fmt, json=as_json)
+    chosen = app_ctx.out.view(fmt).format
     timeout = _wait_timeout(wait, transcript, wait_timeout)
     request = _read_request(
         app_ctx, from_number, to, agent, var or [], vars_file, region, idempotency_key

@@ -17,13 +17,10 @@ from zazacli.commands.calls.archive import (
 from zazacli.commands.options import (
     AgentOpt,
     AllOpt,
-    CsvOpt,
     DirectionOpt,
     FieldsOpt,
     FormatOpt,
     HeaderOpt,
-    JsonlOpt,
-    JsonOpt,
     LimitOpt,
     SinceOpt,
     StatusOpt,
@@ -63,9 +60,6 @@ def list_calls(
     fields: FieldsOpt = None,
     header: HeaderOpt = False,
     wide: WideOpt = False,
-    as_json: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv: CsvOpt = False,
     local: LocalOpt = False,
     include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
@@ -86,9 +80,8 @@ def list_calls(
     exclusive(limit=limit is not None, all=fetch_all)
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv, header=header)
+    view = out.view(fmt, header=header, wide=wide)
     selected = pick_fields(fields, "call")
-    out.wide = wide
     filters = call_filter(direction, status, agent, since, until, out.notice)
     # A person at a terminal (whatever the format) gets a page; a pipe gets everything.
     default_limit = limit is None and not fetch_all and out.terminal
@@ -103,7 +96,7 @@ def list_calls(
             only_local(include_deleted=include_deleted)
             calls = app_ctx.api.iter_calls(filters, limit=limit)
         with out.paged():
-            shown = out.rows(calls, "call", chosen, empty_message="no calls match", fields=selected)
+            shown = out.rows(calls, "call", view, empty_message="no calls match", fields=selected)
     if default_limit and shown == limit:
         out.notice(f"showing the newest {shown}; use --limit N or --all for more")
 

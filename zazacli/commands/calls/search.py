@@ -11,11 +11,8 @@ from zazacli.commands.calls.archive import ArchiveOpt, IncludeDeletedOpt, archiv
 from zazacli.commands.options import (
     COUNT_MAX,
     AgentOpt,
-    CsvOpt,
     DirectionOpt,
     FormatOpt,
-    JsonlOpt,
-    JsonOpt,
     SinceOpt,
     StatusOpt,
     UntilOpt,
@@ -82,9 +79,6 @@ def search(
     limit: SearchLimitOpt = None,
     rank_all: RankAllOpt = False,
     fmt: FormatOpt = None,
-    as_json: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv: CsvOpt = False,
     include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
 ) -> None:
@@ -109,7 +103,7 @@ def search(
     query = text_value(query, "the query")
     filters = call_filter(direction, status, agent, since, until, out.notice)
     speaker = pick_choice(role, ROLES, "--role")
-    chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
+    chosen = out.view(fmt).format
     # A person at a terminal (whatever the format) gets the best 20; a pipe gets every hit.
     default_limit = limit is None and out.terminal
     # One hit more than shown on a terminal tells whether there are more.

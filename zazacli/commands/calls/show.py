@@ -9,11 +9,8 @@ import typer
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.calls.shared import CallId
 from zazacli.commands.options import (
-    CsvOpt,
     FieldsOpt,
     FormatOpt,
-    JsonlOpt,
-    JsonOpt,
     get_context,
     pick_fields,
 )
@@ -38,9 +35,6 @@ def show_call(
     call_id: CallId,
     fmt: FormatOpt = None,
     fields: FieldsOpt = None,
-    as_json: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv: CsvOpt = False,
     local: LocalOpt = False,
     archive_file: ArchiveOpt = None,
 ) -> None:
@@ -61,7 +55,7 @@ def show_call(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, json=as_json, jsonl=jsonl, csv=csv)
+    chosen = out.view(fmt).format
     selected = pick_fields(fields, "call")
     naming = chosen is Format.table and not selected
     if local:

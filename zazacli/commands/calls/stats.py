@@ -14,9 +14,7 @@ from zazacli.commands.calls.archive import (
 )
 from zazacli.commands.options import (
     AgentOpt,
-    CsvOpt,
     DirectionOpt,
-    JsonOpt,
     SinceOpt,
     StatusOpt,
     UntilOpt,
@@ -69,8 +67,6 @@ def stats(
     direction: DirectionOpt = None,
     status: StatusOpt = None,
     fmt: StatsFormatOpt = None,
-    as_json: JsonOpt = False,
-    csv: CsvOpt = False,
     local: LocalOpt = False,
     include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
@@ -97,7 +93,7 @@ def stats(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, json=as_json, csv=csv)
+    chosen = out.view(fmt).format
     grouping = pick_grouping(by)
     filters = call_filter(direction, status, agent, since, until, out.notice)
     settings = app_ctx.settings

@@ -9,7 +9,6 @@ import typer
 from zazacli.commands.options import (
     COUNT_MAX,
     ID_MAX,
-    JsonlOpt,
     SinceOpt,
     StreamFormatOpt,
     call_filter,
@@ -104,7 +103,6 @@ def tail(
     last: LastOpt = None,
     since: SinceOpt = None,
     fmt: StreamFormatOpt = None,
-    jsonl: JsonlOpt = False,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
 ) -> None:
@@ -128,7 +126,7 @@ def tail(
     exclusive(last=last is not None, since=since is not None)
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, jsonl=jsonl, piped=Format.jsonl)
+    chosen = out.view(fmt, piped=Format.jsonl).format
     every = parse_duration(interval, "--interval", minimum=1.0)
     stop_after = parse_duration(duration, "--duration") if duration else None
     filters = call_filter(direction, status, agent, since, None, out.notice)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from zazacli.commands.calls.shared import CallId, TranscriptOpt, follow_and_report
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt, get_context
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     INTERRUPTED_EXIT,
@@ -40,7 +40,6 @@ def wait(
     ] = "15m",
     transcript: TranscriptOpt = False,
     fmt: ReportFormatOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Follow a call until it ends, then print it; the exit code tells how it ended.
 
@@ -54,5 +53,5 @@ def wait(
     from zazacli.times import parse_duration
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.choose(fmt, json=as_json)
+    chosen = app_ctx.out.view(fmt).format
     follow_and_report(app_ctx, call_id, parse_duration(timeout, "--timeout"), transcript, chosen)

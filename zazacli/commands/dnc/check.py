@@ -35,7 +35,7 @@ def check(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, piped=Format.plain)
+    chosen = out.view(fmt, piped=Format.plain).format
     wanted = e164_numbers(app_ctx, numbers, region)
     with open_store(app_ctx, dnc_file(ctx, dnc), dialling=False) as store:
         guard = Guard(store, cap=profile_cap(app_ctx), listed=Listed())

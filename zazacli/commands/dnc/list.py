@@ -19,8 +19,8 @@ def list_entries(ctx: typer.Context, fmt: FormatOpt = None, dnc: DncOpt = None) 
     """
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt)
+    view = out.view(fmt)
     with open_store(app_ctx, dnc_file(ctx, dnc), dialling=False) as store:
         entries = [entry.as_dict() for entry in store.entries()]
     with out.paged():
-        out.rows(entries, "dnc", chosen, empty_message="the do-not-call list is empty")
+        out.rows(entries, "dnc", view, empty_message="the do-not-call list is empty")

@@ -34,7 +34,7 @@ def summary(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt)
+    chosen = out.view(fmt).format
     path, _ = policy_path(app_ctx, dnc)
     with open_store(app_ctx, dnc_file(ctx, dnc), dialling=False) as store:
         policy_summary(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt, get_context
 
 
-def list_profiles(
-    ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False
-) -> None:
+def list_profiles(ctx: typer.Context, fmt: ReportFormatOpt = None) -> None:
     """List profiles; keys are masked.
 
     \b
@@ -22,7 +20,7 @@ def list_profiles(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, json=as_json)
+    chosen = out.view(fmt).format
     cfg = config.load(app_ctx.config_dir, warn=app_ctx.out.warn)
     rows = [
         {
@@ -41,7 +39,7 @@ def list_profiles(
         return
     for row in rows:
         mark = "*" if row["default"] else " "
-        if out.is_tty:
+        if out.drawn:
             out.write(f"{mark} {row['name']:<16} {row['api_key']:<22} {row['base_url']}")
         else:
             default = "default" if row["default"] else ""

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt, get_context
 from zazacli.commands.profiles.common import ActiveNameArg
 from zazacli.sanitize import plain_value
 
@@ -15,7 +15,6 @@ def show(
     ctx: typer.Context,
     name: ActiveNameArg = None,
     fmt: ReportFormatOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Show a profile's settings (secrets masked) and where each came from.
 
@@ -28,7 +27,7 @@ def show(
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.choose(fmt, json=as_json)
+    chosen = app_ctx.out.view(fmt).format
     if name:
         app_ctx.options.profile = name
     settings = app_ctx.settings

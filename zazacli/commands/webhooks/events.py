@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.options import JsonOpt, ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt, get_context
 
 
-def list_events(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOpt = False) -> None:
+def list_events(ctx: typer.Context, fmt: ReportFormatOpt = None) -> None:
     """List the six event types ZazaVoice sends, one line each.
 
     \b
@@ -19,4 +19,4 @@ def list_events(ctx: typer.Context, fmt: ReportFormatOpt = None, as_json: JsonOp
     from zazacli.webhooks.samples import EVENT_TYPES
 
     out = get_context(ctx).out
-    webhook_event_types(out, EVENT_TYPES, out.choose(fmt, json=as_json))
+    webhook_event_types(out, EVENT_TYPES, out.view(fmt).format)

@@ -56,9 +56,6 @@ SaveOpt = Annotated[
         help="Append every event to this JSON-lines file, before acknowledging it.",
     ),
 ]
-EventJsonlOpt = Annotated[
-    bool, typer.Option("--jsonl", help="Same as -o jsonl: a JSON object per event.")
-]
 PrintBodyOpt = Annotated[
     bool, typer.Option("--print-body", help="Also print each body as indented JSON.")
 ]
@@ -83,7 +80,6 @@ def listen(
     forward_timeout: ForwardTimeoutOpt = DEFAULT_SEND_TIMEOUT,
     save: SaveOpt = None,
     fmt: StreamFormatOpt = None,
-    jsonl: EventJsonlOpt = False,
     print_body: PrintBodyOpt = False,
     no_opt_outs: NoOptOutsOpt = False,
     dnc: DncOpt = None,
@@ -111,7 +107,7 @@ def listen(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.choose(fmt, jsonl=jsonl, piped=Format.jsonl)
+    chosen = out.view(fmt, piped=Format.jsonl).format
     secret_value, secret_source = resolve_secret(app_ctx, secret)
     patterns = _event_patterns(events, out)
     config = _listener_config(

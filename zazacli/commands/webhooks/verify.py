@@ -18,9 +18,6 @@ SignatureOpt = Annotated[
 BodyFileArg = Annotated[
     str, typer.Argument(help="The raw body, byte for byte (- or nothing = stdin).")
 ]
-VerifyJsonOpt = Annotated[
-    bool, typer.Option("--json", help='Same as -o json: {"matches": …, "form": …}.')
-]
 
 
 def verify(
@@ -29,7 +26,6 @@ def verify(
     file: BodyFileArg = "-",
     secret: SecretOpt = None,
     fmt: ReportFormatOpt = None,
-    as_json: VerifyJsonOpt = False,
 ) -> None:
     """Check that SIGNATURE is the signature of a saved body (exit 0), or not (exit 1).
 
@@ -47,7 +43,7 @@ def verify(
     from zazacli.webhooks.signing import signature_form
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.choose(fmt, json=as_json)
+    chosen = app_ctx.out.view(fmt).format
     secret_value, _ = resolve_secret(app_ctx, secret)
     if not secret_value:
         raise UsageError(

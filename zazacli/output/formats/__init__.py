@@ -1,7 +1,8 @@
 """The output formats, as a table: `Format` names them, `MODULES` maps each to its module.
 
 Every format module has the same two functions: `rows` prints a list (streaming where the
-format allows) and returns how many items it printed; `record` prints one object. A new
+format allows) as its `View` says and returns how many items it printed; `record` prints one
+object. A new
 format is one module with those two functions, one `Format` value and one entry below.
 Modules load on first use: `calls list --jsonl` never loads the table or CSV code, and an
 error line loads none.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,13 @@ if TYPE_CHECKING:
 
     class Renderer(Protocol):  # for the type checker only: a Protocol costs ~0.5 ms to define
         def rows(
-            self, out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str
+            self,
+            out: Output,
+            items: Iterable[dict[str, Any]],
+            kind: str,
+            view: View,
+            *,
+            empty_message: str,
         ) -> int: ...
 
         def record(self, out: Output, item: dict[str, Any], kind: str) -> None: ...
@@ -33,6 +41,17 @@ class Format(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+
+
+@dataclass(frozen=True)
+class View:
+    """How a command prints its data, read once from its options (Output.view): the format,
+    and for lists a line of column names on plain output (`--header`) and every column of a
+    table however narrow the terminal (`--wide`)."""
+
+    format: Format
+    header: bool = False
+    wide: bool = False
 
 
 MODULES: dict[Format, str] = {

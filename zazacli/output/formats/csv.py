@@ -27,12 +27,15 @@ from zazacli.sanitize import terminal_safe
 
 if TYPE_CHECKING:
     from zazacli.output import Output
+    from zazacli.output.formats import View
 
 EXCLUDED = frozenset({"turns"})  # transcripts are files: `zaza calls export-transcripts`
 HEADER_ROWS = 100
 
 
-def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
+def rows(
+    out: Output, items: Iterable[dict[str, Any]], kind: str, view: View, *, empty_message: str
+) -> int:
     return write_csv(out, items, LAYOUTS[kind].csv)
 
 

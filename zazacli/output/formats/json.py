@@ -14,6 +14,7 @@ from zazacli.sanitize import json_safe
 
 if TYPE_CHECKING:
     from zazacli.output import Output
+    from zazacli.output.formats import View
 
 
 def _item_encoder() -> Callable[[Any], str]:
@@ -37,7 +38,9 @@ def _item_encoder() -> Callable[[Any], str]:
 encode = _item_encoder()
 
 
-def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
+def rows(
+    out: Output, items: Iterable[dict[str, Any]], kind: str, view: View, *, empty_message: str
+) -> int:
     write = out.stdout.write
     write("[")
     count = 0

@@ -10,9 +10,12 @@ from zazacli.sanitize import json_safe
 
 if TYPE_CHECKING:
     from zazacli.output import Output
+    from zazacli.output.formats import View
 
 
-def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
+def rows(
+    out: Output, items: Iterable[dict[str, Any]], kind: str, view: View, *, empty_message: str
+) -> int:
     write = out.stdout.write
     count = 0
     for item in items:

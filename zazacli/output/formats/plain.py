@@ -1,5 +1,5 @@
 """Piped output: tab-separated lines, RFC 3339 UTC times, no colour; a header line only
-with `--header` (`Output.header`)."""
+with `--header` (`View.header`)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from zazacli.sanitize import plain_value
 
 if TYPE_CHECKING:
     from zazacli.output import Output
+    from zazacli.output.formats import View
 
 
-def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
+def rows(
+    out: Output, items: Iterable[dict[str, Any]], kind: str, view: View, *, empty_message: str
+) -> int:
     """A line per item, the list columns in order. An empty list prints nothing, or only
     the header line with `--header` (as a CSV has its header row)."""
     columns = LAYOUTS[kind].columns
     write = out.stdout.write
-    if out.header:
+    if view.header:
         write("\t".join(plain_value(column.header) for column in columns) + "\n")
     count = 0
     for item in items:

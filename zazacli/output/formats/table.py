@@ -17,13 +17,16 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from zazacli.output import Output
+    from zazacli.output.formats import View
 
 
-def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_message: str) -> int:
+def rows(
+    out: Output, items: Iterable[dict[str, Any]], kind: str, view: View, *, empty_message: str
+) -> int:
     """The whole list at once (a table needs every width); a notice when it is empty. On a
     narrow terminal the lowest-priority columns are hidden, and a notice names them."""
     layout = LAYOUTS[kind].columns
-    columns = layout if out.wide else fitting(layout, out.console.width)
+    columns = layout if view.wide else fitting(layout, out.console.width)
     cells = [[column.cell(item, short=True) for column in columns] for item in items]
     if not cells:
         out.notice(empty_message)
@@ -35,7 +38,7 @@ def rows(out: Output, items: Iterable[dict[str, Any]], kind: str, *, empty_messa
         table.add_column(column.header, no_wrap=column.no_wrap)
     for row in cells:
         table.add_row(*row)
-    if out.wide:
+    if view.wide:
         _print_wide(out, table)
     else:
         out.console.print(table)
