@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -244,13 +246,148 @@ def api_get(running: Any, path: str, **params: Any) -> Any:
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
 
+class Request(dict[str, Any]):
+    """One request as the fault server received it: a dict (method, path with its query,
+    headers, body), as tests have always read it, with the parsed pieces as attributes."""
+
+    @property
+    def method(self) -> str:
+        return self["method"]
+
+    @property
+    def route_path(self) -> str:
+        """The path alone, without the query (what a route matches)."""
+        return urlsplit(self["path"]).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query parameters, each its last value (parse_qs(...) for repeated ones)."""
+        return {k: v[-1] for k, v in parse_qs(urlsplit(self["path"]).query).items()}
+
+    def json(self) -> Any:
+        return json.loads(self["body"])
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. `drop`: the request is read, then the connection is closed with
+    no answer at all (what a dispatch whose answer is lost looks like)."""
+
+    status: int = 200
+    body: bytes | str | Any = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+    def write(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.drop:
+            handler.close_connection = True
+            return
+        send(handler, self.status, self.body, self.content_type, self.headers)
+
+
+DROP = Reply(drop=True)
+
+
+@dataclass
+class Route:
+    """Method + path (a glob: `/api/v1/calls/*`) → its answers: a sequence whose last one
+    repeats, or `answer(request)`. `requests` are those it answered."""
+
+    method: str
+    path: str
+    replies: list[Reply]
+    answer: Callable[[Request], Reply] | None = None
+    optional: bool = False
+    requests: list[Request] = field(default_factory=list)
+
+    def matches(self, request: Request) -> bool:
+        return request.method == self.method and fnmatchcase(request.route_path, self.path)
+
+    def take(self, request: Request) -> Reply | None:
+        """Records `request`; its reply in the sequence (None: `answer` computes it)."""
+        self.requests.append(request)
+        if self.answer is not None:
+            return None
+        return self.replies[min(len(self.requests), len(self.replies)) - 1]
+
+
 @dataclass
 class FaultServer:
-    """A real HTTP server whose answers a test scripts, recording every request."""
+    """A real HTTP server whose answers a test scripts, recording every request.
+
+    Declared answers (like gh's httpmock.Registry): `route(method, path, ...)`; the newest
+    route that matches answers. A request no route matches gets a 404 saying so, and fails
+    the test at teardown, as does a route never used (unless `optional=True`). `set_handler`
+    takes what routes cannot say (drip-fed bodies, raw bytes on the socket): it answers
+    whatever no route matched.
+    """
 
     url: str
-    requests: list[dict[str, Any]]
-    set_handler: Callable[[Handler], None]
+    requests: list[Request] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    unmatched: list[Request] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    handler: Handler | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set_handler(self, handler: Handler) -> None:
+        self.handler = handler
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        body: bytes | str | Any = b"",
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        responses: list[Reply] | None = None,
+        answer: Callable[[Request], Reply] | None = None,
+        optional: bool = False,
+    ) -> Route:
+        """Answer METHOD PATH with one reply (status, body, headers), `responses` in turn
+        (the last one repeats), or `answer(request)`; the route is checked as used."""
+        assert responses is None or answer is None, "responses or answer, not both"
+        assert responses is None or responses, "responses: at least one"
+        replies = responses or [Reply(status, body, content_type, headers or {})]
+        route = Route(method.upper(), path, list(replies), answer, optional)
+        with self.lock:
+            self.routes.append(route)
+        return route
+
+    def dispatch(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
+        with self.lock:
+            self.requests.append(request)
+            route = next((r for r in reversed(self.routes) if r.matches(request)), None)
+            reply = route.take(request) if route else None
+            if route is None and self.handler is None:
+                self.unmatched.append(request)
+        if route is not None and route.answer is not None:
+            try:  # outside the lock: an answer may wait (for the test, for a deadline)
+                reply = route.answer(request)
+            except Exception as error:  # a broken answer is said at teardown, not swallowed
+                self.errors.append(f"{request.method} {request['path']}: {error!r}")
+                reply = Reply(500, {"status": 500, "message": f"fault server: {error!r}"})
+        if reply is not None:
+            reply.write(handler)
+        elif self.handler is not None:
+            self.handler(handler)
+        else:
+            message = f"fault server: no route for {request.method} {request.route_path}"
+            send(handler, 404, {"status": 404, "error": "Not Found", "message": message})
+
+    def verify(self) -> list[str]:
+        """What went wrong with the declared routes: requests none matched, routes unused."""
+        problems = [f"no route for {r.method} {r['path']}" for r in self.unmatched]
+        problems += [f"an answer raised on {error}" for error in self.errors]
+        problems += [
+            f"route {r.method} {r.path} was never used"
+            for r in self.routes
+            if not r.requests and not r.optional
+        ]
+        return problems
 
 
 def send(
@@ -274,8 +411,7 @@ def send(
 
 @pytest.fixture
 def fault_server() -> Iterator[FaultServer]:
-    requests: list[dict[str, Any]] = []
-    current: list[Handler] = [lambda h: send(h, 200, [])]
+    """A FaultServer on a free port; at teardown, its declared routes are verified."""
 
     class RecordingHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -289,17 +425,12 @@ def fault_server() -> Iterator[FaultServer]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            requests.append(
-                {
-                    "method": self.command,
-                    "path": self.path,
-                    "headers": dict(self.headers),
-                    "body": body,
-                }
+            request = Request(
+                method=self.command, path=self.path, headers=dict(self.headers), body=body
             )
-            current[0](self)
+            fault.dispatch(self, request)
 
-        do_GET = do_POST = _handle
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
     class QuietServer(ThreadingHTTPServer):
         def handle_error(self, request: Any, client_address: Any) -> None:
@@ -307,22 +438,17 @@ def fault_server() -> Iterator[FaultServer]:
 
     server = QuietServer(("127.0.0.1", 0), RecordingHandler)
     server.daemon_threads = True
+    fault = FaultServer(url=f"http://127.0.0.1:{server.server_address[1]}/api/v1")
     # A short poll interval: shutdown() waits up to one interval, at every test's teardown.
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True
     )
     thread.start()
-
-    def set_handler(handler: Handler) -> None:
-        current[0] = handler
-
-    yield FaultServer(
-        url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
-        requests=requests,
-        set_handler=set_handler,
-    )
+    yield fault
     server.shutdown()
     server.server_close()
+    if problems := fault.verify():
+        pytest.fail("fault server:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 def sized_pty(rows: int = 50, columns: int = 120) -> tuple[int, int]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import LOOPBACK, Cli, FaultServer, send
+from conftest import LOOPBACK, Cli, FaultServer, Reply, Request
 
 KEY = "zaza_test_api_command_key"
 
@@ -59,7 +58,7 @@ def test_terminal_output_is_indented(cli: Cli, sandbox: Any) -> None:
 def test_query_in_path_and_fields_become_query_parameters(
     fault_cli: Cli, fault_server: FaultServer
 ) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, {"content": [], "last": True}))
+    fault_server.route("GET", "/api/v1/calls", 200, {"content": [], "last": True})
     result = fault_cli("api", "GET", "calls?status=FAILED&size=5", "-f", "agentId=12")
     assert result.exit_code == 0, result.stderr
     (request,) = fault_server.requests
@@ -89,7 +88,7 @@ def test_paginate_of_a_single_object_is_an_error(cli: Cli) -> None:
 
 
 def test_non_json_body_is_printed_as_text(fault_cli: Cli, fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, "pong\n", content_type="text/plain"))
+    fault_server.route("GET", "/api/v1/ping", 200, "pong\n", content_type="text/plain")
     result = fault_cli("api", "GET", "/ping")
     assert result.exit_code == 0
     assert result.stdout == "pong\n"
@@ -98,7 +97,7 @@ def test_non_json_body_is_printed_as_text(fault_cli: Cli, fault_server: FaultSer
 def test_include_prints_status_line_and_headers_on_stderr(
     fault_cli: Cli, fault_server: FaultServer
 ) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, {"ok": True}, headers={"X-Trace": "abc"}))
+    fault_server.route("GET", "/api/v1/agents", 200, {"ok": True}, headers={"X-Trace": "abc"})
     result = fault_cli("api", "GET", "/agents", "-i")
     assert result.exit_code == 0
     assert result.stderr.startswith("HTTP/1.1 200 OK\n")
@@ -110,7 +109,7 @@ def test_include_prints_status_line_and_headers_on_stderr(
 
 
 def test_post_fields_build_a_typed_json_body(fault_cli: Cli, fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 201, {"id": 1, "status": "QUEUED"}))
+    fault_server.route("POST", "/api/v1/calls/outbound", 201, {"id": 1, "status": "QUEUED"})
     result = fault_cli(
         "api",
         "POST",
@@ -158,7 +157,7 @@ def test_input_file_is_sent_as_is(
     body = b'{"fromNumber": "+14155550100",\n "agentId": 12}'
     path = tmp_path / "body.json"
     path.write_bytes(body)
-    fault_server.set_handler(lambda h: send(h, 201, {"id": 2}))
+    fault_server.route("POST", "/api/v1/calls/outbound", 201, {"id": 2})
     result = fault_cli("api", "POST", "calls/outbound", "--input", str(path), "-f", "dry=1")
     assert result.exit_code == 0, result.stderr
     (request,) = fault_server.requests
@@ -168,7 +167,7 @@ def test_input_file_is_sent_as_is(
 
 
 def test_input_from_stdin(fault_cli: Cli, fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 201, {"id": 3}))
+    fault_server.route("POST", "/api/v1/calls/outbound", 201, {"id": 3})
     result = fault_cli("api", "POST", "calls/outbound", "--input", "-", input='{"agentId": 12}')
     assert result.exit_code == 0, result.stderr
     assert json.loads(fault_server.requests[0]["body"]) == {"agentId": 12}
@@ -190,7 +189,7 @@ def test_input_that_is_not_json_sends_nothing(
 def test_extra_headers_are_sent_but_authorization_is_not_replaceable(
     fault_cli: Cli, fault_server: FaultServer
 ) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, []))
+    fault_server.route("GET", "/api/v1/agents", 200, [])
     ok = fault_cli("api", "GET", "agents", "-H", "Idempotency-Key: abc-123", "-H", "X-Test:1")
     assert ok.exit_code == 0, ok.stderr
     headers = fault_server.requests[0]["headers"]
@@ -209,8 +208,12 @@ def test_extra_headers_are_sent_but_authorization_is_not_replaceable(
 def test_post_is_sent_once_even_when_the_server_answers_503(
     fault_cli: Cli, fault_server: FaultServer
 ) -> None:
-    fault_server.set_handler(
-        lambda h: send(h, 503, {"message": "try later"}, headers={"Retry-After": "0"})
+    fault_server.route(
+        "POST",
+        "/api/v1/calls/outbound",
+        503,
+        {"message": "try later"},
+        headers={"Retry-After": "0"},
     )
     result = fault_cli("api", "POST", "calls/outbound", "-f", "agentId=12")
     assert result.exit_code == 1
@@ -219,13 +222,11 @@ def test_post_is_sent_once_even_when_the_server_answers_503(
 
 
 def test_get_is_retried_after_a_503(fault_cli: Cli, fault_server: FaultServer) -> None:
-    answers = iter([503, 200])
-
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        status = next(answers, 200)
-        send(h, status, {"n": status}, headers={"Retry-After": "0"})
-
-    fault_server.set_handler(handler)
+    fault_server.route(
+        "GET",
+        "/api/v1/agents",
+        responses=[Reply(n, {"n": n}, headers={"Retry-After": "0"}) for n in (503, 200)],
+    )
     result = fault_cli("api", "GET", "agents")
     assert result.exit_code == 0, result.stderr
     assert len(fault_server.requests) == 2
@@ -236,14 +237,11 @@ def test_get_is_retried_after_a_503(fault_cli: Cli, fault_server: FaultServer) -
 def test_post_whose_answer_is_lost_is_not_resent(fault_cli: Cli, fault_server: FaultServer) -> None:
     release = threading.Event()
 
-    def slow(h: BaseHTTPRequestHandler) -> None:
-        release.wait(10)  # answers only once the client has given up
-        try:
-            send(h, 201, {"id": 4})
-        except OSError:
-            pass  # the client gave up long ago: that is the point
+    def slow(request: Request) -> Reply:
+        release.wait(10)  # answers only once the client has given up (long ago: the point)
+        return Reply(201, {"id": 4})
 
-    fault_server.set_handler(slow)
+    fault_server.route("POST", "/api/v1/calls/outbound", answer=slow)
     try:
         result = fault_cli("--timeout", "0.3", "api", "POST", "calls/outbound", "-f", "agentId=12")
     finally:
@@ -257,8 +255,12 @@ def test_post_whose_answer_is_lost_is_not_resent(fault_cli: Cli, fault_server: F
 def test_error_statuses_map_to_exit_codes(
     fault_cli: Cli, fault_server: FaultServer, status: int, code: int
 ) -> None:
-    fault_server.set_handler(
-        lambda h: send(h, status, {"message": f"status {status}"}, headers={"Retry-After": "0"})
+    fault_server.route(
+        "GET",
+        "/api/v1/calls/1",
+        status,
+        {"message": f"status {status}"},
+        headers={"Retry-After": "0"},
     )
     result = fault_cli("api", "GET", "calls/1")
     assert result.exit_code == code, result.output
@@ -312,7 +314,7 @@ def test_dot_segments_never_take_the_key_above_the_base_url(
 def test_dot_segments_inside_the_base_url_are_resolved(
     fault_cli: Cli, fault_server: FaultServer
 ) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, []))
+    fault_server.route("GET", "/api/v1/agents", 200, [])
     result = fault_cli("api", "GET", "calls/./../agents")
     assert result.exit_code == 0, result.stderr
     assert fault_server.requests[0]["path"] == "/api/v1/agents"
@@ -321,7 +323,7 @@ def test_dot_segments_inside_the_base_url_are_resolved(
 def test_an_absolute_url_below_the_base_url_is_accepted(
     fault_cli: Cli, fault_server: FaultServer
 ) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, {"id": 12}))
+    fault_server.route("GET", "/api/v1/agents/12", 200, {"id": 12})
     result = fault_cli("api", "GET", f"{fault_server.url}/agents/12?x=1")
     assert result.exit_code == 0, result.stderr
     assert fault_server.requests[0]["path"] == "/api/v1/agents/12?x=1"

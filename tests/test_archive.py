@@ -21,11 +21,21 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import Cli, FaultServer, Sleeps, faster, no_waiting, popen_zaza, send, wait_for
+from conftest import (
+    Cli,
+    FaultServer,
+    Reply,
+    Request,
+    Sleeps,
+    faster,
+    no_waiting,
+    popen_zaza,
+    wait_for,
+)
 
 from zazacli.sandbox import Sandbox
 
@@ -122,44 +132,45 @@ def serve(
     calls: list[dict[str, Any]],
     broken: frozenset[int] = frozenset(),
     failing_page: int | None = None,
-) -> Callable[[Any], None]:
+    details: Reply | None = None,
+    details_optional: bool = False,
+) -> None:
     """A scripted API: GET /calls lists `calls` newest first in Spring pages (page
     `failing_page` answers 503), GET /calls/{id} answers each with its turns (404 for the
-    ids in `broken`). Returns its handler."""
+    ids in `broken`; `details` instead, if given, for every id; it may go unasked if
+    `details_optional`)."""
     by_id = {call["id"]: call for call in calls}
     listing = sorted(calls, key=lambda call: call["createdAt"], reverse=True)
     items = [{k: v for k, v in call.items() if k != "turns"} for call in listing]
 
-    def handler(h: Any) -> None:
-        url = urlsplit(h.path)
-        if url.path.endswith("/agents"):
-            send(h, 200, [{"id": 14, "name": "Marco (support line)"}])
-        elif url.path.endswith("/calls"):
-            query = parse_qs(url.query)
-            number, size = int(query["page"][0]), int(query["size"][0])
-            if number == failing_page:
-                send(h, 503, {"status": 503, "message": "try later"})
-                return
-            pages = max(1, -(-len(items) // size))
-            page = {
-                "content": items[number * size : (number + 1) * size],
-                "totalElements": len(items),
-                "totalPages": pages,
-                "number": number,
-                "size": size,
-                "first": number == 0,
-                "last": number >= pages - 1,
-            }
-            send(h, 200, page)
-        else:
-            call_id = int(url.path.rsplit("/", 1)[1])
-            if call_id in by_id and call_id not in broken:
-                send(h, 200, by_id[call_id])
-            else:
-                send(h, 404, {"status": 404, "message": f"Call {call_id} not found"})
+    def page(request: Request) -> Reply:
+        number, size = int(request.query["page"]), int(request.query["size"])
+        if number == failing_page:
+            return Reply(503, {"status": 503, "message": "try later"})
+        pages = max(1, -(-len(items) // size))
+        body = {
+            "content": items[number * size : (number + 1) * size],
+            "totalElements": len(items),
+            "totalPages": pages,
+            "number": number,
+            "size": size,
+            "first": number == 0,
+            "last": number >= pages - 1,
+        }
+        return Reply(200, body)
 
-    fault_server.set_handler(handler)
-    return handler
+    def detail(request: Request) -> Reply:
+        call_id = int(request.route_path.rsplit("/", 1)[1])
+        if details is not None:
+            return details
+        if call_id in by_id and call_id not in broken:
+            return Reply(200, by_id[call_id])
+        return Reply(404, {"status": 404, "message": f"Call {call_id} not found"})
+
+    agents = [{"id": 14, "name": "Marco (support line)"}]
+    fault_server.route("GET", "/api/v1/agents", 200, agents)
+    fault_server.route("GET", "/api/v1/calls", answer=page)
+    fault_server.route("GET", "/api/v1/calls/*", answer=detail, optional=details_optional)
 
 
 def details_asked(fault_server: FaultServer) -> list[str]:
@@ -305,15 +316,7 @@ def test_failed_transcripts_are_reported_and_fetched_by_the_next_sync(
 def test_sync_stops_at_once_on_a_bad_key(fault_server: FaultServer, tmp_path: Path) -> None:
     said = [("CALLER", "hi")]
     calls = [crafted_call(i, f"2026-11-26T10:{i:02d}:00Z", said) for i in range(1, 50)]
-    listing = serve(fault_server, calls)
-
-    def refuse_details(h: Any) -> None:
-        if re.search(r"/calls/\d+$", urlsplit(h.path).path):
-            send(h, 401, {"status": 401, "message": "Invalid API key"})
-        else:
-            listing(h)
-
-    fault_server.set_handler(refuse_details)
+    serve(fault_server, calls, details=Reply(401, {"status": 401, "message": "Invalid API key"}))
     result = archive_cli(fault_server, tmp_path / "a.sqlite3")("calls", "sync")
     assert result.exit_code == 4
     assert "stopped early: HTTP 401: Invalid API key" in result.stderr
@@ -374,23 +377,22 @@ def dup_id_server(fault_server: FaultServer, calls: list[dict[str, Any]], dup: b
     listed = [{k: v for k, v in call.items() if k != "turns"} for call in items]
     by_id = {call["id"]: call for call in calls}
 
-    def handler(h: Any) -> None:
-        url = urlsplit(h.path)
-        if url.path.endswith("/agents") or url.path.endswith("/campaigns"):
-            send(h, 200, [])
-            return
-        if not url.path.endswith("/calls"):
-            send(h, 200, by_id[int(url.path.rsplit("/", 1)[1])])
-            return
-        number = int(parse_qs(url.query)["page"][0])
+    def page(request: Request) -> Reply:
+        number = int(request.query["page"])
         content = listed[number * 2 : number * 2 + 2]
         if dup and number == 1:
             content = [{**listed[1], "disposition": "CHANGED"}, *content[1:]]
-        send(h, 200, {"content": content, "totalElements": len(listed), "totalPages": 2,
-                      "number": number, "size": 2, "first": number == 0,
-                      "last": number >= 1})  # fmt: skip
+        return Reply(200, {"content": content, "totalElements": len(listed), "totalPages": 2,
+                           "number": number, "size": 2, "first": number == 0,
+                           "last": number >= 1})  # fmt: skip
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/agents", 200, [])
+    fault_server.route("GET", "/api/v1/calls", answer=page)
+    fault_server.route(
+        "GET",
+        "/api/v1/calls/*",
+        answer=lambda r: Reply(200, by_id[int(r.route_path.rsplit("/", 1)[1])]),
+    )
 
 
 def test_an_id_repeated_with_other_content_is_said_and_read_again(

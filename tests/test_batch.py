@@ -8,13 +8,12 @@ import json
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Cli, FaultServer, Zaza, run_zaza, send, wait_for
+from conftest import Cli, FaultServer, Reply, Request, Zaza, run_zaza, wait_for
 from test_dispatch import add_profile, api_get, calls_to, window_around
 
 FROM = "+14155550100"
@@ -238,30 +237,24 @@ def test_quiet_hours_defer_rows_and_exit_1(bare_cli: Cli, real_api: Any, tmp_pat
 def fault_api(server: FaultServer, refuse: str | None = None, throttle: int = 0) -> list[str]:
     """Script `server` as an API with an active agent 12 whose POSTs queue calls, except
     the first `throttle` (429, Retry-After 1) and calls to `refuse` (422). Returns the
-    numbers actually queued. Use with --concurrency 1, so the last request is this one."""
+    numbers actually queued. Use with --concurrency 1."""
     queued: list[str] = []
     state = {"throttled": 0, "next_id": 100}
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        if h.command == "GET" and "/agents/" in h.path:
-            send(h, 200, {"id": 12, "name": "Zara", "isActive": True})
-            return
-        if h.command == "GET":
-            send(h, 200, {"content": [], "number": 0, "last": True})
-            return
+    def post(request: Request) -> Reply:
         if state["throttled"] < throttle:
             state["throttled"] += 1
-            send(h, 429, {"message": "Rate limit exceeded"}, headers={"Retry-After": "1"})
-            return
-        body = json.loads(server.requests[-1]["body"])
+            return Reply(429, {"message": "Rate limit exceeded"}, headers={"Retry-After": "1"})
+        body = request.json()
         if body["toNumber"] == refuse:
-            send(h, 422, {"status": 422, "message": "toNumber is on the do-not-call list"})
-            return
+            return Reply(422, {"status": 422, "message": "toNumber is on the do-not-call list"})
         state["next_id"] += 1
         queued.append(body["toNumber"])
-        send(h, 201, {"id": state["next_id"], "status": "QUEUED", **body})
+        return Reply(201, {"id": state["next_id"], "status": "QUEUED", **body})
 
-    server.set_handler(handler)
+    server.route("GET", "/api/v1/agents/12", 200, {"id": 12, "name": "Zara", "isActive": True})
+    server.route("GET", "/api/v1/calls", 200, {"content": [], "number": 0, "last": True})
+    server.route("POST", "/api/v1/calls/outbound", answer=post)
     return queued
 
 

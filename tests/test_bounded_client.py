@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import Cli, FaultServer, no_waiting, send
+from conftest import DROP, Cli, FaultServer, Reply, Request, no_waiting
 
 KEY = "zaza_test_bounded_key_0000"
 FROM = "+14155550100"
@@ -81,6 +80,7 @@ def stop() -> Any:
 
 
 def test_endless_body_stops_at_the_cap_quickly(fault_server: FaultServer, stop: Any) -> None:
+    # Hand-written: a body without end, written chunk by chunk (a Reply is sent whole).
     fault_server.set_handler(streaming(b"0," * 32768, 0, stop))
     started = time.monotonic()
     result = fault_cli(fault_server)("agents", "list")
@@ -92,6 +92,7 @@ def test_endless_body_stops_at_the_cap_quickly(fault_server: FaultServer, stop: 
 
 @pytest.mark.slow
 def test_drip_fed_body_ends_at_the_timeout(fault_server: FaultServer, stop: Any) -> None:
+    # Hand-written: a drip-fed body, two bytes every 50 ms (a Reply is sent whole).
     fault_server.set_handler(streaming(b"1,", 0.05, stop))
     started = time.monotonic()
     # 0.2 s to connect and 0.2 s to read: the whole request ends within 0.4 s.
@@ -110,7 +111,11 @@ def test_a_server_that_never_answers_costs_one_read_deadline(
     try is said under --debug as it happens."""
     from zazacli.context import Timing
 
-    fault_server.set_handler(lambda h: stop.wait(10))
+    def silent(request: Request) -> Reply:
+        stop.wait(10)
+        return DROP
+
+    fault_server.route("GET", "/api/v1/agents", answer=silent)
     cli = Cli(
         env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
         timing=Timing(sleep=lambda _: None, read_deadline=1.5),
@@ -127,6 +132,7 @@ def test_a_server_that_never_answers_costs_one_read_deadline(
 
 @pytest.mark.slow
 def test_drip_fed_headers_end_at_the_timeout(fault_server: FaultServer, stop: Any) -> None:
+    # Hand-written: raw header lines drip-fed on the socket, never a blank line.
     def handler(h: BaseHTTPRequestHandler) -> None:
         h.wfile.write(b"HTTP/1.1 200 OK\r\n")
         try:
@@ -151,17 +157,9 @@ def test_drip_fed_headers_end_at_the_timeout(fault_server: FaultServer, stop: An
 def test_drip_fed_dispatch_answer_is_reconciled_not_resent(
     fault_server: FaultServer, stop: Any
 ) -> None:
-    drip = streaming(b" ", 0.05, stop)
-
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        if h.command == "POST":
-            drip(h)
-        elif "/agents/" in h.path:
-            send(h, 200, {"id": 12, "name": "Zara", "isActive": True})
-        else:
-            send(h, 200, {"content": [], "number": 0, "last": True})
-
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", 200, {"content": [], "number": 0, "last": True})
+    # Hand-written: the POST's answer is drip-fed (a Reply is sent whole).
+    fault_server.set_handler(streaming(b" ", 0.05, stop))
     cli = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="0")
     args = ["calls", "dispatch", "--from", FROM, "--to", "+12125550701", "--agent", "12"]
     result = cli("--timeout", "0.2", *args, "--allow-quiet-hours")
@@ -174,13 +172,13 @@ def test_drip_fed_dispatch_answer_is_reconciled_not_resent(
 
 
 def test_deep_json_is_one_line_exit_1(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, b"[" * 100_000 + b"]" * 100_000))
+    fault_server.route("GET", "/api/v1/agents", 200, b"[" * 100_000 + b"]" * 100_000)
     line = assert_one_line_error(fault_cli(fault_server)("agents", "list"), 1)
     assert "the API sent invalid JSON: nested too deeply" in line
 
 
 def test_deep_json_in_an_error_body_is_not_a_crash(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 400, b"[" * 100_000))
+    fault_server.route("GET", "/api/v1/agents", 400, b"[" * 100_000)
     assert_one_line_error(fault_cli(fault_server)("agents", "list"), 2, "HTTP 400")
 
 
@@ -194,7 +192,7 @@ def hostile_calls(duration: str) -> bytes:
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_in_a_duration_is_a_clear_api_error(fault_server: FaultServer, constant: str) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, hostile_calls(constant)))
+    fault_server.route("GET", "/api/v1/calls", 200, hostile_calls(constant))
     result = fault_cli(fault_server)("calls", "stats", "--since", "2026-01-01")
     line = assert_one_line_error(result, 1)
     assert line.startswith(f"error: the API sent invalid JSON: {constant} (HTTP 200 for GET")
@@ -202,7 +200,7 @@ def test_nan_in_a_duration_is_a_clear_api_error(fault_server: FaultServer, const
 
 def test_overflowing_duration_does_not_crash_stats(fault_server: FaultServer) -> None:
     # 1e400 is valid JSON that Python reads as infinity: not a duration.
-    fault_server.set_handler(lambda h: send(h, 200, hostile_calls("1e400")))
+    fault_server.route("GET", "/api/v1/calls", 200, hostile_calls("1e400"))
     result = fault_cli(fault_server)("calls", "stats", "--since", "2026-01-01", "--json")
     assert result.exit_code == 0, result.stderr
     assert "Infinity" not in result.stdout and "NaN" not in result.stdout
@@ -216,12 +214,11 @@ def test_overflowing_duration_does_not_crash_stats(fault_server: FaultServer) ->
 def test_a_list_that_never_ends_is_capped(fault_server: FaultServer, given: list[str]) -> None:
     """No totals, never `last`: every list stops at --max-pages (ZAZA_MAX_PAGES), one line."""
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        query = parse_qs(urlsplit(h.path).query)
-        page, size = int(query["page"][0]), int(query["size"][0])
-        send(h, 200, [{"id": page * size + n, "name": "a"} for n in range(size)])
+    def answer(request: Request) -> Reply:
+        page, size = int(request.query["page"]), int(request.query["size"])
+        return Reply(200, [{"id": page * size + n, "name": "a"} for n in range(size)])
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/agents", answer=answer)
     env = {} if given else {"ZAZA_MAX_PAGES": "30"}
     result = fault_cli(fault_server, **env)(*given, "agents", "list", "--json")
     assert_one_line_error(result, 1, "went on for 30 pages", "stopped rather than read forever")
@@ -237,17 +234,16 @@ def test_an_endless_call_list_stops_at_the_range_or_the_page_ceiling(
     --max-pages."""
     start = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        query = parse_qs(urlsplit(h.path).query)
-        page, size = int(query["page"][0]), int(query["size"][0])
+    def answer(request: Request) -> Reply:
+        page, size = int(request.query["page"]), int(request.query["size"])
         calls = []
         for n in range(page * size, (page + 1) * size):
             created = datetime.fromtimestamp(start - n * 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             calls.append({"id": 10**6 - n, "direction": "OUTBOUND", "status": "COMPLETED",
                           "createdAt": created})  # fmt: skip
-        send(h, 200, calls)
+        return Reply(200, calls)
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", answer=answer)
     cli = fault_cli(fault_server)
     ranged = cli("calls", "list", "--all", "--since", "2026-11-30T22:00:00Z", "-o", "jsonl")
     assert ranged.exit_code == 0, ranged.stderr
@@ -261,8 +257,12 @@ def test_an_endless_call_list_stops_at_the_range_or_the_page_ceiling(
 
 
 def test_absurd_retry_after_on_get_is_exit_5_at_once(fault_server: FaultServer) -> None:
-    fault_server.set_handler(
-        lambda h: send(h, 429, {"message": "slow down"}, headers={"Retry-After": HUGE_RETRY_AFTER})
+    fault_server.route(
+        "GET",
+        "/api/v1/agents",
+        429,
+        {"message": "slow down"},
+        headers={"Retry-After": HUGE_RETRY_AFTER},
     )
     started = time.monotonic()
     result = fault_cli(fault_server)("agents", "list")
@@ -275,7 +275,7 @@ def test_absurd_retry_after_on_get_is_exit_5_at_once(fault_server: FaultServer) 
 
 @pytest.mark.parametrize("value", ["1e999", "inf", "Fri, 01 Jan 9999 00:00:00 GMT"])
 def test_other_absurd_retry_afters_are_exit_5(fault_server: FaultServer, value: str) -> None:
-    fault_server.set_handler(lambda h: send(h, 429, {}, headers={"Retry-After": value}))
+    fault_server.route("GET", "/api/v1/agents", 429, {}, headers={"Retry-After": value})
     started = time.monotonic()
     assert_one_line_error(fault_cli(fault_server)("agents", "list"), 5, "try again after")
     assert time.monotonic() - started < 3
@@ -283,13 +283,14 @@ def test_other_absurd_retry_afters_are_exit_5(fault_server: FaultServer, value: 
 
 @pytest.mark.parametrize("value", ["nan", "-5", "soon", "\x1b]0;pwned\x07"])
 def test_junk_retry_after_is_ignored(fault_server: FaultServer, value: str) -> None:
-    answers = [(429, {}), (200, [{"id": 1, "name": "Zara"}])]
-
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        status, body = answers.pop(0) if answers else (200, [])
-        send(h, status, body, headers={"Retry-After": value})
-
-    fault_server.set_handler(handler)
+    fault_server.route(
+        "GET",
+        "/api/v1/agents",
+        responses=[
+            Reply(429, {}, headers={"Retry-After": value}),
+            Reply(200, [{"id": 1, "name": "Zara"}], headers={"Retry-After": value}),
+        ],
+    )
     result = fault_cli(fault_server)("agents", "list", "--json")
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stderr
@@ -306,20 +307,19 @@ def test_absurd_retry_after_stops_a_batch_cleanly_and_it_resumes(
     state = {"limited": True, "next_id": 500}
     queued: list[str] = []
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        if h.command == "GET" and "/agents/" in h.path:
-            send(h, 200, {"id": 12, "name": "Zara", "isActive": True})
-        elif h.command == "GET":
-            send(h, 200, {"content": [], "number": 0, "last": True})
-        elif state["limited"]:
-            send(h, 429, {"message": "quota"}, headers={"Retry-After": HUGE_RETRY_AFTER})
-        else:
-            body = json.loads(fault_server.requests[-1]["body"])
-            state["next_id"] += 1
-            queued.append(body["toNumber"])
-            send(h, 201, {"id": state["next_id"], "status": "QUEUED", **body})
+    def post(request: Request) -> Reply:
+        if state["limited"]:
+            return Reply(429, {"message": "quota"}, headers={"Retry-After": HUGE_RETRY_AFTER})
+        body = request.json()
+        state["next_id"] += 1
+        queued.append(body["toNumber"])
+        return Reply(201, {"id": state["next_id"], "status": "QUEUED", **body})
 
-    fault_server.set_handler(handler)
+    fault_server.route(
+        "GET", "/api/v1/agents/12", 200, {"id": 12, "name": "Zara", "isActive": True}
+    )
+    fault_server.route("GET", "/api/v1/calls", 200, {"content": [], "number": 0, "last": True})
+    fault_server.route("POST", "/api/v1/calls/outbound", answer=post)
     numbers = [f"+1212555072{n}" for n in range(1, 5)]
     csv_path = write_csv(tmp_path / "b.csv", numbers)
     args = ["calls", "batch", str(csv_path), "--from", FROM, "--agent", "12"]
@@ -349,7 +349,7 @@ def test_absurd_retry_after_stops_a_batch_cleanly_and_it_resumes(
 
 def test_a_proxy_from_the_environment_is_still_used(fault_server: FaultServer) -> None:
     """The request deadline must not cost users behind a proxy their HTTPS_PROXY/HTTP_PROXY."""
-    fault_server.set_handler(lambda h: send(h, 200, [{"id": 7, "name": "via proxy"}]))
+    fault_server.route("GET", "/api/v1/agents", 200, [{"id": 7, "name": "via proxy"}])
     proxy = fault_server.url.removesuffix("/api/v1")
     cli = Cli(env={"ZAZA_API_KEY": KEY, "HTTP_PROXY": proxy, "NO_PROXY": ""})
     result = cli(

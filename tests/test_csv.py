@@ -11,10 +11,9 @@ import subprocess
 import sys
 import threading
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import REPO, Cli, FaultServer, Zaza, send
+from conftest import REPO, Cli, FaultServer, Reply, Request, Zaza
 
 from zazacli.output.formats.csv import flatten
 
@@ -101,7 +100,7 @@ def test_csv_quotes_commas_newlines_and_non_ascii(
         extra={"nested": {"deep": 'x"y'}},
         turns=[{"role": "AGENT", "text": "never in a CSV"}],
     )
-    fault_server.set_handler(lambda h: send(h, 200, page([crafted, call(2, variables={})])))
+    fault_server.route("GET", "/api/v1/calls", 200, page([crafted, call(2, variables={})]))
     result = fault_cli(fault_server)("calls", "list", "--csv")
     assert result.exit_code == 0, result.stderr
     rows = parse(result.stdout_bytes)
@@ -130,11 +129,11 @@ def test_csv_header_comes_from_the_first_page_later_fields_warned(
     second[10]["late"] = "too late"
     second[11]["variables"] = {"NAME": "Bo", "CASE": "C-1"}
 
-    def handler(h: Any) -> None:
-        number = int(parse_qs(urlsplit(h.path).query)["page"][0])
-        send(h, 200, page(first, 0, False) if number == 0 else page(second, 1, True))
+    def answer(request: Request) -> Reply:
+        number = int(request.query["page"])
+        return Reply(200, page(first, 0, False) if number == 0 else page(second, 1, True))
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", answer=answer)
     result = fault_cli(fault_server)("calls", "list", "--csv", "--all")
     assert result.exit_code == 0, result.stderr
     rows = parse(result.stdout_bytes)
@@ -187,16 +186,15 @@ def test_csv_streams_with_all(fault_server: FaultServer) -> None:
     """The header and the first page are out before the last page is even asked for."""
     release, answered_last = threading.Event(), threading.Event()
 
-    def handler(h: Any) -> None:
-        number = int(parse_qs(urlsplit(h.path).query)["page"][0])
+    def answer(request: Request) -> Reply:
+        number = int(request.query["page"])
         if number == 2:
             release.wait(10)
+            answered_last.set()  # the last page's answer leaves now, not before
         items = [call(number * 100 + i) for i in range(100)]
-        send(h, 200, page(items, number, number == 2))
-        if number == 2:
-            answered_last.set()
+        return Reply(200, page(items, number, number == 2))
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", answer=answer)
     env = {"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"}
     with Zaza("calls", "list", "--csv", "--all", env=env, text=False) as zaza:
         assert zaza.stdout is not None
@@ -215,7 +213,7 @@ def test_csv_streams_with_all(fault_server: FaultServer) -> None:
 
 @pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
 def test_csv_is_utf8_whatever_the_locale(fault_server: FaultServer, encoding: str) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, [call(1, disposition=NASTY)]))
+    fault_server.route("GET", "/api/v1/calls", 200, [call(1, disposition=NASTY)])
     env = {
         **os.environ,
         "ZAZA_BASE_URL": fault_server.url,
@@ -251,7 +249,7 @@ PLAIN = ["+14155550100", "-3", "-1.5", "+2.5e3", "-.5", "3", "a=b", "x@y.example
 def test_csv_neutralises_formulas_and_keeps_numbers(fault_server: FaultServer) -> None:
     values = {f"V{i}": text for i, text in enumerate([*FORMULAS, *PLAIN])}
     crafted = call(1, disposition="=1+1", variables=values, durationSeconds=-3, score=-1.5)
-    fault_server.set_handler(lambda h: send(h, 200, page([crafted])))
+    fault_server.route("GET", "/api/v1/calls", 200, page([crafted]))
     result = fault_cli(fault_server)("calls", "list", "--csv")
     assert result.exit_code == 0, result.stderr
     rows = parse(result.stdout_bytes)
@@ -269,7 +267,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(fault_server: FaultServer) -
 
 def test_csv_header_names_are_neutralised_too(fault_server: FaultServer) -> None:
     crafted = call(1, variables={"=cmd": "x"}, **{"@evil": "y"})
-    fault_server.set_handler(lambda h: send(h, 200, page([crafted])))
+    fault_server.route("GET", "/api/v1/calls", 200, page([crafted]))
     result = fault_cli(fault_server)("calls", "list", "--csv")
     header = parse(result.stdout_bytes)[0]
     assert "variables.=cmd" in header and "'@evil" in header

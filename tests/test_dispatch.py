@@ -3,18 +3,28 @@ what the user sees, what went over the wire, and one exit code per outcome."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Cli, FaultServer, Sleeps, Zaza, api_get, no_waiting, send, wait_for
+from conftest import (
+    DROP,
+    Cli,
+    FaultServer,
+    Reply,
+    Request,
+    Sleeps,
+    Zaza,
+    api_get,
+    no_waiting,
+    wait_for,
+)
 
 FROM = "+14155550100"
 ALLOW = "--allow-quiet-hours"
@@ -77,7 +87,7 @@ def test_dispatch_json_prints_the_call(cli: Cli, sandbox: Any) -> None:
 
 def test_idempotency_key_header_is_sent(fault_server: FaultServer) -> None:
     queued = {"id": 777, "direction": "OUTBOUND", "status": "QUEUED"}
-    fault_server.set_handler(_dispatch_handler(post=lambda h: send(h, 201, queued), calls=[]))
+    _dispatch_routes(fault_server, post=[Reply(201, queued)], calls=[])
     cli = fault_cli(fault_server)
     first = cli(*dispatch_args("+12125550176", "--idempotency-key", "abc-123", ALLOW))
     assert first.exit_code == 0, first.stderr
@@ -166,7 +176,7 @@ def test_dropped_connection_then_found_in_history(fault_server: FaultServer) -> 
         "toNumber": "+12125550185",
         "agentId": 12,
     }
-    fault_server.set_handler(_dispatch_handler(post=None, calls=[], new=[found]))
+    _dispatch_routes(fault_server, post=[DROP], calls=[], new=[found])
     result = fault_cli(fault_server)(*dispatch_args("+12125550185", ALLOW))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "90211\n"
@@ -187,7 +197,7 @@ def test_lost_answer_and_no_call_in_history_is_exit_6(fault_server: FaultServer)
         "toNumber": "+12125550199",
         "agentId": 12,
     }
-    fault_server.set_handler(_dispatch_handler(post=None, calls=[other]))
+    _dispatch_routes(fault_server, post=[DROP], calls=[other])
     started = time.monotonic()
     result = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="1")(*dispatch_args("+12125550186", ALLOW))
     assert result.exit_code == 6, result.stderr
@@ -206,12 +216,11 @@ def test_lost_answer_and_no_call_in_history_is_exit_6(fault_server: FaultServer)
 def test_timeout_after_sending_is_not_resent(fault_server: FaultServer) -> None:
     release = threading.Event()
 
-    def slow_post(h: BaseHTTPRequestHandler) -> None:
+    def slow_post(request: Request) -> Reply:
         release.wait(10)  # answers only once the client has given up
-        with contextlib.suppress(OSError):
-            send(h, 201, {"id": 1})
+        return Reply(201, {"id": 1})
 
-    fault_server.set_handler(_dispatch_handler(post=slow_post, calls=[]))
+    _dispatch_routes(fault_server, post=slow_post, calls=[])
     try:
         result = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="0")(
             "--timeout", "0.3", *dispatch_args("+12125550187", ALLOW)
@@ -231,11 +240,7 @@ def test_502_after_sending_is_looked_up_not_resent(fault_server: FaultServer) ->
         "toNumber": "+12125550188",
         "agentId": "12",  # a tolerant reader: an id sent as a string still matches
     }
-    fault_server.set_handler(
-        _dispatch_handler(
-            post=lambda h: send(h, 502, "<h1>Bad Gateway</h1>", "text/html"), calls=[], new=[found]
-        )
-    )
+    _dispatch_routes(fault_server, post=[BAD_GATEWAY], calls=[], new=[found])
     result = fault_cli(fault_server)(*dispatch_args("+12125550188", ALLOW))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "42\n"
@@ -254,11 +259,7 @@ def test_an_older_call_to_the_same_number_is_never_taken_for_the_new_one(
         "agentId": 12,
         "createdAt": (datetime.now(UTC) - timedelta(seconds=90)).isoformat(),
     }
-    fault_server.set_handler(
-        _dispatch_handler(
-            post=lambda h: send(h, 502, "<h1>Bad Gateway</h1>", "text/html"), calls=[older]
-        )
-    )
+    _dispatch_routes(fault_server, post=[BAD_GATEWAY], calls=[older])
     result = fault_cli(fault_server, ZAZA_RECONCILE_WAIT="0")(*dispatch_args("+12125550190", ALLOW))
     assert result.exit_code == 6, result.stderr
     # Not taken for ours: neither printed as the new call id nor reported as reconciled.
@@ -268,42 +269,44 @@ def test_an_older_call_to_the_same_number_is_never_taken_for_the_new_one(
 
 
 def test_429_is_retried_because_nothing_was_queued(fault_server: FaultServer) -> None:
-    answers = iter([429, 201])
-
-    def post(h: BaseHTTPRequestHandler) -> None:
-        status = next(answers)
-        body = {"message": "slow down"} if status == 429 else {"id": 9, "status": "QUEUED"}
-        send(h, status, body, headers={"Retry-After": "0"})
-
-    fault_server.set_handler(_dispatch_handler(post=post, calls=[]))
+    post = [
+        Reply(429, {"message": "slow down"}, headers={"Retry-After": "0"}),
+        Reply(201, {"id": 9, "status": "QUEUED"}, headers={"Retry-After": "0"}),
+    ]
+    _dispatch_routes(fault_server, post=post, calls=[])
     result = fault_cli(fault_server)(*dispatch_args("+12125550189", ALLOW))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "9\n"
     assert sum(r["method"] == "POST" for r in fault_server.requests) == 2
 
 
-def _dispatch_handler(
-    post: Any, calls: list[dict[str, Any]], new: list[dict[str, Any]] | None = None
-) -> Any:
-    """POST: `post(handler)`, or None to drop the connection once the request is read.
-    GET /calls: one page holding `calls`, after the calls in `new` once a POST arrived
-    (each created then: what the API queued)."""
+BAD_GATEWAY = Reply(502, "<h1>Bad Gateway</h1>", content_type="text/html")
+
+
+def _dispatch_routes(
+    server: FaultServer,
+    post: list[Reply] | Callable[[Request], Reply],
+    calls: list[dict[str, Any]],
+    new: list[dict[str, Any]] | None = None,
+) -> None:
+    """POST /calls/outbound: the replies in `post` in turn (DROP: the request arrived, no
+    answer ever leaves), or `post(request)`. GET /calls: one page holding `calls`, after
+    the calls in `new` once a POST arrived (each created then: what the API queued)."""
     created: list[dict[str, Any]] = []
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        if h.command == "POST":
-            stamp = datetime.now(UTC).isoformat()
-            created[:0] = [{**call, "createdAt": stamp} for call in new or []]
-            if post is None:
-                h.close_connection = True  # the request arrived; no answer ever leaves
-                return
-            post(h)
-        elif h.path.split("?")[0].endswith("/calls"):
-            send(h, 200, {"content": created + calls, "number": 0, "last": True})
-        else:
-            send(h, 404, {"message": "nope"})
+    def on_post(request: Request) -> Reply:
+        stamp = datetime.now(UTC).isoformat()
+        created[:0] = [{**call, "createdAt": stamp} for call in new or []]
+        if callable(post):
+            return post(request)
+        return post[min(len(posts.requests), len(post)) - 1]
 
-    return handler
+    posts = server.route("POST", "/api/v1/calls/outbound", answer=on_post)
+    server.route(
+        "GET",
+        "/api/v1/calls",
+        answer=lambda _: Reply(200, {"content": created + calls, "number": 0, "last": True}),
+    )
 
 
 # ---------------------------------------------------------------- quiet hours and confirm

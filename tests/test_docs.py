@@ -389,6 +389,7 @@ def test_every_doc_example_runs(
     for example in examples:
         check_network_safety(example, substitute(example, Ports(listener=4242, app=3000)))
     # "Your app" on localhost:3000: the fault server answers every POST 200.
+    fault_server.route("POST", "*", 200, [])
     app_port = int(urlsplit(fault_server.url).port or 0)
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import socket
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from conftest import Cli, FaultServer, Sleeps, no_waiting, send, sized_pty
+from conftest import Cli, FaultServer, Reply, Request, Sleeps, no_waiting, sized_pty
 
 from zazacli.context import Timing
 
@@ -83,10 +82,12 @@ def test_unreachable_host_is_exit_6() -> None:
 
 
 def test_429_storm_is_exit_5(fault_server: FaultServer) -> None:
-    fault_server.set_handler(
-        lambda h: send(
-            h, 429, {"status": 429, "message": "Too many requests"}, headers={"Retry-After": "0"}
-        )
+    fault_server.route(
+        "GET",
+        "/api/v1/agents",
+        429,
+        {"status": 429, "message": "Too many requests"},
+        headers={"Retry-After": "0"},
     )
     result = fault_cli(fault_server)("agents", "list")
     assert_clean_error(result, 5, "HTTP 429", "Too many requests")
@@ -94,18 +95,9 @@ def test_429_storm_is_exit_5(fault_server: FaultServer) -> None:
 
 
 def test_429_then_success_retries_transparently(fault_server: FaultServer) -> None:
-    answers = iter([429, 429, 200])
-
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        status = next(answers)
-        send(
-            h,
-            status,
-            [] if status == 200 else {"message": "slow down"},
-            headers={"Retry-After": "0"},
-        )
-
-    fault_server.set_handler(handler)
+    slow_down = Reply(429, {"message": "slow down"}, headers={"Retry-After": "0"})
+    ok = Reply(200, [], headers={"Retry-After": "0"})
+    fault_server.route("GET", "/api/v1/agents", responses=[slow_down, slow_down, ok])
     result = fault_cli(fault_server)("agents", "list", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == []
@@ -113,13 +105,14 @@ def test_429_then_success_retries_transparently(fault_server: FaultServer) -> No
 
 
 def test_retry_notice_when_waiting_a_second(fault_server: FaultServer) -> None:
-    answers = iter([503, 200])
-
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        status = next(answers)
-        send(h, status, [] if status == 200 else "", headers={"Retry-After": "1"})
-
-    fault_server.set_handler(handler)
+    fault_server.route(
+        "GET",
+        "/api/v1/agents",
+        responses=[
+            Reply(503, "", headers={"Retry-After": "1"}),
+            Reply(200, [], headers={"Retry-After": "1"}),
+        ],
+    )
     sleeps = Sleeps()
     result = fault_cli(fault_server, sleeps)("agents", "list", "--json")
     assert result.exit_code == 0
@@ -129,7 +122,7 @@ def test_retry_notice_when_waiting_a_second(fault_server: FaultServer) -> None:
 
 def test_500_with_html_body(fault_server: FaultServer) -> None:
     page = "<html><head><title>502 Bad Gateway</title></head><body><h1>oops</h1></body></html>"
-    fault_server.set_handler(lambda h: send(h, 500, page, "text/html"))
+    fault_server.route("GET", "/api/v1/agents", 500, page, content_type="text/html")
     result = fault_cli(fault_server)("agents", "list")
     assert_clean_error(result, 1, "HTTP 500", "502 Bad Gateway")
     assert "<html>" not in result.stderr
@@ -143,15 +136,17 @@ def test_spring_error_message_is_shown(fault_server: FaultServer) -> None:
         "message": "Call 123 not found",
         "path": "/api/v1/calls/123",
     }
-    fault_server.set_handler(lambda h: send(h, 404, body))
+    fault_server.route("GET", "/api/v1/calls/123", 404, body)
     result = fault_cli(fault_server)("calls", "show", "123")
     assert_clean_error(result, 3, "HTTP 404: Call 123 not found")
 
 
 def test_empty_and_plain_text_error_bodies(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 403, b""))
+    fault_server.route("GET", "/api/v1/agents", 403, b"")
     assert_clean_error(fault_cli(fault_server)("agents", "list"), 4, "HTTP 403: Forbidden")
-    fault_server.set_handler(lambda h: send(h, 400, "bad things happened\nmore", "text/plain"))
+    fault_server.route(
+        "GET", "/api/v1/agents", 400, "bad things happened\nmore", content_type="text/plain"
+    )
     assert_clean_error(fault_cli(fault_server)("agents", "list"), 2, "bad things happened")
 
 
@@ -159,7 +154,8 @@ def test_a_redirect_is_never_followed_and_says_so(fault_server: FaultServer) -> 
     """307 with an empty body: not "expected a list … got NoneType", not an empty success;
     where it points is said, the key is not sent there."""
     elsewhere = "https://other.example/api/v1/agents"
-    fault_server.set_handler(lambda h: send(h, 307, b"", headers={"Location": elsewhere}))
+    for path in ("/api/v1/agents", "/api/v1/calls"):
+        fault_server.route("GET", path, 307, b"", headers={"Location": elsewhere})
     cli = fault_cli(fault_server)
     for args in (("agents", "list"), ("calls", "list"), ("api", "/agents")):
         result = cli(*args)
@@ -179,14 +175,11 @@ def test_a_dispatch_answered_with_a_redirect_is_looked_up_not_resent(
     """303 See Other after a POST may point at the call it created: never taken for a
     refusal (that would let a retry dial again); it is looked up in GET /calls."""
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        if h.command == "POST":
-            send(h, 303, b"", headers={"Location": "/api/v1/calls/777"})
-        else:
-            send(h, 200, {"content": [], "totalElements": 0, "totalPages": 0, "number": 0,
-                          "size": 100, "first": True, "last": True})  # fmt: skip
-
-    fault_server.set_handler(handler)
+    fault_server.route(
+        "POST", "/api/v1/calls/outbound", 303, b"", headers={"Location": "/api/v1/calls/777"}
+    )
+    empty = {"content": [], "totalElements": 0, "totalPages": 0, "number": 0, "size": 100}
+    fault_server.route("GET", "/api/v1/calls", 200, {**empty, "first": True, "last": True})
     result = fault_cli(fault_server)(
         "calls", "dispatch", "--from", "+14155550100", "--to", "+14155550124", "--agent", "12",
         "--allow-quiet-hours", ZAZA_RECONCILE_WAIT="0", ZAZA_MAX_CALLS_PER_NUMBER="off",
@@ -197,13 +190,15 @@ def test_a_dispatch_answered_with_a_redirect_is_looked_up_not_resent(
 
 
 def test_200_that_is_not_json(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, "<html>login page</html>", "text/html"))
+    fault_server.route(
+        "GET", "/api/v1/agents", 200, "<html>login page</html>", content_type="text/html"
+    )
     result = fault_cli(fault_server)("agents", "list")
     assert_clean_error(result, 1, "not JSON", "text/html")
 
 
 def test_page_whose_content_is_not_a_list(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, {"content": {"oops": 1}, "last": True}))
+    fault_server.route("GET", "/api/v1/calls", 200, {"content": {"oops": 1}, "last": True})
     result = fault_cli(fault_server)("calls", "list")
     assert_clean_error(result, 1, "'content' is not a list")
 
@@ -214,11 +209,11 @@ def test_tolerant_reader_accepts_bare_array_and_cursor_pages(fault_server: Fault
         "abc": {"data": [{"id": 2, "weird": {"x": 1}}], "nextCursor": None},
     }
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        cursor = h.path.split("cursor=")[1].split("&")[0] if "cursor=" in h.path else None
-        send(h, 200, pages[cursor])
-
-    fault_server.set_handler(handler)
+    fault_server.route(
+        "GET",
+        "/api/v1/calls",
+        answer=lambda request: Reply(200, pages[request.query.get("cursor")]),
+    )
     result = fault_cli(fault_server)("calls", "list", "--all", "--jsonl")
     assert result.exit_code == 0, result.stderr
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [1, 2]
@@ -230,12 +225,12 @@ def test_tolerant_reader_accepts_bare_array_and_cursor_pages(fault_server: Fault
 def test_pagination_follows_what_the_server_says(fault_server: FaultServer) -> None:
     """The server caps size at 2; the client must walk by the page numbers it returns."""
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        page = int(h.path.split("page=")[1].split("&")[0])
+    def answer(request: Request) -> Reply:
+        page = int(request.query["page"])
         items = [{"id": 100 - (page * 2 + i)} for i in range(2)]
-        send(h, 200, {"content": items, "number": page, "size": 2, "last": page == 2})
+        return Reply(200, {"content": items, "number": page, "size": 2, "last": page == 2})
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", answer=answer)
     result = fault_cli(fault_server)("calls", "list", "--all", "--jsonl")
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
         100,
@@ -269,7 +264,7 @@ def test_corrupt_config_is_reported_and_kept(bare_cli: Cli, isolated_env: Path) 
 
 
 def test_debug_log_never_shows_the_key(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 500, {"message": "boom"}))
+    fault_server.route("GET", "/api/v1/calls/5", 500, {"message": "boom"})
     result = fault_cli(fault_server)("--debug", "calls", "show", "5")
     assert result.exit_code == 1
     assert "debug: > GET" in result.stderr
@@ -279,13 +274,12 @@ def test_debug_log_never_shows_the_key(fault_server: FaultServer) -> None:
 def test_401_from_a_base_url_without_v1_is_a_wrong_base_url(fault_server: FaultServer) -> None:
     """The dashboard's own routes (/api/agents) use a JWT login: a key refused there is fine."""
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        if h.path.startswith("/api/v1/"):
-            send(h, 200, [])
-        else:
-            send(h, 401, {"status": 401, "error": "Unauthorized", "path": h.path})
-
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/agents", 200, [])
+    fault_server.route(
+        "GET",
+        "/api/agents",
+        answer=lambda r: Reply(401, {"status": 401, "error": "Unauthorized", "path": r["path"]}),
+    )
     without_v1 = fault_server.url.removesuffix("/v1")  # http://127.0.0.1:PORT/api
     result = Cli(env={"ZAZA_BASE_URL": without_v1, "ZAZA_API_KEY": KEY})("agents", "list")
     assert_clean_error(
@@ -304,15 +298,19 @@ def test_401_from_a_base_url_without_v1_is_a_wrong_base_url(fault_server: FaultS
 
 
 def test_401_from_a_v1_base_url_is_about_the_key(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 401, {"message": "Invalid API key"}))
+    fault_server.route("GET", "/api/v1/agents", 401, {"message": "Invalid API key"})
     result = fault_cli(fault_server)("agents", "list")
     assert_clean_error(result, 4, "HTTP 401: Invalid API key", "ZAZA_API_KEY", KEYS_ARE_MADE)
     assert "wrong base URL" not in result.stderr
 
 
 def test_503_with_an_absurd_retry_after_gives_up_at_once(fault_server: FaultServer) -> None:
-    fault_server.set_handler(
-        lambda h: send(h, 503, {"message": "maintenance"}, headers={"Retry-After": "1000000000"})
+    fault_server.route(
+        "GET",
+        "/api/v1/agents",
+        503,
+        {"message": "maintenance"},
+        headers={"Retry-After": "1000000000"},
     )
     started = time.monotonic()
     result = fault_cli(fault_server)("agents", "list")
@@ -323,7 +321,7 @@ def test_503_with_an_absurd_retry_after_gives_up_at_once(fault_server: FaultServ
 
 def test_oversized_answer_to_zaza_api_is_exit_1(fault_server: FaultServer) -> None:
     # `zaza api` prints bodies as they came, but only up to the cap too.
-    fault_server.set_handler(lambda h: send(h, 200, b" " * (64 * 1024 * 1024 + 1)))
+    fault_server.route("GET", "/api/v1/agents", 200, b" " * (64 * 1024 * 1024 + 1))
     result = fault_cli(fault_server)("api", "GET", "/agents")
     assert_clean_error(result, 1, "the API sent more than 64 MiB for GET /agents; stopped")
     assert result.stdout == ""
@@ -365,7 +363,7 @@ def stderr_on_a_terminal(server: FaultServer, *args: str, **env: str) -> str:
 
 
 def test_error_lines_are_red_only_for_a_person(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 401, {"message": "Invalid API key"}))
+    fault_server.route("GET", "/api/v1/agents", 401, {"message": "Invalid API key"})
     coloured = stderr_on_a_terminal(fault_server, "agents", "list")
     assert coloured.startswith("\x1b[31merror:\x1b[0m HTTP 401: Invalid API key\nhint: ")
     for plain in (

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import Cli, FaultServer, Sleeps, no_waiting, send
+from conftest import Cli, FaultServer, Reply, Request, Sleeps, no_waiting, send
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -182,6 +182,7 @@ def test_tightened_permissions_keep_content(bare_cli: Cli, isolated_env: Path) -
 
 
 def test_connection_closed_mid_body(fault_server: FaultServer) -> None:
+    # Hand-written: half a body, then the socket shut down (no Reply can say that).
     def handler(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
@@ -206,7 +207,12 @@ def test_connection_closed_mid_body(fault_server: FaultServer) -> None:
 @pytest.mark.slow
 def test_server_answering_30s_late(fault_server: FaultServer) -> None:
     release = threading.Event()
-    fault_server.set_handler(lambda h: (release.wait(30), send(h, 200, [])))
+
+    def late(request: Request) -> Reply:
+        release.wait(30)
+        return Reply(200, [])
+
+    fault_server.route("GET", "/api/v1/campaigns", answer=late)
     sleeps = Sleeps()
     cli = Cli(
         env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY}, timing=no_waiting(sleeps)
@@ -260,6 +266,7 @@ def test_sandbox_fault_knobs(
 def echoing_server(fault_server: FaultServer) -> Iterator[FaultServer]:
     """A hostile server that echoes the Authorization header back in its errors."""
 
+    # Hand-written: it answers whatever each fuzzed command asks, any method, any path.
     def handler(h: BaseHTTPRequestHandler) -> None:
         auth = h.headers.get("Authorization", "")
         send(
@@ -327,6 +334,7 @@ def test_names_that_look_like_loopback_are_remote(
         return real_getaddrinfo(name, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    fault_server.route("GET", "/api/v1/agents", 200, [])
     port = fault_server.url.split(":")[2].split("/")[0]
     url = f"http://{host}:{port}/api/v1"
     result = bare_cli("--base-url", url, "agents", "list", ZAZA_API_KEY=KEY)
@@ -356,15 +364,14 @@ def test_export_goes_on_past_an_absurd_id(fault_server: FaultServer, tmp_path: P
     listed = [{"id": long_id}, {"id": "../../x"}, {"id": 2}, {"id": 1}]
     ended = {"status": "COMPLETED", "endedAt": "2026-11-26T14:05:02Z", "direction": "OUTBOUND"}
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        if "/calls/" in h.path:
-            call_id = h.path.rsplit("/", 1)[1].split("?")[0]
-            turns = [{"role": "AGENT", "text": f"hello {call_id}"}]
-            send(h, 200, {"id": int(call_id), **ended, "turns": turns})
-        else:
-            send(h, 200, {"content": listed, "number": 0, "size": 100, "last": True})
+    def details(request: Request) -> Reply:
+        call_id = request.route_path.rsplit("/", 1)[1]
+        turns = [{"role": "AGENT", "text": f"hello {call_id}"}]
+        return Reply(200, {"id": int(call_id), **ended, "turns": turns})
 
-    fault_server.set_handler(handler)
+    page = {"content": listed, "number": 0, "size": 100, "last": True}
+    fault_server.route("GET", "/api/v1/calls", 200, page)
+    fault_server.route("GET", "/api/v1/calls/*", answer=details)
     cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})
     result = cli("calls", "export-transcripts", str(tmp_path / "out"), "--json")
     assert result.exit_code == 1, result.stderr  # something failed: said, and exit 1

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO, Cli, FaultServer, api_get, send, wait_for
+from conftest import REPO, Cli, FaultServer, api_get, wait_for
 from rich.cells import cell_len
 
 from zazacli.output.columns import LAYOUTS
@@ -264,13 +264,8 @@ def fault_cli(server: FaultServer) -> Cli:
 def test_unknown_fields_are_labelled_like_known_ones_and_a_failed_name_is_no_failure(
     fault_server: FaultServer,
 ) -> None:
-    def answer(handler: Any) -> None:
-        if handler.path.startswith("/api/v1/agents/"):
-            send(handler, 404, {"message": "agent not found"})
-        else:
-            send(handler, 200, CALL)
-
-    fault_server.set_handler(answer)
+    fault_server.route("GET", "/api/v1/calls/77", 200, CALL)
+    fault_server.route("GET", "/api/v1/agents/12", 404, {"message": "agent not found"})
     result = fault_cli(fault_server)(
         "calls", "show", "77", ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="100"
     )
@@ -307,7 +302,7 @@ def test_profiles_speak_toml_not_python(bare_cli: Cli) -> None:
 
 
 def test_batch_names_a_nameless_agent_by_its_id(fault_server: FaultServer, tmp_path: Any) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, {"id": 12, "isActive": False}))
+    fault_server.route("GET", "/api/v1/agents/12", 200, {"id": 12, "isActive": False})
     leads = tmp_path / "leads.csv"
     leads.write_text("to\n+14155550123\n")
     result = fault_cli(fault_server)(

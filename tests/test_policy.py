@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, Zaza, api_get, run_zaza, send, wait_for
+from conftest import Cli, Zaza, api_get, run_zaza, wait_for
 from test_reconcile import posts, queued_to, set_quirks, start
 from test_webhooks import listen_process
 
@@ -236,18 +236,13 @@ def test_calls_listed_without_an_id_still_count_for_the_cap(fault_server: Any) -
     """A server that lists three calls to the number without their ids: no id to match the
     ledger's by, yet each is a call to that person: the next dial is refused, no POST."""
 
-    def handler(h: Any) -> None:
-        if h.command == "POST":
-            send(h, 201, {"id": 1, "status": "QUEUED"})
-            return
-        calls = [
-            {"direction": "OUTBOUND", "toNumber": "+12125550792", "fromNumber": FROM,
-             "agentId": 12, "status": "COMPLETED", "createdAt": "2026-12-03T10:00:00Z"}
-        ] * 3  # fmt: skip
-        send(h, 200, {"content": calls, "totalElements": 3, "totalPages": 1, "number": 0,
-                      "size": 100, "first": True, "last": True})  # fmt: skip
-
-    fault_server.set_handler(handler)
+    calls = [
+        {"direction": "OUTBOUND", "toNumber": "+12125550792", "fromNumber": FROM,
+         "agentId": 12, "status": "COMPLETED", "createdAt": "2026-12-03T10:00:00Z"}
+    ] * 3  # fmt: skip
+    page = {"content": calls, "totalElements": 3, "totalPages": 1, "number": 0, "size": 100}
+    fault_server.route("GET", "/api/v1/calls", 200, {**page, "first": True, "last": True})
+    # No POST route: a POST would be answered 404 and fail the test at teardown too.
     cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_noid"})
     result = dispatch(cli, "+12125550792")
     assert result.exit_code == 17, result.stderr

@@ -131,6 +131,7 @@ def test_profiles_test_ok_and_failing(bare_cli: Cli, sandbox: Any) -> None:
 
 def test_resolution_order(bare_cli: Cli, sandbox: Any, fault_server: Any) -> None:
     # Profile points at a dead URL; the environment and the flag win over it.
+    fault_server.route("GET", "/api/v1/agents", 200, [])  # `profiles add` checks the key
     bare_cli("profiles", "add", "p", "--base-url", fault_server.url, input=sandbox.api_key)
     shown = json.loads(
         bare_cli("profiles", "show", "--json", ZAZA_BASE_URL=sandbox.base_url).stdout

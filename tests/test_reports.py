@@ -30,11 +30,12 @@ import pytest
 from conftest import (
     Cli,
     FaultServer,
+    Reply,
+    Request,
     Sleeps,
     faster,
     loopback_client,
     popen_zaza,
-    send,
     wait_for,
 )
 from sandbox_fixtures import FAST
@@ -512,12 +513,8 @@ def test_export_concurrency_is_bounded_and_each_429_is_retried(
     state = {"inflight": 0, "peak": 0, "arrived": 0}
     seen: set[str] = set()
 
-    def handler(h: Any) -> None:
-        path = urlsplit(h.path).path
-        if path.endswith("/calls"):
-            send(h, 200, page([crafted_call(i) for i in ids]))
-            return
-        call_id = path.rsplit("/", 1)[1]
+    def detail(request: Request) -> Reply:
+        call_id = request.route_path.rsplit("/", 1)[1]
         with changed:
             state["inflight"] += 1
             state["arrived"] += 1
@@ -532,11 +529,11 @@ def test_export_concurrency_is_bounded_and_each_429_is_retried(
                 changed.wait_for(lambda: state["arrived"] > number or len(seen) == len(ids), 5)
             state["inflight"] -= 1
         if first:
-            send(h, 429, {"status": 429, "message": "slow down"}, headers={"Retry-After": "0"})
-        else:
-            send(h, 200, crafted_call(int(call_id), turns=turns_for(int(call_id))))
+            return Reply(429, {"status": 429, "message": "slow down"}, headers={"Retry-After": "0"})
+        return Reply(200, crafted_call(int(call_id), turns=turns_for(int(call_id))))
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", 200, page([crafted_call(i) for i in ids]))
+    fault_server.route("GET", "/api/v1/calls/*", answer=detail)
     cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"})
     result = cli("calls", "export-transcripts", str(tmp_path), "--concurrency", "2")
     assert result.exit_code == 0, result.stderr
@@ -555,18 +552,12 @@ def test_export_concurrency_is_bounded_and_each_429_is_retried(
 def test_export_failures_are_reported_and_exit_1(fault_server: FaultServer, tmp_path: Path) -> None:
     listing = [crafted_call(1), crafted_call(2), crafted_call(3), crafted_call("../../escape")]
 
-    def handler(h: Any) -> None:
-        path = urlsplit(h.path).path
-        if path.endswith("/calls"):
-            send(h, 200, page(listing))
-        elif path.endswith("/1"):
-            send(h, 200, crafted_call(1, turns=turns_for(1)))
-        elif path.endswith("/2"):
-            send(h, 404, {"status": 404, "message": "Call 2 not found"})
-        else:
-            send(h, 200, crafted_call(3, turns=[]))
-
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", 200, page(listing))
+    fault_server.route("GET", "/api/v1/calls/1", 200, crafted_call(1, turns=turns_for(1)))
+    fault_server.route(
+        "GET", "/api/v1/calls/2", 404, {"status": 404, "message": "Call 2 not found"}
+    )
+    fault_server.route("GET", "/api/v1/calls/3", 200, crafted_call(3, turns=[]))
     cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"})
     target = tmp_path / "out"
     result = cli("calls", "export-transcripts", str(target))
@@ -580,13 +571,8 @@ def test_export_failures_are_reported_and_exit_1(fault_server: FaultServer, tmp_
 
 
 def test_export_stops_on_auth_failure(fault_server: FaultServer, tmp_path: Path) -> None:
-    def handler(h: Any) -> None:
-        if urlsplit(h.path).path.endswith("/calls"):
-            send(h, 200, page([crafted_call(i) for i in range(1, 60)]))
-        else:
-            send(h, 401, {"status": 401, "message": "Invalid API key"})
-
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", 200, page([crafted_call(i) for i in range(1, 60)]))
+    fault_server.route("GET", "/api/v1/calls/*", 401, {"status": 401, "message": "Invalid API key"})
     cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"})
     result = cli("calls", "export-transcripts", str(tmp_path))
     assert result.exit_code == 4

@@ -13,12 +13,21 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import LOOPBACK, Cli, FaultServer, Sleeps, Zaza, faster, no_waiting, send
+from conftest import (
+    LOOPBACK,
+    Cli,
+    FaultServer,
+    Reply,
+    Request,
+    Sleeps,
+    Zaza,
+    faster,
+    no_waiting,
+)
 
 from zazacli.api.client import ZazaApi
 from zazacli.api.http import HttpClient
@@ -174,7 +183,7 @@ def test_bad_options_are_usage_errors(bare_cli: Cli, fault_server: FaultServer) 
 
 
 def test_a_bad_key_stops_at_once(fault_server: FaultServer) -> None:
-    fault_server.set_handler(lambda h: send(h, 401, {"message": "Invalid API key"}))
+    fault_server.route("GET", "/api/v1/calls", 401, {"message": "Invalid API key"})
     result = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY})(
         "calls", "tail", "--interval", "1"
     )
@@ -186,16 +195,15 @@ def test_the_command_backs_off_on_429_and_goes_on(fault_server: FaultServer) -> 
     calls = ScriptedCalls([call_record(1, "COMPLETED", 0)])
     limited = {"left": 0}
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
+    def answer(request: Request) -> Reply:
         if len(fault_server.requests) == 2:
             limited["left"] = 5  # the second poll: 429 on every try (HttpClient makes 5)
         if limited["left"]:
             limited["left"] -= 1
-            send(h, 429, {"message": "slow down"}, headers={"Retry-After": "0"})
-        else:
-            calls.handle(h)
+            return Reply(429, {"message": "slow down"}, headers={"Retry-After": "0"})
+        return calls.answer(request)
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", answer=answer)
     sleeps = Sleeps()
     result = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY},
                  timing=no_waiting(sleeps))(
@@ -227,15 +235,15 @@ class ScriptedCalls:
     calls: list[dict[str, Any]]
     sizes: list[int] = field(default_factory=list)
 
-    def handle(self, h: BaseHTTPRequestHandler) -> None:
-        query = parse_qs(urlsplit(h.path).query)
+    def answer(self, request: Request) -> Reply:
+        query = parse_qs(urlsplit(request["path"]).query)
         page = int(query.get("page", ["0"])[0])
         size = int(query.get("size", ["20"])[0])
         self.sizes.append(size)
         chosen = [c for c in self.calls if c["status"] in query.get("status", [c["status"]])]
         content = chosen[page * size : (page + 1) * size]
         last = (page + 1) * size >= len(chosen)
-        send(h, 200, {"content": content, "number": page, "size": size, "last": last})
+        return Reply(200, {"content": content, "number": page, "size": size, "last": last})
 
     def add(self, call: dict[str, Any]) -> None:
         self.calls.insert(0, call)
@@ -260,7 +268,7 @@ class Clock:
 @pytest.fixture
 def scripted(fault_server: FaultServer) -> Iterator[tuple[ScriptedCalls, ZazaApi]]:
     calls = ScriptedCalls([])
-    fault_server.set_handler(calls.handle)
+    fault_server.route("GET", "/api/v1/calls", answer=calls.answer)
     api = ZazaApi(HttpClient(fault_server.url, KEY, sleep=lambda s: None, max_tries=2))
     yield calls, api
     api.close()
@@ -376,14 +384,13 @@ def test_429_after_retries_doubles_the_interval_and_polling_goes_on(
     calls = ScriptedCalls([call_record(1, "COMPLETED", 0)])
     answers = {"limited": 0}
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
+    def answer(request: Request) -> Reply:
         if answers["limited"]:
             answers["limited"] -= 1
-            send(h, 429, {"message": "slow down"})
-        else:
-            calls.handle(h)
+            return Reply(429, {"message": "slow down"})
+        return calls.answer(request)
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", answer=answer)
     notices: list[str] = []
     clock = Clock()
     api = ZazaApi(HttpClient(fault_server.url, KEY, sleep=lambda s: None, max_tries=2))
@@ -405,13 +412,12 @@ def test_network_failures_are_retried_but_a_bad_key_is_not(fault_server: FaultSe
     calls = ScriptedCalls([call_record(1, "COMPLETED", 0)])
     mode = {"status": 0}
 
-    def handler(h: BaseHTTPRequestHandler) -> None:
+    def answer(request: Request) -> Reply:
         if mode["status"]:
-            send(h, mode["status"], {"message": f"HTTP {mode['status']}"})
-        else:
-            calls.handle(h)
+            return Reply(mode["status"], {"message": f"HTTP {mode['status']}"})
+        return calls.answer(request)
 
-    fault_server.set_handler(handler)
+    fault_server.route("GET", "/api/v1/calls", answer=answer)
     clock = Clock()
     notices: list[str] = []
     api = ZazaApi(HttpClient(fault_server.url, KEY, sleep=lambda s: None, max_tries=1))

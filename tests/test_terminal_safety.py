@@ -124,6 +124,8 @@ CALLS = [
 ERROR_MESSAGE = "Agent not found " + ALL
 
 
+# Hand-written: one poisoned API for every read command; the 404 it gives anything unknown
+# is part of what is checked (routes would fail those requests at teardown).
 def hostile_api(handler: BaseHTTPRequestHandler) -> None:
     """The API with every field poisoned; anything unknown is a 404 with a poisoned message."""
     parts = urlsplit(handler.path)

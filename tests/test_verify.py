@@ -8,12 +8,10 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import Cli, FaultServer, send
+from conftest import Cli, FaultServer, Reply
 
 from zazacli.api.client import ZazaApi
 from zazacli.api.http import HttpClient
@@ -159,12 +157,11 @@ def test_stuck_page_ends_with_an_error_and_no_duplicates(make_sandbox: MakeSandb
     assert running.app.requests["GET /calls"] == 2
 
 
-def _paged(pages: Callable[[int], dict[str, Any]]) -> Callable[[BaseHTTPRequestHandler], None]:
-    def handle(handler: BaseHTTPRequestHandler) -> None:
-        query = parse_qs(urlsplit(handler.path).query)
-        send(handler, 200, pages(int(query.get("page", ["0"])[0])))
-
-    return handle
+def _paged(server: FaultServer, pages: Callable[[int], dict[str, Any]]) -> None:
+    """GET /calls answers `pages(number)` for the page number asked (0 if none)."""
+    server.route(
+        "GET", "/api/v1/calls", answer=lambda r: Reply(200, pages(int(r.query.get("page", "0"))))
+    )
 
 
 def _call(ident: int, created: str) -> dict[str, Any]:
@@ -182,7 +179,7 @@ def test_a_page_of_calls_already_seen_is_a_loop(cli: Cli, fault_server: FaultSer
     def pages(number: int) -> dict[str, Any]:
         return {"content": same, "number": number, "size": 3, "last": False}
 
-    fault_server.set_handler(_paged(pages))
+    _paged(fault_server, pages)
     result = cli("calls", "list", "--all", "--jsonl", ZAZA_BASE_URL=fault_server.url)
     assert result.exit_code == 1
     assert jsonl_ids(result.stdout) == [10, 9, 8]
@@ -198,7 +195,7 @@ def test_shifted_pages_drop_repeats(cli: Cli, fault_server: FaultServer) -> None
         start = 0 if number == 0 else 5 * number - 2
         return {"content": calls[start : start + 5], "number": number, "totalPages": 2}
 
-    fault_server.set_handler(_paged(pages))
+    _paged(fault_server, pages)
     result = cli("calls", "list", "--all", "--jsonl", ZAZA_BASE_URL=fault_server.url)
     assert result.exit_code == 0, result.stderr
     assert jsonl_ids(result.stdout) == [100, 99, 98, 97, 96, 95, 94, 93]
@@ -210,7 +207,7 @@ def test_order_broken_mid_scan_is_an_error(cli: Cli, fault_server: FaultServer) 
         items = [_call(number * 10 + i, _stamp(base - i)) for i in range(3)]
         return {"content": items, "number": number, "totalPages": 2}
 
-    fault_server.set_handler(_paged(pages))
+    _paged(fault_server, pages)
     result = cli("calls", "list", "--all", "--jsonl", ZAZA_BASE_URL=fault_server.url)
     assert result.exit_code == 1
     assert jsonl_ids(result.stdout) == [0, 1, 2]
@@ -224,7 +221,7 @@ def test_scans_are_bounded_by_pages_and_by_time(fault_server: FaultServer) -> No
         items = [_call(1000 - number * 2 - i, _stamp(1400 - number * 2 - i)) for i in range(2)]
         return {"content": items, "number": number, "totalPages": 2, "last": False}
 
-    fault_server.set_handler(_paged(pages))
+    _paged(fault_server, pages)
     api = ZazaApi(HttpClient(fault_server.url, KEY, sleep=lambda s: None, max_tries=1))
     with pytest.raises(ScanError, match="went on for 9 pages where its first page announced 2"):
         list(api.iter_calls(CallFilter()))

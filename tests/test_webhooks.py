@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import http.client
@@ -20,14 +19,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import LOOPBACK, Cli, FaultServer, Zaza, send, wait_for
+from conftest import LOOPBACK, Cli, FaultServer, Reply, Request, Zaza, wait_for
 
 from zazacli.output import Output
 from zazacli.output.webhooks import WebhookPrinter
@@ -277,7 +275,7 @@ def test_forward_resends_exact_body_and_headers_and_shows_the_answer(
     fault_server: FaultServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fault_server.set_handler(lambda h: send(h, 200, {"ok": True}))
+    fault_server.route("POST", "/api/v1/hooks", 200, {"ok": True})
     running = start_listener(secret=SECRET, forward_to=fault_server.url + "/hooks")
     raw, headers = signed("appointment.created")
     assert post(running.url, raw, headers).status_code == 200
@@ -310,11 +308,8 @@ def test_forward_failure_shows_status_and_first_line_of_the_app_error(
     fault_server: FaultServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fault_server.set_handler(
-        lambda h: send(
-            h, 500, "KeyError: 'callId'\nTraceback (most recent call last):\n", "text/plain"
-        )
-    )
+    error = "KeyError: 'callId'\nTraceback (most recent call last):\n"
+    fault_server.route("POST", "/api/v1", 500, error, content_type="text/plain")
     running = start_listener(secret=SECRET, forward_to=fault_server.url)
     raw, headers = signed()
     assert post(running.url, raw, headers).status_code == 200  # the app's failure is not ours
@@ -339,12 +334,11 @@ def test_slow_app_never_delays_acks_and_forwards_keep_arrival_order(
 ) -> None:
     release = threading.Event()
 
-    def hung(handler: BaseHTTPRequestHandler) -> None:
-        release.wait(10)  # the app hangs until the test is over
-        with contextlib.suppress(OSError):  # the listener gave up long ago
-            send(handler, 200, {})
+    def hung(request: Request) -> Reply:
+        release.wait(10)  # the app hangs until the test is over (the listener gave up)
+        return Reply(200, {})
 
-    fault_server.set_handler(hung)
+    fault_server.route("POST", "/api/v1", answer=hung)
     running = start_listener(secret=SECRET, forward_to=fault_server.url, forward_timeout=0.1)
     try:
         started = time.monotonic()
