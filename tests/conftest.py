@@ -3,6 +3,7 @@ and the ways a test waits: for a condition, for a child's line, never for a fixe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -462,3 +463,30 @@ def sized_pty(rows: int = 50, columns: int = 120) -> tuple[int, int]:
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     return leader, follower
+
+
+# ---------------------------------------------------------------- a sandbox's dispatches
+# Shared by the reconciliation and contact-policy tests: what the sandbox really queued.
+POST = "POST /calls/outbound"
+
+
+def start(make: Any, *quirks: str) -> tuple[Any, Cli]:
+    """A sandbox with these quirks (from the make_sandbox fixture), and a CLI against it
+    whose clock skips every wait."""
+    running = make(quirks=quirks)
+    env = {"ZAZA_BASE_URL": running.base_url, "ZAZA_API_KEY": running.api_key}
+    return running, Cli(env=env, timing=no_waiting())
+
+
+def set_quirks(running: Any, **changes: Any) -> None:
+    """Turn quirks on or off between two commands (e.g. a normal dispatch, then lost ones)."""
+    running.app.quirks = dataclasses.replace(running.app.quirks, **changes)
+
+
+def posts(running: Any) -> int:
+    return int(running.app.requests[POST])
+
+
+def queued_to(running: Any, number: str) -> list[int]:
+    """Ids of the calls the sandbox really queued to `number` (listed or not yet)."""
+    return [call.id for call in running.app.calls if call.to_number == number]

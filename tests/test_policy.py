@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, Zaza, api_get, run_zaza, wait_for
-from test_reconcile import posts, queued_to, set_quirks, start
+from conftest import Cli, Zaza, api_get, posts, queued_to, run_zaza, set_quirks, start, wait_for
 from test_webhooks import listen_process
 
 FROM = "+14155550100"

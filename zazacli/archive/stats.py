@@ -6,7 +6,7 @@ direction, calls not priced), the other gives each group's durations above zero,
 which the median and p90 are read by rank. The report is then built by the same
 `build_report` as the API path's, from columns read by the same `calls.stats.field_*`
 functions, with the same rules (billed minutes as `billed_minutes`): on the same calls,
-the same numbers (tests/test_archive_local.py compares them).
+the same numbers (tests/archive/test_archive_local.py compares them).
 
 Days and hours: the queries group by UTC quarter-hour (every time zone's offset is a whole
 number of quarter-hours), each mapped to its local day or hour by the very functions the

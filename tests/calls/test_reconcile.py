@@ -7,7 +7,6 @@ really queued."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
@@ -15,34 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, api_get, no_waiting, wait_for
+from conftest import Cli, api_get, posts, queued_to, set_quirks, start, wait_for
 
 FROM = "+14155550100"
 ALLOW = "--allow-quiet-hours"
-POST = "POST /calls/outbound"
 # How long a dispatch whose answer was lost looks for its call: it scans twice, a second
 # apart, on a clock that skips the wait (see start).
 LOOK = "1"
-
-
-def start(make_sandbox: Any, *quirks: str) -> tuple[Any, Cli]:
-    running = make_sandbox(quirks=quirks)
-    env = {"ZAZA_BASE_URL": running.base_url, "ZAZA_API_KEY": running.api_key}
-    return running, Cli(env=env, timing=no_waiting())
-
-
-def set_quirks(running: Any, **changes: Any) -> None:
-    """Turn quirks on or off between two commands (e.g. a normal dispatch, then lost ones)."""
-    running.app.quirks = dataclasses.replace(running.app.quirks, **changes)
-
-
-def posts(running: Any) -> int:
-    return int(running.app.requests[POST])
-
-
-def queued_to(running: Any, number: str) -> list[int]:
-    """Ids of the calls the sandbox really queued to `number` (listed or not yet)."""
-    return [call.id for call in running.app.calls if call.to_number == number]
 
 
 def dispatch(cli: Cli, to: str, **env: str) -> Any:
