@@ -1,7 +1,7 @@
 """Listener throughput: signed ~1 KB events from 16 concurrent senders into `listen --save`.
 
 Run: python tests/benchmarks/bench_listener.py [--events 5000] [--senders 16] [--rounds 3]
-     [--sender auto|wrk|threads]
+     [--sender auto|wrk|threads] [--servers zaza,stdlib,aiohttp]
 Goal: >= 2,000 events/s, and the saved count equals the acknowledged count, each event
 exactly once; still so with the checks against hostile senders (a deadline per request, a
 cap on connections, whole-line writes). The listener runs as `zaza webhooks listen --save F
@@ -9,6 +9,15 @@ cap on connections, whole-line writes). The listener runs as `zaza webhooks list
 installed, else threads on raw keep-alive sockets (cheap enough not to be the bottleneck).
 Events/s is measured on the listener's side, from the first to the last saved
 `received_at`, so both senders are timed the same way; medians over the rounds.
+
+Anchors, run in the same rounds with the same senders and events (the order rotates each
+round): `stdlib`, a bare `http.server.ThreadingHTTPServer` subprocess, and `aiohttp` (when
+it is importable; else skipped with a note). Each does what the listener must do at the
+least: the same HMAC check (`zazacli.webhooks.signing`), one line per event appended to a
+file (`<time> <verdict> <raw body>`), then 200 (401 for a bad signature). Goal: zaza >= 1.0x
+stdlib and >= 0.8x aiohttp, the ratio of the medians. With an API key in the environment,
+`listen` also runs its opt-out hook (`before_ack`) before every ack, on a worker thread:
+set ZAZA_API_KEY (and a scratch HOME) to measure that path too.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from urllib.parse import urlsplit
 
 from zazacli.webhooks.delivery import webhook_headers
 from zazacli.webhooks.samples import encode_body, event_body, sample_data
+from zazacli.webhooks.signing import SIGNATURE_HEADER, verify_signature
 
 SECRET = "whsec_bench_0123456789abcdef"
 EVENT = "call.completed"
@@ -52,20 +62,14 @@ def make_events(count: int) -> list[tuple[bytes, str]]:
     return events
 
 
-def start_listener(save: Path) -> tuple[subprocess.Popen[str], str]:
+def start_listener(save: Path, server: str = "zaza") -> tuple[subprocess.Popen[str], str]:
+    if server == "zaza":
+        command = ["-m", "zazacli", "webhooks", "listen", "--port", "0", "--save", str(save)]
+        command.append("--jsonl")
+    else:  # an anchor, served by this very script
+        command = [__file__, "--serve", server, "--save", str(save)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zazacli",
-            "webhooks",
-            "listen",
-            "--port",
-            "0",
-            "--save",
-            str(save),
-            "--jsonl",
-        ],
+        [sys.executable, *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -210,10 +214,28 @@ def count_lines(path: Path) -> int:
         return 0
 
 
-def one_round(events: list[tuple[bytes, str]], senders: int, use_wrk: bool) -> dict[str, float]:
+def read_saved(save: Path, server: str) -> list[tuple[float, int, bool]]:
+    """(received at, event id, valid signature) of each saved line."""
+    saved = []
+    for line in save.read_bytes().splitlines():
+        if not line.strip():
+            continue
+        if server == "zaza":
+            record = json.loads(line)
+            moment = datetime.fromisoformat(record["received_at"]).timestamp()
+            saved.append((moment, record["body"]["data"]["id"], record["signature"] == "valid"))
+        else:
+            stamp, verdict, raw = line.split(b" ", 2)
+            saved.append((float(stamp), json.loads(raw)["data"]["id"], verdict == b"valid"))
+    return saved
+
+
+def one_round(
+    events: list[tuple[bytes, str]], senders: int, use_wrk: bool, server: str = "zaza"
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         save = Path(tmp) / "events.jsonl"
-        proc, url = start_listener(save)
+        proc, url = start_listener(save, server)
         try:
             if use_wrk:
                 acked = send_with_wrk(url, events, senders, save, Path(tmp))
@@ -222,17 +244,109 @@ def one_round(events: list[tuple[bytes, str]], senders: int, use_wrk: bool) -> d
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(30)
-        lines = [json.loads(line) for line in save.read_text().splitlines()]
-    ids = [line["body"]["data"]["id"] for line in lines]
-    stamps = [datetime.fromisoformat(line["received_at"]) for line in lines]
-    span = (max(stamps) - min(stamps)).total_seconds() or 1e-3
+        saved = read_saved(save, server)
+    stamps = [moment for moment, _, _ in saved]
+    span = (max(stamps) - min(stamps)) or 1e-3
     return {
         "acked": acked,
-        "saved": len(lines),
-        "unique": len(set(ids)),
-        "valid": sum(line["signature"] == "valid" for line in lines),
-        "rate": len(lines) / span,
+        "saved": len(saved),
+        "unique": len({number for _, number, _ in saved}),
+        "valid": sum(valid for _, _, valid in saved),
+        "rate": len(saved) / span,
     }
+
+
+# ---------------------------------------------------------------- the anchors
+
+
+class Appender:
+    """One line per event, `<time> <verdict> <raw body>`, appended whole under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.lock = threading.Lock()
+
+    def save(self, raw: bytes, signature: str | None) -> int:
+        valid = verify_signature(SECRET, raw, signature)
+        with self.lock:
+            line = b"%.6f %s " % (time.time(), b"valid" if valid else b"invalid")
+            os.write(self.fd, line + raw + b"\n")
+        return 200 if valid else 401
+
+
+def announce(port: int) -> None:
+    print(f"listening on http://127.0.0.1:{port}/webhooks", file=sys.stderr, flush=True)
+
+
+def serve_stdlib(appender: Appender) -> None:
+    """A bare ThreadingHTTPServer: Content-Length body, HMAC check, append, 200."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the senders expect
+        disable_nagle_algorithm = True  # else head and body wait on delayed ACKs
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = appender.save(raw, self.headers.get(SIGNATURE_HEADER))
+            data = b'{"received": true}' if status == 200 else b'{"error": "invalid signature"}'
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # wrk's end-of-share marker: 404, as the listener says
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    announce(server.server_address[1])
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+def serve_aiohttp(appender: Appender) -> None:
+    """The same in aiohttp: one event loop, the append done in it."""
+    from aiohttp import web
+
+    async def receive(request: web.Request) -> web.Response:
+        raw = await request.read()
+        status = appender.save(raw, request.headers.get(SIGNATURE_HEADER))
+        answer = {"received": True} if status == 200 else {"error": "invalid signature"}
+        return web.json_response(answer, status=status)
+
+    app = web.Application()
+    app.router.add_post("/webhooks", receive)
+    sock = socket.create_server(("127.0.0.1", 0), backlog=256)
+    announce(sock.getsockname()[1])
+    web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=True)
+
+
+def have_aiohttp() -> bool:
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def report(server: str, results: list[dict[str, float]], count: int) -> tuple[float, bool]:
+    median = statistics.median(r["rate"] for r in results)
+    exact = all(r["acked"] == r["saved"] == r["unique"] == count for r in results)
+    rounds = ", ".join(f"{r['rate']:,.0f}" for r in results)
+    print(
+        f"{server:>8} median: {median:,.0f} events/s (rounds: {rounds}); "
+        f"saved == acked, each exactly once: {'yes' if exact else 'NO'}"
+    )
+    return median, exact
 
 
 def main() -> None:
@@ -241,30 +355,49 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sender", choices=("auto", "wrk", "threads"), default="auto")
+    parser.add_argument("--servers", default="zaza,stdlib,aiohttp", help="which, in order")
+    parser.add_argument("--serve", choices=("stdlib", "aiohttp"), help=argparse.SUPPRESS)
+    parser.add_argument("--save", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        (serve_stdlib if args.serve == "stdlib" else serve_aiohttp)(Appender(args.save))
+        return
+    servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+    if "aiohttp" in servers and not have_aiohttp():
+        print("note: aiohttp is not installed; its anchor is skipped (pip install aiohttp)")
+        servers.remove("aiohttp")
     use_wrk = args.sender == "wrk" or (args.sender == "auto" and shutil.which("wrk") is not None)
     events = make_events(args.events)
     size = statistics.mean(len(raw) for raw, _ in events)
     print(
         f"{args.events} signed events of ~{size:.0f} bytes, {args.senders} concurrent senders "
-        f"({'wrk' if use_wrk else 'threads'}), {args.rounds} rounds"
+        f"({'wrk' if use_wrk else 'threads'}), {args.rounds} rounds; servers: {', '.join(servers)}"
     )
-    results = []
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
     for number in range(1, args.rounds + 1):
-        result = one_round(events, args.senders, use_wrk)
-        results.append(result)
-        print(
-            f"round {number}: {result['rate']:,.0f} events/s; acked {result['acked']:.0f}, "
-            f"saved {result['saved']:.0f} ({result['unique']:.0f} unique, "
-            f"{result['valid']:.0f} valid signatures)"
-        )
-    median = statistics.median(r["rate"] for r in results)
-    exact = all(r["acked"] == r["saved"] == r["unique"] == args.events for r in results)
-    print(
-        f"median: {median:,.0f} events/s (goal >= 2,000); "
-        f"saved == acked, each exactly once: {'yes' if exact else 'NO'}"
-    )
-    if not exact or median < 2000:
+        turn = number - 1
+        for server in servers[turn % len(servers) :] + servers[: turn % len(servers)]:
+            result = one_round(events, args.senders, use_wrk, server)
+            results[server].append(result)
+            print(
+                f"round {number} {server:>8}: {result['rate']:,.0f} events/s; "
+                f"acked {result['acked']:.0f}, saved {result['saved']:.0f} "
+                f"({result['unique']:.0f} unique, {result['valid']:.0f} valid signatures)"
+            )
+    medians, all_exact = {}, True
+    for server in servers:
+        medians[server], exact = report(server, results[server], args.events)
+        all_exact = all_exact and exact
+    ok = all_exact
+    if "zaza" in medians:
+        print(f"zaza median: {medians['zaza']:,.0f} events/s (goal >= 2,000)")
+        ok = ok and medians["zaza"] >= 2000
+        for anchor, goal in (("stdlib", 1.0), ("aiohttp", 0.8)):
+            if anchor in medians:
+                ratio = medians["zaza"] / medians[anchor]
+                met = "met" if ratio >= goal else "NOT met"
+                print(f"zaza / {anchor}: {ratio:.2f}x (goal >= {goal:.1f}x: {met})")
+    if not ok:
         raise SystemExit(1)
 
 

@@ -1,197 +1,144 @@
-"""The sandbox's HTTP plumbing: the request handler, the threaded server, a running Sandbox.
+"""The sandbox's HTTP plumbing: its answers on the server core, and a running Sandbox.
 
-The API itself (routes, auth, quirks) is `SandboxApp` in `app.py`; this module only moves
-bytes between it and the socket.
+The API itself (routes, auth, quirks) is `SandboxApp` in `app.py`; the HTTP/1.1 server is
+the one `zaza webhooks listen` rides on (`zazacli.webhooks.server`: one selector thread,
+the head parsed once). This module only turns requests into `SandboxApp.handle` calls and
+its `Response`s into bytes. A request that sleeps on purpose (`latency_ms`,
+`slow_dispatch`) is answered from a worker thread, so it holds up no other client.
 """
 
 from __future__ import annotations
 
-import socket
-import socketserver
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from email.message import Message
 
 from zazacli import __version__
 from zazacli.api.values import SANDBOX_HEADER
 from zazacli.sandbox.app import API_PREFIX, SandboxApp, SandboxConfig
 from zazacli.sandbox.responses import DROP, Response, error_response, reason_phrase
+from zazacli.webhooks.server import Limits, Server
+from zazacli.webhooks.wire import CHUNKED, Answer, Headers, Later, Problem, Request
+from zazacli.webhooks.wire import DROP as DROP_CONNECTION
 
 MAX_BODY = 1024 * 1024
+IDLE_TIMEOUT = 30.0  # idle or slow clients must not hold a connection forever
+WORKERS = 64
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"})
+SERVER_VERSION = f"ZazaVoiceSandbox/{__version__}"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Otherwise a keep-alive response can wait ~40 ms on Nagle + the client's delayed ACK.
-    disable_nagle_algorithm = True
-    timeout = 30.0  # idle or slow clients must not hold a thread forever
-    server_version = f"ZazaVoiceSandbox/{__version__}"
-    server: _SandboxHTTPServer
+def _message(headers: Headers) -> Message:
+    """The headers as `SandboxApp.handle` reads them (as `http.server` handed them over)."""
+    message = Message()
+    for name, value in headers.items():
+        message[name] = value
+    return message
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
 
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
+class _SandboxHTTP:
+    """What the server core asks (`zazacli.webhooks.server.App`), answered for a SandboxApp."""
 
-    def _handle(self) -> None:
-        app = self.server.app
-        started = time.perf_counter()
-        path = self.path.partition("?")[0]
-        try:
-            read = self._read_body(path)
-            if isinstance(read, Response):
-                response = read
-            else:
-                response = app.handle(
-                    self.command, path, self.path.partition("?")[2], self.headers, read
-                )
-        except (ConnectionError, TimeoutError):
-            raise
-        except Exception as exc:
-            app.log(f"sandbox: internal error on {self.command} {path}: {exc!r}")
-            response = error_response(500, "Internal sandbox error", path, close=True)
-        if response is DROP:
-            # Close without a byte of answer: the client sees the connection drop.
-            self.close_connection = True
-            app.log(f"{self.command} {self.path} dropped without an answer")
-            return
-        self._write(response)
-        if not app.config.quiet:
-            elapsed = (time.perf_counter() - started) * 1000
-            app.log(f"{self.command} {self.path} {response.status} {elapsed:.1f}ms")
+    def __init__(self, app: SandboxApp) -> None:
+        self.app = app
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
-
-    def _read_body(self, path: str) -> bytes | Response:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked(path)
-        raw = self.headers.get("Content-Length")
+    def body_size(self, request: Request) -> int | Answer:
+        if request.method not in METHODS:
+            return self.malformed(Problem(501, f"Unsupported method ({request.method!r})"), request)
+        headers = request.headers
+        if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+            return CHUNKED
+        raw = headers.get("Content-Length")
         if raw is None:
-            return b""
+            return 0
+        path = request.path
         try:
             length = int(raw)
             if length < 0:
                 raise ValueError
         except ValueError:
-            return error_response(400, f"Invalid Content-Length {raw!r}", path, close=True)
+            response = error_response(400, f"Invalid Content-Length {raw!r}", path, close=True)
+            return self._answer(request, response, time.perf_counter())
         if length > MAX_BODY:
             # Unread bytes would be taken for the next request, so the connection ends here.
-            return error_response(
-                413, f"Request body of {length} bytes is over the 1 MiB limit", path, close=True
-            )
-        return self.rfile.read(length) if length else b""
+            message = f"Request body of {length} bytes is over the 1 MiB limit"
+            response = error_response(413, message, path, close=True)
+            return self._answer(request, response, time.perf_counter())
+        return length
 
-    def _read_chunked(self, path: str) -> bytes | Response:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-                if size < 0:
-                    raise ValueError
-            except ValueError:
-                return error_response(400, "Malformed chunked body", path, close=True)
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > MAX_BODY:
-                return error_response(413, "Request body is over the 1 MiB limit", path, close=True)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(8)
+    def handle(self, request: Request) -> Answer | Later:
+        config = self.app.config
+        if config.latency_ms or (config.slow_dispatch and request.method == "POST"):
+            return Later(lambda: self._respond(request))
+        return self._respond(request)
 
-    def _write(self, response: Response) -> None:
-        latency = self.server.app.config.latency_ms
+    def _respond(self, request: Request) -> Answer:
+        app = self.app
+        started = time.perf_counter()
+        path = request.path
+        try:
+            headers = _message(request.headers)
+            response = app.handle(request.method, path, request.query, headers, request.body)
+        except Exception as exc:
+            app.log(f"sandbox: internal error on {request.method} {path}: {exc!r}")
+            response = error_response(500, "Internal sandbox error", path, close=True)
+        if response is DROP:
+            # Close without a byte of answer: the client sees the connection drop.
+            app.log(f"{request.method} {request.target} dropped without an answer")
+            return DROP_CONNECTION
+        return self._answer(request, response, started)
+
+    def _answer(self, request: Request, response: Response, started: float) -> Answer:
+        answer = self._write(request, response)
+        if not self.app.config.quiet:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.app.log(f"{request.method} {request.target} {response.status} {elapsed:.1f}ms")
+        return answer
+
+    def _write(self, request: Request | None, response: Response) -> Answer:
+        latency = self.app.config.latency_ms
         if latency:
             time.sleep(latency / 1000)
         lines = [
             f"HTTP/1.1 {response.status} {reason_phrase(response.status)}",
-            f"Server: {self.server_version}",
-            f"Date: {self.server.app.http_date()}",
+            f"Server: {SERVER_VERSION}",
+            f"Date: {self.app.http_date()}",
             "Content-Type: application/json",
             f"Content-Length: {len(response.body)}",
         ]
-        if not self.server.app.quirks.no_sandbox_header:
+        if not self.app.quirks.no_sandbox_header:
             lines.append(f"{SANDBOX_HEADER}: zazacli {__version__}")
         lines.extend(f"{name}: {value}" for name, value in response.headers)
-        if response.close or self.close_connection:
+        close = response.close or request is None or request.close
+        if close:
             lines.append("Connection: close")
-            self.close_connection = True
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         # One write per response: headers and body leave in the same segment.
-        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+        method = request.method if request is not None else ""
+        return Answer(head if method == "HEAD" else head + response.body, close)
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+    def malformed(self, problem: Problem, request: Request | None) -> Answer:
         """Malformed requests get a Spring-style body too, then the connection is closed."""
-        path = (getattr(self, "path", "") or "").partition("?")[0]
-        self.close_connection = True
-        try:
-            self._write(error_response(code, message or reason_phrase(code), path, close=True))
-        except OSError:
-            pass
-        self.server.app.log(f"{self.command or '-'} {path or '-'} {code} (malformed request)")
+        path = request.path if request is not None else ""
+        response = error_response(problem.status, problem.message, path, close=True)
+        method = request.method if request is not None else "-"
+        self.app.log(f"{method} {path or '-'} {problem.status} (malformed request)")
+        return self._write(None, response)
 
-    def handle_expect_100(self) -> bool:
-        raw = self.headers.get("Content-Length") or ""
-        if raw.isdigit() and int(raw) > MAX_BODY:
-            self.send_error(413, f"Request body of {raw} bytes is over the 1 MiB limit")
-            return False
-        return super().handle_expect_100()
+    def failed(self, request: Request, error: Exception) -> Answer:
+        self.app.log(f"sandbox: error serving {request.client}: {error!r}")
+        return self._write(None, error_response(500, "Internal sandbox error", request.path))
 
-    def log_message(self, format: str, *args: Any) -> None:
-        self.server.app.log(format % args)
+    def timed_out(self, request: Request | None, late: bool, client: str) -> Answer | None:
+        if request is None:  # as http.server said it
+            self.app.log("Request timed out: TimeoutError('timed out')")
+        return None
 
+    def cut_short(self, request: Request) -> None:
+        pass  # clients that hang up are routine
 
-class _SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
-        self.app = app
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can take seconds.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = str(self.server_address[0])
-        self.server_port = int(self.server_address[1])
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def drop_connections(self) -> None:
-        """End keep-alive connections, so nothing is served after close()."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | TimeoutError):
-            return  # clients that hang up are routine
-        self.app.log(f"sandbox: error serving {client_address}: {error!r}")
+    def refused(self, client: str) -> bytes:
+        return b""  # no cap on connections
 
 
 class Sandbox:
@@ -200,7 +147,7 @@ class Sandbox:
     def __init__(
         self,
         config: SandboxConfig,
-        server: _SandboxHTTPServer,
+        server: Server,
         app: SandboxApp,
         thread: threading.Thread,
     ) -> None:
@@ -222,25 +169,12 @@ class Sandbox:
         with self._close_lock:
             if self._closed.is_set():
                 return
-            self._stop_accept_loop()
-            self._server.drop_connections()
+            # Wakes the server's thread at once; every keep-alive connection is closed.
+            self._server.shutdown()
             self._server.server_close()
             self.app.close()
             self._thread.join(timeout=2.0)
             self._closed.set()
-
-    def _stop_accept_loop(self) -> None:
-        stopper = threading.Thread(target=self._server.shutdown, daemon=True)
-        stopper.start()
-        # The accept loop only notices shutdown between polls; a connection wakes it at once,
-        # which keeps close() (and so every test using a sandbox) fast.
-        host = self.base_url.split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
-        while stopper.is_alive():
-            try:
-                socket.create_connection((host, self.port), timeout=0.2).close()
-            except OSError:
-                pass
-            stopper.join(0.02)
 
     def serve_forever(self) -> None:
         """Block until Ctrl-C (or close() from another thread), then stop cleanly."""
@@ -266,16 +200,14 @@ def start_sandbox(config: SandboxConfig | None = None) -> Sandbox:
     """
     config = config or SandboxConfig()
     app = SandboxApp(config)
+    limits = Limits(idle=IDLE_TIMEOUT, max_chunked=MAX_BODY, workers=WORKERS)
     try:
-        server = _SandboxHTTPServer((config.host, config.port), app)
+        server = Server(_SandboxHTTP(app), (config.host, config.port), limits)
     except BaseException:
         app.close()
         raise
     thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.1},
-        name=f"sandbox-{server.server_address[1]}",
-        daemon=True,
+        target=server.serve_forever, name=f"sandbox-{server.server_address[1]}", daemon=True
     )
     thread.start()
     return Sandbox(config, server, app, thread)

@@ -9,17 +9,30 @@ a forged event is still saved and shown, but answered 401.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import Message
-from typing import Any
+from json.encoder import encode_basestring as _string  # json.dumps of a str, non-ASCII kept
+from typing import Any, Protocol
 
+from zazacli.sanitize import json_safe
 from zazacli.webhooks.model import INVALID, UNCHECKED, VALID
 from zazacli.webhooks.samples import EVENT_TYPES
 from zazacli.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, signature_form
 
 # A body timestamp further than this from our clock is flagged: a replay, or a skewed clock.
 STALE_AFTER_SECONDS = 300.0
+# Bytes that keep a body from being written into its saved line as it came: line ends,
+# and the tab (JSON whitespace, yet a control character on a terminal).
+_NOT_ONE_LINE = (b"\n", b"\r", b"\t")
+
+
+class HeaderFields(Protocol):
+    """A request's headers, looked up case-insensitively (wire.Headers, email's Message)."""
+
+    def get(self, name: str, /) -> Any: ...
+
+    def items(self) -> Iterable[tuple[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,30 @@ class Classified:
         record.update(headers=dict(self.headers), body=self.body, raw=self.text)
         return record
 
+    def saved(self, received_at: str) -> tuple[dict[str, Any], str]:
+        """The record, and its line: `json.dumps(record)` made terminal-safe (json_safe).
+
+        A body that is one line already goes into the line as it came rather than
+        re-encoded: the same data for every reader (they parse the line), for less work.
+        The rest is put together as json.dumps would (its separators, non-ASCII kept).
+        """
+        record = self.record(received_at)
+        if any(byte in self.raw for byte in _NOT_ONE_LINE):
+            body = json.dumps(self.body, ensure_ascii=False)
+        else:
+            body = self.text
+        headers = ", ".join(f"{_string(k)}: {_string(v)}" for k, v in self.headers.items())
+        parts = [
+            f'{{"received_at": {_string(received_at)}, "event": {_string(self.event)}, ',
+            f'"signature": {_string(self.signature)}, ',
+        ]
+        if self.flags:
+            parts.append(f'"flags": [{", ".join(map(_string, self.flags))}], ')
+        parts.append(f'"headers": {{{headers}}}, "body": {body}, "raw": {_string(self.text)}}}')
+        # json_safe: a body may hold a lone surrogate escape (`"\ud800"`), valid JSON that
+        # no UTF-8 file can hold as a character; it is saved as the escape it came as.
+        return record, json_safe("".join(parts))
+
 
 def body_length(lengths: list[str], transfer_encoding: str | None, max_body: int) -> int | Refusal:
     """The body's length from its Content-Length header(s), or why the body is not read."""
@@ -79,7 +116,7 @@ def body_length(lengths: list[str], transfer_encoding: str | None, max_body: int
 
 
 def classify(
-    raw: bytes, headers: Message, secret: str | None, *, now: datetime | None = None
+    raw: bytes, headers: HeaderFields, secret: str | None, *, now: datetime | None = None
 ) -> Classified | Refusal:
     """What the POST with body `raw` is; `secret` None leaves signatures unchecked."""
     parsed = _parse(raw)
@@ -127,7 +164,9 @@ def classify(
 def _parse(raw: bytes) -> tuple[str, dict[str, Any]] | Refusal:
     try:
         text = raw.decode("utf-8")
-        body = json.loads(text, parse_constant=_reject_constant)
+        if text.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        body = _DECODER.decode(text)
     except (UnicodeDecodeError, ValueError) as exc:
         return Refusal(400, f"malformed JSON: {exc}")
     except RecursionError:
@@ -140,6 +179,10 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any]] | Refusal:
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; accepting them would make the save file invalid JSON.
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Made once: json.loads(text, parse_constant=…) would make a decoder for every body.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def timestamp_flags(timestamp: Any, now: datetime | None = None) -> list[str]:

@@ -12,9 +12,12 @@ must arrive whole within `request_deadline`, at most `max_connections` are serve
 once (more are refused at once), and nothing a sender controls is trusted for printing
 (the printer makes it terminal-safe).
 
-Here: the save file and the listener's life cycle, saving and acknowledging. What a request
-is (signature, flags, answer) is decided in classify.py, without sockets or locks; the
-HTTP plumbing (connection cap, deadlines) is server.py; the data types are model.py.
+Here: the save file and the listener's life cycle, what it answers (it is the `App` the
+server asks), saving and acknowledging. What a request is (signature, flags, answer) is
+decided in classify.py, without sockets or locks; the HTTP plumbing (one selector thread,
+connection cap, deadlines) is server.py, the bytes on the wire wire.py; the data types are
+model.py. Requests are handled on the server's one thread, so saving takes no turns
+with other requests; only the `before_ack` hook, which may block, runs on a worker thread.
 """
 
 from __future__ import annotations
@@ -27,14 +30,14 @@ import queue
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from zazacli.sanitize import json_safe
 from zazacli.webhooks.classify import (
     Classified,
     Refusal,
@@ -53,15 +56,22 @@ from zazacli.webhooks.model import (
     NoticeCallback,
     ReceivedEvent,
 )
-from zazacli.webhooks.server import (
-    DEADLINE_PASSED,
-    DeadlineReader,
-    Server,
-    respond,
-)
+from zazacli.webhooks.server import Limits, Server
 from zazacli.webhooks.signing import BASE64_KEY
+from zazacli.webhooks.wire import Answer, Later, Problem, Request, answer, http_date
 
 FSYNC_INTERVAL = 1.0
+SHOW_AFTER = 0.005  # seconds the worker lets events gather before showing them
+# Over-the-cap refusals are reported at most this often (a flood must not flood stderr).
+REFUSAL_REPORT_INTERVAL = 5.0
+# Threads for the `before_ack` hook (it may wait on a database); requests need none.
+HOOK_WORKERS = 16
+SERVER_NAME = "zaza-webhooks-listen"
+OVER_CAPACITY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+DEADLINE_PASSED = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 BASE64_FORM_NOTICE = (
     "note: this sender signs with the base64-decoded part after whsec_ as the HMAC key "
     "(the Standard Webhooks form), not the whole secret; both are accepted"
@@ -74,6 +84,20 @@ def _stderr_notice(notice: Notice) -> None:
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_answer(
+    status: int,
+    payload: dict[str, Any],
+    *,
+    close: bool = False,
+    headers: dict[str, str] | None = None,
+    head: bool = False,
+) -> Answer:
+    fields = [("Server", SERVER_NAME), ("Date", http_date()), ("Content-Type", "application/json")]
+    fields += (headers or {}).items()
+    data = json.dumps(payload).encode("utf-8")
+    return answer(status, data, fields, close=close, head=head)
 
 
 class SaveFile:
@@ -205,6 +229,8 @@ class WebhookListener:
         self._save: SaveFile | None = None
         self._server: Server | None = None
         self._threads: list[threading.Thread] = []
+        self._last_refusal_report = 0.0
+        self._acks: dict[int, tuple[str, Answer]] = {}  # status -> (Date, the answer)
 
     # ------------------------------------------------------------ life cycle
 
@@ -217,16 +243,20 @@ class WebhookListener:
         if self.config.save_path is not None:
             # Append, never truncate: a restarted listener keeps earlier events.
             self._save = SaveFile(self.config.save_path)
+        config = self.config
+        limits = Limits(
+            idle=config.client_timeout,
+            deadline=config.request_deadline,
+            max_connections=config.max_connections,
+            workers=HOOK_WORKERS,
+        )
         try:
-            self._server = Server(self, (self.config.host, self.config.port))
+            self._server = Server(self, (config.host, config.port), limits)
         except OSError:
             if self._save is not None:
                 self._save.close()
             raise
-        server = self._server
-        # A short poll keeps close() (and Ctrl-C) quick: shutdown() waits up to one interval,
-        # at the end of every test too; fifty wake-ups a second cost nothing.
-        self._spawn(lambda: server.serve_forever(poll_interval=0.02), "webhooks-serve")
+        self._spawn(self._server.serve_forever, "webhooks-serve")
         self._spawn(self._work, "webhooks-worker")
         if self._save is not None:
             self._spawn(self._sync_loop, "webhooks-fsync")
@@ -266,10 +296,10 @@ class WebhookListener:
         """Stop accepting, show what is queued (up to `drain_timeout`), fsync and close."""
         if self._server is None or self._closed:
             return self.stats()
+        # Stops the server's thread and closes every connection: nothing is saved after.
         self._server.shutdown()
         self._server.server_close()
         with self._lock:
-            # Kept-alive connections may still post; they now get 503 and nothing is saved.
             self._closed = True
         self._stopping.set()
         self._queue.put(None)
@@ -289,133 +319,109 @@ class WebhookListener:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------ requests
+    # ------------------------------------------------------------ requests (server.App)
 
     @staticmethod
     def _normalise(path: str) -> str:
         return "/" + path.strip().strip("/")
 
-    def _is_our_path(self, handler: BaseHTTPRequestHandler) -> bool:
-        return self._normalise(urlsplit(handler.path).path) == self._path
+    def _is_our_path(self, target: str) -> bool:
+        return target == self._path or self._normalise(urlsplit(target).path) == self._path
 
-    def _reject(
+    def reject(
         self,
-        handler: BaseHTTPRequestHandler,
+        request: Request,
         status: int,
         message: str,
         *,
         close: bool = False,
         headers: dict[str, str] | None = None,
-    ) -> None:
+        late: bool = False,
+    ) -> Answer:
+        """Count, report and answer a request that is no event (`late`: past the deadline)."""
         with self._lock:
             self._stats.rejected += 1
-        self.report(
-            Notice(message, status, handler.command, handler.path, handler.client_address[0])
-        )
-        respond(handler, status, {"error": message}, close=close, headers=headers)
+            self._stats.timed_out += late
+        self.report(Notice(message, status, request.method, request.target, request.client))
+        head = request.method == "HEAD"
+        return json_answer(status, {"error": message}, close=close, headers=headers, head=head)
 
-    def handle_other(self, handler: BaseHTTPRequestHandler) -> None:
-        if not self._is_our_path(handler):
-            self._reject(handler, 404, f"not found: events are received on {self._path}")
-        else:
-            self._reject(
-                handler, 405, "method not allowed: POST events here", headers={"Allow": "POST"}
-            )
-
-    def handle_post(self, handler: BaseHTTPRequestHandler) -> None:
-        if not self._is_our_path(handler):
-            # The body is unread, so this connection cannot carry another request.
-            self._reject(
-                handler, 404, f"not found: events are received on {self._path}", close=True
-            )
-            return
+    def body_size(self, request: Request) -> int | Answer:
+        """A POST to our path with a fitting Content-Length; anything else is answered."""
+        if request.method != "POST":
+            if not self._is_our_path(request.target):
+                return self.reject(request, 404, f"not found: events are received on {self._path}")
+            allow = {"Allow": "POST"}
+            return self.reject(request, 405, "method not allowed: POST events here", headers=allow)
+        if not self._is_our_path(request.target):
+            message = f"not found: events are received on {self._path}"
+            return self.reject(request, 404, message, close=True)
+        headers = request.headers
         length = body_length(
-            handler.headers.get_all("Content-Length") or [],
-            handler.headers.get("Transfer-Encoding"),
+            headers.get_all("Content-Length"),
+            headers.get("Transfer-Encoding"),
             self.config.max_body,
         )
         if isinstance(length, Refusal):
-            self._reject(handler, length.status, length.message, close=True)
-            return
-        raw = self._read_body(handler, length)
-        if raw is not None:
-            self._receive(handler, raw)
+            return self.reject(request, length.status, length.message, close=True)
+        return length
 
-    def _read_body(self, handler: BaseHTTPRequestHandler, length: int) -> bytes | None:
-        """The whole body, or None once the request has been dealt with (late, cut short)."""
-        try:
-            raw = handler.rfile.read(length)
-        except TimeoutError:
-            reader: DeadlineReader | None = getattr(handler, "reader", None)
-            late = reader is not None and reader.expired
-            if reader is not None:
-                reader.expired = False  # answered here, not again by handle_one_request
-            if late:
-                with self._lock:
-                    self._stats.timed_out += 1
-            seconds = f"{self.config.request_deadline:g}"
-            message = (
-                f"body not complete within {seconds} s" if late else "timed out reading the body"
-            )
-            self._reject(handler, 408, message, close=True)
-            return None
-        if len(raw) < length:
-            handler.close_connection = True
-            with self._lock:
-                self._stats.rejected += 1
-            self.report(Notice("client closed the connection mid-body", None, "POST", handler.path))
-            return None
-        return raw
-
-    def _receive(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
-        verdict = classify(raw, handler.headers, self.config.secret)
+    def handle(self, request: Request) -> Answer | Later:
+        """Classify, save, count and queue the event, then acknowledge it."""
+        verdict = classify(request.body, request.headers, self.config.secret)
         if isinstance(verdict, Refusal):
-            self._reject(handler, verdict.status, verdict.message)
-            return
-        if self._commit(handler, verdict) and self._run_before_ack(handler, verdict):
-            respond(handler, verdict.status, verdict.answer)
+            return self.reject(request, verdict.status, verdict.message)
+        refused = self._commit(request, verdict)
+        if refused is not None:
+            return refused
+        if self._before_ack is None:
+            return self._ack(verdict.status)
+        return Later(lambda: self._run_before_ack(verdict) or self._ack(verdict.status))
 
-    def _commit(self, handler: BaseHTTPRequestHandler, verdict: Classified) -> bool:
-        """Save, count and queue the event, all under the lock; False if answered instead."""
+    def _ack(self, status: int) -> Answer:
+        """200 or 401, built once a second (its Date)."""
+        date = http_date()
+        cached = self._acks.get(status)
+        if cached is None or cached[0] != date:
+            payload = {"error": "invalid signature"} if status == 401 else {"received": True}
+            cached = (date, json_answer(status, payload))
+            self._acks[status] = cached
+        return cached[1]
+
+    def _commit(self, request: Request, verdict: Classified) -> Answer | None:
+        """Save, count and queue the event under the lock; the answer when that failed."""
+        record, line = verdict.saved(utc_now_iso())
+        data = (line + "\n").encode("utf-8")  # made ready outside the lock
         with self._lock:
             if self._closed:
-                respond(handler, 503, {"error": "listener is stopping"}, close=True)
-                return False
-            record = verdict.record(utc_now_iso())
-            # json_safe: a body may hold a lone surrogate escape (`"\ud800"`), valid JSON that
-            # no UTF-8 file can hold as a character; it is saved as the escape it came as.
-            line = json_safe(json.dumps(record, ensure_ascii=False))
-            if self._save is not None and not self._save_line(self._save, handler, line):
-                return False
+                return json_answer(503, {"error": "listener is stopping"}, close=True)
+            if self._save is not None:
+                failed = self._save_line(self._save, request, data)
+                if failed is not None:
+                    return failed
             self._count(verdict)
             # Queued under the lock, so the worker sees events in the save file's order.
             event = ReceivedEvent(self._stats.received, record, line, verdict.raw, verdict.status)
             self._queue.put(event)
-        return True
+        return None
 
-    def _save_line(self, save: SaveFile, handler: BaseHTTPRequestHandler, line: str) -> bool:
-        """Append the event's line before its ack (caller holds the lock); False: answered 500."""
+    def _save_line(self, save: SaveFile, request: Request, data: bytes) -> Answer | None:
+        """Append the event's line before its ack (caller holds the lock); else a 500."""
         try:
             # One os.write of the whole line: in the OS before the ack, survives kill -9.
-            save.write_line(line.encode("utf-8") + b"\n")
+            save.write_line(data)
         except OSError as exc:
             # Not saved means not acknowledged: the sender will retry. The file holds
             # no trace of it (cut back), so the retry will not follow half a line.
             self._stats.save_failures += 1
             reason = exc.strerror or str(exc)
-            self.report(
-                Notice(
-                    f"cannot save the event: {reason}",
-                    500,
-                    "POST",
-                    handler.path,
-                    handler.client_address[0],
-                )
+            notice = Notice(
+                f"cannot save the event: {reason}", 500, "POST", request.target, request.client
             )
-            respond(handler, 500, {"error": "cannot save the event"}, close=True)
-            return False
+            self.report(notice)
+            return json_answer(500, {"error": "cannot save the event"}, close=True)
         self._dirty = True
-        return True
+        return None
 
     def _count(self, verdict: Classified) -> None:
         """Count an event saved (caller holds the lock)."""
@@ -432,45 +438,61 @@ class WebhookListener:
         else:
             self._stats.unchecked += 1
 
-    def _run_before_ack(self, handler: BaseHTTPRequestHandler, verdict: Classified) -> bool:
-        """The `before_ack` hook, outside the lock; False once a failure has been answered 500."""
-        if self._before_ack is None:
-            return True
+    def _run_before_ack(self, verdict: Classified) -> Answer | None:
+        """The `before_ack` hook, on a worker thread; a 500 when it failed, else None."""
+        assert self._before_ack is not None
         try:
             said = self._before_ack(verdict.signature, verdict.body)
         except Exception as exc:  # not acknowledged: the sender will retry
             reason = getattr(exc, "message", None) or str(exc)
             self.report(Notice(f"cannot act on the event: {reason}", 500, "POST"))
-            respond(handler, 500, {"error": "cannot act on the event"}, close=True)
-            return False
+            return json_answer(500, {"error": "cannot act on the event"}, close=True)
         if said:
             self.report(Notice(said, info=True))
-        return True
+        return None
 
-    def count_refusal(self) -> int:
-        with self._lock:
-            self._stats.refused += 1
-            return self._stats.refused
+    def failed(self, request: Request, error: Exception) -> Answer:
+        # One bad request must never stop the listener.
+        self.report(Notice(f"internal error: {type(error).__name__}: {error}", 500))
+        return json_answer(500, {"error": "internal error"}, close=True)
 
-    def deadline_passed(self, handler: BaseHTTPRequestHandler) -> None:
-        """A request not complete within `request_deadline`: a 408 if it goes out at once."""
+    def malformed(self, problem: Problem, request: Request | None) -> Answer:
+        return json_answer(problem.status, {"error": problem.message}, close=True)
+
+    def timed_out(self, request: Request | None, late: bool, client: str) -> Answer | None:
+        """Cut off: in a body (`request`) a 408 answer; past the deadline elsewhere a 408
+        if it leaves at once; idle between requests, closed without a word."""
+        seconds = f"{self.config.request_deadline:g}"
+        if request is not None:
+            message = (
+                f"body not complete within {seconds} s" if late else "timed out reading the body"
+            )
+            return self.reject(request, 408, message, close=True, late=late)
+        if not late:
+            return None
         with self._lock:
             self._stats.timed_out += 1
-        seconds = f"{self.config.request_deadline:g}"
-        self.report(
-            Notice(
-                f"request not complete within {seconds} s: connection closed",
-                408,
-                getattr(handler, "command", "") or "",
-                getattr(handler, "path", "") or "",
-                handler.client_address[0],
-            )
-        )
-        try:
-            handler.connection.setblocking(False)
-            handler.connection.send(DEADLINE_PASSED)
-        except OSError:
-            pass
+        message = f"request not complete within {seconds} s: connection closed"
+        self.report(Notice(message, 408, client=client))
+        return Answer(DEADLINE_PASSED, True)
+
+    def cut_short(self, request: Request) -> None:
+        with self._lock:
+            self._stats.rejected += 1
+        self.report(Notice("client closed the connection mid-body", None, "POST", request.target))
+
+    def refused(self, client: str) -> bytes:
+        """Over the connection cap: 503, reported at most every REFUSAL_REPORT_INTERVAL."""
+        with self._lock:
+            self._stats.refused += 1
+            count = self._stats.refused
+        now = time.monotonic()
+        if count == 1 or now - self._last_refusal_report >= REFUSAL_REPORT_INTERVAL:
+            self._last_refusal_report = now
+            cap = self.config.max_connections
+            message = f"over {cap} connections at once: refused ({count} so far)"
+            self.report(Notice(message, 503, client=client))
+        return OVER_CAPACITY
 
     def report(self, notice: Notice) -> None:
         """Hand a notice to the worker, so it prints in order with the events."""
@@ -484,19 +506,31 @@ class WebhookListener:
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            try:
-                if isinstance(item, Notice):
-                    self._on_notice(item)
-                else:
-                    self._deliver(item)
-            except Exception as exc:  # a printing error must not stop the worker
+            items = [self._queue.get()]
+            # Let a burst gather, then show it in one go: a worker woken for every event
+            # would take turns with the server thread for the interpreter at each one.
+            time.sleep(SHOW_AFTER)
+            while True:
                 try:
-                    self._on_notice(Notice(f"cannot show an event: {type(exc).__name__}: {exc}"))
-                except Exception:
-                    pass
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in items:
+                if item is None:
+                    return
+                self._show(item)
+
+    def _show(self, item: ReceivedEvent | Notice) -> None:
+        try:
+            if isinstance(item, Notice):
+                self._on_notice(item)
+            else:
+                self._deliver(item)
+        except Exception as exc:  # a printing error must not stop the worker
+            try:
+                self._on_notice(Notice(f"cannot show an event: {type(exc).__name__}: {exc}"))
+            except Exception:
+                pass
 
     def _deliver(self, event: ReceivedEvent) -> None:
         if not self._shown(event):
