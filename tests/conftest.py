@@ -7,12 +7,14 @@ import dataclasses
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -490,3 +492,36 @@ def posts(running: Any) -> int:
 def queued_to(running: Any, number: str) -> list[int]:
     """Ids of the calls the sandbox really queued to `number` (listed or not yet)."""
     return [call.id for call in running.app.calls if call.to_number == number]
+
+
+# ---------------------------------------------------------------- a listener process
+# Shared by the webhook and contact-policy tests.
+
+
+@dataclass
+class ListenProcess:
+    zaza: Zaza
+    url: str
+
+    @property
+    def proc(self) -> subprocess.Popen[str]:
+        return self.zaza.proc
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[str, str]:
+        """Signal it; return its whole stdout and stderr once it has exited."""
+        self.proc.send_signal(sig)
+        _, out, err = self.zaza.finish(10)
+        return out or "", err
+
+
+@contextmanager
+def listen_process(
+    *args: str, env: dict[str, str] | None = None, stdout: Any = subprocess.PIPE
+) -> Iterator[ListenProcess]:
+    """`python -m zazacli webhooks listen --port 0 …`, its URL read from the startup line."""
+    with Zaza("webhooks", "listen", "--port", "0", *args, env=env, stdout=stdout) as zaza:
+        assert zaza.stderr is not None
+        line = zaza.stderr.until(lambda line: "listening on http://" in line, 20)
+        url = re.search(r"listening on (http://\S+)$", line.strip())
+        assert url, line
+        yield ListenProcess(zaza, url.group(1))

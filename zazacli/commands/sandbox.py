@@ -136,10 +136,17 @@ def sandbox(
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    running = _start(config)
-    _banner(running, config, webhook_secret if generated_secret else None)
-    with sigterm_as_interrupt():
-        running.serve_forever()
+    _serve(_start(config), config, webhook_secret if generated_secret else None)
+
+
+def _serve(running: Sandbox, config: SandboxConfig, new_secret: str | None) -> None:
+    try:
+        with sigterm_as_interrupt():
+            # A client may read the banner and press Ctrl-C before serve_forever begins.
+            _banner(running, config, new_secret)
+            running.serve_forever()
+    except KeyboardInterrupt:
+        running.close()
     sys.stderr.write("sandbox stopped\n")
     sys.stderr.flush()
 

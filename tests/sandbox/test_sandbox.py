@@ -25,7 +25,7 @@ from zazacli.sandbox import DEFAULT_API_KEY, ORG_NUMBERS, Sandbox, SandboxConfig
 from zazacli.sandbox.data import TERMINAL_STATUSES, fill, outcome_for_number
 from zazacli.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, verify_signature
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MakeSandbox = Callable[..., Sandbox]
 SECRET = "whsec_test_0123456789abcdef"
 

@@ -16,7 +16,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import LOOPBACK, Cli, FaultServer, Reply, Request, Zaza, wait_for
+from conftest import LOOPBACK, Cli, FaultServer, Reply, Request, listen_process, wait_for
 
 from zazacli.output import Output
 from zazacli.output.webhooks import WebhookPrinter
@@ -105,35 +104,6 @@ def plain(text: str) -> str:
 
 def saved_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-@dataclass
-class ListenProcess:
-    zaza: Zaza
-    url: str
-
-    @property
-    def proc(self) -> subprocess.Popen[str]:
-        return self.zaza.proc
-
-    def stop(self, sig: int = signal.SIGINT) -> tuple[str, str]:
-        """Signal it; return its whole stdout and stderr once it has exited."""
-        self.proc.send_signal(sig)
-        _, out, err = self.zaza.finish(10)
-        return out or "", err
-
-
-@contextmanager
-def listen_process(
-    *args: str, env: dict[str, str] | None = None, stdout: Any = subprocess.PIPE
-) -> Iterator[ListenProcess]:
-    """`python -m zazacli webhooks listen --port 0 …`, its URL read from the startup line."""
-    with Zaza("webhooks", "listen", "--port", "0", *args, env=env, stdout=stdout) as zaza:
-        assert zaza.stderr is not None
-        line = zaza.stderr.until(lambda line: "listening on http://" in line, 20)
-        url = re.search(r"listening on (http://\S+)$", line.strip())
-        assert url, line
-        yield ListenProcess(zaza, url.group(1))
 
 
 # ---------------------------------------------------------------- signatures

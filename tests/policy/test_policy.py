@@ -18,8 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, Zaza, api_get, posts, queued_to, run_zaza, set_quirks, start, wait_for
-from test_webhooks import listen_process
+from conftest import (
+    Cli,
+    Zaza,
+    api_get,
+    listen_process,
+    posts,
+    queued_to,
+    run_zaza,
+    set_quirks,
+    start,
+    wait_for,
+)
 
 FROM = "+14155550100"
 ALLOW = "--allow-quiet-hours"
