@@ -13,12 +13,8 @@ from typer.core import TyperGroup
 
 from zazacli import __version__
 from zazacli.commands import NOUNS
-from zazacli.commands.options import (
-    CONTEXT_SETTINGS,
-    complete_profile,
-    format_aliases,
-    get_context,
-)
+from zazacli.commands.app import CONTEXT_SETTINGS, format_aliases, get_context
+from zazacli.commands.options import complete_profile
 from zazacli.errors import INTERRUPTED_EXIT, UsageError, ZazaError, exit_codes_help
 
 

@@ -89,7 +89,7 @@ def parse(command: Any, name: str, args: list[str]) -> None:
     """`command` accepts `args`, or the test fails with the usage error `zaza` would print
     (Typer exports no class for usage errors, hence the names). As in zaza, the format
     aliases (--json, --jsonl, --csv) are rewritten first."""
-    from zazacli.commands.options import format_aliases
+    from zazacli.commands.app import format_aliases
 
     try:
         command.make_context(name, format_aliases(command, args), resilient_parsing=False)

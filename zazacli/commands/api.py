@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
-from zazacli.commands.options import get_context, single_command
+from zazacli.commands.app import get_context, single_command
 from zazacli.errors import (
     AuthError,
     NetworkError,

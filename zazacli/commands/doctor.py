@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from zazacli.commands.options import ReportFormatOpt, get_context, single_command
+from zazacli.commands.app import get_context, single_command
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.commands.policy import DncOpt
 from zazacli.errors import ZazaError, exit_codes_help
 

@@ -14,15 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.options import (
-    ID_MAX,
-    FieldsOpt,
-    FormatOpt,
-    HeaderOpt,
-    WideOpt,
-    get_context,
-    pick_fields,
-)
+from zazacli.commands.app import get_context
+from zazacli.commands.options import ID_MAX, FieldsOpt, FormatOpt, HeaderOpt, WideOpt
+from zazacli.commands.values import pick_fields
 
 if TYPE_CHECKING:
     from zazacli.api.client import ZazaApi

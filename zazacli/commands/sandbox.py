@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zazacli.commands.options import sigterm_as_interrupt, single_command
+from zazacli.commands.app import sigterm_as_interrupt, single_command
 from zazacli.errors import UsageError
 from zazacli.sandbox import DEFAULT_API_KEY
 from zazacli.sandbox.quirks import describe, quirks_help

@@ -140,7 +140,7 @@ class Output:
         wide: bool = False,
     ) -> View:
         """This command's view of its data: `-o/--format` (its aliases are rewritten to it
-        before parsing: commands/options.format_aliases), else a table on a terminal and
+        before parsing: commands/app.format_aliases), else a table on a terminal and
         `piped` when not. A table or plain lines also decide how the command's other output
         (sections, summaries) is drawn: `drawn` says which."""
         chosen = Format(requested) if requested else None

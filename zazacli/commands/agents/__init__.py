@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from zazacli.commands.agents import list as list_
 from zazacli.commands.agents import show
-from zazacli.commands.options import noun_app
+from zazacli.commands.app import noun_app
 
 app = noun_app("agents")
 app.command("list")(list_.list_agents)

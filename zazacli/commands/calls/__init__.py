@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from zazacli.commands.app import noun_app
 from zazacli.commands.calls import (
     archive,
     batch,
@@ -16,7 +17,6 @@ from zazacli.commands.calls import (
     wait,
 )
 from zazacli.commands.calls import list as list_
-from zazacli.commands.options import noun_app
 from zazacli.errors import exit_codes_help
 
 app = noun_app("calls", epilog=exit_codes_help())

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.app import get_context
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:

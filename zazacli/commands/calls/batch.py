@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.shared import (
     AllowQuietOpt,
     DispatchAgentOpt,
@@ -21,8 +22,8 @@ from zazacli.commands.calls.shared import (
     fetch_agent,
     quiet_hours_waived,
 )
-from zazacli.commands.options import exclusive, get_context
 from zazacli.commands.policy import DncOpt, contact_history, open_guard, place_overrides
+from zazacli.commands.values import exclusive
 from zazacli.errors import (
     INTERRUPTED_EXIT,
     AuthError,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.shared import (
     AllowQuietOpt,
     DispatchAgentOpt,
@@ -21,7 +22,7 @@ from zazacli.commands.calls.shared import (
     follow_and_report,
     quiet_hours_waived,
 )
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.commands.policy import DncOpt, contact_history, open_guard, place_overrides
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.options import (
     COUNT_MAX,
     AgentOpt,
@@ -15,10 +16,8 @@ from zazacli.commands.options import (
     SinceOpt,
     StatusOpt,
     UntilOpt,
-    call_filter,
-    exclusive,
-    get_context,
 )
+from zazacli.commands.values import call_filter, exclusive
 
 DirArg = Annotated[
     str,

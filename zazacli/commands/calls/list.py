@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import (
     ArchiveOpt,
     IncludeDeletedOpt,
@@ -26,11 +27,8 @@ from zazacli.commands.options import (
     StatusOpt,
     UntilOpt,
     WideOpt,
-    call_filter,
-    exclusive,
-    get_context,
-    pick_fields,
 )
+from zazacli.commands.values import call_filter, exclusive, pick_fields
 
 if TYPE_CHECKING:
     from zazacli.api.listing import CallFilter

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt, IncludeDeletedOpt, archive_path
 from zazacli.commands.options import (
     COUNT_MAX,
@@ -16,12 +17,9 @@ from zazacli.commands.options import (
     SinceOpt,
     StatusOpt,
     UntilOpt,
-    call_filter,
     completer,
-    get_context,
-    pick_choice,
-    text_value,
 )
+from zazacli.commands.values import call_filter, pick_choice, text_value
 
 if TYPE_CHECKING:
     from zazacli.context import AppContext

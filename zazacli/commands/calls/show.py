@@ -6,14 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.calls.shared import CallId
-from zazacli.commands.options import (
-    FieldsOpt,
-    FormatOpt,
-    get_context,
-    pick_fields,
-)
+from zazacli.commands.options import FieldsOpt, FormatOpt
+from zazacli.commands.values import pick_fields
 from zazacli.errors import ZazaError
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import (
     ArchiveOpt,
     IncludeDeletedOpt,
@@ -18,11 +19,10 @@ from zazacli.commands.options import (
     SinceOpt,
     StatusOpt,
     UntilOpt,
-    call_filter,
     completer,
     format_option,
-    get_context,
 )
+from zazacli.commands.values import call_filter
 
 if TYPE_CHECKING:
     from zazacli.api.listing import CallFilter

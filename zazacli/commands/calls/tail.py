@@ -6,17 +6,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.options import (
     COUNT_MAX,
     ID_MAX,
     SinceOpt,
     StreamFormatOpt,
-    call_filter,
     complete_direction,
     complete_status,
-    exclusive,
-    get_context,
 )
+from zazacli.commands.values import call_filter, exclusive
 from zazacli.errors import (
     AuthError,
     NetworkError,

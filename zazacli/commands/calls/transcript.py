@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt
 from zazacli.commands.calls.shared import CallId
-from zazacli.commands.options import get_context
 
 
 class TranscriptFormat(StrEnum):

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.calls.shared import CallId, TranscriptOpt, follow_and_report
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     INTERRUPTED_EXIT,

@@ -6,9 +6,9 @@ built by `commands/readonly.py`, the verb modules giving the API call and the he
 
 from __future__ import annotations
 
+from zazacli.commands.app import noun_app
 from zazacli.commands.campaigns import list as list_
 from zazacli.commands.campaigns import show
-from zazacli.commands.options import noun_app
 
 app = noun_app("campaigns")
 app.command("list")(list_.list_campaigns)

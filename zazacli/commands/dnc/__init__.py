@@ -7,9 +7,9 @@ runs the callback (summary.py), which prints the summary.
 
 from __future__ import annotations
 
+from zazacli.commands.app import noun_app
 from zazacli.commands.dnc import add, check, export, import_, import_events, remove, summary
 from zazacli.commands.dnc import list as list_
-from zazacli.commands.options import noun_app
 from zazacli.errors import (
     BlockedError,
     InvalidRowsError,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import Numbers, RegionOpt, dnc_file, e164_numbers
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.commands.policy import DncOpt, open_store, profile_cap
 from zazacli.errors import BlockedError
 

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import ReasonOpt, RegionOpt, dnc_file
-from zazacli.commands.options import get_context, text_value
 from zazacli.commands.policy import DncOpt, open_store
+from zazacli.commands.values import text_value
 from zazacli.errors import InvalidRowsError, UsageError
 
 if TYPE_CHECKING:

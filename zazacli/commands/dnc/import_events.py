@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import dnc_file
-from zazacli.commands.options import get_context
 from zazacli.commands.policy import DncOpt, open_store
 from zazacli.errors import UsageError
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import dnc_file
-from zazacli.commands.options import FormatOpt, get_context
+from zazacli.commands.options import FormatOpt
 from zazacli.commands.policy import DncOpt, open_store
 
 

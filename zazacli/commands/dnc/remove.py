@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import Numbers, ReasonOpt, RegionOpt, dnc_file, e164_numbers
-from zazacli.commands.options import get_context, text_value
 from zazacli.commands.policy import DncOpt, open_store
+from zazacli.commands.values import text_value
 
 
 def remove(

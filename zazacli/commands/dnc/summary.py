@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import DNC_META, dnc_file
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.commands.policy import DncOpt, open_store, policy_path, profile_cap
 from zazacli.errors import UsageError
 

@@ -5,7 +5,7 @@ The noun and its verbs, one module each, registered here in help order.
 
 from __future__ import annotations
 
-from zazacli.commands.options import noun_app
+from zazacli.commands.app import noun_app
 from zazacli.commands.profiles import add, remove, show, test, use
 from zazacli.commands.profiles import list as list_
 from zazacli.commands.profiles import set as set_

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zazacli.commands.options import get_context
+from zazacli.commands.app import get_context
 from zazacli.commands.profiles.common import NameArg, read_secret
 from zazacli.errors import UsageError
 from zazacli.sanitize import plain_value

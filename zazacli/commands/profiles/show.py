@@ -6,7 +6,8 @@ from typing import Any
 
 import typer
 
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.app import get_context
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.commands.profiles.common import ActiveNameArg
 from zazacli.sanitize import plain_value
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.options import get_context
+from zazacli.commands.app import get_context
 from zazacli.commands.profiles.common import ActiveNameArg
 
 

@@ -5,7 +5,7 @@ The noun and its verbs, one module each, registered here in help order.
 
 from __future__ import annotations
 
-from zazacli.commands.options import noun_app
+from zazacli.commands.app import noun_app
 from zazacli.commands.webhooks import events, listen, replay, trigger, verify
 from zazacli.errors import NetworkError, UsageError, ZazaError, exit_codes_help
 

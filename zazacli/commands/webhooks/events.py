@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.app import get_context
+from zazacli.commands.options import ReportFormatOpt
 
 
 def list_events(ctx: typer.Context, fmt: ReportFormatOpt = None) -> None:

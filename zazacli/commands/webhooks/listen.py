@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.options import StreamFormatOpt, get_context, sigterm_as_interrupt
+from zazacli.commands.app import get_context, sigterm_as_interrupt
+from zazacli.commands.options import StreamFormatOpt
 from zazacli.commands.policy import DncOpt
 from zazacli.commands.webhooks.common import (
     DEFAULT_HOST,

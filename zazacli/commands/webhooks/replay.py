@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.options import COUNT_MAX, get_context
+from zazacli.commands.app import get_context
+from zazacli.commands.options import COUNT_MAX
 from zazacli.commands.webhooks.common import (
     SecretOpt,
     check_target,

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from zazacli.commands.options import completer, get_context
+from zazacli.commands.app import get_context
+from zazacli.commands.options import completer
 from zazacli.commands.webhooks.common import (
     DEFAULT_URL,
     SecretOpt,

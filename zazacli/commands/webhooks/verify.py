@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from zazacli.commands.options import ReportFormatOpt, get_context
+from zazacli.commands.app import get_context
+from zazacli.commands.options import ReportFormatOpt
 from zazacli.commands.webhooks.common import SecretOpt, resolve_secret
 from zazacli.errors import UsageError, ZazaError
 

@@ -1,0 +1,107 @@
+"""The small parsers of option values many commands share: each bad value is a usage error
+(exit 2) naming the option."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from zazacli.api.values import CALL_STATUSES, DIRECTIONS, looks_like_status
+from zazacli.errors import UsageError
+
+if TYPE_CHECKING:
+    from zazacli.api.listing import CallFilter
+    from zazacli.output.fields import Fields
+
+
+def pick_fields(text: str | None, kind: str) -> Fields | None:
+    """`--fields` for a list or `show` of `kind` (call, agent, campaign)."""
+    if text is None:
+        return None
+    from zazacli.output.fields import parse_fields
+
+    return parse_fields(text, kind)
+
+
+def text_value(value: str, what: str) -> str:
+    """Free text from the command line that goes to a database or over the wire: bytes that
+    are not UTF-8 (argv keeps them as lone surrogates) are a usage error, not a crash."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{what} is not valid UTF-8 text", hint="check the terminal's or script's encoding"
+        ) from None
+    return value
+
+
+def pick_choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:
+    """Case-insensitive choice, with the valid values in the error."""
+    if value is None:
+        return None
+    upper = value.strip().upper().replace("-", "_")
+    if upper not in choices:
+        raise UsageError(
+            f"{option}: unknown value {value!r}",
+            hint="valid values: " + ", ".join(c.lower() for c in choices),
+        )
+    return upper
+
+
+def pick_status(
+    value: str | None, notice: Callable[[str], None], option: str = "--status"
+) -> str | None:
+    """A known status in any case; an unknown one only when written as the API writes
+    statuses (UPPER_SNAKE_CASE, e.g. VOICEMAIL): sent as is, with a note. Else a usage error."""
+    if value is None:
+        return None
+    upper = value.strip().upper().replace("-", "_")
+    if upper in CALL_STATUSES:
+        return upper
+    if looks_like_status(value.strip()):
+        notice(f"{option} {value.strip()} is not a status zaza knows; sent as is")
+        return value.strip()
+    raise UsageError(
+        f"{option}: unknown value {value!r}",
+        hint="valid values: "
+        + ", ".join(c.lower() for c in CALL_STATUSES)
+        + "; or another status written as the API writes them (UPPER_SNAKE_CASE, e.g. VOICEMAIL)",
+    )
+
+
+def call_filter(
+    direction: str | None,
+    status: str | None,
+    agent: int | None,
+    since: str | None,
+    until: str | None,
+    notice: Callable[[str], None],
+) -> CallFilter:
+    """The validated call filters of every command that pages calls (list, stats, export,
+    tail). `notice` says that an unknown UPPER_SNAKE_CASE `--status` is sent as is."""
+    from zazacli.api.listing import CallFilter
+    from zazacli.times import parse_when
+
+    since_at = parse_when(since, "--since") if since else None
+    until_at = parse_when(until, "--until") if until else None
+    # Both are `%Y-%m-%dT%H:%M:%SZ` in UTC: as strings they sort as the times do.
+    if since_at and until_at and until_at <= since_at:
+        raise UsageError(
+            f"--until {until} is not after --since {since}: no call can match",
+            hint="--since is the start (inclusive), --until the end (exclusive)",
+        )
+    return CallFilter(
+        direction=pick_choice(direction, DIRECTIONS, "--direction"),
+        status=pick_status(status, notice),
+        agent_id=agent,
+        since=since_at,
+        until=until_at,
+    )
+
+
+def exclusive(**given: bool) -> None:
+    """A usage error (exit 2) when options that cannot both hold are given together:
+    `exclusive(limit=..., all=...)` names them as `--limit` and `--all`."""
+    names = [f"--{name.replace('_', '-')}" for name, present in given.items() if present]
+    if len(names) > 1:
+        raise UsageError(f"{' and '.join(names)} cannot be used together")
