@@ -7,6 +7,7 @@ signatures computed with the project's own signing code.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import http.client
@@ -22,7 +23,8 @@ from zazacli.webhooks.delivery import webhook_headers
 from zazacli.webhooks.samples import encode_body, event_body, sample_data
 from zazacli.webhooks.signing import BASE64_KEY, WHOLE_SECRET, base64_key, sign
 
-SECRET = "whsec_dGVzdC1rZXktZm9yLWNsYXNzaWZ5LTMyYnl0ZXMh"
+# An obvious test value; base64 after whsec_, so that the base64-key form applies too.
+SECRET = "whsec_" + base64.b64encode(b"test-secret-not-real-0000000000").decode()
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 
 
