@@ -525,3 +525,22 @@ def listen_process(
         url = re.search(r"listening on (http://\S+)$", line.strip())
         assert url, line
         yield ListenProcess(zaza, url.group(1))
+
+
+# ---------------------------------------------------------------- a local time zone
+ZONE = "Asia/Kolkata"  # UTC+05:30: local days and hours are not UTC ones
+
+
+@pytest.fixture
+def zone() -> Iterator[str]:
+    """The process's local time zone set to UTC+05:30 for the test (SQLite and Python
+    read the same TZ)."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = ZONE
+    time.tzset()
+    yield ZONE
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()

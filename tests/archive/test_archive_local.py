@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import socket
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -32,7 +30,6 @@ from zazacli.calls.stats import Rates, estimated_cost
 from zazacli.sandbox import Sandbox, SandboxConfig, start_sandbox
 
 SOURCE_FIELDS = ("source", "archive", "synced_at")  # where the figures come from
-ZONE = "Asia/Kolkata"  # UTC+05:30: local days and hours are not UTC ones
 AGE = re.compile(r"\d+[smhd]( ago)?\b")  # `43m`, `2d ago`: the terminal's ages move on
 
 
@@ -70,21 +67,6 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
         result = Cli(env=api_env)("calls", "sync", "--json")
         assert result.exit_code == 0, result.stderr
         yield state
-
-
-@pytest.fixture
-def zone() -> Iterator[str]:
-    """The process's local time zone set to UTC+05:30 for the test (SQLite and Python
-    read the same TZ)."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = ZONE
-    time.tzset()
-    yield ZONE
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
 
 
 @pytest.fixture

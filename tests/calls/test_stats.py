@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from conftest import (
+    ZONE,
     Cli,
     loopback_client,
 )
@@ -28,7 +29,6 @@ from zazacli.calls.stats import CallStats, percentile
 from zazacli.sandbox import SandboxConfig, start_sandbox
 
 TERMINAL = {"COMPLETED", "FAILED", "NO_ANSWER", "BUSY", "CANCELED"}
-ZONE = "Asia/Kolkata"  # UTC+05:30: local days and hours differ from UTC ones
 STATS_COLUMNS = [
     "key",
     "name",
@@ -128,20 +128,6 @@ def run_stats(cli: Cli, *args: str) -> dict[str, Any]:
     result = cli("calls", "stats", *args, "--json")
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
-
-
-@pytest.fixture
-def zone() -> Iterator[str]:
-    """The process's local time zone set to UTC+05:30 for the test."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = ZONE
-    time.tzset()
-    yield ZONE
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
 
 
 @pytest.fixture(scope="module")
