@@ -528,7 +528,33 @@ def test_calls_that_cannot_be_counted_dial_no_one(make_sandbox: Any, tmp_path: P
     single = dispatch(cli, "+12125550789")
     assert single.exit_code == 17, single.stderr
     assert "cannot count the calls to +12125550789" in single.stderr
+    raw = cli("api", "POST", "calls/outbound", "-f", f"fromNumber={FROM}",
+              "-f", "toNumber=+12125550790", "-f", "agentId=12")  # fmt: skip
+    assert raw.exit_code == 17, raw.stderr
+    assert "cannot count the calls to +12125550790" in raw.stderr
     assert posts(running) == 0
+
+
+@pytest.mark.slow
+def test_a_policy_file_locked_by_another_process_dials_nothing(
+    cli: Cli, sandbox: Any, tmp_path: Path
+) -> None:
+    """Another process holds the list's write lock past the wait (10 s): the dial cannot be
+    written to the ledger first, so it is not sent (exit 17), and the list is untouched."""
+    path = tmp_path / "locked.sqlite3"
+    assert cli("dnc", "add", "+12125550791", "--dnc", str(path)).exit_code == 0
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        result = dispatch(cli, "+12125550792", "--dnc", str(path))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 17, result.stderr
+    assert "locked by another zaza" in result.stderr and "nothing was dialled" in result.stderr
+    assert posts(sandbox) == 0
+    listed = cli("dnc", "list", "--dnc", str(path), "-o", "plain")
+    assert "+12125550791" in listed.stdout
 
 
 # ---------------------------------------------------------------- opt-outs from texts
