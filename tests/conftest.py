@@ -246,6 +246,17 @@ def api_get(running: Any, path: str, **params: Any) -> Any:
     return response.json()
 
 
+def tsv(stdout: str) -> list[list[str]]:
+    """A command's piped output as rows of tab-separated fields (blank lines dropped)."""
+    return [line.split("\t") for line in stdout.splitlines() if line]
+
+
+def completed_call(running: Any) -> dict[str, Any]:
+    """One completed call of the sandbox, in full (with its turns), as `GET /calls/{id}`."""
+    listed = api_get(running, "calls", status="COMPLETED", size=20)["content"]
+    return api_get(running, f"calls/{listed[0]['id']}")
+
+
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
 

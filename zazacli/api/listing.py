@@ -11,7 +11,7 @@ through the callbacks the caller passes (the HttpClient's notice and debug log).
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC
 from typing import Any, NamedTuple
 
@@ -211,23 +211,26 @@ class CallScan:
         self._prev_key: str | None = None
         self._prev_call: Mapping[str, Any] | None = None
         self._need_key = ordered or self._check.dated
+        self._wanted = limit  # matches still to hand over (None: no limit)
+        self._pending: ApiError | ScanError | None = None  # raised once the batch before it is out
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        # Pages are checked whole and handed over as lists (never more than the limit in
+        # all), so an item passes through one generator, not one per layer: a 100,000-call
+        # list is bound by its pages, not by the hand-over.
         if self.limit is not None and self.limit <= 0:
             return
-        yielded = 0
         try:
-            for call in self._matches():
-                yield call
-                yielded += 1
-                if self.limit is not None and yielded >= self.limit:
-                    return
+            for batch in self._batches():
+                yield from batch
+                if self._pending is not None:
+                    raise self._pending
         finally:
             self._report()
 
     # ------------------------------------------------------------ strategies
 
-    def _matches(self) -> Iterator[dict[str, Any]]:
+    def _batches(self) -> Iterator[list[dict[str, Any]]]:
         pages = self.pager.pages()
         first = next(pages, None)
         if first is None:
@@ -248,8 +251,13 @@ class CallScan:
                     f"the server lists calls oldest first without a page count: reading the "
                     f"whole list, keeping the newest {self.limit}"
                 )
-                newest: deque[dict[str, Any]] = deque(self._forward([first], pages), self.limit)
-                yield from reversed(newest)
+                newest: deque[dict[str, Any]] = deque(maxlen=self.limit)
+                self._wanted = None  # read it whole: the limit applies once reversed
+                for batch in self._forward([first], pages):
+                    newest.extend(batch)
+                if self._pending is not None:
+                    raise self._pending  # nothing is shown of a list that broke
+                yield list(reversed(newest))
             else:
                 raise ScanError(
                     "the server lists calls oldest first and its pages do not say how many "
@@ -264,14 +272,17 @@ class CallScan:
         self,
         head: list[tuple[Page, list[dict[str, Any]]]],
         pages: Iterator[tuple[Page, list[dict[str, Any]]]],
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[list[dict[str, Any]]]:
         for source in (head, pages):
             for _page, fresh in source:
-                stopped = yield from self._emit(fresh)
+                batch, stopped = self._emit(fresh)
+                yield batch
                 if stopped:
                     return
 
-    def _backward(self, first: Page, first_fresh: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def _backward(
+        self, first: Page, first_fresh: list[dict[str, Any]]
+    ) -> Iterator[list[dict[str, Any]]]:
         """Oldest-first pages, read from the last to the first, each reversed: newest first."""
         self.expect = "desc"
         self.order_known = False
@@ -282,51 +293,71 @@ class CallScan:
             else:
                 fresh = self.pager.fresh(self.pager.fetch(number), f"page {number}")
             fresh.reverse()
-            stopped = yield from self._emit(fresh)
+            batch, stopped = self._emit(fresh)
+            yield batch
             if stopped:
                 return
 
     # ------------------------------------------------------------ one page's items
 
-    def _emit(self, items: list[dict[str, Any]]) -> Generator[dict[str, Any], None, bool]:
-        """The items that match, checking the order; returns True when the rest of the list
-        cannot match (a date bound passed in a known order)."""
+    def _emit(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        """The items that match, checking the order, and whether the list is done: the
+        limit is reached, or the rest cannot match (a date bound passed in a known order).
+        An item out of order ends the batch there; the error follows it (`_pending`), so
+        what came before it is handed over first, as it would be one by one."""
         check = self._check
         need_key = self._need_key
+        wanted = self._wanted
+        matches: list[dict[str, Any]] = []
+        keep = matches.append
         for call in items:
+            if wanted is not None and len(matches) >= wanted:
+                break
             if type(call) is not dict:
-                raise ApiError(f"GET /calls sent a {type(call).__name__} where a call was expected")
+                self._pending = ApiError(
+                    f"GET /calls sent a {type(call).__name__} where a call was expected"
+                )
+                break
             key = self._key(call.get("createdAt")) if need_key else None
             if key is not None:
                 prev = self._prev_key
                 if prev is not None and key != prev:
                     if (key > prev) == (self.expect == "desc"):
-                        self._out_of_order(call, key)
+                        try:
+                            self._out_of_order(call)
+                        except ScanError as exc:
+                            self._pending = exc
+                            break
                     elif not self._order_broken:
                         self.order_known = True
                 self._prev_key = key
                 self._prev_call = call
-            if check.empty:
-                yield call
-                continue
-            reason = check.check(call, key)
+            reason = None if check.empty else check.check(call, key)
             if reason is None:
-                yield call
-                continue
-            self.dropped[reason] += 1
-            if reason == "createdAt" and self.dropped[reason] == 1:
-                self._notice(
-                    f"call {call.get('id')} has no readable createdAt, so --since/--until "
-                    "cannot be checked on it: such calls are left out"
-                )
-            if self.order_known and (
-                (reason == "since" and self.expect == "desc")
-                or (reason == "until" and self.expect == "asc")
-            ):
-                return True
-        return False
+                keep(call)
+            elif self._dropped(call, reason):
+                return self._took(matches), True
+        return self._took(matches), self._pending is not None or self._wanted == 0
 
-    def _out_of_order(self, call: Mapping[str, Any], key: str) -> None:
+    def _took(self, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self._wanted is not None:
+            self._wanted -= len(matches)
+        return matches
+
+    def _dropped(self, call: Mapping[str, Any], reason: str) -> bool:
+        """Count a call the filters leave out; True when no later call can match."""
+        self.dropped[reason] += 1
+        if reason == "createdAt" and self.dropped[reason] == 1:
+            self._notice(
+                f"call {call.get('id')} has no readable createdAt, so --since/--until "
+                "cannot be checked on it: such calls are left out"
+            )
+        return self.order_known and (
+            (reason == "since" and self.expect == "desc")
+            or (reason == "until" and self.expect == "asc")
+        )
+
+    def _out_of_order(self, call: Mapping[str, Any]) -> None:
         prev = self._prev_call or {}
         wanted = "newest first" if self.expect == "desc" else "oldest first"
         if not self.ordered:

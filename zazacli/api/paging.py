@@ -255,15 +255,18 @@ class Pager:
 
     def fresh(self, page: Page, label: str) -> list[dict[str, Any]]:
         """The page's items not seen before; a page made only of seen items is a loop."""
-        seen = self.seen
-        fresh = []
+        add = self.seen.add
+        fresh: list[Any] = []
+        keep = fresh.append
         repeated = 0
-        for item in page.items:
-            ident = _id_of(item)
-            if ident is not None and not seen.add(ident):
+        for item in page.items:  # _id_of, written out: this runs once per item listed
+            ident = item.get("id") if type(item) is dict else None
+            if ident is None or type(ident) is bool or not isinstance(ident, int | str):
+                keep(item)
+            elif add(ident):
+                keep(item)
+            else:
                 repeated += 1
-                continue
-            fresh.append(item)
         if repeated and not fresh:
             raise ScanError(
                 f"{label} of {self.what} held only items already listed: "
