@@ -318,7 +318,7 @@ def test_call_filter_checks_each_call() -> None:
     assert window.mismatch({"createdAt": "2026-11-01T09:59:59.5Z"}) == "since"
     assert window.mismatch({"createdAt": "2026-11-01T11:00:00Z"}) == "until"
     assert window.mismatch({"createdAt": "yesterday"}) == "createdAt"
-    who = CallFilter(direction="OUTBOUND", status="completed", agent_id=12)
+    who = CallFilter(directions=("OUTBOUND",), statuses=("completed",), agent_ids=(12,))
     assert who.mismatch({"direction": "outbound", "status": "COMPLETED", "agentId": "12"}) is None
     assert (
         who.mismatch({"direction": "INBOUND", "status": "COMPLETED", "agentId": 12}) == "direction"

@@ -31,6 +31,7 @@ from conftest import (
 
 from zazacli.api.client import ZazaApi
 from zazacli.api.http import HttpClient
+from zazacli.api.listing import CallFilter
 from zazacli.calls.tail import CallFollower, TailEvent
 from zazacli.errors import AuthError
 
@@ -355,7 +356,7 @@ def test_with_a_status_filter_a_call_shows_up_when_it_gets_the_status(
     calls.add(call_record(2, "RINGING", 10))
     calls.add(call_record(3, "FAILED", 20))
     clock = Clock()
-    events = follower(api, clock, backlog=1, status="FAILED").events()
+    events = follower(api, clock, backlog=1, filters=CallFilter(statuses=("FAILED",))).events()
     assert take(events, 1) == [("new", 3, "FAILED", None)]
     calls.set_status(2, "FAILED")  # older than call 3, newly matching
     assert take(events, 1) == [("new", 2, "FAILED", None)]

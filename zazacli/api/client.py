@@ -122,8 +122,18 @@ class ZazaApi:
         self, filters: CallFilter | None = None, **options: Any
     ) -> Iterator[dict[str, Any]]:
         """Call history matching `filters`, newest first, checked: `scan_calls` as an
-        iterator (the options are its own)."""
-        return iter(self.scan_calls(filters, **options))
+        iterator (the options are its own). A filter with several values of a kind
+        (`--status failed,no_answer`) is one scan per value, merged: each request is one the
+        API filters whole, so no page is read only to be dropped."""
+        from zazacli.api import listing
+
+        parts = (filters or listing.CallFilter()).split()
+        if len(parts) == 1:
+            return iter(self.scan_calls(parts[0], **options))
+        scans = [self.scan_calls(part, **options) for part in parts]
+        return listing.merge_scans(
+            scans, limit=options.get("limit"), ordered=options.get("ordered", True)
+        )
 
     def scan_calls(
         self,
@@ -167,10 +177,14 @@ class ZazaApi:
         (a server that ignores a filter counts too many): for progress bars only."""
         from zazacli.api.listing import CallFilter
 
-        params = (filters or CallFilter()).query()
-        data = self.http.get_json("calls", {**params, PAGE_PARAM: 0, SIZE_PARAM: 1})
-        total = data.get("totalElements") if isinstance(data, dict) else None
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
+        total = 0
+        for part in (filters or CallFilter()).split():
+            data = self.http.get_json("calls", {**part.query(), PAGE_PARAM: 0, SIZE_PARAM: 1})
+            count = data.get("totalElements") if isinstance(data, dict) else None
+            if not isinstance(count, int) or isinstance(count, bool):
+                return None
+            total += count
+        return total
 
     def get_call(self, call_id: int) -> dict[str, Any]:
         return self._one(f"calls/{call_id}")

@@ -15,7 +15,16 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC
 from typing import Any, NamedTuple
 
-from zazacli.api.paging import MAX_PAGE_SIZE, Get, Note, Page, Pager, as_id, ignore_note
+from zazacli.api.paging import (
+    MAX_PAGE_SIZE,
+    Get,
+    Note,
+    Page,
+    Pager,
+    SeenIds,
+    as_id,
+    ignore_note,
+)
 from zazacli.errors import ApiError, ScanError
 from zazacli.times import aware_time, parse_time
 
@@ -76,33 +85,72 @@ def aware_created_key(value: Any) -> str | None:
 class CallFilter(NamedTuple):
     """What `GET /calls` is asked to filter by; the same filter is applied to each item.
 
-    `since` is inclusive, `until` exclusive (ISO-8601 instants). `status` is sent as given
-    (the API writes statuses in UPPER_SNAKE_CASE) and compared case-insensitively.
+    `directions`, `statuses` and `agent_ids` each mean "any of" (empty: any). The API
+    filters by one value of each ([assumed] names, see CALL_FILTERS): a filter with several
+    is `split()` into one per combination, each asked of the API, and their calls merged
+    (`merge_scans`). `since` is inclusive, `until` exclusive (ISO-8601 instants). Statuses
+    are sent as given (the API writes them in UPPER_SNAKE_CASE) and compared in any case.
     """
 
-    direction: str | None = None
-    status: str | None = None
-    agent_id: int | None = None
+    directions: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    agent_ids: tuple[int, ...] = ()
     since: str | None = None
     until: str | None = None
 
     def query(self) -> dict[str, str]:
-        """The wire parameters ([assumed] names, see CALL_FILTERS)."""
+        """The wire parameters: each filter with exactly one value (one with several is
+        not sent, and checked on each call instead)."""
         values = {
-            "direction": self.direction,
-            "status": self.status,
-            "agent_id": self.agent_id,
+            "direction": _one(self.directions),
+            "status": _one(self.statuses),
+            "agent_id": _one(self.agent_ids),
             "since": self.since,
             "until": self.until,
         }
         return {CALL_FILTERS[k]: str(v) for k, v in values.items() if v is not None}
+
+    def split(self) -> list[CallFilter]:
+        """One filter per combination of values, each the API can apply whole."""
+        return [
+            self._replace(directions=d, statuses=s, agent_ids=a)
+            for d in _each(self.directions)
+            for s in _each(self.statuses)
+            for a in _each(self.agent_ids)
+        ]
+
+    def report(self) -> dict[str, Any]:
+        """The filters as reports print them (`calls stats --json`): direction, status and
+        agent_id, each null when not set, the value when one, a list when several."""
+
+        def shown(values: tuple[Any, ...]) -> Any:
+            return None if not values else values[0] if len(values) == 1 else list(values)
+
+        return {
+            "direction": shown(self.directions),
+            "status": shown(self.statuses),
+            "agent_id": shown(self.agent_ids),
+            "since": self.since,
+            "until": self.until,
+        }
+
+    def described(self) -> dict[str, str]:
+        """The filters set, as a person reads them (`status=FAILED,NO_ANSWER`)."""
+        values = {
+            "direction": self.directions,
+            "status": self.statuses,
+            "agent": self.agent_ids,
+            "since": (self.since,) if self.since else (),
+            "until": (self.until,) if self.until else (),
+        }
+        return {k: ",".join(map(str, v)) for k, v in values.items() if v}
 
     @property
     def dated(self) -> bool:
         return self.since is not None or self.until is not None
 
     def __bool__(self) -> bool:
-        return any(v is not None for v in self.query().values())
+        return bool(self.directions or self.statuses or self.agent_ids or self.dated)
 
     def mismatch(self, call: Mapping[str, Any]) -> str | None:
         """The first filter `call` fails (`direction`, `status`, `agent_id`, `since`,
@@ -112,6 +160,14 @@ class CallFilter(NamedTuple):
         return _Checker(self).check(call, key)
 
 
+def _one(values: tuple[Any, ...]) -> Any:
+    return values[0] if len(values) == 1 else None
+
+
+def _each(values: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    return [(value,) for value in values] or [()]
+
+
 class _Checker:
     """A CallFilter compiled once for a scan: the per-item check does no parsing."""
 
@@ -119,9 +175,9 @@ class _Checker:
 
     def __init__(self, filters: CallFilter, lenient: bool = False) -> None:
         self.lenient = lenient
-        self.direction = filters.direction.upper() if filters.direction else None
-        self.status = filters.status.upper() if filters.status else None
-        self.agent_id = filters.agent_id
+        self.direction = frozenset(d.upper() for d in filters.directions) or None
+        self.status = frozenset(s.upper() for s in filters.statuses) or None
+        self.agent_id = frozenset(filters.agent_ids) or None
         self.since = created_key(filters.since) if filters.since is not None else None
         self.until = created_key(filters.until) if filters.until is not None else None
         if (filters.since is not None and self.since is None) or (
@@ -132,13 +188,13 @@ class _Checker:
         self.empty = not filters
 
     def check(self, call: Mapping[str, Any], key: str | None) -> str | None:
-        if self.direction is not None and str(call.get("direction") or "").upper() != (
-            self.direction
+        if self.direction is not None and (
+            str(call.get("direction") or "").upper() not in self.direction
         ):
             return "direction"
-        if self.status is not None and str(call.get("status") or "").upper() != self.status:
+        if self.status is not None and str(call.get("status") or "").upper() not in self.status:
             return "status"
-        if self.agent_id is not None and as_id(call.get("agentId")) != self.agent_id:
+        if self.agent_id is not None and as_id(call.get("agentId")) not in self.agent_id:
             return "agent_id"
         if self.dated:
             if key is None:
@@ -406,6 +462,37 @@ class CallScan:
             self._debug(
                 f"{_calls(self.dropped['createdAt'])} without a readable createdAt left out"
             )
+
+
+def merge_scans(
+    scans: list[CallScan], *, limit: int | None = None, ordered: bool = True
+) -> Iterator[dict[str, Any]]:
+    """The calls of several scans (one per value of a filter that takes several), each call
+    once (a call that changed status between two requests shows up in both): merged newest
+    first when the scans are ordered, else one after the other."""
+    import heapq
+    from itertools import chain, islice
+
+    merged: Iterator[dict[str, Any]]
+    if ordered:
+        merged = heapq.merge(*scans, key=_merge_key, reverse=True)
+    else:
+        merged = chain.from_iterable(scans)
+    seen = SeenIds()
+    unique = (call for call in merged if (ident := _id(call)) is None or seen.add(ident))
+    return islice(unique, limit) if limit is not None else unique
+
+
+def _merge_key(call: Mapping[str, Any]) -> tuple[str, int]:
+    """Newest first; calls created in the same instant, the higher id first (as the
+    API's counter-style ids were given)."""
+    ident = call.get("id")
+    return created_key(call.get("createdAt")) or "", ident if type(ident) is int else -1
+
+
+def _id(call: Mapping[str, Any]) -> Any:
+    ident = call.get("id")
+    return ident if isinstance(ident, int | str) and not isinstance(ident, bool) else None
 
 
 def _calls(count: int) -> str:

@@ -20,6 +20,8 @@ CALL_STATUSES = (
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "NO_ANSWER", "BUSY", "CANCELED"})
 LIVE_STATUSES = frozenset({"QUEUED", "RINGING", "IN_PROGRESS"})
 DIRECTIONS = ("INBOUND", "OUTBOUND")
+# The largest id zaza takes for a call, agent or campaign (the API's ids are 64-bit).
+ID_MAX = 2**63 - 1
 # How the API writes statuses (UPPER_SNAKE_CASE): an unknown value of this shape may be a
 # status the docs do not list (e.g. VOICEMAIL), so `--status` passes it through.
 _STATUS_SHAPE = r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*"

@@ -71,6 +71,7 @@ def _columns(call: Mapping[str, Any]) -> tuple[Any, ...]:
         field_seconds(call.get("durationSeconds")),
         storable(field_text(call.get("disposition"))),
         int(call_is_over(call)),
+        storable(field_text(call.get("failureReason"))),
     )
 
 
@@ -85,6 +86,7 @@ COLUMNS = (
     "duration_seconds",
     "disposition",
     "ended",
+    "failure_reason",
 )
 _UPSERT = (
     f"INSERT INTO calls (id, {', '.join(COLUMNS)}, raw, seen_run, synced_at) "
@@ -140,14 +142,14 @@ def filter_sql(
     the API no longer lists are left out unless `include_deleted`."""
     conditions: list[str] = [] if include_deleted else [f"{alias}.deleted_at IS NULL"]
     params: list[Any] = []
-    for column, value in (
-        ("direction", filters.direction.upper() if filters.direction else None),
-        ("status", filters.status.upper() if filters.status else None),
-        ("agent_id", filters.agent_id),
+    for column, values in (
+        ("direction", [d.upper() for d in filters.directions]),
+        ("status", [s.upper() for s in filters.statuses]),
+        ("agent_id", list(filters.agent_ids)),
     ):
-        if value is not None:
-            conditions.append(f"{alias}.{column} = ?")
-            params.append(value)
+        if values:
+            conditions.append(f"{alias}.{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
     if filters.since is not None:
         conditions.append(f"{alias}.created_at >= ?")
         params.append(created_key(filters.since))

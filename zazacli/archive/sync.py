@@ -52,8 +52,14 @@ FRESH, HEAD, BACK, REFRESH = "fresh", "head", "back", "refresh"
 def scope_of(filters: CallFilter) -> str:
     """The part of the history a sync mirrors (its filters other than dates): each has its
     own coverage, so a sync of one agent never stops a full sync early."""
-    agent = filters.agent_id if filters.agent_id is not None else "*"
-    return f"direction={filters.direction or '*'} status={filters.status or '*'} agent={agent}"
+
+    def one(values: tuple[Any, ...]) -> str:
+        return ",".join(map(str, values)) or "*"
+
+    return (
+        f"direction={one(filters.directions)} status={one(filters.statuses)} "
+        f"agent={one(filters.agent_ids)}"
+    )
 
 
 def instant(key: str | None) -> str | None:
@@ -296,8 +302,8 @@ class ArchiveSync:
         see, the API no longer lists. Not decided when some listed calls could not be
         dated (they may be those), or a status filter makes calls leave the scope."""
         summary = self.summary
-        if unreadable or filters.status is not None:
-            why = "a status filter" if filters.status else "calls without a readable createdAt"
+        if unreadable or filters.statuses:
+            why = "a status filter" if filters.statuses else "calls without a readable createdAt"
             self.notice(f"deleted calls not looked for: {why}")
         else:
             summary.deleted = self.archive.mark_deleted(filters._replace(until=None), self._run)

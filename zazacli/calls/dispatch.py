@@ -289,7 +289,8 @@ def _finish(guard: Guard, dials: list[int], outcome: str, call: Any = None) -> N
 def _outbound(agent_id: int | None, since: str) -> CallFilter:
     from zazacli.api.listing import CallFilter
 
-    return CallFilter(direction="OUTBOUND", agent_id=agent_id, since=since)
+    agents = () if agent_id is None else (agent_id,)
+    return CallFilter(directions=("OUTBOUND",), agent_ids=agents, since=since)
 
 
 @dataclass

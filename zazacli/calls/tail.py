@@ -92,10 +92,7 @@ class CallFollower:
         self,
         api: ZazaApi,
         *,
-        direction: str | None = None,
-        status: str | None = None,
-        agent_id: int | None = None,
-        since: str | None = None,
+        filters: CallFilter | None = None,
         backlog: int = 10,
         interval: float = DEFAULT_INTERVAL,
         track_window: float = TRACK_WINDOW,
@@ -106,9 +103,11 @@ class CallFollower:
         notice: Callable[[str], None] | None = None,
     ) -> None:
         self.api = api
-        # Sent, and checked on every call received (listing.CallScan).
-        self.filters = CallFilter(direction=direction, status=status, agent_id=agent_id)
-        self.since = since
+        # Sent, and checked on every call received (listing.CallScan); `since` is where
+        # the backlog starts.
+        filters = filters or CallFilter()
+        self.filters = filters._replace(since=None, until=None)
+        self.since = filters.since
         self.backlog = max(0, backlog)
         self.base_interval = interval
         self.interval = interval
@@ -124,7 +123,7 @@ class CallFollower:
         self._prestart_floor: float | None = None
         self._good_polls = 0
         self._failures_in_a_row = 0
-        self._stop_early = status is None
+        self._stop_early = not self.filters.statuses
 
     # ------------------------------------------------------------ the loop
 

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 # Bounds of every count and id a command takes: a larger one is a usage error (exit 2), not
 # an overflow deep inside (SQLite's INTEGER, a page size, a range).
 COUNT_MAX = 1_000_000_000
-ID_MAX = 2**63 - 1
 
 
 def completer(values: Callable[[], Iterable[str]]) -> Callable[[str], list[str]]:
@@ -151,24 +150,33 @@ UntilOpt = Annotated[
     str | None,
     typer.Option("--until", help="Before this time (exclusive); same forms as --since."),
 ]
-# The call filters of `calls list`, `calls stats` and `calls export-transcripts`.
+# The call filters of every command that reads calls. Each takes several values, repeated
+# or with commas (`--status failed,no_answer`), meaning any of them (values.call_filter).
+ANY_OF = " Repeat it or use commas for any of several."
 DirectionOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--direction",
-        help="inbound or outbound.",
+        metavar="DIRECTION",
+        help="inbound or outbound." + ANY_OF,
         show_default=False,
         autocompletion=complete_direction,
     ),
 ]
 StatusOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--status",
+        metavar="STATUS",
         help="One of: "
         + ", ".join(s.lower() for s in CALL_STATUSES)
-        + " (any case); another status only as the API writes it (e.g. VOICEMAIL).",
+        + " (any case); another status only as the API writes it (e.g. VOICEMAIL)."
+        + ANY_OF,
+        show_default=False,
         autocompletion=complete_status,
     ),
 ]
-AgentOpt = Annotated[int | None, typer.Option("--agent", min=0, max=ID_MAX, help="Agent id.")]
+AgentOpt = Annotated[
+    list[str] | None,
+    typer.Option("--agent", metavar="ID", help="Agent id." + ANY_OF, show_default=False),
+]

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.api.values import ID_MAX
 from zazacli.commands.app import get_context
-from zazacli.commands.options import ID_MAX, FieldsOpt, FormatOpt, HeaderOpt, WideOpt
+from zazacli.commands.options import FieldsOpt, FormatOpt, HeaderOpt, WideOpt
 from zazacli.commands.values import pick_fields
 
 if TYPE_CHECKING:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
-from zazacli.api.values import CALL_STATUSES, DIRECTIONS, looks_like_status
+from zazacli.api.values import CALL_STATUSES, DIRECTIONS, ID_MAX, looks_like_status
 from zazacli.errors import UsageError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from zazacli.api.listing import CallFilter
@@ -70,15 +72,16 @@ def pick_status(
 
 
 def call_filter(
-    direction: str | None,
-    status: str | None,
-    agent: int | None,
+    direction: Sequence[str] | None,
+    status: Sequence[str] | None,
+    agent: Sequence[str] | None,
     since: str | None,
     until: str | None,
     notice: Callable[[str], None],
 ) -> CallFilter:
-    """The validated call filters of every command that pages calls (list, stats, export,
-    tail). `notice` says that an unknown UPPER_SNAKE_CASE `--status` is sent as is."""
+    """The validated call filters of every command that reads calls. Each of direction,
+    status and agent may be repeated or hold commas, and means any of its values. `notice`
+    says that an unknown UPPER_SNAKE_CASE `--status` is sent as is."""
     from zazacli.api.listing import CallFilter
     from zazacli.times import parse_when
 
@@ -90,13 +93,46 @@ def call_filter(
             f"--until {until} is not after --since {since}: no call can match",
             hint="--since is the start (inclusive), --until the end (exclusive)",
         )
+    directions = [
+        pick_choice(v, DIRECTIONS, "--direction") for v in listed(direction, "--direction")
+    ]
+    statuses = [pick_status(v, notice) for v in listed(status, "--status")]
     return CallFilter(
-        direction=pick_choice(direction, DIRECTIONS, "--direction"),
-        status=pick_status(status, notice),
-        agent_id=agent,
+        directions=_unique(d for d in directions if d is not None),
+        statuses=_unique(s for s in statuses if s is not None),
+        agent_ids=_unique(pick_id(v, "--agent") for v in listed(agent, "--agent")),
         since=since_at,
         until=until_at,
     )
+
+
+def listed(given: Sequence[str] | None, option: str) -> list[str]:
+    """The values of an option that may be repeated and hold commas. An empty one is a
+    usage error: `--status "$S"` with S empty must not come to mean any status."""
+    values = []
+    for value in given or ():
+        for part in value.split(","):
+            if not part.strip():
+                raise UsageError(
+                    f"{option}: empty value in {value!r}",
+                    hint=f"give {option} one or more values, separated by commas",
+                )
+            values.append(part.strip())
+    return values
+
+
+def pick_id(value: str, option: str) -> int:
+    """A whole number id (0 up to 2**63-1)."""
+    if not (value.isascii() and value.isdigit()) or int(value) > ID_MAX:
+        raise UsageError(
+            f"{option}: {value!r} is not an id", hint="an id is a whole number, e.g. 12"
+        )
+    return int(value)
+
+
+def _unique(values: Iterable[T]) -> tuple[T, ...]:
+    """Values in the order given, each once."""
+    return tuple(dict.fromkeys(values))
 
 
 def exclusive(**given: bool) -> None:

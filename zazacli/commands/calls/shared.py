@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zazacli.commands.options import ID_MAX
+from zazacli.api.values import ID_MAX
 from zazacli.errors import INTERRUPTED_EXIT, NetworkError, NotFoundError, UsageError, ZazaError
 
 if TYPE_CHECKING:

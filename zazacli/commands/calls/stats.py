@@ -40,7 +40,8 @@ ByOpt = Annotated[
     str,
     typer.Option(
         "--by",
-        help="Group by: status, disposition, agent, campaign, direction, day or hour "
+        help="Group by: status, disposition, failure (the failure reason; calls without "
+        "one are the group '(none)'), agent, campaign, direction, day or hour "
         "(days and hours in your local time zone; every one in the range is listed).",
         autocompletion=completer(lambda: _groupings()),
     ),
@@ -86,6 +87,7 @@ def stats(
       zaza calls stats --since yesterday --until today
       zaza calls stats --since 1w --by day
       zaza calls stats --since 2026-11-01 --by agent --json
+      zaza calls stats --since 1w --by failure
       zaza calls stats --local --since 30d --by campaign
     """
     from zazacli.calls.stats import pick_grouping, pick_rates
@@ -119,7 +121,7 @@ def _api_report(
     calls = app_ctx.api.iter_calls(filters, ordered=False)
     aggregator.feed(reading(app_ctx.out, calls, "calls"))
     names = _names(app_ctx, grouping) if grouping in ("agent", "campaign") else None
-    return aggregator.report(names=names, filters=filters._asdict(), rates=rates)
+    return aggregator.report(names=names, filters=filters.report(), rates=rates)
 
 
 def _archive_report(

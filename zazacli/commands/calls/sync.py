@@ -71,15 +71,20 @@ def sync(
     app_ctx = get_context(ctx)
     filters = call_filter(direction, status, agent, since, None, app_ctx.out.notice)
     path = archive_path(app_ctx, archive_file, syncing=True)
-    summary = _mirror(app_ctx, path, filters, concurrency, refresh, as_json)
-    if summary.failed:
+    # Several values of a filter: one sync of each, as the archive keeps what each covers.
+    summaries = [
+        _mirror(app_ctx, path, part, concurrency, refresh, as_json) for part in filters.split()
+    ]
+    failed = sum(summary.failed for summary in summaries)
+    incomplete = sum(summary.incomplete for summary in summaries)
+    if failed:
         raise ZazaError(
-            f"{summary.failed} call{'s' if summary.failed != 1 else ''} failed",
+            f"{failed} call{'s' if failed != 1 else ''} failed",
             hint="sync again: what is stored stays, and what failed is fetched again",
         )
-    if summary.incomplete:
+    if incomplete:
         raise ZazaError(
-            f"the API announced {summary.incomplete} more calls than it listed: the archive "
+            f"the API announced {incomplete} more calls than it listed: the archive "
             "may miss them",
             hint="sync again later (that range is read again); zaza doctor shows how the "
             "server pages",

@@ -8,8 +8,8 @@ import typer
 
 from zazacli.commands.app import get_context
 from zazacli.commands.options import (
+    ANY_OF,
     COUNT_MAX,
-    ID_MAX,
     SinceOpt,
     StreamFormatOpt,
     complete_direction,
@@ -54,20 +54,31 @@ DEFAULT_BACKLOG = 10
 
 
 TailStatusOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--status",
+        metavar="STATUS",
         help="Only calls with this status (any case; an unknown one as the API writes it, "
-        "e.g. VOICEMAIL); a call shows up when it gets it.",
+        "e.g. VOICEMAIL); a call shows up when it gets it." + ANY_OF,
+        show_default=False,
         autocompletion=complete_status,
     ),
 ]
 TailAgentOpt = Annotated[
-    int | None, typer.Option("--agent", min=0, max=ID_MAX, help="Only this agent's calls.")
+    list[str] | None,
+    typer.Option(
+        "--agent", metavar="ID", help="Only this agent's calls." + ANY_OF, show_default=False
+    ),
 ]
 TailDirectionOpt = Annotated[
-    str | None,
-    typer.Option("--direction", help="inbound or outbound.", autocompletion=complete_direction),
+    list[str] | None,
+    typer.Option(
+        "--direction",
+        metavar="DIRECTION",
+        help="inbound or outbound." + ANY_OF,
+        show_default=False,
+        autocompletion=complete_direction,
+    ),
 ]
 IntervalOpt = Annotated[
     str, typer.Option("--interval", help="Time between polls: 5s, 1m, or seconds (>= 1s).")
@@ -131,7 +142,7 @@ def tail(
     filters = call_filter(direction, status, agent, since, None, out.notice)
     follower = _follower(app_ctx, filters, DEFAULT_BACKLOG if last is None else last, every)
     printer = TailPrinter(out, jsonl=chosen is Format.jsonl)
-    printer.banner(follower, filters._asdict())
+    printer.banner(follower, filters.described())
     started = time.monotonic()
     try:
         for shown, event in enumerate(follower.events(duration=stop_after), start=1):
@@ -148,10 +159,7 @@ def _follower(app_ctx: AppContext, filters: CallFilter, backlog: int, every: flo
 
     return CallFollower(
         app_ctx.api,
-        direction=filters.direction,
-        status=filters.status,
-        agent_id=filters.agent_id,
-        since=filters.since,
+        filters=filters,
         backlog=backlog,
         interval=every,
         notice=app_ctx.out.warn,
