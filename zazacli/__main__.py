@@ -12,7 +12,7 @@ from zazacli import __version__
 
 
 def run() -> None:
-    if sys.argv[1:] in (["--version"], ["-V"]):
+    if sys.argv[1:] in (["--version"], ["-V"], ["version"]):
         sys.stdout.write(f"zaza {__version__}\n")
         return
     if sys.argv[1:3] == ["dnc", "check"]:

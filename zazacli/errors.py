@@ -16,7 +16,7 @@ EXIT_CODES: dict[int, str] = {
     3: "not found",
     4: "authentication failed (401/403) or no API key",
     5: "rate limited, still after retries",
-    6: "network error or timeout (for a dispatch: outcome unknown)",
+    6: "network error or timeout (for a dispatch: it was sent, outcome unknown)",
     10: "--wait: the call FAILED",
     11: "--wait: the call was not answered (NO_ANSWER)",
     12: "--wait: the line was BUSY",
@@ -27,6 +27,19 @@ EXIT_CODES: dict[int, str] = {
     17: "blocked by the contact policy (do-not-call list, frequency cap, repeat window, or "
     "a guard that cannot be read): nothing was dialled to that number",
     130: "interrupted (Ctrl-C)",
+}
+
+# `zaza calls check` alone exits with these instead: it is a monitoring plugin, and
+# Nagios, Icinga, Checkmk (and cron wrappers written for them) read only 0 to 3, taking any
+# other code as UNKNOWN or worse. So every failure of that command, zaza's errors and
+# usage errors included, is UNKNOWN; every other command keeps EXIT_CODES. Documented in
+# docs/monitoring.md and in `zaza calls check --help`.
+PLUGIN_STATES: dict[str, int] = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+PLUGIN_EXIT_CODES: dict[int, str] = {
+    0: "OK: no condition held",
+    1: "WARNING: a --warn-if condition held, and no --crit-if one",
+    2: "CRITICAL: a --crit-if condition held",
+    3: "UNKNOWN: no verdict (bad condition or option, API unreachable, bad key, any zaza error)",
 }
 
 
@@ -69,6 +82,12 @@ class NetworkError(ZazaError):
 
 class OutcomeUnknownError(NetworkError):
     """A non-idempotent request was sent but no answer came: it may have taken effect."""
+
+
+class NothingSentError(ZazaError):
+    """A dispatch stopped before its POST, on a read it needed (a network error, a timeout):
+    no call was made, so running it again is safe. Exit 1, where a network error after
+    the POST is exit 6 (outcome unknown)."""
 
 
 class ScanDeadlineError(NetworkError):

@@ -13,9 +13,10 @@ from typer.core import TyperGroup
 
 from zazacli import __version__
 from zazacli.commands import NOUNS
-from zazacli.commands.app import CONTEXT_SETTINGS, format_aliases, get_context
+from zazacli.commands.app import CONTEXT_SETTINGS, format_aliases, get_context, usage_error
+from zazacli.commands.globals import hoist, option_table
 from zazacli.commands.options import complete_profile
-from zazacli.errors import INTERRUPTED_EXIT, UsageError, ZazaError, exit_codes_help
+from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
 
 
 def report(ctx: Any, error: ZazaError) -> None:
@@ -44,6 +45,23 @@ class ZazaGroup(TyperGroup):
         if name not in _LOADED:
             _LOADED[name] = _load(name)
         return _LOADED[name]
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:  # bare `zaza`: its help, and success
+            typer.echo(ctx.get_help())
+            ctx.exit(0)
+        # Global options work anywhere on the line (commands/globals.py).
+        roots = option_table(self.get_params(ctx))
+        return super().parse_args(ctx, hoist(args, roots, lambda words: self._leaf(ctx, words)))
+
+    def _leaf(self, ctx: Any, words: list[str]) -> Any:
+        """The command `words` name (`calls list`, `doctor`); None for a group or nothing."""
+        command = self.get_command(ctx, words[0])
+        for word in words[1:]:
+            if command is None or not hasattr(command, "list_commands"):
+                return None
+            command = command.get_command(ctx, word)
+        return None if command is None or hasattr(command, "list_commands") else command
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         """Typer suggests only among loaded commands; the nouns load lazily, so suggest here:
@@ -99,7 +117,12 @@ class ZazaGroup(TyperGroup):
                 raise  # the help a group prints when given nothing: Typer shows it
             report(ctx, usage)
             raise typer.Exit(usage.exit_code) from None
-        except (typer.Exit, typer.Abort):
+        except typer.Abort:
+            # Ctrl-C (or end of input) at a prompt: Typer's bare `Aborted!`, exit 1, would
+            # read as a failure; it is an interruption, as anywhere else.
+            sys.stderr.write("\ninterrupted\n")
+            raise typer.Exit(INTERRUPTED_EXIT) from None
+        except typer.Exit:
             raise  # --help, --version, exits: already said what they had to
         except RecursionError:
             if _debug_enabled(ctx):
@@ -115,33 +138,6 @@ class ZazaGroup(TyperGroup):
 
 
 DEBUG_HINT = "rerun with ZAZA_DEBUG=1 for a traceback, and report it"
-
-
-def usage_error(error: Exception, ctx: Any) -> UsageError | None:
-    """Typer's usage errors (an unknown option or command, a bad or missing value) in
-    zaza's style: `error: no such option: --bogus` and `hint: see 'zaza calls list
-    --help'` (the command that failed, else the one being run under `ctx`), exit 2. Known
-    by their exit code and message, as Typer names no class for them; None for anything
-    else, such as the help a group prints when given nothing."""
-    if getattr(error, "exit_code", None) != 2 or not hasattr(error, "format_message"):
-        return None
-    if type(error).__name__ == "NoArgsIsHelpError":
-        return None
-    message = str(error.format_message()).strip().removesuffix(".")
-    if message[:1].isupper() and message[1:2].islower():  # `No such option` -> `no such …`
-        message = message[0].lower() + message[1:]
-    if message.startswith("got unexpected extra argument"):
-        # Never echo them: a key pasted as an argument (`profiles add prod zaza_…`) would
-        # land on the terminal, in logs and in scrollback.
-        message = message.split(" (", 1)[0] + " (not shown: an API key is never an argument)"
-    failed = getattr(error, "ctx", None)  # the command whose arguments were wrong, if said
-    if failed is not None:
-        where = failed.command_path
-    elif ctx is not None:  # else the noun being run, or the root
-        where = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
-    else:
-        where = "zaza"
-    return UsageError(message, hint=f"see '{where} --help'")
 
 
 def _silence_stdout() -> None:

@@ -375,6 +375,48 @@ def test_confirm_profile_needs_yes_without_a_terminal(bare_cli: Cli, sandbox: An
     assert len(calls_to(sandbox, "+12125550196")) == 1
 
 
+def test_ctrl_c_at_the_confirm_prompt_is_an_interruption(bare_cli: Cli, sandbox: Any) -> None:
+    """On a terminal, Ctrl-C at `Call … ? [y/N]` ends with `interrupted` and exit 130, as
+    Ctrl-C anywhere else does, not Typer's bare `Aborted!` and exit 1; nothing is sent."""
+    import os
+    import signal
+
+    from conftest import popen_zaza, sized_pty
+
+    add_profile(bare_cli, sandbox, "production", "--confirm")
+    leader, follower = sized_pty()
+    words = ["--profile", "production", *dispatch_args("+12125550182", ALLOW)]
+    proc = popen_zaza(
+        *words, stdin=follower, stdout=follower, stderr=follower, text=False,
+        start_new_session=True,
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    try:
+        while b"[y/N]" not in seen:
+            chunk = os.read(leader, 4096)
+            assert chunk, seen
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(timeout=60) == 130
+    finally:
+        os.close(leader)
+        if proc.poll() is None:
+            proc.kill()
+    text = seen.decode().replace("\r\n", "\n")
+    assert text.rstrip().endswith("interrupted"), text
+    assert "Aborted" not in text
+    assert calls_to(sandbox, "+12125550182") == []
+
+
 # ---------------------------------------------------------------- dry run
 
 
@@ -565,3 +607,14 @@ def test_sandbox_flag_skips_quiet_hours_but_a_real_target_does_not(
     notice = "the API is zaza's sandbox: no one is called, so quiet hours are not checked"
     assert notice in private.stderr
     assert private.stdout.strip().isdigit()
+
+
+def test_a_read_failing_before_the_post_says_nothing_was_sent(fault_server: FaultServer) -> None:
+    """The GET /calls a dispatch makes first never answers: no POST goes out (the fault
+    server fails the test on a request it has no route for), and the error says so, with
+    exit 1, not the exit 6 that means a dispatch's outcome is unknown."""
+    fault_server.route("GET", "/api/v1/calls", DROP)
+    result = fault_cli(fault_server)(*dispatch_args("+12125550183", ALLOW))
+    assert result.exit_code == 1, result.stderr
+    assert first_error_line(result).endswith("stopped before dispatching: nothing was sent")
+    assert "outcome unknown" not in result.stderr

@@ -181,3 +181,32 @@ def test_the_checks_cover_calls_webhooks_and_profiles() -> None:
     listing = dict(commands_section(help_text("calls")))
     assert not listing["list"].endswith("...")
     assert listing["list"] == first_paragraph(LEAVES["calls list"])
+
+
+# --------------------------------------------------------------- zaza help, version, bare
+
+
+def test_bare_zaza_and_a_bare_noun_show_help_and_succeed(bare_cli: Any) -> None:
+    bare = bare_cli()
+    assert bare.exit_code == 0
+    assert bare.stdout.startswith("Usage: zaza [OPTIONS] COMMAND")
+    noun = bare_cli("calls")
+    assert noun.exit_code == 0 and noun.stdout.startswith("Usage: zaza calls")
+
+
+def test_zaza_help_prints_what_dash_dash_help_prints(bare_cli: Any) -> None:
+    for words in ([], ["calls"], ["calls", "list"], ["webhooks", "listen"], ["doctor"]):
+        shown = bare_cli("help", *words)
+        assert shown.exit_code == 0, (words, shown.stderr)
+        assert shown.stdout == bare_cli(*words, "--help").stdout, words
+
+
+def test_zaza_help_of_an_unknown_command_is_a_usage_error(bare_cli: Any) -> None:
+    result = bare_cli("help", "calls", "nope")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == "error: no such command: zaza calls nope"
+
+
+def test_zaza_version_is_dash_dash_version(bare_cli: Any) -> None:
+    assert bare_cli("version").stdout == bare_cli("--version").stdout
+    assert bare_cli("version").stdout.startswith("zaza ")

@@ -18,7 +18,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,8 @@ from zazacli.errors import (
     WAIT_TIMEOUT_EXIT,
     ApiError,
     CallOutcomeError,
+    NetworkError,
+    NothingSentError,
     OutcomeUnknownError,
     ScanDeadlineError,
     ScanError,
@@ -145,6 +147,20 @@ def _nearest(call: Mapping[str, Any]) -> tuple[float, int]:
     return (created.timestamp() if created is not None else float("inf"), call_id(call) or 0)
 
 
+@contextlib.contextmanager
+def before_the_post() -> Iterator[None]:
+    """A network error in here (a read the dispatch needs) came before its POST: said as
+    NothingSentError (exit 1, safe to run again), never as an outcome unknown (exit 6)."""
+    try:
+        yield
+    except OutcomeUnknownError:
+        raise
+    except NetworkError as exc:
+        raise NothingSentError(
+            f"{exc.message}; stopped before dispatching: nothing was sent", hint=exc.hint
+        ) from None
+
+
 def attempt_now(api: ZazaApi, key: CallKey, known_ids: frozenset[int] = frozenset()) -> Attempt:
     """An attempt stamped now on the server's clock (ours, with a wide margin, if unknown)."""
     clock = api.http.server_clock
@@ -197,7 +213,8 @@ def dispatch(
     OutcomeUnknownError (exit 6) when the call does not show up within `reconcile_wait`;
     with `pace_rate_limit` a 429 is raised (RateLimitedError) for the caller to pace.
     """
-    attempt = attempt_now(api, request.key, known)
+    with before_the_post():
+        attempt = attempt_now(api, request.key, known)
     if on_attempt is not None:
         on_attempt(attempt)
     try:

@@ -50,4 +50,8 @@ NOUNS: dict[str, Noun] = {
         "zazacli.commands.capabilities", "What the API can do, and what is dashboard-only."
     ),
     "sandbox": Noun("zazacli.commands.sandbox", "Run a local ZazaVoice-compatible API server."),
+    "help": Noun(
+        "zazacli.commands.help", "Show the help of zaza or of a command (zaza help calls list)."
+    ),
+    "version": Noun("zazacli.commands.version", "Print zaza's version."),
 }

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from zazacli.commands import NOUNS
+from zazacli.commands.globals import ROOT_ONLY
 from zazacli.commands.options import FORMAT_ALIASES
 from zazacli.errors import UsageError
 
@@ -23,10 +24,36 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
+class ZazaCommand(TyperCommand):
+    """A verb: its help ends with the global options, which work anywhere on the line."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        super().format_options(ctx, formatter)
+        root = ctx.find_root()
+        mine = {name for param in self.params for name in getattr(param, "opts", ())}
+        rows = [
+            record
+            for param in root.command.get_params(root)
+            if not ROOT_ONLY.intersection(param.opts) and not mine.intersection(param.opts)
+            if (record := param.get_help_record(root)) is not None
+        ]
+        if rows and root is not ctx:
+            with formatter.section("Global options"):
+                formatter.write_dl(rows)
+
+
+class ZazaTyper(typer.Typer):
+    """A Typer app whose commands are ZazaCommands."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", ZazaCommand)
+        return super().command(*args, **kwargs)
+
+
 def new_app(help_text: str, **kwargs: object) -> typer.Typer:
     """Every sub-app the same way: plain (fast) help, no pretty tracebacks, -h."""
     kwargs.setdefault("no_args_is_help", True)
-    return typer.Typer(
+    return ZazaTyper(
         help=help_text,
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
@@ -40,6 +67,12 @@ class NounGroup(TyperGroup):
     """A noun's group: a name it lacks that users try for a dashboard-only feature
     (`zaza campaigns start`) answers from the capabilities table, read only then; its
     `--help` lists each verb with the whole first line of its help."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:  # `zaza calls`: its help, as gh does
+            typer.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
@@ -96,6 +129,68 @@ def get_context(ctx: typer.Context) -> AppContext:
     if not isinstance(root.obj, AppContext):
         root.obj = AppContext()
     return root.obj
+
+
+def usage_error(error: Exception, ctx: Any) -> UsageError | None:
+    """Typer's usage errors (an unknown option or command, a bad or missing value) in
+    zaza's style: `error: no such option: --bogus` and `hint: see 'zaza calls list
+    --help'` (the command that failed, else the one being run under `ctx`), exit 2. Known
+    by their exit code and message, as Typer names no class for them; None for anything
+    else, such as the help a group prints when given nothing."""
+    if getattr(error, "exit_code", None) != 2 or not hasattr(error, "format_message"):
+        return None
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return None
+    message = str(error.format_message()).strip().removesuffix(".")
+    if message[:1].isupper() and message[1:2].islower():  # `No such option` -> `no such …`
+        message = message[0].lower() + message[1:]
+    failed = getattr(error, "ctx", None)  # the command whose arguments were wrong, if said
+    if message.startswith("got unexpected extra argument"):
+        return _extra_arguments(message, failed)
+    if message.startswith("no such option:") and failed is not None:
+        message = _suggest_option(message, failed)
+    if failed is not None:
+        where = failed.command_path
+    elif ctx is not None:  # else the noun being run, or the root
+        where = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
+    else:
+        where = "zaza"
+    return UsageError(message, hint=f"see '{where} --help'")
+
+
+_NUMBER_PART = re.compile(r"[0-9()+.\-]+")
+
+
+def _extra_arguments(message: str, failed: Any) -> UsageError:
+    """Words a command did not expect. Never echoed (a key pasted as an argument, `profiles
+    add prod zaza_…`, would land on the terminal, in logs and in scrollback), unless they are
+    plainly the rest of a phone number that has spaces in it."""
+    where = failed.command_path if failed is not None else "zaza"
+    extra = message.partition(" (")[2].removesuffix(")").split()
+    if extra and all(_NUMBER_PART.fullmatch(word) for word in extra):
+        return UsageError(
+            f"unexpected {' '.join(extra)}: a phone number with spaces must be quoted",
+            hint="quote it, as in --to '+1 415 555 0123', or write it without spaces",
+        )
+    return UsageError(
+        message.split(" (", 1)[0] + " (not shown: an API key is never an argument)",
+        hint=f"see '{where} --help'",
+    )
+
+
+def _suggest_option(message: str, failed: Any) -> str:
+    """`no such option: --debg`, with suggestions among the options this command takes:
+    its own and the global ones (Click looks at its own only, and offers `--wide`)."""
+    import difflib
+
+    name = message.split(":", 1)[1].split()[0]
+    root = failed.find_root()
+    params = [*failed.command.params, *(root.command.params if root is not failed else ())]
+    names = {opt for param in params for opt in getattr(param, "opts", ()) if opt.startswith("--")}
+    close = difflib.get_close_matches(name, sorted(names - ROOT_ONLY), n=3)
+    if not close:
+        return f"no such option: {name}"
+    return f"no such option: {name} (did you mean {' or '.join(close)}?)"
 
 
 def format_aliases(command: Any, args: list[str]) -> list[str]:

@@ -121,6 +121,7 @@ def dispatch(
           --wait --transcript
       ID=$(zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12)
     """
+    from zazacli.calls import dispatch as dispatching
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)
@@ -129,7 +130,10 @@ def dispatch(
     request = _read_request(
         app_ctx, from_number, to, agent, var or [], vars_file, region, idempotency_key
     )
-    guard, known = _admit(app_ctx, request, dnc, allow_quiet_hours, dry_run, chosen is Format.json)
+    with dispatching.before_the_post():
+        guard, known = _admit(
+            app_ctx, request, dnc, allow_quiet_hours, dry_run, chosen is Format.json
+        )
     if dry_run:
         return
     confirm_dispatch(
