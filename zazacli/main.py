@@ -13,7 +13,13 @@ from typer.core import TyperGroup
 
 from zazacli import __version__
 from zazacli.commands import NOUNS
-from zazacli.commands.app import CONTEXT_SETTINGS, format_aliases, get_context, usage_error
+from zazacli.commands.app import (
+    CONTEXT_SETTINGS,
+    format_aliases,
+    format_epilog,
+    get_context,
+    usage_error,
+)
 from zazacli.commands.globals import hoist, option_table
 from zazacli.commands.options import complete_profile
 from zazacli.errors import INTERRUPTED_EXIT, ZazaError, exit_codes_help
@@ -45,6 +51,9 @@ class ZazaGroup(TyperGroup):
         if name not in _LOADED:
             _LOADED[name] = _load(name)
         return _LOADED[name]
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        format_epilog(self, formatter)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args and not ctx.resilient_parsing:  # bare `zaza`: its help, and success

@@ -551,3 +551,16 @@ def test_long_transcripts_go_through_the_pager(sandbox: Any, tmp_path: Path) -> 
     assert code == 0
     text = shown.read_text()
     assert f"call {call['id']}" in text and "Transcript" in text
+
+
+def test_the_same_notice_is_printed_once_per_process() -> None:
+    """A batch asks about quiet hours for each row; against the sandbox the answer (and its
+    notice) is the same every time: said once."""
+    from zazacli.output import Output
+
+    stderr = io.StringIO()
+    out = Output(stdout=io.StringIO(), stderr=stderr)
+    for _ in range(3):
+        out.notice("the API is zaza's sandbox: no one is called")
+    out.notice("another notice")
+    assert stderr.getvalue() == ("the API is zaza's sandbox: no one is called\nanother notice\n")

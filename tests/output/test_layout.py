@@ -7,22 +7,13 @@ CLI runner with ZAZA_FORCE_TTY and COLUMNS where the terminal itself does not ma
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import re
-import signal
-import struct
-import subprocess
-import sys
-import termios
-import threading
 from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO, Cli, FaultServer, api_get, wait_for
+from conftest import Cli, FaultServer, Terminal, api_get, wait_for
 from rich.cells import cell_len
 
 from zazacli.output.columns import LAYOUTS
@@ -34,54 +25,6 @@ SECRET = "whsec_test_layout_3c1d"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 PYTHON_LITERAL = re.compile(r"\b(None|True|False)\b")
 CLOCK = re.compile(r"^\d\d:\d\d(:\d\d)?  ")
-
-
-class Terminal:
-    """`python -m zazacli ARGS` with stdout and stderr on one pseudo-terminal `columns`
-    wide, as a person sees it (no COLUMNS: zaza asks the terminal its size)."""
-
-    def __init__(self, *args: str, columns: int, env: dict[str, str]) -> None:
-        full_env = {**os.environ, "NO_COLOR": "1", "ZAZA_PAGER": "cat", **env}
-        for name in ("COLUMNS", "LINES", "ZAZA_FORCE_TTY"):
-            full_env.pop(name, None)
-        self._leader, follower = pty.openpty()
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 200, columns, 0, 0))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "zazacli", *args],
-            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=full_env, cwd=REPO,
-        )  # fmt: skip
-        os.close(follower)
-        self._chunks: list[bytes] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self._leader, 65536)
-            except OSError:  # EIO: the child has closed the terminal
-                return
-            if not chunk:
-                return
-            self._chunks.append(chunk)
-
-    def text(self) -> str:
-        shown = b"".join(self._chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-        return ANSI.sub("", shown)
-
-    def finish(self, stop: bool = False, timeout: float = 60) -> tuple[int, str]:
-        """(exit code, everything shown); `stop` sends SIGTERM first (a follower)."""
-        try:
-            if stop:
-                self.proc.send_signal(signal.SIGTERM)
-            code = self.proc.wait(timeout)
-            self._reader.join(10)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(10)
-            os.close(self._leader)
-        return code, self.text()
 
 
 def shown_on(columns: int, *args: str, **env: str) -> str:
@@ -155,7 +98,7 @@ def test_listen_is_one_line_per_event_that_fits(columns: int) -> None:
     assert "call ?" in lines[-1]
     assert not PYTHON_LITERAL.search(text), text
     if columns < 100:  # numbers shortened from the middle, the ids always there
-        assert re.search(r"call 90211  QUEUED  out  \+1415…0100 → \+1415…0123$", lines[0])
+        assert re.search(r"call 90211  \+1415…0100 → \+1415…0123$", lines[0])
         assert "lead 4421" in lines[3] and "appointment 77" in lines[5]
 
 
@@ -166,7 +109,47 @@ def table_header(stdout: str) -> list[str]:
     return ANSI.sub("", stdout).splitlines()[0].split()
 
 
-CALL_HEADERS = [column.header for column in LAYOUTS["call"].columns]
+CALL_HEADERS = [column.header for column in LAYOUTS["call"].table]
+
+
+def ended_call(call_id: int, status: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": call_id, "direction": "OUTBOUND", "status": status,
+        "fromNumber": "+14155550100", "toNumber": "+14155550123", "agentId": 12,
+        "createdAt": f"2026-11-26T14:0{call_id}:11Z", "durationSeconds": 0,
+        "disposition": None, "failureReason": None, **fields,
+    }  # fmt: skip
+
+
+OUTCOMES = [
+    ended_call(4, "COMPLETED", durationSeconds=107, disposition="INTERESTED"),
+    ended_call(3, "FAILED", failureReason="\x1b[31mcarrier rejected: number not in service"),
+    ended_call(2, "FAILED", failureReason="NETWORK_ERROR"),
+    ended_call(1, "NO_ANSWER"),
+]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_outcome_is_the_disposition_else_the_failure_reason_cut_to_its_column(
+    fault_server: FaultServer, columns: int
+) -> None:
+    page = {"content": OUTCOMES, "number": 0, "size": 20, "totalPages": 1, "last": True}
+    fault_server.route("GET", "/api/v1/calls", 200, page)
+    env = {"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": KEY}
+    lines = shown_on(columns, "calls", "list", **env).splitlines()
+    header = next(line for line in lines if line.startswith("ID "))
+    rows = {line.split()[0]: line for line in lines if re.match(r"^\d  ", line)}
+    assert header.split()[-1] == "OUTCOME" and "DISPOSITION" not in header
+    start = header.index("OUTCOME")  # the last column: each row's cell starts here
+    cells = {call_id: row[start:].rstrip() for call_id, row in rows.items()}
+    assert cells == {
+        "4": "INTERESTED",
+        # The server's text, made visible and cut to the column's 18 cells.
+        "3": "\\x1b[31mcarrier r…",
+        "2": "NETWORK_ERROR",
+        "1": "-",
+    }
+    assert all(cell_len(line) <= columns for line in lines)
 
 
 def test_a_table_at_80_columns_hides_the_same_columns_whatever_the_data(cli: Cli) -> None:
@@ -181,7 +164,7 @@ def test_a_table_at_80_columns_hides_the_same_columns_whatever_the_data(cli: Cli
         hidden = [header for header in CALL_HEADERS if header not in shown]
         assert hidden and shown == [h for h in CALL_HEADERS if h in shown]
         # The lowest priorities go first: every hidden column ranks below every shown one.
-        rank = {column.header: column.priority for column in LAYOUTS["call"].columns}
+        rank = {column.header: column.priority for column in LAYOUTS["call"].table}
         assert min(rank[h] for h in hidden) > max(rank[h] for h in shown if rank[h] > 1)
         assert all(cell_len(line) <= 80 for line in ANSI.sub("", result.stdout).splitlines())
         assert f"columns hidden: {', '.join(hidden)}; see all with --wide (or --json)" in (
@@ -340,7 +323,45 @@ def test_usage_errors_speak_like_every_other_error(
     assert "Usage:" not in result.stderr and "Error:" not in result.stderr
 
 
-def test_a_group_given_nothing_still_shows_its_help(bare_cli: Cli) -> None:
+def test_a_group_given_nothing_shows_its_help_and_succeeds(bare_cli: Cli) -> None:
     result = bare_cli("calls")
-    assert result.exit_code == 2
-    assert "Usage: zaza calls" in result.output and "error:" not in result.output
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: zaza calls") and result.stderr == ""
+
+
+# ---------------------------------------------------------------- folding prose to the width
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_help_epilogs_fold_between_words(columns: int) -> None:
+    """The exit-code tables were printed as written, and a terminal broke their long lines
+    in the middle of a word; now each description continues under itself."""
+    for words in (["calls", "--help"], ["calls", "dispatch", "--help"], ["--help"]):
+        text = shown_on(columns, *words)
+        table = text.partition("Exit codes:")[2].splitlines()
+        assert len(table) > 5, text
+        assert all(cell_len(line) <= columns for line in table), table
+        continued = [line for line in table if line.startswith(" " * 9) and line.strip()]
+        if columns < 100:
+            assert continued, table  # the contact-policy line is longer than the screen
+        joined = " ".join(line.strip() for line in table)
+        assert "a guard that cannot be read" in joined or "cannot be read" in joined
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_the_sandbox_banner_folds_between_words(columns: int) -> None:
+    from conftest import Terminal
+
+    terminal = Terminal("sandbox", "--port", "0", columns=columns, env={})
+    wait_for(lambda: "Press Ctrl-C" in terminal.text(), what="the sandbox banner")
+    _, text = terminal.finish(stop=True)
+    note = text[text.index("Dispatched calls") : text.index("Press Ctrl-C")].splitlines()
+    assert all(cell_len(line) <= columns for line in note), note
+    assert (
+        " ".join(note).split()
+        == (
+            "Dispatched calls end by the last digit of toNumber: 0 FAILED, 1 NO_ANSWER, 2 BUSY, "
+            "3 CANCELED, 4-9 COMPLETED (4 INTERESTED, 5 NOT_INTERESTED, 6 CALLBACK_REQUESTED, "
+            "7 VOICEMAIL, 8 APPOINTMENT_BOOKED, 9 DO_NOT_CALL)."
+        ).split()
+    )

@@ -110,6 +110,22 @@ def test_set_values_and_secret_from_stdin(bare_cli: Cli, isolated_env: Path) -> 
     }
 
 
+def test_an_unknown_region_is_refused_when_saved(bare_cli: Cli, isolated_env: Path) -> None:
+    """`region XX` used to be saved, and failed at the next dispatch."""
+    bare_cli("profiles", "add", "prod", "--no-verify", input=LIVE_KEY)
+    before = (isolated_env / "config.toml").read_text()
+    result = bare_cli("profiles", "set", "prod", "region", "XX")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == "error: region: unknown region 'XX'"
+    assert (isolated_env / "config.toml").read_text() == before
+    added = bare_cli("profiles", "add", "dev", "--no-verify", "--region", "zz", input=LIVE_KEY)
+    assert added.exit_code == 2 and "--region: unknown region 'zz'" in added.stderr
+    assert "dev" not in tomllib.loads((isolated_env / "config.toml").read_text())["profiles"]
+    assert bare_cli("profiles", "set", "prod", "region", " gb ").exit_code == 0
+    profile = tomllib.loads((isolated_env / "config.toml").read_text())["profiles"]["prod"]
+    assert profile["region"] == "GB"
+
+
 def test_profiles_test_ok_and_failing(bare_cli: Cli, sandbox: Any) -> None:
     bare_cli("profiles", "add", "local", "--base-url", sandbox.base_url, input=sandbox.api_key)
     ok = bare_cli("profiles", "test", "local")

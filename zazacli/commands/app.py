@@ -24,8 +24,28 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
+def format_epilog(command: Any, formatter: Any) -> None:
+    """An epilog (the exit-code table) folded between words to the help's width, each
+    description continued under itself; Click prints a `\b` block as it is, and a
+    terminal then breaks its long lines in the middle of a word."""
+    import inspect
+
+    from zazacli.output.fit import fold
+
+    if not command.epilog:
+        return
+    text = inspect.cleandoc(command.epilog).replace("\b\n", "").replace("\b", "")
+    formatter.write_paragraph()
+    indent = " " * (formatter.current_indent + formatter.indent_increment)
+    for line in fold(text, formatter.width - len(indent)).split("\n"):
+        formatter.write(f"{indent}{line}\n" if line.strip() else "\n")
+
+
 class ZazaCommand(TyperCommand):
     """A verb: its help ends with the global options, which work anywhere on the line."""
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        format_epilog(self, formatter)
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
         super().format_options(ctx, formatter)
@@ -67,6 +87,9 @@ class NounGroup(TyperGroup):
     """A noun's group: a name it lacks that users try for a dashboard-only feature
     (`zaza campaigns start`) answers from the capabilities table, read only then; its
     `--help` lists each verb with the whole first line of its help."""
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        format_epilog(self, formatter)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args and not ctx.resilient_parsing:  # `zaza calls`: its help, as gh does

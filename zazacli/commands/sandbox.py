@@ -168,6 +168,8 @@ def _start(config: SandboxConfig) -> Sandbox:
 def _banner(running: Sandbox, config: SandboxConfig, new_secret: str | None) -> None:
     """Where it listens, as lines ready to paste into a shell (or to `eval`): exported, so
     `zaza` sees them."""
+    from zazacli.output.fit import fold, terminal_columns
+
     out = sys.stdout
     out.write(f"ZazaVoice sandbox listening on {running.base_url}\n")
     out.write(f"API key: {running.api_key}\n\n")
@@ -175,11 +177,14 @@ def _banner(running: Sandbox, config: SandboxConfig, new_secret: str | None) -> 
     out.write(f"export ZAZA_API_KEY={running.api_key}\n")
     if new_secret:
         out.write(f"export ZAZA_WEBHOOK_SECRET={new_secret}\n")
-    out.write(f"\n{OUTCOME_NOTE}\n")
+    # The prose folds between words on a terminal; the lines above stay whole to paste.
+    width = terminal_columns(out) if out.isatty() else None
+    out.write(f"\n{fold(OUTCOME_NOTE, width)}\n")
     if config.webhook_url:
-        out.write(f"Webhooks: call.started, call.completed, call.failed -> {config.webhook_url}\n")
+        hooks = f"Webhooks: call.started, call.completed, call.failed -> {config.webhook_url}"
+        out.write(fold(hooks, width) + "\n")
     if config.quirks:
-        out.write(describe(config.quirks) + "\n")
+        out.write(fold(describe(config.quirks), width) + "\n")
     out.flush()
     sys.stderr.write("Press Ctrl-C to stop.\n")
     sys.stderr.flush()

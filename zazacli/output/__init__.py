@@ -65,6 +65,7 @@ class Output:
         self.no_pager = no_pager
         self._console: Console | None = None
         self._err_console: Console | None = None
+        self._said: set[str] = set()  # notices already printed: each once per process
 
     # ------------------------------------------------------------ streams
 
@@ -99,7 +100,11 @@ class Output:
 
     def notice(self, message: str) -> None:
         """A human-facing line on stderr (never part of the data). Messages often quote the
-        server (retry reasons, skipped rows), so they pass the terminal-safe filter."""
+        server (retry reasons, skipped rows), so they pass the terminal-safe filter. The
+        same notice twice (the sandbox's, for each row of a batch) is printed once."""
+        if message in self._said:
+            return
+        self._said.add(message)
         self.stderr.write(self._fold(terminal_safe(message, multiline=True)) + "\n")
         self.stderr.flush()
 

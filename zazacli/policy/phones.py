@@ -20,6 +20,20 @@ _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _UNKNOWN_ZONE = "Etc/Unknown"
 
 
+def region_code(value: str, label: str = "region") -> str:
+    """A region phone numbers are read in (`US`, `gb`): upper case, one phonenumbers knows,
+    else a UsageError (a profile saved with `XX` would fail at its next dispatch)."""
+    import phonenumbers
+
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(
+            f"{label}: unknown region {value.strip()!r}",
+            hint="a two-letter country code (ISO 3166), e.g. US, GB, DE, FR",
+        )
+    return code
+
+
 def normalize_number(raw: str, *, region: str | None = None, label: str = "number") -> str:
     """`raw` as E.164 (`+14155550123`), or a UsageError saying what is wrong with it.
 

@@ -31,6 +31,7 @@ from zazacli.errors import (
     WAIT_TIMEOUT_EXIT,
     BlockedError,
     NetworkError,
+    NothingSentError,
     UsageError,
     exit_codes_help,
 )
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 DISPATCH_EPILOG = exit_codes_help(
     {
         0: "queued (with --wait: the call ended COMPLETED)",
+        NothingSentError.exit_code: "the API failed, or could not be reached before the "
+        "dispatch: nothing was sent",
         UsageError.exit_code: "bad input, quiet hours, or refused by the API: nothing was queued",
         NetworkError.exit_code: "outcome unknown: the answer was lost and GET /calls does not "
         "show the call",
@@ -121,7 +124,6 @@ def dispatch(
           --wait --transcript
       ID=$(zaza calls dispatch --from +14155550100 --to +14155550124 --agent 12)
     """
-    from zazacli.calls import dispatch as dispatching
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)
@@ -130,10 +132,7 @@ def dispatch(
     request = _read_request(
         app_ctx, from_number, to, agent, var or [], vars_file, region, idempotency_key
     )
-    with dispatching.before_the_post():
-        guard, known = _admit(
-            app_ctx, request, dnc, allow_quiet_hours, dry_run, chosen is Format.json
-        )
+    guard, known = _admit(app_ctx, request, dnc, allow_quiet_hours, dry_run, chosen is Format.json)
     if dry_run:
         return
     confirm_dispatch(
@@ -195,6 +194,7 @@ def _admit(
     """Every rule that decides whether this number may be called now (the dry run shows
     each verdict); raises when one refuses. Returns the guard that records the dial, and
     the calls the API already lists for the request (never taken for the new one)."""
+    from zazacli.calls.dispatch import before_the_post
     from zazacli.policy import phones
     from zazacli.policy.rules import blocked_error
     from zazacli.policy.windows import window_for
@@ -208,11 +208,12 @@ def _admit(
     if not dry_run and (listed := guard.store.lookup(to)) is not None:
         # Refused before a single request: the list alone decides.
         raise blocked_error(to, guard.dnc_verdict(to, listed))
-    recent = contact_history(app_ctx, guard, {to})
-    verdicts = guard.verdicts([to])[to]
-    may_call = times.allowed or quiet_hours_waived(app_ctx, allow_quiet_hours)
-    if dry_run:
-        show_dispatch_plan(app_ctx, request, times, window, may_call, verdicts, as_json)
+    with before_the_post():  # these read the API: a failure there sent nothing
+        recent = contact_history(app_ctx, guard, {to})
+        verdicts = guard.verdicts([to])[to]
+        may_call = times.allowed or quiet_hours_waived(app_ctx, allow_quiet_hours)
+        if dry_run:
+            show_dispatch_plan(app_ctx, request, times, window, may_call, verdicts, as_json)
     refused = next((verdict for verdict in verdicts if not verdict.allowed), None)
     if refused is not None:
         raise blocked_error(to, refused)

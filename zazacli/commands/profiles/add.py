@@ -117,7 +117,9 @@ def _new_settings(
     if base_url:
         profile["base_url"] = base_url.rstrip("/")
     if region:
-        profile["region"] = region.upper()
+        from zazacli.policy.phones import region_code
+
+        profile["region"] = region_code(region, "--region")
     if confirm:
         profile["confirm"] = True
     return profile

@@ -101,7 +101,11 @@ def _checked_value(app_ctx: Any, key: str, value: str) -> Any:
 
         check_base_url(value, allow_insecure_http=app_ctx.options.allow_insecure_http)
         return value.rstrip("/")
-    return value.upper() if key == "region" else value
+    if key == "region":
+        from zazacli.policy.phones import region_code
+
+        return region_code(value)
+    return value
 
 
 def _rate(key: str, value: str) -> float:
