@@ -69,14 +69,17 @@ class Timing(NamedTuple):
     modules: `sleep` between retries and polls, `clock` (monotonic seconds) for their
     deadlines, `backoff(attempt)` for the seconds before retry `attempt + 1` (None: the
     HTTP layer's jittered exponential), the speed of the private `--sandbox` (4: a
-    whole dispatched call takes about two seconds), and how long a read may take, all its
-    tries together (api/http.py's READ_DEADLINE)."""
+    whole dispatched call takes about two seconds), how long a read may take, all its
+    tries together (api/http.py's READ_DEADLINE), and `wall`, the time of day (epoch
+    seconds) that the API's time stamps are measured against (`calls check`'s stuck
+    calls), so a test can look at the calls as they will be an hour later."""
 
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     backoff: Callable[[int], float] | None = None
     sandbox_speed: float = 4.0
     read_deadline: float = 60.0
+    wall: Callable[[], float] = time.time
 
 
 class AppContext:

@@ -94,6 +94,13 @@ class ScanDeadlineError(NetworkError):
     """A scan of a list ran past its time budget (a server that pages on and on)."""
 
 
+class QueryError(ZazaError):
+    """A `--jq` program or a `--template` failed on the data (`.foo` of a number, a
+    template reaching for Python's internals). One that does not compile is a UsageError."""
+
+    exit_code = 1
+
+
 class ScanError(ZazaError):
     """A list the server answered in a way zaza cannot read correctly: pages that loop or
     do not advance, or an order zaza cannot correct. Raised rather than print wrong rows."""

@@ -6,6 +6,7 @@ from zazacli.commands.app import noun_app
 from zazacli.commands.calls import (
     archive,
     batch,
+    check,
     dispatch,
     export,
     search,
@@ -28,6 +29,7 @@ app.command("wait", epilog=wait.WAIT_EPILOG)(wait.wait)
 app.command("batch", epilog=batch.BATCH_EPILOG)(batch.batch)
 app.command("tail", epilog=tail.TAIL_EPILOG)(tail.tail)
 app.command("stats")(stats.stats)
+app.command("check", cls=check.CheckCommand, epilog=check.CHECK_EPILOG)(check.check)
 app.command("export-transcripts")(export.export_transcripts)
 app.command("sync")(sync.sync)
 app.command("search")(search.search)
