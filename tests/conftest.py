@@ -478,6 +478,53 @@ def sized_pty(rows: int = 50, columns: int = 120) -> tuple[int, int]:
     return leader, follower
 
 
+class Terminal:
+    """`python -m zazacli ARGS` with stdout and stderr on one pseudo-terminal `columns`
+    wide, as a person sees it (no COLUMNS: zaza asks the terminal its size)."""
+
+    def __init__(self, *args: str, columns: int, env: dict[str, str]) -> None:
+        full_env = {**os.environ, "NO_COLOR": "1", "ZAZA_PAGER": "cat", **env}
+        for name in ("COLUMNS", "LINES", "ZAZA_FORCE_TTY"):
+            full_env.pop(name, None)
+        self._leader, follower = sized_pty(rows=200, columns=columns)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "zazacli", *args],
+            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=full_env, cwd=REPO,
+        )  # fmt: skip
+        os.close(follower)
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._leader, 65536)
+            except OSError:  # EIO: the child has closed the terminal
+                return
+            if not chunk:
+                return
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        shown = b"".join(self._chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
+
+    def finish(self, stop: bool = False, timeout: float = 60) -> tuple[int, str]:
+        """(exit code, everything shown); `stop` sends SIGTERM first (a follower)."""
+        try:
+            if stop:
+                self.proc.send_signal(signal.SIGTERM)
+            code = self.proc.wait(timeout)
+            self._reader.join(10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            os.close(self._leader)
+        return code, self.text()
+
+
 # ---------------------------------------------------------------- a sandbox's dispatches
 # Shared by the reconciliation and contact-policy tests: what the sandbox really queued.
 POST = "POST /calls/outbound"

@@ -290,6 +290,40 @@ def test_an_archive_of_schema_3_gets_turn_ids_in_time_order(tmp_path: Path) -> N
     assert {"turns_call", "turns_added", "turns_removed", "calls_deleted"} <= names
 
 
+def test_an_archive_of_schema_4_gets_its_failure_reasons_counted(tmp_path: Path) -> None:
+    """Before schema 5 the failure reason was only in each call's record: the migration
+    copies it into its own column, so `--by failure --local` counts the calls held."""
+    path = tmp_path / "old.sqlite3"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        for step in MIGRATIONS[:4]:
+            for statement in step:
+                statement(db) if callable(statement) else db.execute(statement)
+        db.execute("PRAGMA user_version = 4")
+        for call_id, status, reason in (
+            (1, "FAILED", "CARRIER_ERROR"), (2, "FAILED", "CARRIER_ERROR"),
+            (3, "FAILED", 7), (4, "COMPLETED", None),
+        ):  # fmt: skip
+            call = {"id": call_id, "direction": "OUTBOUND", "status": status,
+                    "createdAt": "2026-11-26T10:00:00Z", "failureReason": reason,
+                    "variables": {"failureReason": "not this one"}}  # fmt: skip
+            db.execute(
+                "INSERT INTO calls (id, created_at, status, direction, ended, raw, synced_at) "
+                "VALUES (?, '2026-11-26T10:00:00', ?, 'OUTBOUND', 1, ?, '2026-11-26T10:05:00Z')",
+                (call_id, status, json.dumps(call)),
+            )
+    local = Cli(env={"ZAZA_ARCHIVE": str(path)})
+    result = local("calls", "stats", "--local", "--by", "failure", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "from schema 4 to" in result.stderr
+    groups = json.loads(result.stdout)["groups"]
+    counted = [(g["key"], g["count"]) for g in groups]
+    assert counted == [("CARRIER_ERROR", 2), ("7", 1), (None, 1)]
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        index = db.execute("SELECT sql FROM sqlite_master WHERE name = 'calls_stats'").fetchone()
+    assert "failure_reason" in index[0]
+
+
 # ---------------------------------------------------------------- stats parity
 
 
@@ -299,6 +333,8 @@ def test_an_archive_of_schema_3_gets_turn_ids_in_time_order(tmp_path: Path) -> N
     [
         ("status", ()),
         ("disposition", ("--direction", "outbound")),
+        ("failure", ()),
+        ("failure", ("--direction", "outbound", "--since", "12d")),
         ("agent", ()),
         ("campaign", ("--status", "completed")),
         ("direction", ("--agent", "14")),
@@ -358,10 +394,14 @@ def test_odd_fields_are_counted_alike_by_both_paths(
                      durationSeconds="75"),
         crafted_call(2, "2026-11-20T10:20:00Z", said, direction="Outbound", durationSeconds=90.5,
                      agentId="14"),
-        crafted_call(3, "2026-11-21T23:50:00Z", said, durationSeconds=True, disposition=3),
+        crafted_call(3, "2026-11-21T23:50:00Z", said, durationSeconds=True, disposition=3,
+                     failureReason=3),
         crafted_call(4, "2026-11-22T08:00:00+02:00", said, durationSeconds=-5, direction=None),
         crafted_call(5, "2026-11-22T09:00:00.250Z", said, durationSeconds=1e300),
-        crafted_call(6, "not a time", said, durationSeconds=59, status="NO_ANSWER"),
+        crafted_call(6, "not a time", said, durationSeconds=59, status="NO_ANSWER",
+                     failureReason="ring-out \ud800"),
+        crafted_call(8, "2026-11-23T13:00:00Z", said, status="FAILED", failureReason=True),
+        crafted_call(9, "2026-11-23T14:00:00Z", said, status="FAILED", failureReason="Ring-out"),
         crafted_call(7, "2026-11-23T12:00:00Z", said, durationSeconds=0, status="VOICEMAIL",
                      endedAt=None),
     ]  # fmt: skip
@@ -371,12 +411,16 @@ def test_odd_fields_are_counted_alike_by_both_paths(
     api = Cli(env=env)
     assert Cli(env={**env, "ZAZA_ARCHIVE": str(path)})("calls", "sync").exit_code == 0
     local = Cli(env={"ZAZA_ARCHIVE": str(path)})
-    for by in ("status", "disposition", "agent", "direction", "day", "hour"):
+    for by in ("status", "disposition", "failure", "agent", "direction", "day", "hour"):
         # Days and hours end at --until, not now; other groups count the call with no time.
         args = ("--by", by, "--until", "2026-11-30") if by in ("day", "hour") else ("--by", by)
         assert without_source(stats_json(local, *args, "--local")) == without_source(
             stats_json(api, *args)
         ), by
+    failures = stats_json(local, "--by", "failure", "--local")["groups"]
+    assert {g["key"]: g["count"] for g in failures} == {
+        None: 5, "3": 1, "True": 1, "ring-out \ud800": 1, "Ring-out": 1,  # as the server wrote
+    }  # fmt: skip
     report = stats_json(api, "--by", "direction")
     outbound = next(g for g in report["groups"] if g["key"] == "OUTBOUND")
     assert (outbound["count"], outbound["answered"], outbound["median_duration_s"]) == (

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import api_get, tsv
+from conftest import Cli, FaultServer, api_get, tsv
 
 
 def test_calls_list_piped_prints_every_call(cli: Any, sandbox: Any) -> None:
@@ -133,3 +136,51 @@ def test_terminal_default_limit_applies_to_json_too(cli: Any) -> None:
     assert "showing the newest 20" in on_terminal.stderr
     piped = cli("calls", "list", "--json")
     assert len(json.loads(piped.stdout)) > 20 and piped.stderr == ""
+
+
+# ---------------------------------------------------------------- OUTCOME: the table only
+
+FAILED = {
+    "id": 3, "direction": "OUTBOUND", "status": "FAILED", "fromNumber": "+14155550100",
+    "toNumber": "+14155550120", "agentId": 12, "createdAt": "2026-11-26T14:03:11Z",
+    "durationSeconds": 0, "disposition": None, "failureReason": "carrier rejected",
+}  # fmt: skip
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+DONE = {**FAILED, "id": 4, "status": "COMPLETED", "durationSeconds": 107,
+        "disposition": "INTERESTED", "failureReason": None}  # fmt: skip
+
+
+def test_scripts_read_disposition_and_failure_reason_by_name_not_the_tables_outcome(
+    fault_server: FaultServer,
+) -> None:
+    """The table's OUTCOME (the disposition, else the failure reason) is for people: plain
+    lines, CSV, JSON and --fields print each API field by its own name, as before."""
+    page = {"content": [DONE, FAILED], "number": 0, "size": 100, "last": True}
+    fault_server.route("GET", "/api/v1/calls", 200, page)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_outcome"})
+    plain = cli("calls", "list", "-o", "plain", "--header")
+    assert plain.exit_code == 0, plain.stderr
+    assert plain.stdout.splitlines() == [
+        "ID\tCREATED\tDIRECTION\tSTATUS\tFROM\tTO\tAGENT\tDURATION\tDISPOSITION",
+        "4\t2026-11-26T14:03:11Z\tOUTBOUND\tCOMPLETED\t+14155550100\t+14155550120\t12\t107"
+        "\tINTERESTED",
+        "3\t2026-11-26T14:03:11Z\tOUTBOUND\tFAILED\t+14155550100\t+14155550120\t12\t0\t",
+    ]
+    assert json.loads(cli("calls", "list", "--json").stdout) == [DONE, FAILED]
+    rows = list(csv.DictReader(io.StringIO(cli("calls", "list", "--csv").stdout)))
+    assert [(r["disposition"], r["failureReason"]) for r in rows] == [
+        ("INTERESTED", ""), ("", "carrier rejected"),
+    ]  # fmt: skip
+    fields = cli("calls", "list", "--fields", "id,disposition", "-o", "plain")
+    assert fields.stdout.splitlines() == ["4\tINTERESTED", "3\t"]
+    table = cli(
+        "calls", "list", "--fields", "id,disposition",
+        ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="80",
+    )  # fmt: skip
+    assert [line.split() for line in ANSI.sub("", table.stdout).splitlines()] == [
+        ["ID", "DISPOSITION"], ["4", "INTERESTED"], ["3", "-"],
+    ]  # fmt: skip
+    drawn = cli("calls", "list", ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="120")
+    assert [line.split()[-1] for line in ANSI.sub("", drawn.stdout).splitlines()] == [
+        "OUTCOME", "INTERESTED", "rejected",
+    ]  # fmt: skip

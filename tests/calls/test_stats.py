@@ -21,6 +21,7 @@ import pytest
 from conftest import (
     ZONE,
     Cli,
+    FaultServer,
     loopback_client,
 )
 from sandbox_fixtures import FAST
@@ -116,6 +117,7 @@ def local(call: dict[str, Any]) -> datetime:
 KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "status": lambda c: c["status"],
     "disposition": lambda c: c["disposition"],
+    "failure": lambda c: c["failureReason"],
     "agent": lambda c: c["agentId"],
     "campaign": lambda c: c["campaignId"],
     "direction": lambda c: c["direction"],
@@ -167,7 +169,9 @@ def test_stats_json_matches_an_independent_computation(big: Any, big_cli: Cli) -
     assert 0.5 < report["answer_rate"] < 0.8  # the sandbox's mix
 
 
-@pytest.mark.parametrize("by", ["disposition", "agent", "campaign", "direction", "day", "hour"])
+@pytest.mark.parametrize(
+    "by", ["disposition", "failure", "agent", "campaign", "direction", "day", "hour"]
+)
 def test_stats_by_each_grouping(big: Any, big_cli: Cli, zone: str, by: str) -> None:
     calls = all_calls(big)
     report = run_stats(big_cli, "--by", by)
@@ -277,6 +281,46 @@ def test_stats_terminal_table_with_bars_and_names(big_cli: Cli) -> None:
     assert "Zara from Acme" in out and "█" in out
     status = big_cli("calls", "stats", ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="120")
     assert "COMPLETED" in status.stdout and "ANSWERED" not in status.stdout
+
+
+def test_stats_by_failure_names_each_reason_and_groups_calls_without_one_as_none(
+    big: Any, big_cli: Cli
+) -> None:
+    reasons = {c["failureReason"] for c in all_calls(big)} - {None}
+    assert len(reasons) > 1  # the sandbox's mix: CARRIER_ERROR, NETWORK_ERROR, …
+    table = big_cli(
+        "calls", "stats", "--by", "failure", ZAZA_FORCE_TTY="1", NO_COLOR="1", COLUMNS="120"
+    )
+    assert table.exit_code == 0, table.stderr
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", table.stdout).splitlines()
+    header = next(line for line in lines if line.startswith("FAILURE "))
+    assert "ANSWERED" not in header  # every failed call is unanswered: no rate to show
+    labels = [line.split()[0] for line in lines[lines.index(header) + 1 :] if line.strip()]
+    assert labels[0] == "(none)"  # most calls did not fail: the biggest group, first
+    assert reasons <= set(labels)
+    piped = big_cli("calls", "stats", "--by", "failure")
+    keys = [line.split("\t")[0] for line in piped.stdout.splitlines()]
+    assert keys[0] == "" and set(keys[1:]) == reasons  # (none) is an empty cell for scripts
+
+
+def test_stats_by_failure_shows_a_hostile_reason_inert(fault_server: FaultServer) -> None:
+    hostile = "\x1b]0;owned\x07rejected\u202e"
+    calls = [
+        {"id": 2, "direction": "OUTBOUND", "status": "FAILED", "failureReason": hostile,
+         "createdAt": "2026-11-26T14:03:11Z", "durationSeconds": 0},
+        {"id": 1, "direction": "OUTBOUND", "status": "COMPLETED", "failureReason": None,
+         "createdAt": "2026-11-26T14:02:11Z", "durationSeconds": 61},
+    ]  # fmt: skip
+    page = {"content": calls, "number": 0, "size": 100, "last": True}
+    fault_server.route("GET", "/api/v1/calls", 200, page)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_hostile"})
+    for env in ({"ZAZA_FORCE_TTY": "1", "NO_COLOR": "1", "COLUMNS": "120"}, {}):
+        result = cli("calls", "stats", "--by", "failure", **env)
+        assert result.exit_code == 0, result.stderr
+        assert "\x1b]" not in result.stdout and "\u202e" not in result.stdout
+        assert "\\x1b]0;owned\\x07rejected\\u202e" in result.stdout
+    report = json.loads(cli("calls", "stats", "--by", "failure", "--json").stdout)
+    assert {g["key"]: g["count"] for g in report["groups"]} == {None: 1, hostile: 1}
 
 
 def test_stats_terminal_by_day_draws_a_chart_over_time(big_cli: Cli, zone: str) -> None:

@@ -24,10 +24,12 @@ from conftest import (
     Reply,
     Request,
     Sleeps,
+    Terminal,
     Zaza,
     faster,
     no_waiting,
 )
+from rich.cells import cell_len
 
 from zazacli.api.client import ZazaApi
 from zazacli.api.http import HttpClient
@@ -129,6 +131,39 @@ def test_terminal_lines_for_the_backlog(cli: Cli, sandbox: Any) -> None:
         assert f"agent {call['agentId']}" in line
     assert "following calls" in result.stderr
     assert "stopped after" in result.stderr
+
+
+def tail_line_columns(line: str) -> frozenset[str]:
+    """The optional columns a `calls tail` line of a new call shows, read from its text."""
+    shown = {
+        "direction": r"  (out|in|outbound|inbound) ",
+        "numbers": r"  \+\S+ → \+\S+",
+        "agent": r"  agent \d+",
+        "duration": r"  \d+:\d\d(:\d\d)?(  |$)",
+    }
+    return frozenset(name for name, pattern in shown.items() if re.search(pattern, line))
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_every_line_shows_the_same_columns_at_one_width(sandbox: Any, columns: int) -> None:
+    """Which columns show is decided from the terminal's width, never from a call's
+    values: an APPOINTMENT_BOOKED or a failure reason does not push the direction out of
+    its line only. Every call here has every field."""
+    calls = newest_calls(sandbox, 40)
+    assert any(call["failureReason"] for call in calls)
+    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
+    args = ("calls", "tail", "--last", "40", "--max-events", "40")
+    code, text = Terminal(*args, columns=columns, env=env).finish()
+    assert code == 0, text
+    lines = [line for line in text.splitlines() if re.match(r"^\d\d:\d\d(:\d\d)?  ", line)]
+    assert len(lines) == 40
+    assert len({cell_len(line) for line in lines}) > 1  # calls of different lengths
+    assert all(cell_len(line) <= columns for line in lines), lines
+    assert len({tail_line_columns(line) for line in lines}) == 1, lines
+    for call in calls:  # the outcome ends the line: the disposition, else why it failed
+        [line] = [line for line in lines if re.search(rf"  {call['id']}  ", line)]
+        outcome = call["disposition"] or call["failureReason"] or "0:00"
+        assert line.endswith(f"  {outcome}"), line
 
 
 @pytest.mark.slow

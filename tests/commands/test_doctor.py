@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import Cli
+from conftest import Cli, FaultServer, no_waiting
 
 
 def doctor(make_sandbox: Callable[..., Any], *quirks: str, json_out: bool = True) -> Any:
@@ -31,7 +32,15 @@ def test_all_as_assumed_against_the_sandbox(make_sandbox: Callable[..., Any]) ->
     found = checks(result)
     not_ok = {name: c for name, c in found.items() if c["status"] != "ok"}
     # Doctor only reads, so a dispatch can never be shown to work: that one line stays "?".
-    assert set(not_ok) == {"POST /calls/outbound", "rate-limit headers"}, not_ok
+    assert set(not_ok) == {"POST /calls/outbound", "rate-limit headers", "TLS"}, not_ok
+    # Plain HTTP to this machine: no TLS to vouch for, and no ✓ claims one.
+    assert found["TLS"]["detail"] == "none: plain HTTP to this machine (a local sandbox?)"
+    assert found["base URL"]["detail"] == f"{running.base_url} ends in /v1 (plain HTTP, no TLS)"
+    # Each paging check says the page size it asked for.
+    assert found["GET /calls shape"]["detail"].endswith("pages of 40 (size=40 asked)")
+    assert found["page size"]["detail"] == "size=100 honoured"
+    assert found["page"]["detail"] == "page 1 follows page 0 with other calls (size=5)"
+    assert report["stopped"] is None
     for name in (
         "filter direction",
         "filter status",
@@ -124,10 +133,70 @@ def test_unknown_statuses_are_listed(make_sandbox: Callable[..., Any]) -> None:
     assert "VOICEMAIL" in statuses["detail"]
 
 
-def test_bad_key_is_one_blocking_line(make_sandbox: Callable[..., Any]) -> None:
+def test_a_refused_key_is_exit_4_and_says_so(make_sandbox: Callable[..., Any]) -> None:
     running = make_sandbox()
     cli = Cli(env={"ZAZA_BASE_URL": running.base_url, "ZAZA_API_KEY": "zaza_test_wrong"})
     result = cli("doctor")
-    assert result.exit_code == 1
-    assert result.stdout.splitlines()[1].startswith("✗ auth: HTTP 401")
+    assert result.exit_code == 4, result.output
+    assert result.stdout.splitlines()[:4] == [
+        f"✓ base URL: {running.base_url} ends in /v1 (plain HTTP, no TLS)",
+        "✓ reachable: the server answers (GET /agents: an error, below)",
+        "? TLS: none: plain HTTP to this machine (a local sandbox?)",
+        "✗ auth: HTTP 401: Invalid or missing API key",
+    ]
+    assert "differs from what zaza assumes" not in result.stderr
+    error = result.stderr.splitlines()[-2]
+    assert error == "error: the API refused the key: HTTP 401: Invalid or missing API key"
+    assert "stopped before the API itself could be checked" in result.stderr
     assert "zaza_test_wrong" not in result.output
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_server_that_refuses_the_key_is_exit_4(fault_server: FaultServer, status: int) -> None:
+    refusal = {"status": status, "error": "Unauthorized", "message": "API key revoked"}
+    fault_server.route("GET", "/api/v1/agents", status, refusal)
+    cli = Cli(env={"ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_revoked"})
+    result = cli("doctor", "--json")
+    assert result.exit_code == 4, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert report["stopped"] == {
+        "error": f"the API refused the key: HTTP {status}: API key revoked",
+        "exitCode": 4,
+    }
+    assert result.stderr.startswith(f"error: the API refused the key: HTTP {status}")
+    assert [r.route_path for r in fault_server.requests] == ["/api/v1/agents"]  # not retried
+
+
+def test_no_key_is_exit_4_and_nothing_is_said_about_the_server(fault_server: FaultServer) -> None:
+    result = Cli(env={"ZAZA_BASE_URL": fault_server.url})("doctor")
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr.splitlines()[0] == "error: no API key configured"
+    assert fault_server.requests == []
+
+
+def test_an_unreachable_host_is_exit_6_and_nothing_claims_a_connection(
+    dead_port: int,
+) -> None:
+    base_url = f"http://127.0.0.1:{dead_port}/api/v1"
+    cli = Cli(env={"ZAZA_BASE_URL": base_url, "ZAZA_API_KEY": "zaza_test_x"}, timing=no_waiting())
+    result = cli("doctor")
+    assert result.exit_code == 6, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"✓ base URL: {base_url} ends in /v1 (plain HTTP, no TLS)"
+    assert lines[1].startswith(f"✗ reachable: cannot connect to 127.0.0.1:{dead_port}")
+    assert [line for line in lines if line.startswith("✓")] == [lines[0], lines[-1]]
+    assert lines[-1].startswith("✓ contact policy")  # read on this machine, not the API's
+    assert "TLS verified" not in result.output and "auth" not in result.stdout
+    error = result.stderr.splitlines()[-2]
+    assert error.startswith("error: the API cannot be reached: cannot connect to 127.0.0.1:")
+    as_json = json.loads(cli("doctor", "--json").stdout)
+    assert as_json["stopped"]["exitCode"] == 6 and as_json["ok"] is False
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A loopback port bound but not listening: every connection to it is refused."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]

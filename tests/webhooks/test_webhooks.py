@@ -24,7 +24,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import LOOPBACK, Cli, FaultServer, Reply, Request, listen_process, wait_for
+from conftest import (
+    LOOPBACK,
+    Cli,
+    FaultServer,
+    Reply,
+    Request,
+    Terminal,
+    listen_process,
+    wait_for,
+)
+from rich.cells import cell_len
 
 from zazacli.output import Output
 from zazacli.output.webhooks import WebhookPrinter
@@ -173,6 +183,61 @@ def test_old_timestamp_is_flagged_as_possible_replay(
         event, None
     )
     assert "⚠ timestamp over 5 min old: possible replay" in plain(stdout.getvalue())
+
+
+# ---------------------------------------------------------------- event lines on a terminal
+
+# call.* events of every length, each with every field a call line can show.
+LONG_REASON = "carrier rejected: the number is not in service and cannot be reached"
+CALL_EVENTS = [
+    ("call.started", {"status": "QUEUED", "durationSeconds": 0}),
+    ("call.completed", {"durationSeconds": 5, "disposition": "VOICEMAIL"}),
+    ("call.completed", {"durationSeconds": 3723, "disposition": "APPOINTMENT_BOOKED",
+                        "toNumber": "+447700900824", "id": 9021199}),
+    ("call.failed", {"durationSeconds": 0, "failureReason": LONG_REASON}),
+    ("call.failed", {"durationSeconds": 0, "failureReason": "BUSY", "direction": "INBOUND"}),
+]  # fmt: skip
+CLOCK = re.compile(r"^\d\d:\d\d(:\d\d)?  ")
+
+
+def call_line_columns(line: str) -> frozenset[str]:
+    """The optional columns a `webhooks listen` line of a call shows, read from its text."""
+    shown = {
+        "status": r"call \d+  (QUEUED|COMPLETED|FAILED)  ",
+        "direction": r"  (out|in|outbound|inbound)  ",
+        "numbers": r"  \+\S+ → \+\S+",
+        "duration": r"  \d+:\d\d(:\d\d)?(  |$)",
+    }
+    return frozenset(name for name, pattern in shown.items() if re.search(pattern, line))
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_listen_lines_of_one_kind_show_the_same_columns_at_one_width(columns: int) -> None:
+    """Which columns show is decided from the terminal's width, never from an event's
+    values: a long failure reason is cut to fit, it does not push the numbers out."""
+    terminal = Terminal("webhooks", "listen", "--port", "0", columns=columns,
+                        env={"ZAZA_WEBHOOK_SECRET": SECRET})  # fmt: skip
+    try:
+        found = wait_for(lambda: re.search(r"listening on (http://\S+)", terminal.text()), 20)
+        for event, data in CALL_EVENTS:
+            assert post(found.group(1), *signed(event, **data)).status_code == 200
+        wait_for(lambda: len(event_lines(terminal.text())) == len(CALL_EVENTS), 10, "lines")
+    finally:
+        code, text = terminal.finish(stop=True)
+    assert code == 0, text
+    lines = event_lines(text)
+    assert len({cell_len(line) for line in lines}) > 1  # events of different lengths
+    assert all(cell_len(line) <= columns for line in lines), lines
+    assert len({call_line_columns(line) for line in lines}) == 1, lines
+    # The failure reason is the line's last column: whole when short, else cut with `…`.
+    assert lines[4].endswith("  BUSY")
+    reason = lines[3].rsplit("  ", 1)[1]
+    assert reason.endswith("…") and LONG_REASON.startswith(reason[:-1])
+    assert len(reason) >= (20 if columns >= 80 else 12), lines[3]
+
+
+def event_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if CLOCK.match(line)]
 
 
 # ---------------------------------------------------------------- bad requests
@@ -458,7 +523,7 @@ def test_trigger_sends_a_signed_realistic_sample_the_listener_accepts(
     running = start_listener(secret=SECRET)
     result = bare_cli("webhooks", "trigger", event, "--to", running.url, ZAZA_WEBHOOK_SECRET=SECRET)
     assert result.exit_code == 0, result.stderr
-    assert f"\t{event}\t200\t" in result.stdout and '"received": true' in result.stdout
+    assert re.fullmatch(rf"signed\t{event}\t200\t[\d.]+\t{{\"received\":true}}\n", result.stdout)
     received, _ = running.next_event()
     assert (received.event, received.signature) == (event, "valid")
     assert "flags" not in received.record
@@ -534,6 +599,38 @@ def test_trigger_overrides_data_file_and_errors(
     )
     assert down.exit_code == 6 and "connection refused" in down.stderr
     assert "webhooks listen" in down.stderr
+
+
+def test_trigger_prints_one_format_per_stream(
+    start_listener: Callable[..., Running], bare_cli: Cli
+) -> None:
+    """`trigger | cat` is one tab-separated line, the answer's body on it (no pretty JSON
+    after it); `-o json` one document; a terminal gets the line and the body drawn."""
+    running = start_listener(secret=SECRET)
+    args = ("webhooks", "trigger", "call.failed", "--to", running.url)
+    piped = bare_cli(*args, ZAZA_WEBHOOK_SECRET=SECRET)
+    assert piped.exit_code == 0, piped.stderr
+    [line] = piped.stdout.splitlines()
+    label, event, status, latency, body = line.split("\t")
+    assert (label, event, status) == ("signed", "call.failed", "200")
+    assert json.loads(body) == {"received": True}
+    assert float(latency) >= 0 and piped.stderr == ""
+    for flag in (("--json",), ("-o", "json")):
+        document = json.loads(bare_cli(*args, *flag, ZAZA_WEBHOOK_SECRET=SECRET).stdout)
+        assert document["latency_ms"] >= 0
+        assert {k: v for k, v in document.items() if k != "latency_ms"} == {
+            "event": "call.failed", "signed": True, "status": 200, "reason": "OK",
+            "ok": True, "error": None, "body": {"received": True},
+        }  # fmt: skip
+    refused = bare_cli(*args, "--secret", "whsec_wrong", "-o", "json")
+    assert refused.exit_code == 1 and "answered 401" in refused.stderr
+    assert json.loads(refused.stdout)["body"] == {"error": "invalid signature"}
+    drawn = bare_cli(*args, ZAZA_WEBHOOK_SECRET=SECRET, ZAZA_FORCE_TTY="1", NO_COLOR="1")
+    shown = plain(drawn.stdout).splitlines()
+    assert re.fullmatch(r"signed  call\.failed +→ 200 OK \d+ ms", shown[0])
+    assert shown[1:] == ["{", '  "received": true', "}"]
+    jsonl = bare_cli(*args, "-o", "jsonl")
+    assert jsonl.exit_code == 2 and "table, plain, json" in jsonl.stderr
 
 
 def test_events_lists_the_six_types(bare_cli: Cli) -> None:

@@ -51,16 +51,24 @@ class Report:
     base_url: str
     checks: list[Check]
     clock_offset: float | None = None
+    # Why nothing about the API could be checked: the host cannot be reached (a
+    # NetworkError, exit 6) or the key is refused (an AuthError, exit 4). The command
+    # ends with it, its exit code and all, rather than blaming the API's shape.
+    stopped: ZazaError | None = None
 
     @property
     def ok(self) -> bool:
-        return not any(check.fatal for check in self.checks)
+        return self.stopped is None and not any(check.fatal for check in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
+        stopped = self.stopped
         return {
             "ok": self.ok,
             "baseUrl": self.base_url,
             "clockOffsetSeconds": self.clock_offset,
+            "stopped": None
+            if stopped is None
+            else {"error": stopped.message, "exitCode": stopped.exit_code},
             "checks": [check.as_dict() for check in self.checks],
         }
 
@@ -101,25 +109,15 @@ def _checks(api: ZazaApi, report: Report) -> Iterator[Check]:
     probe = _Probe(api)
     try:
         agents, response = probe.get("agents")
-    except AuthError as exc:
-        yield Check("auth", DIFFERS, exc.message, exc.hint or "", fatal=True)
-        return
-    except NotFoundError as exc:
-        yield Check(
-            "base path",
-            DIFFERS,
-            f"GET /agents: {exc.message}",
-            "set the base URL to the API's root, ending in /api/v1",
-            fatal=True,
-        )
-        return
     except NetworkError as exc:
+        report.stopped = NetworkError(f"the API cannot be reached: {exc.message}", exc.hint)
         yield Check("reachable", DIFFERS, exc.message, exc.hint or "", fatal=True)
         return
     except ZazaError as exc:
-        yield Check("reachable", DIFFERS, f"GET /agents: {exc.message}", "", fatal=True)
+        yield from _first_answer_failed(api, report, exc)
         return
     yield _reachable(api.base_url, response)
+    yield from _tls(api.base_url)
     yield Check("auth", OK, "the key is accepted (GET /agents answered 200)")
     clock = api.http.server_clock
     report.clock_offset = clock.offset
@@ -141,17 +139,68 @@ def _checks(api: ZazaApi, report: Report) -> Iterator[Check]:
     )
 
 
+def _first_answer_failed(api: ZazaApi, report: Report, exc: ZazaError) -> Iterator[Check]:
+    """GET /agents failed with an answer (or, for a missing key, was never sent)."""
+    answered = api.http.answers > 0
+    if answered:  # the server is there: what failed is what it said
+        yield Check("reachable", OK, "the server answers (GET /agents: an error, below)")
+        yield from _tls(api.base_url)
+    if isinstance(exc, AuthError):
+        message = f"the API refused the key: {exc.message}" if answered else exc.message
+        report.stopped = AuthError(message, exc.hint)
+        yield Check("auth", DIFFERS, exc.message, exc.hint or "", fatal=True)
+    elif isinstance(exc, NotFoundError):
+        yield Check(
+            "base path",
+            DIFFERS,
+            f"GET /agents: {exc.message}",
+            "set the base URL to the API's root, ending in /api/v1",
+            fatal=True,
+        )
+    else:
+        yield Check("GET /agents", DIFFERS, exc.message, exc.hint or "", fatal=True)
+
+
 def _base_path(base_url: str) -> Check:
+    """The URL's path, read before any connection: nothing about the server is known yet."""
     parts = urlsplit(base_url)
-    where = "TLS verified" if parts.scheme == "https" else "plain HTTP"
+    scheme = "HTTPS" if parts.scheme == "https" else "plain HTTP, no TLS"
     if parts.path.rstrip("/").endswith("/v1"):
-        return Check("base URL", OK, f"{base_url} ({where})")
+        return Check("base URL", OK, f"{base_url} ends in /v1 ({scheme})")
     return Check(
         "base URL",
         DIFFERS,
-        f"{base_url} does not end in /v1 ({where})",
+        f"{base_url} does not end in /v1 ({scheme})",
         "the public API lives under /api/v1; the dashboard's own routes use another login",
     )
+
+
+def _tls(base_url: str) -> Iterator[Check]:
+    """After an answer over https: the handshake completed, the certificate verified (zaza
+    never turns verification off). Over http there is no TLS to vouch for."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https":
+        yield Check("TLS", OK, f"handshake with {parts.hostname} completed, certificate verified")
+    elif _loopback(parts.hostname):
+        yield Check("TLS", UNKNOWN, "none: plain HTTP to this machine (a local sandbox?)")
+    else:
+        yield Check(
+            "TLS",
+            DIFFERS,
+            "none: plain HTTP across the network",
+            "the key and every call travel unencrypted: use the https:// base URL",
+        )
+
+
+def _loopback(host: str | None) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _reachable(base_url: str, response: httpx.Response) -> Check:
@@ -245,7 +294,8 @@ def _calls_checks(probe: _Probe) -> Iterator[Check]:
         OK if paged else DIFFERS,
         shape
         + (
-            f", {first.get('totalElements')} calls in {first.get('totalPages')} pages"
+            f", {first.get('totalElements')} calls in {first.get('totalPages')} pages of "
+            f"{SAMPLE} (size={SAMPLE} asked)"
             if paged
             else ""
         ),
@@ -282,7 +332,7 @@ def _page_checks(probe: _Probe, first: Any, paged: bool) -> Iterator[Check]:
             "zaza pages by what the server says",
         )
     elif isinstance(size, int) or got >= asked:
-        yield Check("page size", OK, f"{asked} honoured")
+        yield Check("page size", OK, f"size={asked} honoured")
     else:
         yield Check(
             "page size",
@@ -294,19 +344,19 @@ def _page_checks(probe: _Probe, first: Any, paged: bool) -> Iterator[Check]:
     ids0, ids1 = _ids(_items(zero)), _ids(_items(one))
     number = one.get("number") if isinstance(one, dict) else None
     if len(ids0) < SMALL:
-        yield Check("page", UNKNOWN, f"fewer than {SMALL + 1} calls: one page only")
+        yield Check("page", UNKNOWN, f"fewer than {SMALL + 1} calls: one page of {SMALL} only")
     elif ids1 and set(ids1) <= set(ids0) or (isinstance(number, int) and number != 1):
         yield Check(
             "page",
             DIFFERS,
-            "asked for page 1, the server answered page 0 again",
+            f"asked for page 1 (size={SMALL}), the server answered page 0 again",
             "zaza stops such a scan with an error instead of looping: only one page can be read",
             fatal=True,
         )
     elif not ids1:
         yield Check("page", UNKNOWN, f"page 1 (size {SMALL}) is empty")
     else:
-        yield Check("page", OK, "page 1 follows page 0 with other calls")
+        yield Check("page", OK, f"page 1 follows page 0 with other calls (size={SMALL})")
 
 
 def _sort_check(probe: _Probe, sample: list[dict[str, Any]], paged: bool) -> Check:
@@ -349,14 +399,14 @@ def _filter_checks(probe: _Probe, sample: list[dict[str, Any]]) -> Iterator[Chec
     directions = {str(c.get("direction") or "").upper() for c in sample} - {""}
     if directions:
         value = "OUTBOUND" if "OUTBOUND" in directions else min(directions)
-        trials.append(("direction", CallFilter(direction=value)))
+        trials.append(("direction", CallFilter(directions=(value,))))
     statuses = [str(c.get("status") or "").upper() for c in sample]
     terminal = [s for s in statuses if s in TERMINAL_STATUSES] or [s for s in statuses if s]
     if terminal:
-        trials.append(("status", CallFilter(status=min(set(terminal), key=terminal.count))))
-    agents = [c.get("agentId") for c in sample if isinstance(c.get("agentId"), int)]
+        trials.append(("status", CallFilter(statuses=(min(set(terminal), key=terminal.count),))))
+    agents: list[int] = [a for c in sample if isinstance(a := c.get("agentId"), int)]
     if agents:
-        trials.append(("agentId", CallFilter(agent_id=min(set(agents), key=agents.count))))
+        trials.append(("agentId", CallFilter(agent_ids=(min(set(agents), key=agents.count),))))
     stamps = sorted({str(c.get("createdAt")) for c in sample if parse_time(c.get("createdAt"))})
     if len(stamps) >= 3:
         middle = stamps[len(stamps) // 2]

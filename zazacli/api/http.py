@@ -177,6 +177,9 @@ class HttpClient:
         self._backoff = backoff or _backoff
         self._max_body = max_body
         self.server_clock = ServerClock()
+        # Answers received, errors included: whether a connection (over https, a verified
+        # TLS handshake) was ever made, for `zaza doctor`.
+        self.answers = 0
         # Set by the first answer: True when the API is zaza's own sandbox on this machine.
         self.is_sandbox: bool | None = None
         read = READ_TIMEOUT if timeout is None else timeout
@@ -308,6 +311,7 @@ class HttpClient:
         except httpx.TransportError as exc:
             return self._transport_failed(exc, method, path, retry, attempt)
         # Every answer, errors too, tells the server's time (and who it is).
+        self.answers += 1
         self.server_clock.observe(response.headers.get("Date"), sent_at, time.time())
         self._note_sandbox(response)
         elapsed_ms = (time.monotonic() - started) * 1000

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 BUCKETS = {
     "status": "status",
     "disposition": "disposition",
+    "failure": "failure_reason",
     "agent": "agent_id",
     "campaign": "campaign_id",
     "direction": "direction",
@@ -128,9 +129,11 @@ def archive_stats(
     source: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     include_deleted: bool = False,
+    stuck_before: datetime | None = None,
 ) -> dict[str, Any]:
     """The report `CallStats(...).report()` gives for the same calls (those the API no
-    longer lists only with `include_deleted`)."""
+    longer lists only with `include_deleted`); with `stuck_before`, the calls that were not
+    over at their last sync and were created before then are counted as `stuck`."""
     where, params = _where(filters, include_deleted)
     bucket = BUCKETS[by]
     durations = _DURATIONS if by in TIME_GROUPINGS else _HISTOGRAM
@@ -154,6 +157,7 @@ def archive_stats(
             into = held[key]
             into[seconds] = into.get(seconds, 0) + calls
             every[seconds] = every.get(seconds, 0) + calls
+        stuck = _stuck(conn, stuck_before, where, params) if stuck_before else None
     return build_report(
         by,
         {key: tally.figures() for key, tally in tallies.items()},
@@ -162,11 +166,20 @@ def archive_stats(
         since=filters.since,
         until=filters.until,
         names=names,
-        filters=filters._asdict(),
+        filters=filters.report(),
         rates=rates,
         source=source,
         now=now,
+        stuck=stuck,
     )
+
+
+def _stuck(conn: Any, before: datetime, where: str, params: list[Any]) -> int:
+    """calls.stats.is_stuck in SQL: not over (`ended`, call_is_over at the last sync) and
+    created before `before`; a call without a readable creation time is not counted."""
+    key = created_key(before.astimezone(UTC).isoformat())
+    query = f"SELECT count(*) FROM calls WHERE NOT ended AND created_at < ?{where}"
+    return int(conn.execute(query, [key, *params]).fetchone()[0])
 
 
 def _where(filters: CallFilter, include_deleted: bool) -> tuple[str, list[Any]]:

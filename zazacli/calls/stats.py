@@ -20,12 +20,22 @@ from zazacli.api.values import call_is_over
 from zazacli.errors import UsageError
 from zazacli.times import parse_time
 
-GROUPINGS = ("status", "disposition", "agent", "campaign", "direction", "day", "hour")
+GROUPINGS = (
+    "status",
+    "disposition",
+    "failure",
+    "agent",
+    "campaign",
+    "direction",
+    "day",
+    "hour",
+)
 TIME_GROUPINGS = frozenset({"day", "hour"})
 # Call fields behind the categorical groupings, and how each is read.
 GROUP_FIELDS = {
     "status": "status",
     "disposition": "disposition",
+    "failure": "failureReason",  # calls without one are the group `None` ("(none)")
     "agent": "agentId",
     "campaign": "campaignId",
     "direction": "direction",
@@ -286,9 +296,19 @@ def group_key(by: str, call: Mapping[str, Any]) -> Any:
     value = call.get(GROUP_FIELDS[by])
     if by in ("agent", "campaign"):
         return field_int(value)
-    if by == "disposition":
-        return field_text(value)
+    if by in ("disposition", "failure"):
+        return field_text(value)  # as the server wrote it
     return field_upper(value)
+
+
+def is_stuck(call: Mapping[str, Any], before: datetime) -> bool:
+    """A call not over (by the rule of --wait and tail) that was created before `before`
+    (now less `calls check --stuck-after`). A call whose creation time cannot be read is
+    not counted: how long it has been going cannot be told."""
+    if call_is_over(call):
+        return False
+    created = parse_time(call.get("createdAt"))
+    return created is not None and created < before
 
 
 class CallStats:
@@ -299,12 +319,22 @@ class CallStats:
     non-numeric durations are left out of the median, p90 and talk time. Days and hours
     are the user's local time zone; every day/hour of the range is listed, also empty ones.
     Statuses and directions are compared and grouped in capitals, whatever their case.
+    With `stuck_before`, the report also counts the calls `is_stuck` before then (`stuck`).
     """
 
-    def __init__(self, by: str, *, since: str | None = None, until: str | None = None) -> None:
+    def __init__(
+        self,
+        by: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        stuck_before: datetime | None = None,
+    ) -> None:
         self.by = pick_grouping(by)
         self.since = since
         self.until = until
+        self.stuck_before = stuck_before
+        self.stuck = 0
         self.total = GroupStats()
         self.groups: dict[Any, GroupStats] = {}
         self._first: datetime | None = None
@@ -327,6 +357,8 @@ class CallStats:
         minutes = billed_minutes(seconds)
         group.add(seconds, direction, outbound_ended, answered, minutes)
         self.total.add(seconds, direction, outbound_ended, answered, minutes)
+        if self.stuck_before is not None and is_stuck(call, self.stuck_before):
+            self.stuck += 1
 
     def _time_key(self, call: Mapping[str, Any]) -> str | None:
         created = parse_time(call.get("createdAt"))
@@ -364,6 +396,7 @@ class CallStats:
             rates=rates,
             source=source,
             now=now,
+            stuck=None if self.stuck_before is None else self.stuck,
         )
 
 
@@ -440,8 +473,10 @@ def build_report(
     rates: Rates = LIST_RATES,
     source: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    stuck: int | None = None,
 ) -> dict[str, Any]:
-    """The `--json` document: totals, then one entry per group, with cost estimates."""
+    """The `--json` document: totals, then one entry per group, with cost estimates (and
+    `stuck`, the calls not over long after creation, when they were counted)."""
     buckets = bucket_keys(by, time_range(since, until, span, now)) if by in TIME_GROUPINGS else []
     entries = []
     empty = Figures()
@@ -475,6 +510,7 @@ def build_report(
         "timezone": local.tzname() or local.strftime("%z"),
         "filters": {k: v for k, v in (filters or {}).items() if k not in ("since", "until")},
         **(source or {"source": "api"}),
+        **({} if stuck is None else {"stuck": stuck}),
     }
 
 

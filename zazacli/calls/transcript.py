@@ -96,8 +96,16 @@ def to_srt(call: dict[str, Any], turns: list[dict[str, Any]] | None = None) -> s
     return "\n".join(blocks)
 
 
+def no_transcript_note(call: dict[str, Any]) -> str:
+    """`no transcript: FAILED, CARRIER_ERROR`: why a call may have no turns, in the words
+    of its status and failure reason (terminal-safe: both come from the API)."""
+    said = [plain_value(call.get(key)) for key in ("status", "failureReason")]
+    said = [text for text in said if text]
+    return "no transcript" + (f": {', '.join(said)}" if said else "")
+
+
 def transcript_file(call: dict[str, Any], fmt: str) -> str:
-    """A transcript file's content: exactly what `zaza calls transcript -f FMT` prints."""
+    """A transcript file's content: exactly what `zaza calls transcript -o FMT` prints."""
     turns = transcript_turns(call)
     if fmt == "json":
         return json_safe(json.dumps(turns, indent=2, ensure_ascii=False)) + "\n"

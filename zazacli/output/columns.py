@@ -28,6 +28,11 @@ class Column:
     # The cells it needs in a table (its header, its usual values): which columns fit is
     # decided from these, never from the data, so every page shows the same columns.
     width: int = 0
+    # A field shown in the table, in red, when `key` has no value (OUTCOME: the failure
+    # reason of a call without a disposition). Plain lines and CSV show `key` alone.
+    fallback: str = ""
+    # Exactly `width` cells in a table, a longer value cut with `…` (not with --wide).
+    fixed: bool = False
 
     @property
     def room(self) -> int:
@@ -39,10 +44,7 @@ class Column:
         return self.header.replace("_", " ").capitalize()
 
     def raw(self, item: dict[str, Any]) -> Any:
-        value: Any = item
-        for part in self.key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
+        return _lookup(item, self.key)
 
     def plain(self, item: dict[str, Any]) -> str:
         value = self.raw(item)
@@ -56,6 +58,10 @@ class Column:
     def cell(self, item: dict[str, Any], *, short: bool = False) -> Text:
         """One table cell, built from the data as `Text` (never read as markup)."""
         value = self.raw(item)
+        if value is None and self.fallback:
+            other = _lookup(item, self.fallback)
+            if other is not None:
+                return safe_text(plain_value(other), "red")
         if value is None:
             return safe_text("-", "dim")
         if self.kind == "time":
@@ -70,15 +76,30 @@ class Column:
         return safe_text(text)
 
 
+def _lookup(item: dict[str, Any], key: str) -> Any:
+    """`item[key]`, a dotted key (`callingHours.start`) read inside its object."""
+    value: Any = item
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 @dataclass(frozen=True)
 class Layout:
     """`columns` for lists (table and TSV), `detail` for one record (unknown fields follow
     in the server's order), `csv` for `--csv` (see formats/csv.py: `NAME.*` stands for the
-    keys of a nested object)."""
+    keys of a nested object). `drawn`, when set, replaces `columns` in a table only: a
+    person reads one OUTCOME where a script reads each field by its name."""
 
     columns: list[Column]
     detail: list[Column]
     csv: list[str]
+    drawn: list[Column] | None = None
+
+    @property
+    def table(self) -> list[Column]:
+        """The columns of a table on a terminal."""
+        return self.drawn or self.columns
 
     def detail_of(self, item: dict[str, Any]) -> tuple[list[Column], list[Column]]:
         """The known fields, then the item's other flat fields (objects and lists, like
@@ -124,6 +145,18 @@ _DNC_COLUMNS = [
     Column("REASON", "reason", priority=2, width=20),
 ]
 
+_CALL_COLUMNS = [
+    Column("ID", "id", "id", width=5),
+    Column("CREATED", "createdAt", "time", width=18),
+    Column("DIRECTION", "direction", priority=6),
+    Column("STATUS", "status", "status", width=11),
+    Column("FROM", "fromNumber", "phone", priority=7, width=12),
+    Column("TO", "toNumber", "phone", width=12),
+    Column("AGENT", "agentId", "id", priority=4),
+    Column("DURATION", "durationSeconds", "duration", priority=5),
+    Column("DISPOSITION", "disposition", priority=3, width=18),
+]
+
 LAYOUTS: dict[str, Layout] = {
     "dnc": Layout(
         columns=_DNC_COLUMNS, detail=_DNC_COLUMNS, csv=["number", "addedAt", "source", "reason"]
@@ -151,16 +184,18 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "call": Layout(
-        columns=[
-            Column("ID", "id", "id", width=5),
-            Column("CREATED", "createdAt", "time", width=18),
-            Column("DIRECTION", "direction", priority=6),
-            Column("STATUS", "status", "status", width=11),
-            Column("FROM", "fromNumber", "phone", priority=7, width=12),
-            Column("TO", "toNumber", "phone", width=12),
-            Column("AGENT", "agentId", "id", priority=4),
-            Column("DURATION", "durationSeconds", "duration", priority=5),
-            Column("DISPOSITION", "disposition", priority=3, width=18),
+        columns=_CALL_COLUMNS,
+        # How the call ended, in one column: its disposition, else why it failed.
+        drawn=[
+            *_CALL_COLUMNS[:-1],
+            Column(
+                "OUTCOME",
+                "disposition",
+                priority=3,
+                width=18,  # APPOINTMENT_BOOKED, CALLBACK_REQUESTED
+                fallback="failureReason",
+                fixed=True,
+            ),
         ],
         detail=[
             Column("ID", "id", "id"),

@@ -33,11 +33,12 @@ def doctor_summary(out: Output, report: Report) -> None:
     for check in report.checks:
         counts[check.status] += 1
     fatal = sum(1 for check in report.checks if check.fatal)
-    verdict = (
-        "zaza can work correctly against this API"
-        if report.ok
-        else f"zaza cannot work correctly against this API ({fatal} blocking)"
-    )
+    if report.stopped is not None:
+        verdict = "stopped before the API itself could be checked"
+    elif report.ok:
+        verdict = "zaza can work correctly against this API"
+    else:
+        verdict = f"zaza cannot work correctly against this API ({fatal} blocking)"
     out.notice(
         f"{counts['ok']} as assumed, {counts['differs']} different, {counts['unknown']} unknown: "
         f"{verdict}"

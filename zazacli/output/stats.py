@@ -77,7 +77,7 @@ def _stats_key_text(key: Any, by: str) -> str:
         return datetime.fromisoformat(str(key)).strftime("%a %Y-%m-%d")
     if by == "hour":
         return datetime.fromisoformat(str(key)).strftime("%a %m-%d %H:00")
-    return terminal_safe(str(key))  # a status, disposition or id as the server wrote it
+    return terminal_safe(str(key))  # a status, disposition, reason or id, as sent
 
 
 def _range_text(report: dict[str, Any]) -> str:
@@ -178,7 +178,7 @@ def _groups_table(out: Output, report: dict[str, Any]) -> Table:
     by = report["by"]
     groups = report["groups"]
     has_names = any("name" in g for g in groups)
-    show_rate = by not in ("status", "disposition")
+    show_rate = by not in ("status", "disposition", "failure")
     width = max(10, min(30, out.console.width - 86))
     peak = max((g["count"] for g in groups), default=0) or 1
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -212,6 +212,8 @@ def _stats_row(
     style = (
         "cyan" if by in ("day", "hour") else STATUS_STYLES.get(str(group["key"]).upper(), "cyan")
     )
+    if by == "failure" and group["key"] is not None:
+        style = "red"
     row: list[Text | str] = [_key_cell(group["key"], by, style)]
     if has_names:
         row.append(safe_text(group.get("name") or "-"))
@@ -234,7 +236,7 @@ def _stats_row(
 def _key_cell(key: Any, by: str, style: str) -> Text:
     """The group's label: weekend days dim, statuses and dispositions in their colour."""
     key_text = _stats_key_text(key, by)
-    coloured = by in ("status", "disposition") and key is not None
+    coloured = by in ("status", "disposition", "failure") and key is not None
     weekend = by == "day" and key_text[:3] in ("Sat", "Sun")
     return safe_text(key_text, "dim" if weekend else style if coloured else "")
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from zazacli.output import Format, Output
-from zazacli.output.fit import COMPACT_BELOW, Piece, middle, print_line
+from zazacli.output.fit import COMPACT_BELOW, Piece, Slot, middle, print_line
 from zazacli.output.values import STATUS_STYLES, duration, local_time
 from zazacli.sanitize import json_safe, plain_value, terminal_safe
 from zazacli.times import parse_time
@@ -71,76 +71,116 @@ class _Fields:
 
     def number(self, key: str) -> str:
         shown = self.text(key) if self.get(key) != "" else "?"
-        return middle(shown, 10) if self.compact else shown
+        return middle(shown, 10 if self.compact else 16)  # E.164: 16 characters at most
 
 
-def _status(value: Any, drop: int = 0) -> Piece:
+def _status(value: Any, slot: str) -> Piece:
     shown = plain_value(value)
-    return Piece(f"  {shown}", STATUS_STYLES.get(shown.upper(), ""), drop)
+    return Piece(f"  {shown}", STATUS_STYLES.get(shown.upper(), ""), slot)
+
+
+_BySize = dict[bool, tuple[Slot, ...]]  # compact (True) or not -> the slots
+# The columns of each kind of event line after its time, mark and type, below
+# COMPACT_BELOW (True) and above: `_slots` decides from them once per width which a line
+# shows (output/fit.py); everything but the event's id may go, warnings stay.
+_CALL_SLOTS: _BySize = {
+    True: (
+        Slot("subject", 12, whole=True), Slot("status", 13, drop=4), Slot("direction", 5, drop=5),
+        Slot("numbers", 25, drop=2), Slot("duration", 7, drop=3, whole=True),
+        Slot("outcome", 20, flex=True),
+    ),
+    False: (
+        Slot("subject", 12, whole=True), Slot("status", 13, drop=4),
+        Slot("direction", 10, drop=5), Slot("numbers", 37, drop=2),
+        Slot("duration", 7, drop=3, whole=True), Slot("outcome", 8, flex=True),
+    ),
+}  # fmt: skip
+_LEAD_SLOTS: _BySize = {
+    compact: (
+        Slot("subject", 12, whole=True), Slot("campaign", 14, drop=3),
+        Slot("status", 13, drop=1), Slot("disposition", 22, drop=2), Slot("name", 12, flex=True),
+    )
+    for compact in (True, False)
+}  # fmt: skip
+_SMS_SLOTS: _BySize = {
+    True: (Slot("subject", 21, whole=True), Slot("to", 15, drop=1), Slot("body", 12, flex=True)),
+    False: (Slot("subject", 27, whole=True), Slot("to", 21, drop=1), Slot("body", 12, flex=True)),
+}  # fmt: skip
+_APPOINTMENT_SLOTS: _BySize = {
+    compact: (
+        Slot("subject", 16, whole=True), Slot("when", 28 if compact else 42, drop=1),
+        Slot("who", 14, drop=2, flex=True), Slot("call", 14, drop=3),
+    )
+    for compact in (True, False)
+}  # fmt: skip
+_RAW_SLOTS: _BySize = {compact: (Slot("raw", 10, flex=True),) for compact in (True, False)}
 
 
 def _call_fields(event: str, f: _Fields) -> list[Piece]:
-    pieces = [Piece(f"  call {f.text('id')}", "bold")]
+    pieces = [Piece(f"  call {f.text('id')}", "bold", "subject")]
     if f.get("status") is not None:
-        # COMPLETED in a call.completed says nothing new: the first to go.
-        said = event == f"call.{str(f.get('status')).lower()}"
-        pieces.append(_status(f.get("status"), drop=5 if said else 1))
+        pieces.append(_status(f.get("status"), "status"))
     if f.get("direction"):
         direction = f.text("direction").lower()
         short = direction.removesuffix("bound") if f.compact else direction
-        pieces.append(Piece(f"  {short}", "dim", drop=4))
+        pieces.append(Piece(f"  {short}", "dim", "direction"))
     if f.get("fromNumber") or f.get("toNumber"):
-        pieces.append(Piece(f"  {f.number('fromNumber')} → {f.number('toNumber')}", drop=2))
+        ends = f"  {f.number('fromNumber')} → {f.number('toNumber')}"
+        pieces.append(Piece(ends, "", "numbers"))
     if f.get("durationSeconds") is not None:
-        pieces.append(Piece(f"  {duration(f.get('durationSeconds'))}", drop=3))
+        pieces.append(Piece(f"  {duration(f.get('durationSeconds'))}", "", "duration"))
+    # How it ended, as the calls table's OUTCOME: the disposition, else why it failed.
     if f.get("disposition"):
-        pieces.append(_status(f.get("disposition"), drop=1))
-    if f.get("failureReason"):
-        pieces.append(Piece(f"  {_short(f.get('failureReason'))}", "red", drop=1))
+        pieces.append(_status(f.get("disposition"), "outcome"))
+    elif f.get("failureReason"):
+        pieces.append(Piece(f"  {_short(f.get('failureReason'), 200)}", "red", "outcome"))
     return pieces
 
 
 def _lead_fields(event: str, f: _Fields) -> list[Piece]:
     pieces = [
-        Piece(f"  lead {f.text('leadId')}", "bold"),
-        Piece(f"  campaign {f.text('campaignId')}", drop=3),
+        Piece(f"  lead {f.text('leadId')}", "bold", "subject"),
+        Piece(f"  campaign {f.text('campaignId')}", "", "campaign"),
     ]
     if f.get("status") is not None:
-        pieces.append(_status(f.get("status"), drop=1))
+        pieces.append(_status(f.get("status"), "status"))
     if f.get("lastDisposition"):
-        pieces.append(Piece(f"  ({f.text('lastDisposition')})", drop=1))
+        pieces.append(Piece(f"  ({f.text('lastDisposition')})", "", "disposition"))
     if f.get("targetName"):
-        pieces.append(Piece(f"  {_short(f.get('targetName'), 30)}", drop=2))
+        pieces.append(Piece(f"  {_short(f.get('targetName'))}", "", "name"))
     return pieces
 
 
 def _sms_fields(event: str, f: _Fields) -> list[Piece]:
-    pieces = [Piece(f"  sms from {f.number('fromNumber')}", "bold")]
+    pieces = [Piece(f"  sms from {f.number('fromNumber')}", "bold", "subject")]
     if f.get("toNumber"):
-        pieces.append(Piece(f"  to {f.number('toNumber')}", "dim", drop=2))
+        pieces.append(Piece(f"  to {f.number('toNumber')}", "dim", "to"))
     body = _short(f.get("body") or "", 30 if f.compact else 60)
-    pieces.append(Piece("  " + json.dumps(body, ensure_ascii=False), drop=1))
+    pieces.append(Piece("  " + json.dumps(body, ensure_ascii=False), "", "body"))
     return pieces
 
 
 def _appointment_fields(event: str, f: _Fields) -> list[Piece]:
-    pieces = [Piece(f"  appointment {f.text('id')}", "bold")]
+    pieces = [Piece(f"  appointment {f.text('id')}", "bold", "subject")]
     if f.get("startsAt"):
         minutes = f.get("durationMinutes")
         length = f" for {plain_value(minutes)} min" if minutes is not None else ""
-        when = local_time(f.get("startsAt"), short=f.compact)
-        pieces.append(Piece(f"  at {when}{length}", drop=1))
+        parsed = parse_time(f.get("startsAt")) if f.compact else None
+        # Compact: the local date and time alone (`Nov 26 14:03`), without its age.
+        when = parsed.astimezone().strftime("%b %d %H:%M") if parsed else None
+        when = when or local_time(f.get("startsAt"), short=f.compact)
+        pieces.append(Piece(f"  at {when}{length}", "", "when"))
     people = (f.get("attendeeName"), f.get("attendeePhone"))
     if any(people):
         who = " ".join(plain_value(v) for v in people if v)
-        pieces.append(Piece(f"  with {who}", drop=2))
+        pieces.append(Piece(f"  with {who}", "", "who"))
     if f.get("callId") is not None:
-        pieces.append(Piece(f"  (call {f.text('callId')})", "dim", drop=1))
+        pieces.append(Piece(f"  (call {f.text('callId')})", "dim", "call"))
     return pieces
 
 
 def _raw_fields(data: Any) -> list[Piece]:
-    return [Piece("  " + _short(json.dumps(data, ensure_ascii=False), 100), "dim")]
+    return [Piece("  " + _short(json.dumps(data, ensure_ascii=False), 100), "dim", "raw")]
 
 
 # Event type -> its fields; every `call.*` type shares the call's (see webhook_fields).
@@ -151,18 +191,44 @@ _FIELDS: dict[str, Callable[[str, _Fields], list[Piece]]] = {
 }
 
 
+def _extractor(event: str, data: Any) -> Callable[[str, _Fields], list[Piece]] | None:
+    """How an event's data is read; None: shown raw (not an object, or an unknown type)."""
+    if not isinstance(data, dict):
+        return None
+    # Any call.* type, documented or not, is a Call.
+    return _call_fields if event.startswith("call.") else _FIELDS.get(event)
+
+
 def webhook_fields(event: str, data: Any, *, compact: bool = False) -> list[Piece]:
     """The fields that matter for each event type, absent ones skipped; each piece starts
-    with its gap. `compact` (a narrow terminal): short direction, numbers shortened from
-    the middle. The `drop` ranks say what a line too wide gives up first (output/fit.py):
-    all but the event's id may go, so that the answer, warnings and forward result stay."""
-    if not isinstance(data, dict):
-        return _raw_fields(data)
-    # Any call.* type, documented or not, is a Call.
-    extract = _call_fields if event.startswith("call.") else _FIELDS.get(event)
+    with its gap and names its slot (`webhook_slots`). `compact` (a narrow terminal):
+    short direction, numbers shortened from the middle."""
+    extract = _extractor(event, data)
     if extract is None:
         return _raw_fields(data)
     return extract(event, _Fields(data, compact))
+
+
+# Each kind's field slots, and its longest documented type (a compact line's type column).
+_KINDS: dict[Any, tuple[_BySize, str]] = {
+    _call_fields: (_CALL_SLOTS, "call.completed"),
+    _lead_fields: (_LEAD_SLOTS, "campaign.lead.updated"),
+    _sms_fields: (_SMS_SLOTS, "sms.received"),
+    _appointment_fields: (_APPOINTMENT_SLOTS, "appointment.created"),
+}
+
+
+def webhook_slots(event: str, data: Any, *, compact: bool = False) -> tuple[Slot, ...]:
+    """The columns of `event`'s line: its time, signature mark and type, then those of
+    its fields (`webhook_fields`); the same for every event of a kind, whatever its data."""
+    fields, longest = _KINDS.get(_extractor(event, data), (_RAW_SLOTS, "x" * EVENT_TYPE_WIDTH))
+    kind = len(longest) if compact else EVENT_TYPE_WIDTH
+    return (
+        Slot("clock", 5 if compact else 8),
+        Slot("mark", 3, whole=True),
+        Slot("type", 1 + kind, whole=True),
+        *fields[compact],
+    )
 
 
 def delivery_text(result: DeliveryResult, *, compact: bool = False) -> tuple[str, str]:
@@ -192,13 +258,11 @@ class WebhookPrinter:
             return
         try:
             if self.jsonl:
-                line = event.line
+                record, line = event.record, event.line
                 if forward is not None:
-                    line = json.dumps(
-                        {**event.record, "forward": forward.as_dict()}, ensure_ascii=False
-                    )
-                self.out.stdout.write(json_safe(line) + "\n")
-                self.out.stdout.flush()
+                    record = {**event.record, "forward": forward.as_dict()}
+                    line = json.dumps(record, ensure_ascii=False)
+                self.out.json_line(record, text=line, follow=True)
             else:
                 self._terminal_line(event, forward)
         except BrokenPipeError:
@@ -218,25 +282,29 @@ class WebhookPrinter:
         mark, mark_style = SIGNATURE_MARKS.get(event.signature, (event.signature, ""))
         # The type comes from the sender's X-ZazaVoice-Event header or body, like the fields.
         kind = terminal_safe(event.event)
+        clock = _clock(str(record.get("received_at", "")), seconds=not compact)
         pieces = [
-            Piece(_clock(str(record.get("received_at", "")), seconds=not compact), "dim"),
-            Piece(f"  {mark}", mark_style),
-            Piece(" " + (kind if compact else kind.ljust(EVENT_TYPE_WIDTH)), "bold"),
+            Piece(clock, "dim", "clock"),
+            Piece(f"  {mark}", mark_style, "mark"),
+            Piece(" " + (kind if compact else kind.ljust(EVENT_TYPE_WIDTH)), "bold", "type"),
         ]
         body = record.get("body")
         data = body.get("data") if isinstance(body, dict) else None
         for piece in webhook_fields(event.event, data, compact=compact):
-            pieces.append(Piece(terminal_safe(piece.text), piece.style, piece.drop))
+            pieces.append(Piece(terminal_safe(piece.text), piece.style, piece.slot))
+        slots = webhook_slots(event.event, data, compact=compact)
+        if forward is not None:  # every line of a listener that forwards: a column
+            text, style = delivery_text(forward, compact=compact)
+            pieces.append(Piece("  → app ", "dim", "forward"))
+            pieces.append(Piece(terminal_safe(text), style, "forward"))
+            # `200 OK 12 ms`; an error's first line is kept whole, the outcome giving way.
+            slots = (*slots, Slot("forward", 18 if compact else 22, whole=True))
         if event.status >= 300:
             pieces.append(Piece(f"  answered {event.status}", "red"))
         for flag in record.get("flags", ()):
             text = FLAG_TEXT.get(flag, terminal_safe(flag))  # warnings in words, at any width
             pieces.append(Piece(f"  ⚠ {text}", "yellow"))
-        if forward is not None:
-            text, style = delivery_text(forward, compact=compact)
-            pieces.append(Piece("  → app ", "dim"))
-            pieces.append(Piece(terminal_safe(text), style))
-        print_line(console, pieces)
+        print_line(console, pieces, slots)
         if self.print_body:
             from rich.highlighter import JSONHighlighter
 
@@ -347,13 +415,19 @@ def webhook_event_types(out: Output, types: dict[str, str], fmt: Format) -> None
         out.write(f"{name.ljust(width)}  {description}" if out.drawn else f"{name}\t{description}")
 
 
-def webhook_delivery(out: Output, label: str, event: str, result: DeliveryResult) -> None:
-    """One line per sent event (trigger, replay): what was sent and what came back."""
+def webhook_delivery(
+    out: Output, label: str, event: str, result: DeliveryResult, *, body: bool = False
+) -> None:
+    """One line per sent event (trigger, replay): what was sent and what came back. Piped:
+    `label, event, status, ms, detail`, the detail the error, else the answer's first line
+    when it failed; with `body` (trigger), else the whole answer on that one line."""
     # The event type comes from a saved file (so from a sender), the detail from the target.
     event = terminal_safe(event)
     if not out.drawn:
         status = "" if result.status is None else str(result.status)
         detail = result.error or ("" if result.ok else result.first_line())
+        if body and not result.error:
+            detail = _one_line_body(result)
         latency = f"{result.latency_ms:.1f}"
         out.write("\t".join([label, event, status, latency, terminal_safe(plain_value(detail))]))
         return
@@ -383,6 +457,53 @@ def webhook_replay_skipped(out: Output, position: int, event: str, verdict: str 
         f"#{position} {terminal_safe(event)}: skipped, {arrived} "
         "(re-signing it would make it look genuine)"
     )
+
+
+def webhook_trigger_result(
+    out: Output, fmt: Format, label: str, event: str, result: DeliveryResult
+) -> None:
+    """`trigger`, one format per stream: on a terminal the delivery line, then the answer's
+    body pretty; piped, one tab-separated line (the body on it, see webhook_delivery);
+    `-o json`, one document with the body as it parsed."""
+    if fmt is Format.json:
+        out.json_document(
+            {
+                "event": event,
+                "signed": label == "signed",
+                "status": result.status,
+                "reason": result.reason or None,
+                "ok": result.ok,
+                "latency_ms": round(result.latency_ms, 1),
+                "error": result.error,
+                "body": _parsed_body(result),
+            }
+        )
+        return
+    webhook_delivery(out, label, event, result, body=True)
+    if out.drawn:
+        response_body(out, result)
+
+
+def _parsed_body(result: DeliveryResult) -> Any:
+    """The answer's body: its JSON value, else its text; None when it is empty."""
+    text = result.body.decode("utf-8", "replace")
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _one_line_body(result: DeliveryResult) -> str:
+    """The answer's body on one line: JSON compacted, other text with its runs of
+    whitespace folded (control characters made visible by the caller)."""
+    value = _parsed_body(result)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def response_body(out: Output, result: DeliveryResult) -> None:

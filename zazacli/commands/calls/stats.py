@@ -16,8 +16,10 @@ from zazacli.commands.calls.archive import (
 from zazacli.commands.options import (
     AgentOpt,
     DirectionOpt,
+    JqOpt,
     SinceOpt,
     StatusOpt,
+    TemplateOpt,
     UntilOpt,
     completer,
     format_option,
@@ -68,6 +70,8 @@ def stats(
     direction: DirectionOpt = None,
     status: StatusOpt = None,
     fmt: StatsFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
     local: LocalOpt = False,
     include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
@@ -95,7 +99,7 @@ def stats(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt).format
+    chosen = out.view(fmt, jq=jq, template=template).format
     grouping = pick_grouping(by)
     filters = call_filter(direction, status, agent, since, until, out.notice)
     settings = app_ctx.settings

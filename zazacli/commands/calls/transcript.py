@@ -23,7 +23,7 @@ def transcript(
     call_id: CallId,
     fmt: Annotated[
         TranscriptFormat,
-        typer.Option("--format", "-f", help="text: [mm:ss] ROLE: text; json; srt subtitles."),
+        typer.Option("--format", "-o", help="text: [mm:ss] ROLE: text; json; srt subtitles."),
     ] = TranscriptFormat.text,
     local: Annotated[
         bool,
@@ -36,13 +36,15 @@ def transcript(
 ) -> None:
     """Print a call's transcript alone, for grep, files and subtitle tools.
 
-    On a terminal, a transcript taller than the screen goes through the pager. With
-    --local, from the archive `zaza calls sync` keeps (exit 3 if the call is not in it).
+    On a terminal, a transcript taller than the screen goes through the pager. A call
+    with no turns prints none, and says so on stderr with its status and failure reason
+    (`no transcript: FAILED, CARRIER_ERROR`; exit 0). With --local, from the archive
+    `zaza calls sync` keeps (exit 3 if the call is not in it).
 
     \b
     Examples:
       zaza calls transcript 90494
-      zaza calls transcript 90494 --format srt > 90494.srt
+      zaza calls transcript 90494 -o srt > 90494.srt
       zaza calls transcript 90494 --local | grep -i refund
     """
     app_ctx = get_context(ctx)
@@ -54,3 +56,8 @@ def transcript(
         call = app_ctx.api.get_call(call_id)
     with app_ctx.out.paged():
         app_ctx.out.transcript(call, fmt.value)
+    from zazacli.calls.transcript import no_transcript_note, transcript_turns
+
+    # A call the archive holds without its transcript has had its own note (local_call).
+    if not transcript_turns(call) and (not local or "turns" in call):
+        app_ctx.out.notice(no_transcript_note(call))

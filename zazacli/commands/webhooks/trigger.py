@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from zazacli.commands.app import get_context
-from zazacli.commands.options import completer
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt, completer
 from zazacli.commands.webhooks.common import (
     DEFAULT_URL,
     SecretOpt,
@@ -55,24 +55,31 @@ def trigger(
     secret: SecretOpt = None,
     overrides: SetOpt = None,
     data_file: DataFileOpt = None,
+    fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Send a realistic, signed sample event; print the response status and body.
 
     Signed with the whole whsec_… string as the HMAC key (our reading of the docs; the
-    listener also accepts the base64-key form).
+    listener also accepts the base64-key form). On a terminal: a line saying what was
+    sent and what came back, then the answer's body. Piped: one tab-separated line (signed
+    or unsigned, event, status, milliseconds, the error or the answer's body on one line);
+    -o json: one JSON object, the body as it parsed.
 
     \b
     Examples:
       zaza webhooks trigger call.completed
       zaza webhooks trigger call.failed --to http://localhost:3000/webhooks
-      zaza webhooks trigger call.completed --set data.durationSeconds=30
+      zaza webhooks trigger call.completed --set data.durationSeconds=30 --json
     """
-    from zazacli.output.webhooks import response_body, webhook_delivery
+    from zazacli.output.webhooks import webhook_trigger_result
     from zazacli.webhooks.delivery import post_webhook, webhook_headers
     from zazacli.webhooks.samples import EVENT_TYPES, encode_body
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
+    chosen = out.view(fmt, jq=jq, template=template).format
     if event not in EVENT_TYPES:
         raise UsageError(f"unknown event type {event!r}", hint="one of: " + ", ".join(EVENT_TYPES))
     url = check_target(to)
@@ -87,8 +94,7 @@ def trigger(
     if result.status is None:
         hint = f"is `zaza webhooks listen` running? ({DEFAULT_URL} is its default)"
         raise NetworkError(f"{url}: {result.error}", hint=hint)
-    webhook_delivery(out, "signed" if secret_value else "unsigned", event, result)
-    response_body(out, result)
+    webhook_trigger_result(out, chosen, "signed" if secret_value else "unsigned", event, result)
     if not result.ok:
         raise ZazaError(f"{url} answered {result.status} {result.reason}".rstrip())
 

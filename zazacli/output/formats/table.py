@@ -25,7 +25,7 @@ def rows(
 ) -> int:
     """The whole list at once (a table needs every width); a notice when it is empty. On a
     narrow terminal the lowest-priority columns are hidden, and a notice names them."""
-    layout = LAYOUTS[kind].columns
+    layout = LAYOUTS[kind].table
     columns = layout if view.wide else fitting(layout, out.console.width)
     cells = [[column.cell(item, short=True) for column in columns] for item in items]
     if not cells:
@@ -35,7 +35,8 @@ def rows(
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in columns:
-        table.add_column(column.header, no_wrap=column.no_wrap)
+        fixed = column.width if column.fixed and not view.wide else None
+        table.add_column(column.header, no_wrap=column.no_wrap or bool(fixed), width=fixed)
     for row in cells:
         table.add_row(*row)
     if view.wide:
