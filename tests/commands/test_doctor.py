@@ -200,3 +200,21 @@ def dead_port() -> Iterator[int]:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         yield held.getsockname()[1]
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_doctor_lines_fold_between_words(sandbox: Any, columns: int) -> None:
+    """Each line folds at spaces, continued under its text; a single word wider than the
+    screen (a file path) is the only thing a terminal may still break."""
+    from conftest import Terminal
+    from rich.cells import cell_len
+
+    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key}
+    code, text = Terminal("doctor", columns=columns, env=env).finish()
+    assert code == 0, text
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) > 15
+    for line in lines:
+        assert cell_len(line) <= columns or " " not in line.strip(), (columns, line)
+    words = " ".join(line.strip() for line in lines)
+    assert "filter startDate: honoured (startDate=" in words

@@ -14,17 +14,22 @@ MARKS = {"ok": ("✓", "green"), "differs": ("✗", "red"), "unknown": ("?", "ye
 
 
 def doctor_line(out: Output, check: Check) -> None:
-    """`✓ name: detail`, then `    zaza: action` when there is one; streamed as checks finish."""
+    """`✓ name: detail`, then `    → action` when there is one; streamed as checks finish.
+    On a terminal each folds between words, continued under its text."""
+    from zazacli.output.fit import fold, terminal_columns
+
     mark, colour = MARKS[check.status]
-    detail = terminal_safe(check.detail)
-    action = terminal_safe(check.action)
+    width = terminal_columns(out.stdout) if out.terminal else None
+    line = fold(f"  {check.name}: {terminal_safe(check.detail)}", width)[2:]
     if out.drawn and out.color:
-        line = f"\x1b[{_SGR[colour]}m{mark}\x1b[0m \x1b[1m{check.name}\x1b[0m: {detail}"
+        name = check.name
+        line = f"\x1b[{_SGR[colour]}m{mark}\x1b[0m \x1b[1m{name}\x1b[0m{line[len(name):]}"
     else:
-        line = f"{mark} {check.name}: {detail}"
+        line = f"{mark} {line}"
     out.write(line)
-    if action:
-        out.write(f"    → {action}" + (" (cannot work correctly)" if check.fatal else ""))
+    if check.action:
+        fatal = " (cannot work correctly)" if check.fatal else ""
+        out.write(fold(f"    → {terminal_safe(check.action)}{fatal}", width))
     out.stdout.flush()
 
 
