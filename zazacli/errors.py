@@ -26,6 +26,7 @@ EXIT_CODES: dict[int, str] = {
     16: "calls batch, dnc import: rows were invalid and skipped (every valid one was done)",
     17: "blocked by the contact policy (do-not-call list, frequency cap, repeat window, or "
     "a guard that cannot be read): nothing was dialled to that number",
+    18: "calls review: at least one finding (a call broke a rule)",
     130: "interrupted (Ctrl-C)",
 }
 
@@ -156,6 +157,9 @@ class CallOutcomeError(ZazaError):
 # Terminal call statuses other than COMPLETED, and the exit code each maps to.
 CALL_OUTCOME_EXIT: dict[str, int] = {"FAILED": 10, "NO_ANSWER": 11, "BUSY": 12, "CANCELED": 13}
 WAIT_TIMEOUT_EXIT = 14
+# `zaza calls review` found something: not an error, but a result cron must be able to tell
+# from "all clear" (`zaza calls review --sync --since 1d || notify`).
+FINDINGS_EXIT = 18
 UNKNOWN_STATUS_EXIT = 15
 INTERRUPTED_EXIT = 130
 

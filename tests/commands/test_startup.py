@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 from conftest import REPO
 
@@ -48,6 +49,22 @@ def test_help_and_version_import_neither_httpx_nor_rich_tables() -> None:
         assert "phonenumbers" not in modules, args
         # typer >= 0.29 imports pydantic at start (~100 ms): why pyproject pins it below.
         assert "pydantic" not in modules, args
+        # --jq and --template load their engines only when given (output/query.py).
+        assert "jq" not in modules and "jinja2" not in modules, args
+
+
+def test_json_output_imports_neither_jq_nor_jinja2(sandbox: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("ZAZA_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("ZAZA_API_KEY", sandbox.api_key)
+    plain, queried, templated = modules_of_each(
+        ["agents", "list", "--json"],
+        ["agents", "list", "--jq", ".[].id"],
+        ["agents", "list", "--template", "{{ id }}"],
+    )
+    assert "jq" not in plain and "jinja2" not in plain
+    # The same check would see them: each is imported when its option is given.
+    assert "jq" in queried and "jinja2" not in queried
+    assert "jinja2" in templated and "jq" not in templated
 
 
 def test_version_output() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 import typer
 
 from zazacli.commands.app import get_context, single_command
+from zazacli.commands.options import JqOpt, TemplateOpt
 from zazacli.errors import (
     AuthError,
     NetworkError,
@@ -34,6 +35,7 @@ API_EPILOG = (
     "  zaza api /agents\n"
     "  zaza api GET 'calls?status=FAILED&size=5'\n"
     "  zaza api GET calls -f status=NO_ANSWER -f agentId=12 --paginate\n"
+    "  zaza api /agents --jq '.[] | select(.isActive) | .name'\n"
     "  zaza api POST /calls/outbound -f fromNumber=+14155550100 -f toNumber=+14155550124 \\\n"
     "      -f agentId=12 -f 'variables[NAME]=Alex'\n"
     "  zaza api POST /calls/outbound --input body.json\n\n"
@@ -42,7 +44,8 @@ API_EPILOG = (
     "(agentId=12 sends a number, agentId='\"12\"' a string); key[sub]=v nests an object, "
     "key[]=v appends to an array. With --input, fields go to the query string.\n\n"
     "Output: the response body, indented on a terminal and exactly as received when piped; "
-    "--paginate prints one JSON item per line (it sets page and size itself). POST, PUT, "
+    "--paginate prints one JSON item per line (it sets page and size itself); --jq and "
+    "--template read the body (per item with --paginate), which must then be JSON. POST, PUT, "
     "PATCH and DELETE are never resent once they may have reached the server.\n\n"
 ) + exit_codes_help(
     {
@@ -130,12 +133,17 @@ def api(
     headers: HeaderOpt = None,
     paginate: PaginateOpt = False,
     include: IncludeOpt = False,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Send a request to the ZazaVoice API and print the response."""
+    from zazacli.output import Format
     from zazacli.output.api import api_items, api_response
 
     verb, path = method_and_path(method, path)
     app_ctx = get_context(ctx)
+    # No -o: the body is printed as sent; the view only carries --jq or --template.
+    app_ctx.out.view(None, piped=Format.json, jq=jq, template=template)
     raw = raw_request(verb, path, app_ctx.settings.base_url, fields, input_file, headers)
     if paginate:
         if raw.verb != "GET":

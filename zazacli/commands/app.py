@@ -37,8 +37,14 @@ def format_epilog(command: Any, formatter: Any) -> None:
     text = inspect.cleandoc(command.epilog).replace("\b\n", "").replace("\b", "")
     formatter.write_paragraph()
     indent = " " * (formatter.current_indent + formatter.indent_increment)
-    for line in fold(text, formatter.width - len(indent)).split("\n"):
-        formatter.write(f"{indent}{line}\n" if line.strip() else "\n")
+    width = formatter.width - len(indent)
+    previous = ""
+    for line in text.split("\n"):
+        # An example is a command to copy: it stays whole, with its continuation lines.
+        command = line.lstrip().startswith("zaza ") or previous.endswith("\\")
+        for part in (line if command else fold(line, width)).split("\n"):
+            formatter.write(f"{indent}{part}\n" if part.strip() else "\n")
+        previous = line
 
 
 class ZazaCommand(TyperCommand):

@@ -98,6 +98,27 @@ FormatOpt = Annotated[str | None, format_option(*FORMATS)]
 ReportFormatOpt = Annotated[str | None, format_option("table", "plain", "json")]
 # Followers: a line per event for a person, a JSON object per event for programs.
 StreamFormatOpt = Annotated[str | None, format_option("table", "jsonl", piped="jsonl")]
+# Beside every format option above, passed to `Output.view` (output/query.py applies them).
+JqOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--jq",
+        "-q",
+        metavar="EXPR",
+        help="Filter the JSON output with jq: strings print raw, other values as compact "
+        "JSON, one a line (run per item with --jsonl and on streams).",
+    ),
+]
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        "-t",
+        metavar="TEXT",
+        help="Print each item through a Jinja template, fields as names: "
+        "'{{ id }}\\t{{ status }}'; helpers ago, duration, e164.",
+    ),
+]
 # The transcript fetchers of export-transcripts and sync.
 ConcurrencyOpt = Annotated[
     int,

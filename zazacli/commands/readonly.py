@@ -16,7 +16,14 @@ import typer
 
 from zazacli.api.values import ID_MAX
 from zazacli.commands.app import get_context
-from zazacli.commands.options import FieldsOpt, FormatOpt, HeaderOpt, WideOpt
+from zazacli.commands.options import (
+    FieldsOpt,
+    FormatOpt,
+    HeaderOpt,
+    JqOpt,
+    TemplateOpt,
+    WideOpt,
+)
 from zazacli.commands.values import pick_fields
 
 if TYPE_CHECKING:
@@ -49,10 +56,12 @@ def list_command(kind: str, *, empty_message: str) -> Callable[[FetchAll], Comma
             fields: FieldsOpt = None,
             header: HeaderOpt = False,
             wide: WideOpt = False,
+            jq: JqOpt = None,
+            template: TemplateOpt = None,
         ) -> None:
             app_ctx = get_context(ctx)
             out = app_ctx.out
-            view = out.view(fmt, header=header, wide=wide)
+            view = out.view(fmt, header=header, wide=wide, jq=jq, template=template)
             selected = pick_fields(fields, kind)
             items = fetch(app_ctx.api)
             out.rows(items, kind, view, empty_message=empty_message, fields=selected)
@@ -74,10 +83,12 @@ def show_command(
             item_id: int,  # declared below: its help names the noun
             fmt: FormatOpt = None,
             fields: FieldsOpt = None,
+            jq: JqOpt = None,
+            template: TemplateOpt = None,
         ) -> None:
             app_ctx = get_context(ctx)
             out = app_ctx.out
-            chosen = out.view(fmt).format
+            chosen = out.view(fmt, jq=jq, template=template).format
             selected = pick_fields(fields, kind)
             item = fetch(app_ctx.api, item_id)
             out.record(item, kind, chosen, fields=selected)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from zazacli.errors import ZazaError
     from zazacli.output.fields import Fields
+    from zazacli.output.formats import Query
 
 __all__ = ["Format", "Output", "View"]
 
@@ -65,6 +66,9 @@ class Output:
         self.no_pager = no_pager
         self._console: Console | None = None
         self._err_console: Console | None = None
+        # `--jq` / `--template` (output/query.py), set by `view`: every JSON this command
+        # prints (lists, documents, lines) goes through it instead.
+        self.query: Query | None = None
         self._said: set[str] = set()  # notices already printed: each once per process
 
     # ------------------------------------------------------------ streams
@@ -143,24 +147,53 @@ class Output:
         piped: Format = Format.plain,
         header: bool = False,
         wide: bool = False,
+        jq: str | None = None,
+        template: str | None = None,
     ) -> View:
         """This command's view of its data: `-o/--format` (its aliases are rewritten to it
         before parsing: commands/app.format_aliases), else a table on a terminal and
         `piped` when not. A table or plain lines also decide how the command's other output
-        (sections, summaries) is drawn: `drawn` says which."""
-        chosen = Format(requested) if requested else None
+        (sections, summaries) is drawn: `drawn` says which. `--jq` or `--template` read
+        JSON whatever stdout is (output/query.py), and print text for scripts."""
+        query = None
+        chosen: Format | None
+        if jq is not None or template is not None:
+            from zazacli.output.query import compile_query, query_format
+
+            chosen = query_format(requested, piped, jq=jq, template=template)
+        else:
+            chosen = Format(requested) if requested else None
         if chosen is None:
             chosen = Format.table if self.terminal else piped
         if header and chosen in (Format.json, Format.jsonl):
             raise UsageError(f"--header is for plain output; {chosen} has no header line")
-        if chosen in (Format.table, Format.plain):
+        if jq is not None or template is not None:
+            query = self.query = compile_query(jq=jq, template=template)
+            self.drawn = False
+        elif chosen in (Format.table, Format.plain):
             self.drawn = chosen is Format.table
-        return View(chosen, header=header, wide=wide)
+        return View(chosen, header=header, wide=wide, query=query)
 
     # ------------------------------------------------------------ data
 
     def json_document(self, data: Any) -> None:
+        if self.query is not None:
+            self.query.document(self, data)
+            return
         self.write(json_safe(json.dumps(data, indent=2, ensure_ascii=False)))
+
+    def json_line(self, item: Any, *, text: str | None = None, follow: bool = False) -> None:
+        """One item of a stream of JSON lines (`text`: it already serialised). `follow`:
+        a stream that goes on (tail, listen): flushed at once, and an event --jq or
+        --template fails on is a warning, not the end."""
+        if self.query is not None:
+            self.query.item(self, item, follow=follow)
+        else:
+            from zazacli.output.formats.json import encode
+
+            self.stdout.write(json_safe(encode(item) if text is None else text) + "\n")
+        if follow:
+            self.stdout.flush()
 
     def rows(
         self,
@@ -175,6 +208,8 @@ class Output:
         `fields` (`--fields`): only those, as columns or keys, in that order."""
         if fields is not None:
             items, kind = fields.apply(items), fields.layout_kind()
+        if view.query is not None:
+            return view.query.rows(self, items, view.format)
         return renderer(view.format).rows(self, items, kind, view, empty_message=empty_message)
 
     def record(

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
-from zazacli.output.formats.json import encode
+from zazacli.errors import QueryError
 from zazacli.sanitize import json_safe, terminal_safe
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ def api_response(out: Output, response: httpx.Response, *, include: bool) -> Non
     if not content:
         return
     kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if out.query is not None:
+        _queried(out, content, kind)
+        return
     textual = kind.startswith("text/") or "json" in kind or not kind
     if not out.drawn:
         # Exactly what the server sent (a newline added after text, for the shell).
@@ -53,11 +56,23 @@ def api_response(out: Output, response: httpx.Response, *, include: bool) -> Non
         out.write(pretty)
 
 
+def _queried(out: Output, content: bytes, kind: str) -> None:
+    """--jq or --template over the body, which must then be JSON."""
+    try:
+        data = json.loads(content)
+    except (ValueError, RecursionError):
+        raise QueryError(
+            f"the response is not JSON ({kind or 'no Content-Type'}, {len(content)} bytes): "
+            "--jq and --template read JSON"
+        ) from None
+    out.json_document(data)
+
+
 def api_items(out: Output, items: Iterable[dict[str, Any]]) -> int:
     """`zaza api --paginate`: one compact JSON item per line, as each page arrives."""
     count = 0
     for item in items:
-        out.stdout.write(json_safe(encode(item)) + "\n")
+        out.json_line(item)
         count += 1
         if count % 100 == 0:
             out.stdout.flush()

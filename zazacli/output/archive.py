@@ -17,7 +17,7 @@ from zazacli.output.formats import Format
 from zazacli.output.progress import Progress
 from zazacli.output.safe import safe_text
 from zazacli.output.values import local_time, rfc3339
-from zazacli.sanitize import json_safe, plain_value, terminal_safe
+from zazacli.sanitize import plain_value, terminal_safe
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -111,8 +111,10 @@ def search_results(out: Output, hits: Iterable[Hit], fmt: Format) -> int:
             document = hit.as_dict()
             writer.writerow([_csv_cell(document[name]) for name in SEARCH_CSV])
         elif fmt is Format.jsonl:
-            text = json.dumps(hit.as_dict(), ensure_ascii=False, separators=(",", ":"))
-            out.write(json_safe(text))
+            document = hit.as_dict()
+            out.json_line(
+                document, text=json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+            )
         else:
             out.write(_plain_line(hit))
     return count

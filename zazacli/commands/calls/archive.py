@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zazacli.commands.app import get_context
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -89,6 +89,8 @@ def archive(
     prune: PruneOpt = False,
     before: BeforeOpt = None,
     fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Where the local call archive is, its size, its calls and transcripts, oldest and
     newest call, and the last sync. Works offline.
@@ -108,7 +110,7 @@ def archive(
         raise UsageError("--prune and --before go together: --prune --before WHEN")
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt).format
+    chosen = out.view(fmt, jq=jq, template=template).format
     path = archive_path(app_ctx, archive_file)
     cutoff = _cutoff(before) if before is not None else None
     if cutoff is None and not path.exists():

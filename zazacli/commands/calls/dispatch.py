@@ -22,7 +22,7 @@ from zazacli.commands.calls.shared import (
     follow_and_report,
     quiet_hours_waived,
 )
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 from zazacli.commands.policy import DncOpt, contact_history, open_guard, place_overrides
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
@@ -106,6 +106,8 @@ def dispatch(
     transcript: TranscriptOpt = False,
     dnc: DncOpt = None,
     fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Dispatch one outbound AI call, never twice.
 
@@ -127,7 +129,7 @@ def dispatch(
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.view(fmt).format
+    chosen = app_ctx.out.view(fmt, jq=jq, template=template).format
     timeout = _wait_timeout(wait, transcript, wait_timeout)
     request = _read_request(
         app_ctx, from_number, to, agent, var or [], vars_file, region, idempotency_key

@@ -22,9 +22,11 @@ from zazacli.commands.options import (
     FieldsOpt,
     FormatOpt,
     HeaderOpt,
+    JqOpt,
     LimitOpt,
     SinceOpt,
     StatusOpt,
+    TemplateOpt,
     UntilOpt,
     WideOpt,
 )
@@ -55,6 +57,8 @@ def list_calls(
     limit: LimitOpt = None,
     fetch_all: AllOpt = False,
     fmt: FormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
     fields: FieldsOpt = None,
     header: HeaderOpt = False,
     wide: WideOpt = False,
@@ -78,7 +82,7 @@ def list_calls(
     exclusive(limit=limit is not None, all=fetch_all)
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    view = out.view(fmt, header=header, wide=wide)
+    view = out.view(fmt, header=header, wide=wide, jq=jq, template=template)
     selected = pick_fields(fields, "call")
     filters = call_filter(direction, status, agent, since, until, out.notice)
     # A person at a terminal (whatever the format) gets a page; a pipe gets everything.

@@ -14,8 +14,10 @@ from zazacli.commands.options import (
     AgentOpt,
     DirectionOpt,
     FormatOpt,
+    JqOpt,
     SinceOpt,
     StatusOpt,
+    TemplateOpt,
     UntilOpt,
     completer,
 )
@@ -77,6 +79,8 @@ def search(
     limit: SearchLimitOpt = None,
     rank_all: RankAllOpt = False,
     fmt: FormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
     include_deleted: IncludeDeletedOpt = False,
     archive_file: ArchiveOpt = None,
 ) -> None:
@@ -101,7 +105,7 @@ def search(
     query = text_value(query, "the query")
     filters = call_filter(direction, status, agent, since, until, out.notice)
     speaker = pick_choice(role, ROLES, "--role")
-    chosen = out.view(fmt).format
+    chosen = out.view(fmt, jq=jq, template=template).format
     # A person at a terminal (whatever the format) gets the best 20; a pipe gets every hit.
     default_limit = limit is None and out.terminal
     # One hit more than shown on a terminal tells whether there are more.

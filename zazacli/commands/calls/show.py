@@ -9,7 +9,7 @@ import typer
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.calls.shared import CallId
-from zazacli.commands.options import FieldsOpt, FormatOpt
+from zazacli.commands.options import FieldsOpt, FormatOpt, JqOpt, TemplateOpt
 from zazacli.commands.values import pick_fields
 from zazacli.errors import ZazaError
 
@@ -31,6 +31,8 @@ def show_call(
     ctx: typer.Context,
     call_id: CallId,
     fmt: FormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
     fields: FieldsOpt = None,
     local: LocalOpt = False,
     archive_file: ArchiveOpt = None,
@@ -52,7 +54,7 @@ def show_call(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt).format
+    chosen = out.view(fmt, jq=jq, template=template).format
     selected = pick_fields(fields, "call")
     naming = chosen is Format.table and not selected
     if local:

@@ -71,6 +71,20 @@ def sync(
     app_ctx = get_context(ctx)
     filters = call_filter(direction, status, agent, since, None, app_ctx.out.notice)
     path = archive_path(app_ctx, archive_file, syncing=True)
+    mirror_all(app_ctx, path, filters, concurrency, refresh=refresh, as_json=as_json)
+
+
+def mirror_all(
+    app_ctx: AppContext,
+    path: Path,
+    filters: CallFilter,
+    concurrency: int = 4,
+    *,
+    refresh: bool = False,
+    as_json: bool = False,
+) -> None:
+    """Sync `filters` into the archive at `path` (also `calls review --sync`); a failed
+    call, or calls announced and never listed, is an error once all is stored."""
     # Several values of a filter: one sync of each, as the archive keeps what each covers.
     summaries = [
         _mirror(app_ctx, path, part, concurrency, refresh, as_json) for part in filters.split()

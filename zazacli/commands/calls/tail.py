@@ -10,8 +10,10 @@ from zazacli.commands.app import get_context
 from zazacli.commands.options import (
     ANY_OF,
     COUNT_MAX,
+    JqOpt,
     SinceOpt,
     StreamFormatOpt,
+    TemplateOpt,
     complete_direction,
     complete_status,
 )
@@ -113,6 +115,8 @@ def tail(
     last: LastOpt = None,
     since: SinceOpt = None,
     fmt: StreamFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
 ) -> None:
@@ -136,7 +140,7 @@ def tail(
     exclusive(last=last is not None, since=since is not None)
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt, piped=Format.jsonl).format
+    chosen = out.view(fmt, piped=Format.jsonl, jq=jq, template=template).format
     every = parse_duration(interval, "--interval", minimum=1.0)
     stop_after = parse_duration(duration, "--duration") if duration else None
     filters = call_filter(direction, status, agent, since, None, out.notice)

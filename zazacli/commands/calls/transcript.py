@@ -10,6 +10,8 @@ import typer
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt
 from zazacli.commands.calls.shared import CallId
+from zazacli.commands.options import JqOpt, TemplateOpt
+from zazacli.errors import UsageError
 
 
 class TranscriptFormat(StrEnum):
@@ -33,6 +35,8 @@ def transcript(
         ),
     ] = False,
     archive_file: ArchiveOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Print a call's transcript alone, for grep, files and subtitle tools.
 
@@ -48,6 +52,12 @@ def transcript(
       zaza calls transcript 90494 --local | grep -i refund
     """
     app_ctx = get_context(ctx)
+    if jq is not None or template is not None:
+        # They read the turns as -o json prints them (text, the default, gives way).
+        if fmt is TranscriptFormat.srt:
+            raise UsageError("--jq and --template work on JSON output: not with -o srt")
+        app_ctx.out.view(TranscriptFormat.json.value, jq=jq, template=template)
+        fmt = TranscriptFormat.json
     if local:
         from zazacli.commands.calls.show import local_call
 

@@ -8,7 +8,7 @@ import typer
 
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.shared import CallId, TranscriptOpt, follow_and_report
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     INTERRUPTED_EXIT,
@@ -41,6 +41,8 @@ def wait(
     ] = "15m",
     transcript: TranscriptOpt = False,
     fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Follow a call until it ends, then print it; the exit code tells how it ended.
 
@@ -54,5 +56,5 @@ def wait(
     from zazacli.times import parse_duration
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.view(fmt).format
+    chosen = app_ctx.out.view(fmt, jq=jq, template=template).format
     follow_and_report(app_ctx, call_id, parse_duration(timeout, "--timeout"), transcript, chosen)

@@ -9,7 +9,7 @@ import typer
 
 from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import Numbers, RegionOpt, dnc_file, e164_numbers
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 from zazacli.commands.policy import DncOpt, open_store, profile_cap
 from zazacli.errors import BlockedError
 
@@ -19,6 +19,8 @@ def check(
     numbers: Numbers,
     region: RegionOpt = None,
     fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
     dnc: DncOpt = None,
 ) -> None:
     """May these numbers be called now? Exit 0 if every one may, 17 if any may not.
@@ -36,7 +38,7 @@ def check(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt, piped=Format.plain).format
+    chosen = out.view(fmt, piped=Format.plain, jq=jq, template=template).format
     wanted = e164_numbers(app_ctx, numbers, region)
     with open_store(app_ctx, dnc_file(ctx, dnc), dialling=False) as store:
         guard = Guard(store, cap=profile_cap(app_ctx), listed=Listed())

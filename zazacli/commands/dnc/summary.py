@@ -6,7 +6,7 @@ import typer
 
 from zazacli.commands.app import get_context
 from zazacli.commands.dnc.common import DNC_META, dnc_file
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 from zazacli.commands.policy import DncOpt, open_store, policy_path, profile_cap
 from zazacli.errors import UsageError
 
@@ -15,6 +15,8 @@ def summary(
     ctx: typer.Context,
     dnc: DncOpt = None,
     fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """The contact policy: do-not-call list, frequency cap, dial ledger.
 
@@ -26,8 +28,9 @@ def summary(
       zaza dnc add +14155550188 --reason "asked on a call"
     """
     if ctx.invoked_subcommand is not None:
-        if fmt is not None:
-            raise UsageError("-o goes after the verb", hint="e.g. zaza dnc list -o json")
+        if fmt is not None or jq is not None or template is not None:
+            given = "-o" if fmt is not None else "--jq" if jq is not None else "--template"
+            raise UsageError(f"{given} goes after the verb", hint="e.g. zaza dnc list -o json")
         ctx.meta[DNC_META] = dnc  # `zaza dnc --dnc FILE add …` means that file
         return
     from zazacli.output.policy import policy_summary
@@ -35,7 +38,7 @@ def summary(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt).format
+    chosen = out.view(fmt, jq=jq, template=template).format
     path, _ = policy_path(app_ctx, dnc)
     with open_store(app_ctx, dnc_file(ctx, dnc), dialling=False) as store:
         policy_summary(

@@ -5,10 +5,15 @@ from __future__ import annotations
 import typer
 
 from zazacli.commands.app import get_context
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 
 
-def list_profiles(ctx: typer.Context, fmt: ReportFormatOpt = None) -> None:
+def list_profiles(
+    ctx: typer.Context,
+    fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
+) -> None:
     """List profiles; keys are masked.
 
     \b
@@ -21,7 +26,7 @@ def list_profiles(ctx: typer.Context, fmt: ReportFormatOpt = None) -> None:
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt).format
+    chosen = out.view(fmt, jq=jq, template=template).format
     cfg = config.load(app_ctx.config_dir, warn=app_ctx.out.warn)
     rows = [
         {

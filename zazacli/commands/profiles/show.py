@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from zazacli.commands.app import get_context
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 from zazacli.commands.profiles.common import ActiveNameArg
 from zazacli.sanitize import plain_value
 
@@ -16,6 +16,8 @@ def show(
     ctx: typer.Context,
     name: ActiveNameArg = None,
     fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Show a profile's settings (secrets masked) and where each came from.
 
@@ -28,7 +30,7 @@ def show(
     from zazacli.output import Format
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.view(fmt).format
+    chosen = app_ctx.out.view(fmt, jq=jq, template=template).format
     if name:
         app_ctx.options.profile = name
     settings = app_ctx.settings

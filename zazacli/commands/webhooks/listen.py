@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from zazacli.commands.app import get_context, sigterm_as_interrupt
-from zazacli.commands.options import StreamFormatOpt
+from zazacli.commands.options import JqOpt, StreamFormatOpt, TemplateOpt
 from zazacli.commands.policy import DncOpt
 from zazacli.commands.webhooks.common import (
     DEFAULT_HOST,
@@ -81,6 +81,8 @@ def listen(
     forward_timeout: ForwardTimeoutOpt = DEFAULT_SEND_TIMEOUT,
     save: SaveOpt = None,
     fmt: StreamFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
     print_body: PrintBodyOpt = False,
     no_opt_outs: NoOptOutsOpt = False,
     dnc: DncOpt = None,
@@ -108,7 +110,7 @@ def listen(
 
     app_ctx = get_context(ctx)
     out = app_ctx.out
-    chosen = out.view(fmt, piped=Format.jsonl).format
+    chosen = out.view(fmt, piped=Format.jsonl, jq=jq, template=template).format
     secret_value, secret_source = resolve_secret(app_ctx, secret)
     patterns = _event_patterns(events, out)
     config = _listener_config(

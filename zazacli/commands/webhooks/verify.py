@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from zazacli.commands.app import get_context
-from zazacli.commands.options import ReportFormatOpt
+from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
 from zazacli.commands.webhooks.common import SecretOpt, resolve_secret
 from zazacli.errors import UsageError, ZazaError
 
@@ -27,6 +27,8 @@ def verify(
     file: BodyFileArg = "-",
     secret: SecretOpt = None,
     fmt: ReportFormatOpt = None,
+    jq: JqOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Check that SIGNATURE is the signature of a saved body (exit 0), or not (exit 1).
 
@@ -44,7 +46,7 @@ def verify(
     from zazacli.webhooks.signing import signature_form
 
     app_ctx = get_context(ctx)
-    chosen = app_ctx.out.view(fmt).format
+    chosen = app_ctx.out.view(fmt, jq=jq, template=template).format
     secret_value, _ = resolve_secret(app_ctx, secret)
     if not secret_value:
         raise UsageError(

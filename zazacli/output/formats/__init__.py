@@ -34,6 +34,13 @@ if TYPE_CHECKING:
 
         def record(self, out: Output, item: dict[str, Any], kind: str) -> None: ...
 
+    class Query(Protocol):  # `--jq` or `--template` (output/query.py): JSON in, text out
+        def document(self, out: Output, data: Any) -> None: ...
+
+        def rows(self, out: Output, items: Iterable[Any], fmt: Format) -> int: ...
+
+        def item(self, out: Output, item: Any, *, follow: bool = False) -> None: ...
+
 
 class Format(StrEnum):
     table = "table"
@@ -47,11 +54,13 @@ class Format(StrEnum):
 class View:
     """How a command prints its data, read once from its options (Output.view): the format,
     and for lists a line of column names on plain output (`--header`) and every column of a
-    table however narrow the terminal (`--wide`)."""
+    table however narrow the terminal (`--wide`); `query`: `--jq` or `--template`, compiled
+    (output/query.py), which then prints instead of the JSON `format` (json or jsonl)."""
 
     format: Format
     header: bool = False
     wide: bool = False
+    query: Query | None = None
 
 
 MODULES: dict[Format, str] = {

@@ -25,4 +25,4 @@ def rows(
 
 
 def record(out: Output, item: dict[str, Any], kind: str) -> None:
-    out.write(json_safe(encode(item)))
+    out.json_line(item)
