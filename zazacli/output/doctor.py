@@ -23,7 +23,7 @@ def doctor_line(out: Output, check: Check) -> None:
     line = fold(f"  {check.name}: {terminal_safe(check.detail)}", width)[2:]
     if out.drawn and out.color:
         name = check.name
-        line = f"\x1b[{_SGR[colour]}m{mark}\x1b[0m \x1b[1m{name}\x1b[0m{line[len(name):]}"
+        line = f"\x1b[{_SGR[colour]}m{mark}\x1b[0m \x1b[1m{name}\x1b[0m{line[len(name) :]}"
     else:
         line = f"{mark} {line}"
     out.write(line)

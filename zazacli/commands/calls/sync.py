@@ -98,8 +98,7 @@ def mirror_all(
         )
     if incomplete:
         raise ZazaError(
-            f"the API announced {incomplete} more calls than it listed: the archive "
-            "may miss them",
+            f"the API announced {incomplete} more calls than it listed: the archive may miss them",
             hint="sync again later (that range is read again); zaza doctor shows how the "
             "server pages",
         )
