@@ -50,12 +50,24 @@ def our_temp_files(directory: Path) -> list[str]:
     return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.parametrize(("fmt", "ext", "limit"), [("text", "txt", 40), ("srt", "srt", 12)])
+def sample_of_both_kinds(sandbox: Any, at_least: int) -> int:
+    """The fewest newest calls (at least `at_least`) that hold calls with turns and without:
+    the seeded history's newest calls depend on the time of day."""
+    calls = all_calls(sandbox)
+    turns = [
+        bool(call.get("turns"))
+        for call in details(sandbox, [c["id"] for c in calls[:200]]).values()
+    ]
+    return next(n for n in range(at_least, len(turns) + 1) if 0 < sum(turns[:n]) < n)
+
+
+@pytest.mark.parametrize(("fmt", "ext", "at_least"), [("text", "txt", 40), ("srt", "srt", 12)])
 def test_export_writes_what_calls_transcript_prints(
-    cli: Cli, sandbox: Any, tmp_path: Path, fmt: str, ext: str, limit: int
+    cli: Cli, sandbox: Any, tmp_path: Path, fmt: str, ext: str, at_least: int
 ) -> None:
     target = tmp_path / "qa" / "nested"  # created, parents too
-    result = cli("calls", "export-transcripts", str(target), "--limit", str(limit), "-f", fmt)
+    limit = sample_of_both_kinds(sandbox, at_least)
+    result = cli("calls", "export-transcripts", str(target), "--limit", str(limit), "-o", fmt)
     assert result.exit_code == 0, result.stderr
     listed = [c["id"] for c in all_calls(sandbox)[:limit]]
     with_turns = {i for i, call in details(sandbox, listed).items() if call.get("turns")}
@@ -63,14 +75,14 @@ def test_export_writes_what_calls_transcript_prints(
     assert {p.name for p in target.iterdir()} == {f"{i}.{ext}" for i in with_turns}
     assert summary_counts(result.stderr) == (len(with_turns), 0, limit - len(with_turns), 0)
     for call_id in with_turns:
-        printed = cli("calls", "transcript", str(call_id), "-f", fmt)
+        printed = cli("calls", "transcript", str(call_id), "-o", fmt)
         assert (target / f"{call_id}.{ext}").read_bytes() == printed.stdout_bytes
     assert result.stdout == ""
 
 
 def test_export_json_format_and_json_summary(cli: Cli, sandbox: Any, tmp_path: Path) -> None:
     result = cli(
-        "calls", "export-transcripts", str(tmp_path), "--limit", "10", "-f", "json", "--json"
+        "calls", "export-transcripts", str(tmp_path), "--limit", "10", "-o", "json", "--json"
     )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)

@@ -26,7 +26,7 @@ DirArg = Annotated[
 TranscriptFormatOpt = Annotated[
     str,
     typer.Option(
-        "--format", "-f", help="text ([mm:ss] ROLE: text), json (the turns) or srt subtitles."
+        "--format", "-o", help="text ([mm:ss] ROLE: text), json (the turns) or srt subtitles."
     ),
 ]
 ExportLimitOpt = Annotated[
