@@ -70,6 +70,7 @@ def test_the_root_holds_infrastructure_only() -> None:
         "files",
         "times",
         "sanitize",
+        "terminal",
     }
     assert packages == {
         "api",

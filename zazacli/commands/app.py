@@ -30,7 +30,7 @@ def format_epilog(command: Any, formatter: Any) -> None:
     terminal then breaks its long lines in the middle of a word."""
     import inspect
 
-    from zazacli.output.fit import fold
+    from zazacli.terminal import fold
 
     if not command.epilog:
         return

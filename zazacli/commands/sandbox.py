@@ -168,7 +168,7 @@ def _start(config: SandboxConfig) -> Sandbox:
 def _banner(running: Sandbox, config: SandboxConfig, new_secret: str | None) -> None:
     """Where it listens, as lines ready to paste into a shell (or to `eval`): exported, so
     `zaza` sees them."""
-    from zazacli.output.fit import fold, terminal_columns
+    from zazacli.terminal import fold, terminal_columns
 
     out = sys.stdout
     out.write(f"ZazaVoice sandbox listening on {running.base_url}\n")

@@ -131,7 +131,7 @@ class Output:
         """On a terminal, lines longer than it fold between words (output/fit.py)."""
         if not self.err_tty:
             return text
-        from zazacli.output.fit import fold, terminal_columns
+        from zazacli.terminal import fold, terminal_columns
 
         return fold(text, terminal_columns(self.stderr), label)
 

@@ -16,7 +16,7 @@ MARKS = {"ok": ("✓", "green"), "differs": ("✗", "red"), "unknown": ("?", "ye
 def doctor_line(out: Output, check: Check) -> None:
     """`✓ name: detail`, then `    → action` when there is one; streamed as checks finish.
     On a terminal each folds between words, continued under its text."""
-    from zazacli.output.fit import fold, terminal_columns
+    from zazacli.terminal import fold, terminal_columns
 
     mark, colour = MARKS[check.status]
     width = terminal_columns(out.stdout) if out.terminal else None
