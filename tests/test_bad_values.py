@@ -50,6 +50,8 @@ TIME_OPTIONS = [
     (["calls", "stats"], "--since", []),
     (["calls", "stats", "--local"], "--until", []),
     (["calls", "search", "refund"], "--since", []),
+    (["calls", "review", "--rules", "{tmp}/quiet.toml"], "--since", []),
+    (["calls", "review", "--rules", "{tmp}/quiet.toml"], "--until", []),
     (["calls", "export-transcripts", "{tmp}/out", "--limit", "1"], "--since", []),
     (["calls", "archive", "--prune"], "--before", []),
     (["webhooks", "replay", "{tmp}/events.jsonl", "--to", "http://127.0.0.1:9/x"], "--since", []),
@@ -99,6 +101,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     assert cli("calls", "sync").exit_code == 0
     (tmp / "leads.csv").write_text("to\n+14155550124\n")
     (tmp / "events.jsonl").write_text("")
+    # A review that finds nothing (exit 0, not 18) whatever the calls.
+    (tmp / "quiet.toml").write_text('[[rules]]\nname = "q"\nkind = "forbid"\nphrases = ["qq"]\n')
     call = api_get(running, "calls", size=1)["content"][0]["id"]
     try:
         yield {"cli": cli, "tmp": str(tmp), "call": str(call)}

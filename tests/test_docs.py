@@ -16,7 +16,8 @@ Extraction (tests/docs_examples.py)
 Running
   Each block is one bash script (``set -o pipefail``, no ``-e``), so ``$ID`` set by one line is
   seen by the next line of the same block. Every block runs in its own temporary directory
-  holding fresh copies of the input files (``leads.csv`` is the docs' own ``csv`` block) and
+  holding fresh copies of the input files (``leads.csv`` is the docs' own ``csv`` block,
+  ``review.toml`` docs/review.md's ``toml`` block) and
   with its own empty ``ZAZA_CONFIG_DIR``, so profiles made in one block do not leak into another;
   blocks run concurrently and share only the sandbox (seed 42, 300 calls). The environment:
   ``ZAZA_BASE_URL`` and ``ZAZA_API_KEY`` point at the test's sandbox (it plays the one the tour
@@ -210,6 +211,11 @@ def input_files() -> dict[str, bytes]:
     ]
     assert csv_blocks, "the calls batch section shows leads.csv in a csv block"
     leads = "".join(line + "\n" for _, line in csv_blocks[0].lines)
+    rules = next(
+        block
+        for block in fenced_blocks(doc_text("docs/review.md"), "docs/review.md")
+        if block.lang == "toml"
+    )
     call = {
         "fromNumber": "+14155550100",
         "toNumber": "+14155550125",
@@ -231,6 +237,8 @@ def input_files() -> dict[str, bytes]:
         "body.json": VERIFY_BODY,
         "events.jsonl": saved_events().encode(),
         "stdin.txt": PROMPT_KEY.encode(),
+        # docs/review.md: the rules file its examples read (its toml block).
+        "review.toml": "".join(line + "\n" for _, line in rules.lines).encode(),
         # docs/contact-policy.md: a CRM's opt-out export (one bad line), and an inbound STOP.
         "optouts.txt": b"+14155550171\n(415) 555-0172\n+1 415 555 0173\nnot a number\n",
         "stop.json": json.dumps(

@@ -70,9 +70,15 @@ def storable(text: str | None) -> str | None:
     """`text` as SQLite can store it (see _STORED_SURROGATES); `restored` undoes it."""
     if text is None or text.isascii():
         return text
-    return "".join(
-        chr(ord(ch) + _STORED_SURROGATES) if 0xD800 <= ord(ch) < 0xE000 else ch for ch in text
-    )
+    surrogates = _surrogates()
+    if surrogates.search(text) is None:  # nearly always: one scan in C, no copy
+        return text
+    return surrogates.sub(lambda found: chr(ord(found.group()) + _STORED_SURROGATES), text)
+
+
+@functools.cache
+def _surrogates() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
 
 
 def restored(text: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from zazacli.sandbox.compliance import weave
 from zazacli.sandbox.data import CallRecord, fill, iso
 
 _DEFAULT_NAME = {"en": "there", "es": "there", "fr": "madame, monsieur", "ja": "お客"}
@@ -313,7 +314,11 @@ def _closing(lang: str, disposition: str, named: bool) -> list[tuple[str, str]]:
 
 
 def _script(
-    rng: random.Random, lang: str, call: CallRecord, agent: dict[str, Any]
+    rng: random.Random,
+    lang: str,
+    call: CallRecord,
+    agent: dict[str, Any],
+    review: random.Random,
 ) -> list[tuple[str, str]]:
     variables = call.variables
     name = variables.get("NAME") or _DEFAULT_NAME[lang]
@@ -348,9 +353,16 @@ def _script(
         confirms.append(("AGENT", agents_lines[rng.randrange(len(agents_lines))]))
     closing = _closing(lang, disposition, bool(variables.get("NAME")))
     closing = [(role, text.format(NAME=name)) for role, text in closing]
-    if len(opening) + len(topic) + len(confirms) + len(closing) > MAX_TURNS:
+    # What a transcript review looks for (compliance.py), from the call's own generator.
+    woven = weave(review, lang, disposition, opening, closing)
+    if len(opening) + len(topic) + len(woven) + len(confirms) + len(closing) > MAX_TURNS:
         topic = topic[:2]  # the question and its answer
-    return opening + topic + confirms + closing
+    while (
+        confirms
+        and len(opening) + len(topic) + len(woven) + len(confirms) + len(closing) > MAX_TURNS
+    ):
+        del confirms[-2:]
+    return opening + topic + woven + confirms + closing
 
 
 def transcript(
@@ -365,7 +377,7 @@ def transcript(
     lang = lang if lang in _DEFAULT_NAME else "en"
     if lang == "en" and call.direction == "INBOUND" and call.agent_id == 14:
         lang = "es" if rng.random() < SPANISH_SHARE else lang
-    lines = _script(rng, lang, call, agent)
+    lines = _script(rng, lang, call, agent, random.Random(f"{seed}:{call.id}:review"))
     span = call.end_at - call.answer_at
     step = span / len(lines)
     turns = []

@@ -9,6 +9,7 @@ from zazacli.commands.calls import (
     check,
     dispatch,
     export,
+    review,
     search,
     show,
     stats,
@@ -33,4 +34,5 @@ app.command("check", cls=check.CheckCommand, epilog=check.CHECK_EPILOG)(check.ch
 app.command("export-transcripts")(export.export_transcripts)
 app.command("sync")(sync.sync)
 app.command("search")(search.search)
+app.command("review", epilog=review.REVIEW_EPILOG)(review.review)
 app.command("archive")(archive.archive)
