@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 
-from harness import HTTPX_LOOP, interleaved, start_sandbox
+from harness import HTTPX_LOOP, interleaved, print_medians, start_sandbox
 
 LOOP_NAME = "httpx loop"
 JSONL = "zaza calls list --all --jsonl"
@@ -51,12 +50,7 @@ def main() -> None:
         server.terminate()
         server.wait()
 
-    medians = {name: statistics.median(t for t, _ in values) for name, values in results.items()}
-    print(f"{args.calls} calls, {args.rounds} rounds, interleaved, medians")
-    for name, values in results.items():
-        rss = statistics.median(r for _, r in values)
-        spread = ", ".join(f"{t:.2f}" for t, _ in values)
-        print(f"{name:<30} {medians[name]:6.2f} s  peak RSS {rss:5.1f} MiB  ({spread})")
+    medians = print_medians(results, f"{args.calls} calls, {args.rounds} rounds", 30)
     ok = True
     for numerator, denominator, goal in GOALS:
         ratio = medians[numerator] / medians[denominator]

@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import statistics
 import sys
 
-from harness import interleaved, start_sandbox
+from harness import interleaved, print_medians, start_sandbox
 
 PIPELINE = "zaza calls list --all -o json | jq '.[].id'"
 JQ = "zaza calls list --all --jq '.[].id'"
@@ -60,12 +59,7 @@ def main() -> None:
         server.terminate()
         server.wait()
 
-    medians = {name: statistics.median(t for t, _ in values) for name, values in results.items()}
-    print(f"{args.calls} calls, {args.rounds} rounds, interleaved, medians")
-    for name, values in results.items():
-        rss = statistics.median(r for _, r in values)
-        spread = ", ".join(f"{t:.2f}" for t, _ in values)
-        print(f"{name:<48} {medians[name]:6.2f} s  peak RSS {rss:6.1f} MiB  ({spread})")
+    medians = print_medians(results, f"{args.calls} calls, {args.rounds} rounds", 48)
     ok = True
     for numerator, denominator, goal in GOALS:
         ratio = medians[numerator] / medians[denominator]

@@ -67,6 +67,21 @@ with httpx.Client(headers={"Authorization": "Bearer " + key}) as client:
 """
 
 
+def print_medians(
+    results: dict[str, list[tuple[float, float]]], title: str, width: int = 30
+) -> dict[str, float]:
+    """Each command's median time, median peak RSS and every round's time; the medians."""
+    import statistics
+
+    medians = {name: statistics.median(t for t, _ in values) for name, values in results.items()}
+    print(f"{title}, interleaved, medians")
+    for name, values in results.items():
+        rss = statistics.median(r for _, r in values)
+        spread = ", ".join(f"{t:.2f}" for t, _ in values)
+        print(f"{name:<{width}} {medians[name]:6.2f} s  peak RSS {rss:6.1f} MiB  ({spread})")
+    return medians
+
+
 def interleaved(
     commands: dict[str, list[str]], env: dict[str, str], rounds: int, ok: tuple[int, ...] = (0,)
 ) -> dict[str, list[tuple[float, float]]]:

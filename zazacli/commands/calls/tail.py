@@ -10,11 +10,11 @@ from zazacli.commands.app import get_context
 from zazacli.commands.options import (
     ANY_OF,
     COUNT_MAX,
+    DirectionOpt,
     JqOpt,
     SinceOpt,
     StreamFormatOpt,
     TemplateOpt,
-    complete_direction,
     complete_status,
 )
 from zazacli.commands.values import call_filter, exclusive
@@ -72,16 +72,6 @@ TailAgentOpt = Annotated[
         "--agent", metavar="ID", help="Only this agent's calls." + ANY_OF, show_default=False
     ),
 ]
-TailDirectionOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--direction",
-        metavar="DIRECTION",
-        help="inbound or outbound." + ANY_OF,
-        show_default=False,
-        autocompletion=complete_direction,
-    ),
-]
 IntervalOpt = Annotated[
     str, typer.Option("--interval", help="Time between polls: 5s, 1m, or seconds (>= 1s).")
 ]
@@ -110,7 +100,7 @@ def tail(
     ctx: typer.Context,
     status: TailStatusOpt = None,
     agent: TailAgentOpt = None,
-    direction: TailDirectionOpt = None,
+    direction: DirectionOpt = None,
     interval: IntervalOpt = "5s",
     last: LastOpt = None,
     since: SinceOpt = None,
