@@ -80,6 +80,7 @@ def test_the_root_holds_infrastructure_only() -> None:
         "output",
         "policy",
         "sandbox",
+        "ui",
         "webhooks",
     }
 

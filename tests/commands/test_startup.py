@@ -51,6 +51,8 @@ def test_help_and_version_import_neither_httpx_nor_rich_tables() -> None:
         assert "pydantic" not in modules, args
         # --jq and --template load their engines only when given (output/query.py).
         assert "jq" not in modules and "jinja2" not in modules, args
+        # Textual is for `zaza ui` alone (~100 ms to import).
+        assert "textual" not in modules, args
 
 
 def test_json_output_imports_neither_jq_nor_jinja2(sandbox: Any, monkeypatch: Any) -> None:

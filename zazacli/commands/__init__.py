@@ -50,6 +50,7 @@ NOUNS: dict[str, Noun] = {
         "zazacli.commands.capabilities", "What the API can do, and what is dashboard-only."
     ),
     "sandbox": Noun("zazacli.commands.sandbox", "Run a local ZazaVoice-compatible API server."),
+    "ui": Noun("zazacli.commands.ui", "A full-screen app: live calls, transcripts, search."),
     "help": Noun(
         "zazacli.commands.help", "Show the help of zaza or of a command (zaza help calls list)."
     ),

@@ -172,7 +172,7 @@ UntilOpt = Annotated[
     typer.Option("--until", help="Before this time (exclusive); same forms as --since."),
 ]
 # The call filters of every command that reads calls. Each takes several values, repeated
-# or with commas (`--status failed,no_answer`), meaning any of them (values.call_filter).
+# or with commas (`--status failed,no_answer`), meaning any of them (api/filters.py).
 ANY_OF = " Repeat it or use commas for any of several."
 DirectionOpt = Annotated[
     list[str] | None,

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from zazacli.api.filters import call_filter
 from zazacli.commands.app import ZazaCommand, get_context, usage_error
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.options import AgentOpt, DirectionOpt, SinceOpt, StatusOpt, UntilOpt
-from zazacli.commands.values import call_filter
 from zazacli.errors import PLUGIN_EXIT_CODES, PLUGIN_STATES, ZazaError, exit_codes_help
 
 if TYPE_CHECKING:

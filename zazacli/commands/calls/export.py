@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from zazacli.api.filters import call_filter
 from zazacli.commands.app import get_context
 from zazacli.commands.options import (
     COUNT_MAX,
@@ -17,7 +18,7 @@ from zazacli.commands.options import (
     StatusOpt,
     UntilOpt,
 )
-from zazacli.commands.values import call_filter, exclusive
+from zazacli.commands.values import exclusive
 
 DirArg = Annotated[
     str,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.api.filters import call_filter
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import (
     ArchiveOpt,
@@ -30,7 +31,7 @@ from zazacli.commands.options import (
     UntilOpt,
     WideOpt,
 )
-from zazacli.commands.values import call_filter, exclusive, pick_fields
+from zazacli.commands.values import exclusive, pick_fields
 
 if TYPE_CHECKING:
     from zazacli.api.listing import CallFilter

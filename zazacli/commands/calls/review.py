@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.api.filters import call_filter
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.options import (
@@ -20,7 +21,7 @@ from zazacli.commands.options import (
     UntilOpt,
 )
 from zazacli.commands.policy import DncOpt
-from zazacli.commands.values import call_filter, exclusive
+from zazacli.commands.values import exclusive
 from zazacli.errors import (
     EXIT_CODES,
     FINDINGS_EXIT,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.api.filters import call_filter, pick_choice
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt, IncludeDeletedOpt, archive_path
 from zazacli.commands.options import (
@@ -21,7 +22,7 @@ from zazacli.commands.options import (
     UntilOpt,
     completer,
 )
-from zazacli.commands.values import call_filter, pick_choice, text_value
+from zazacli.commands.values import text_value
 
 if TYPE_CHECKING:
     from zazacli.context import AppContext

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zazacli.api.filters import call_filter
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import (
     ArchiveOpt,
@@ -24,7 +25,6 @@ from zazacli.commands.options import (
     completer,
     format_option,
 )
-from zazacli.commands.values import call_filter
 
 if TYPE_CHECKING:
     from zazacli.api.listing import CallFilter

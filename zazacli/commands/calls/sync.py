@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.api.filters import call_filter
 from zazacli.commands.app import get_context
 from zazacli.commands.calls.archive import ArchiveOpt, archive_path
 from zazacli.commands.options import AgentOpt, ConcurrencyOpt, DirectionOpt, StatusOpt
-from zazacli.commands.values import call_filter
 from zazacli.errors import ZazaError
 
 if TYPE_CHECKING:

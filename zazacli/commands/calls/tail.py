@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zazacli.api.filters import call_filter
 from zazacli.commands.app import get_context
 from zazacli.commands.options import (
     ANY_OF,
@@ -17,7 +18,7 @@ from zazacli.commands.options import (
     TemplateOpt,
     complete_status,
 )
-from zazacli.commands.values import call_filter, exclusive
+from zazacli.commands.values import exclusive
 from zazacli.errors import (
     AuthError,
     NetworkError,
