@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable
 from ui_helpers import GivenCalls, api_app, chat_text, drive, links, table_text
 
@@ -13,6 +14,9 @@ from zazacli.ui.app import ZazaUi
 from zazacli.ui.call import CallScreen
 from zazacli.ui.calls import CallsScreen
 from zazacli.ui.help import HelpScreen
+
+# The app's end-to-end tests drive Textual (seconds in all): CI runs them, the fast loop not.
+pytestmark = pytest.mark.slow
 
 
 async def settle(pilot: Any, until: Any, timeout: float = 10.0) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from test_ui_calls import settle
 from textual.widgets import Input, Static
 from ui_helpers import api_app, drive, table_text
 
 from zazacli.ui.calls import CallsScreen
 from zazacli.ui.filters import FilterBar
+
+# The app's end-to-end tests drive Textual (seconds in all): CI runs them, the fast loop not.
+pytestmark = pytest.mark.slow
 
 
 def status_line(app: Any) -> str:

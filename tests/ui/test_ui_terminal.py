@@ -19,6 +19,9 @@ from ui_helpers import archive_app, chat_text, drive, table_text
 
 from zazacli.ui.call import CallScreen
 
+# The app's end-to-end tests drive Textual (seconds in all): CI runs them, the fast loop not.
+pytestmark = pytest.mark.slow
+
 
 class Screen:
     """`python -m zazacli ARGS` with its input and output on one pseudo-terminal."""
