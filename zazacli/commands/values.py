@@ -38,5 +38,3 @@ def exclusive(**given: bool) -> None:
     names = [f"--{name.replace('_', '-')}" for name, present in given.items() if present]
     if len(names) > 1:
         raise UsageError(f"{' and '.join(names)} cannot be used together")
-
-
