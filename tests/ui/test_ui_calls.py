@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable
-from ui_helpers import GivenCalls, api_app, chat_text, drive, links, table_text
+from ui_helpers import api_app, chat_text, drive, links, served_app, static_text, table_text
 
 from zazacli.sandbox import ORG_NUMBERS
-from zazacli.ui.app import ZazaUi
 from zazacli.ui.call import CallScreen
 from zazacli.ui.calls import CallsScreen
 from zazacli.ui.help import HelpScreen
@@ -131,7 +130,7 @@ HOSTILE = "[bold red]x[/] [link=https://evil.example]click[/link] \x1b]0;pwned\x
 
 
 @drive
-async def test_hostile_text_renders_literally() -> None:
+async def test_hostile_text_renders_literally(fault_server: Any) -> None:
     call = {
         "id": 7,
         "status": "[blink]COMPLETED",
@@ -146,7 +145,7 @@ async def test_hostile_text_renders_literally() -> None:
             {"role": "[red]CALLER", "text": "line one\nline two", "timestamp": None},
         ],
     }
-    app = ZazaUi(GivenCalls([call], agents={3: "[i]Zara\x1b[2J"}))
+    app = served_app(fault_server, [call], [{"id": 3, "name": "[i]Zara\x1b[2J\u202e"}])
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot, lambda: table_text(app))
         row = table_text(app)[0]
@@ -160,3 +159,5 @@ async def test_hostile_text_renders_literally() -> None:
         assert "\x1b" not in text and "\u202e" not in text
         assert links(app) == []
         assert "[red]CALLER" in text
+        details = static_text(app, "#details")
+        assert "[i]Zara\\x1b[2J\\u202e" in details and "\x1b" not in details

@@ -1,21 +1,21 @@
-"""What the `zaza ui` tests share: the app over a sandbox, over an archive, over given calls,
-and the text a screen shows."""
+"""What the `zaza ui` tests share: the app over a sandbox, over an archive, over a fault
+server's calls, and the text a screen shows."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import io
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
-from zazacli.api.listing import CallFilter
 from zazacli.context import AppContext
 from zazacli.ui.app import ZazaUi
 from zazacli.ui.call import ChatLog
-from zazacli.ui.source import ApiSource, ArchiveSource, CallPages, CallSource
+from zazacli.ui.source import ApiSource, ArchiveSource
 
 
 def api_app(running: Any, *, interval: float = 5.0, **options: Any) -> ZazaUi:
@@ -32,23 +32,20 @@ def archive_app(path: Path, **options: Any) -> ZazaUi:
     return ZazaUi(ArchiveSource(store), **options)
 
 
-class GivenCalls(CallSource):
-    """Calls a test writes (hostile ones): listed as given, each opened as it is."""
+def served_app(server: Any, calls: list[dict[str, Any]], agents: list[dict[str, Any]]) -> ZazaUi:
+    """The app over the real API client against a `fault_server` that serves `calls` (one
+    page, each also at `/calls/{id}`) and `agents`: data no sandbox would send."""
+    page = {"content": calls, "number": 0, "size": len(calls), "totalPages": 1, "last": True}
+    server.route("GET", "/api/v1/calls", 200, page)
+    for call in calls:
+        server.route("GET", f"/api/v1/calls/{call['id']}", 200, call, optional=True)
+    listed = {"content": agents, "number": 0, "size": len(agents), "totalPages": 1, "last": True}
+    server.route("GET", "/api/v1/agents", 200, listed, optional=True)
+    api = AppContext(env={}).client(server.url, SERVED_KEY)
+    return ZazaUi(ApiSource(api))
 
-    label = "given calls"
 
-    def __init__(self, calls: list[dict[str, Any]], agents: dict[int, str] | None = None) -> None:
-        self.given = calls
-        self.agents = agents or {}
-
-    def pages(self, filters: CallFilter) -> CallPages:
-        return CallPages(iter(c for c in self.given if filters.mismatch(c) is None))
-
-    def call(self, call_id: int) -> dict[str, Any]:
-        return next(c for c in self.given if c.get("id") == call_id)
-
-    def agent_name(self, agent_id: Any) -> str | None:
-        return self.agents.get(agent_id)
+SERVED_KEY = "zaza_test_ui_key_0000"
 
 
 def table_text(app: ZazaUi) -> list[str]:
@@ -63,6 +60,17 @@ def table_text(app: ZazaUi) -> list[str]:
 def chat_text(app: ZazaUi) -> str:
     chat = app.screen.query_one(ChatLog)
     return "\n".join(strip.text.rstrip() for strip in chat.lines)
+
+
+def static_text(app: ZazaUi, selector: str, width: int = 160) -> str:
+    """What a Static of the screen shows (the Call screen's fields, the Stats screen's
+    figures), drawn as plain text."""
+    from rich.console import Console
+
+    console = Console(width=width, color_system=None, file=io.StringIO())
+    with console.capture() as captured:
+        console.print(app.screen.query_one(selector, Static).content)
+    return captured.get()
 
 
 def links(app: ZazaUi) -> list[str]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from zazacli.api.listing import CallFilter
+    from zazacli.calls.stats import Rates
 
 NAMED_TABLES = {"agent": "agents", "campaign": "campaigns"}
 
@@ -83,3 +84,27 @@ def last_synced(store: Archive) -> str | None:
     """When the last sync that finished ended (UTC instant), None before any."""
     row = store.conn.execute("SELECT max(finished_at) FROM syncs").fetchone()
     return row[0] if row else None
+
+
+def local_stats(
+    store: Archive,
+    grouping: str,
+    filters: CallFilter,
+    rates: Rates,
+    *,
+    include_deleted: bool = False,
+) -> dict[str, Any]:
+    """The report of `calls stats --local`: it says which file, and when it was synced."""
+    from zazacli.archive.stats import archive_stats
+
+    names = archived_names(store, grouping) if grouping in ("agent", "campaign") else None
+    source = {"source": "archive", "archive": str(store.path), "synced_at": last_synced(store)}
+    return archive_stats(
+        store,
+        grouping,
+        filters,
+        rates=rates,
+        names=names,
+        source=source,
+        include_deleted=include_deleted,
+    )

@@ -14,11 +14,15 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zazacli.api.values import call_is_over
 from zazacli.errors import UsageError
 from zazacli.times import parse_time
+
+if TYPE_CHECKING:
+    from zazacli.api.client import ZazaApi
+    from zazacli.api.listing import CallFilter
 
 GROUPINGS = (
     "status",
@@ -516,3 +520,36 @@ def build_report(
 
 def _time_sort_key(key: str) -> datetime | date:
     return date.fromisoformat(key) if len(key) == 10 else datetime.fromisoformat(key)
+
+
+def api_stats(
+    api: ZazaApi,
+    grouping: str,
+    filters: CallFilter,
+    rates: Rates,
+    *,
+    seen: Callable[[Iterable[dict[str, Any]]], Iterable[dict[str, Any]]] = lambda calls: calls,
+    warn: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The report of `calls stats` from the API: every matching call read once (`seen`
+    passes them through, to count them as they come), agents or campaigns named."""
+    aggregator = CallStats(grouping, since=filters.since, until=filters.until)
+    # Counting needs every matching call, in whatever order the server lists them.
+    aggregator.feed(seen(api.iter_calls(filters, ordered=False)))
+    names = api_names(api, grouping, warn) if grouping in ("agent", "campaign") else None
+    return aggregator.report(names=names, filters=filters.report(), rates=rates)
+
+
+def api_names(api: ZazaApi, grouping: str, warn: Callable[[str], None]) -> dict[Any, str]:
+    """Agent or campaign names by id (one list request); ids alone if that request fails."""
+    from zazacli.errors import AuthError, ZazaError
+
+    try:
+        if grouping == "agent":
+            return named_ids(api.list_agents())
+        return named_ids(api.list_campaigns())
+    except AuthError:
+        raise
+    except ZazaError as error:
+        warn(f"{grouping} names unavailable, showing ids: {error.message}")
+        return {}

@@ -104,18 +104,14 @@ def place_overrides(app_ctx: AppContext) -> dict[str, str]:
 def contact_history(
     app_ctx: AppContext, guard: Guard, numbers: set[str], *, scans: int = 4
 ) -> Recent:
-    """One scan of the outbound calls in the cap's window before dialling (a dispatch always
-    made one): the calls that already exist to these callees, counted by the cap and never
-    taken for a new call. The guard learns what the API lists (a listing that cannot be
-    read whole blocks a capped dial), and whether the API is zaza's sandbox, where the cap
-    and the repeat window are not applied. `scans` is the time budget, in SCAN_FLOORs."""
-    from zazacli.calls.dispatch import SCAN_FLOOR, recent_outbound
-    from zazacli.policy.rules import Listed
+    """The outbound calls already made to these numbers, the guard told (calls/admission.py)."""
+    from zazacli.calls.admission import contact_history as history
 
-    window = guard.cap.window if guard.cap is not None else 0.0
-    deadline = app_ctx.timing.clock() + scans * SCAN_FLOOR
-    recent = recent_outbound(app_ctx.api, window, deadline=deadline, numbers=numbers)
-    guard.listed = Listed(recent.by_number, recent.problem)
-    # Known after that answer, at no cost: is this zaza's own sandbox (which rings no one)?
-    guard.rings_no_one = bool(app_ctx.options.sandbox or app_ctx.api.is_sandbox())
-    return recent
+    return history(
+        app_ctx.api,
+        guard,
+        numbers,
+        clock=app_ctx.timing.clock,
+        sandboxed=app_ctx.options.sandbox,
+        scans=scans,
+    )

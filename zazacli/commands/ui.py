@@ -16,7 +16,11 @@ from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
     from zazacli.archive.store import Archive
+    from zazacli.calls.admission import Dialling
+    from zazacli.calls.stats import Rates
     from zazacli.context import AppContext
+    from zazacli.ui.events import EventFeed
+    from zazacli.ui.source import CallSource
 
 LocalOpt = Annotated[
     bool,
@@ -28,9 +32,24 @@ LocalOpt = Annotated[
 ]
 
 
+ListenOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--listen",
+        metavar="PORT",
+        min=0,
+        max=65535,
+        help="Receive webhook events on this port of 127.0.0.1 (0: any free port), as zaza "
+        "webhooks listen does (4242 is its port), and show them live (e).",
+        show_default=False,
+    ),
+]
+
+
 def ui(
     ctx: typer.Context,
     local: LocalOpt = False,
+    listen: ListenOpt = None,
     archive_file: ArchiveOpt = None,
     include_deleted: IncludeDeletedOpt = False,
     direction: DirectionOpt = None,
@@ -43,14 +62,17 @@ def ui(
 
     The call list (newest first; new calls and status changes appear as `calls tail` finds
     them), enter opens a call with its transcript as a chat, f filters, / searches the
-    archive; ? lists every key, q quits. The filter options set the list's first filter.
-    With --local, the archive offline.
+    archive, s shows `calls stats` for the filter, d dispatches a call (the dry run's
+    verdicts first, then a confirmation), e shows the webhook events of --listen; ? lists
+    every key, q quits. The filter options set the list's first filter. With --local, the
+    archive offline.
 
     \b
     Examples:
       zaza ui
       zaza --sandbox ui --status in_progress,ringing
       zaza ui --local --since 1w
+      zaza ui --listen 4242
     """
     app_ctx = get_context(ctx)
     out = app_ctx.out
@@ -63,30 +85,89 @@ def ui(
         )
     filters = call_filter(direction, status, agent, since, until, out.notice)
     from zazacli.ui.app import ZazaUi
-    from zazacli.ui.source import ApiSource, ArchiveSource, CallSource
 
     with contextlib.ExitStack() as stack:
-        source: CallSource
-        archive: Archive | None
-        if local:
-            from zazacli.archive.local import opened
-
-            path = archive_path(app_ctx, archive_file)
-            store = stack.enter_context(opened(path, out.warn))
-            source = ArchiveSource(store, include_deleted=include_deleted)
-            archive = store
-        else:
-            source = ApiSource(app_ctx.api)
-            archive = _searched(stack, app_ctx, archive_file)
+        source, archive = _sources(stack, app_ctx, local, archive_file, include_deleted)
+        feed = None if listen is None else _listening(stack, app_ctx, listen)
         # The first page before the screen: a bad key or URL is one error line, not a screen.
         pages = source.pages(filters)
         first = pages.more()
-        app = ZazaUi(source, filters=filters, first=(pages, first), archive=archive)
+        app = ZazaUi(
+            source,
+            filters=filters,
+            first=(pages, first),
+            archive=archive,
+            rates=_rates(app_ctx),
+            dialling=None if local else lambda: _dialling(app_ctx),
+            feed=feed,
+        )
         app.run()
     if app.failure is not None:
         raise app.failure
     if app.return_code:
         raise typer.Exit(app.return_code)
+
+
+def _sources(
+    stack: contextlib.ExitStack[Any],
+    app_ctx: AppContext,
+    local: bool,
+    archive_file: str | None,
+    include_deleted: bool,
+) -> tuple[CallSource, Archive | None]:
+    """Where the calls are read (the API, or the archive with --local), and the archive
+    `/` searches."""
+    from zazacli.ui.source import ApiSource, ArchiveSource
+
+    if local:
+        from zazacli.archive.local import opened
+
+        path = archive_path(app_ctx, archive_file)
+        store = stack.enter_context(opened(path, app_ctx.out.warn))
+        return ArchiveSource(store, include_deleted=include_deleted), store
+    return ApiSource(app_ctx.api), _searched(stack, app_ctx, archive_file)
+
+
+def _listening(stack: contextlib.ExitStack[Any], app_ctx: AppContext, port: int) -> EventFeed:
+    """`webhooks listen`'s listener for the app's lifetime: the profile's secret checks
+    signatures, and verified opt-out texts go on the do-not-call list before their 200."""
+    from zazacli.commands.webhooks.common import resolve_secret
+    from zazacli.commands.webhooks.listen import OptOuts, _listener_config, _start_listener
+    from zazacli.ui.events import EventFeed
+    from zazacli.webhooks.model import Notice
+
+    secret, _ = resolve_secret(app_ctx, None)
+    config = _listener_config("127.0.0.1", port, "/webhooks", secret, None, None, 10.0, None)
+    started = OptOuts.start(app_ctx, app_ctx.env.get("ZAZA_DNC") or None)
+    opt_outs = started if isinstance(started, OptOuts) else None
+    feed = EventFeed("")
+    listener = _start_listener(config, feed, opt_outs)
+    if opt_outs is not None:
+        stack.callback(opt_outs.close)
+    stack.callback(listener.close)  # first: nothing reaches the list once it is closed
+    feed.url = listener.url
+    if isinstance(started, str):
+        feed.notice(Notice(started))
+    return feed
+
+
+def _dialling(app_ctx: AppContext) -> Dialling:
+    """What `d` dials with: `calls dispatch`'s own (the profile's calling window and region,
+    the contact-policy file of this API and key, or ZAZA_DNC's)."""
+    from zazacli.commands.calls.shared import dialling
+    from zazacli.commands.policy import DNC_ENV
+
+    return dialling(app_ctx, app_ctx.env.get(DNC_ENV) or None)
+
+
+def _rates(app_ctx: AppContext) -> Rates:
+    """The rates `calls stats` estimates costs with (a profile's, else the list prices)."""
+    from zazacli.calls.stats import pick_rates
+
+    settings = app_ctx.settings
+    return pick_rates(
+        settings.get("rate_outbound"), settings.get("rate_inbound"), settings.profile_name
+    )
 
 
 def _searched(

@@ -22,11 +22,13 @@ from zazacli.times import parse_time
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from zazacli.calls.admission import Admission
     from zazacli.calls.batch.csv import CsvBatch
     from zazacli.calls.batch.plan import BatchPlan
     from zazacli.calls.batch.run import BatchReport
     from zazacli.config import Settings
     from zazacli.output import Output
+    from zazacli.policy.rules import Verdict
 
 # Row statuses of a batch that are problems worth a line on stderr.
 BATCH_PROBLEM_STATUSES = frozenset(
@@ -37,6 +39,60 @@ BATCH_PROBLEM_STATUSES = frozenset(
 def dispatch_plan(out: Output, pairs: list[tuple[str, Any]]) -> None:
     """`--dry-run`: what would be sent, as labelled lines (key_values shows values literally)."""
     out.key_values(pairs)
+
+
+def plan_rows(
+    admission: Admission, agent: dict[str, Any], profile: str | None, base_url: str
+) -> list[tuple[str, Any]]:
+    """A dispatch's dry run, row by row (`calls dispatch --dry-run`, `zaza ui`'s form)."""
+    request, times = admission.request, admission.times
+    active = bool(agent.get("isActive", True))
+    within = "yes" if times.allowed else "no" + (" (not enforced)" if admission.may_call else "")
+    return [
+        ("from", request.from_number),
+        ("to", request.to_number),
+        (
+            "agent",
+            f"{request.agent_id} {agent.get('name') or ''}".strip()
+            + ("" if active else " (INACTIVE)"),
+        ),
+        ("variables", request.variables or "(none)"),
+        ("profile", profile or "(none)"),
+        ("base URL", base_url),
+        ("callee local time", times.describe()),
+        ("calling window", f"{admission.window.described}, within: {within}"),
+        *policy_rows(admission.verdicts),
+        ("idempotency key", request.idempotency_key),
+    ]
+
+
+def plan_json(
+    admission: Admission, agent: dict[str, Any], profile: str | None, base_url: str
+) -> dict[str, Any]:
+    """`calls dispatch --dry-run --json`."""
+    request, times, window = admission.request, admission.times, admission.window
+    return {
+        "dryRun": True,
+        "request": request.body(),
+        "idempotencyKey": request.idempotency_key,
+        "agent": agent,
+        "profile": profile,
+        "baseUrl": base_url,
+        "calleeLocalTimes": times.as_dict(),
+        "callingWindow": window.text,
+        "callingWindowRule": window.why or "quiet_hours",
+        "withinCallingWindow": times.allowed,
+        "policy": [verdict.as_dict() for verdict in admission.verdicts],
+    }
+
+
+def policy_rows(verdicts: list[Verdict]) -> list[tuple[str, str]]:
+    """Each contact-policy rule's verdict, as plan rows."""
+    names = {"dnc": "do-not-call", "cap": "frequency cap", "repeat": "repeat window"}
+    return [
+        (names.get(v.rule, v.rule), ("ok: " if v.allowed else "BLOCKED: ") + v.detail)
+        for v in verdicts
+    ]
 
 
 class CallStatusLine:

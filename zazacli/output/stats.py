@@ -141,37 +141,37 @@ def stats_report(out: Output, report: dict[str, Any], fmt: Format) -> None:
 
 
 def _stats_table(out: Output, report: dict[str, Any]) -> None:
-    by = report["by"]
-    _print_stats_heading(out, report)
+    out.console.print(stats_heading(report))
     if report["total"] == 0:
         out.notice("no calls match")
         return
-    if by in ("day", "hour"):
+    chart = time_chart(report, out.console.width) if report["by"] in ("day", "hour") else None
+    if chart is not None:
         out.console.print()
-        _time_chart(out, [g for g in report["groups"] if g["key"] is not None], by)
+        if chart:
+            out.console.print(chart)
     out.console.print()
-    out.console.print(_groups_table(out, report))
+    out.console.print(groups_table(report, out.console.width))
     for note in cost_notes(report):
         out.console.print(safe_text(note, "dim"))
 
 
-def _print_stats_heading(out: Output, report: dict[str, Any]) -> None:
+def stats_heading(report: dict[str, Any]) -> Text:
     """`Calls by status · since … (local time, zone) · from the archive`, then the summary."""
     from rich.text import Text
 
     by = report["by"]
     zone = report.get("timezone")
     where = f" (local time, {zone})" if by in ("day", "hour") and zone else ""
-    out.console.print(
-        Text.assemble(
-            safe_text(f"Calls by {by}", "bold"),
-            safe_text(f" · {_range_text(report)}{where}{_source_text(report)}"),
-        )
+    return Text.assemble(
+        safe_text(f"Calls by {by}", "bold"),
+        safe_text(f" · {_range_text(report)}{where}{_source_text(report)}"),
+        "\n",
+        safe_text(stats_summary_line(report)),
     )
-    out.console.print(safe_text(stats_summary_line(report)))
 
 
-def _groups_table(out: Output, report: dict[str, Any]) -> Table:
+def groups_table(report: dict[str, Any], console_width: int) -> Table:
     """One row per group: its calls, share and bar, answer rate, durations and cost."""
     from rich.table import Table
 
@@ -179,7 +179,7 @@ def _groups_table(out: Output, report: dict[str, Any]) -> Table:
     groups = report["groups"]
     has_names = any("name" in g for g in groups)
     show_rate = by not in ("status", "disposition", "failure")
-    width = max(10, min(30, out.console.width - 86))
+    width = max(10, min(30, console_width - 86))
     peak = max((g["count"] for g in groups), default=0) or 1
     table = Table(box=None, header_style="bold", pad_edge=False)
     _add_stats_columns(table, by, has_names=has_names, show_rate=show_rate)
@@ -250,21 +250,20 @@ def _bar_cell(group: dict[str, Any], by: str, width: int, peak: int, style: str)
     return safe_text("█" * cells, style) if cells else safe_text("·" if not count else "", "dim")
 
 
-def _time_chart(out: Output, groups: list[dict[str, Any]], by: str) -> None:
-    """Calls per day or hour as columns, oldest left; skipped when it would not fit."""
+def time_chart(report: dict[str, Any], console_width: int) -> Text:
+    """Calls per day or hour as columns, oldest left; a note instead when it would not fit."""
     from rich.text import Text
 
+    by = report["by"]
+    groups = [g for g in report["groups"] if g["key"] is not None]
     counts = [int(g["count"]) for g in groups]
     if not counts:
-        return
+        return Text()
     peak = max(counts)
     axis = max(len(f"{peak:,}"), 1)
-    room = out.console.width - axis - 2
+    room = console_width - axis - 2
     if len(counts) > room:
-        out.console.print(
-            safe_text("(too many buckets for a chart; the bars below are in order)", "dim")
-        )
-        return
+        return safe_text("(too many buckets for a chart; the bars below are in order)", "dim")
     step = 2 if len(counts) * 2 <= room else 1
     eighths = [0 if not c else max(1, round(c / (peak or 1) * CHART_HEIGHT * 8)) for c in counts]
     chart = Text()
@@ -283,7 +282,7 @@ def _time_chart(out: Output, groups: list[dict[str, Any]], by: str) -> None:
     else:
         labels = first
     chart.append(" " * (axis + 2) + labels, "dim")
-    out.console.print(chart)
+    return chart
 
 
 def reading(out: Output, items: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:

@@ -244,6 +244,41 @@ def delivery_text(result: DeliveryResult, *, compact: bool = False) -> tuple[str
     return (f"{text}: {first}" if first else text), "red"
 
 
+def event_pieces(
+    event: ReceivedEvent, forward: DeliveryResult | None, *, compact: bool
+) -> tuple[list[Piece], tuple[Slot, ...]]:
+    """An event's line, piece by piece, every one terminal-safe: when it came, its signature,
+    its type, the fields of that type, the forward's answer and any warning (`webhooks
+    listen` and `zaza ui`'s Events both show it)."""
+    record = event.record
+    mark, mark_style = SIGNATURE_MARKS.get(event.signature, (event.signature, ""))
+    # The type comes from the sender's X-ZazaVoice-Event header or body, like the fields.
+    kind = terminal_safe(event.event)
+    clock = _clock(str(record.get("received_at", "")), seconds=not compact)
+    pieces = [
+        Piece(clock, "dim", "clock"),
+        Piece(f"  {mark}", mark_style, "mark"),
+        Piece(" " + (kind if compact else kind.ljust(EVENT_TYPE_WIDTH)), "bold", "type"),
+    ]
+    body = record.get("body")
+    data = body.get("data") if isinstance(body, dict) else None
+    for piece in webhook_fields(event.event, data, compact=compact):
+        pieces.append(Piece(terminal_safe(piece.text), piece.style, piece.slot))
+    slots = webhook_slots(event.event, data, compact=compact)
+    if forward is not None:  # every line of a listener that forwards: a column
+        text, style = delivery_text(forward, compact=compact)
+        pieces.append(Piece("  → app ", "dim", "forward"))
+        pieces.append(Piece(terminal_safe(text), style, "forward"))
+        # `200 OK 12 ms`; an error's first line is kept whole, the outcome giving way.
+        slots = (*slots, Slot("forward", 18 if compact else 22, whole=True))
+    if event.status >= 300:
+        pieces.append(Piece(f"  answered {event.status}", "red"))
+    for flag in record.get("flags", ()):
+        text = FLAG_TEXT.get(flag, terminal_safe(flag))  # warnings in words, at any width
+        pieces.append(Piece(f"  ⚠ {text}", "yellow"))
+    return pieces, slots
+
+
 class WebhookPrinter:
     """Shows the listener's events and notices; called from its single worker thread."""
 
@@ -277,33 +312,8 @@ class WebhookPrinter:
         from rich.text import Text
 
         console = self.out.console
-        compact = console.width < COMPACT_BELOW
-        record = event.record
-        mark, mark_style = SIGNATURE_MARKS.get(event.signature, (event.signature, ""))
-        # The type comes from the sender's X-ZazaVoice-Event header or body, like the fields.
-        kind = terminal_safe(event.event)
-        clock = _clock(str(record.get("received_at", "")), seconds=not compact)
-        pieces = [
-            Piece(clock, "dim", "clock"),
-            Piece(f"  {mark}", mark_style, "mark"),
-            Piece(" " + (kind if compact else kind.ljust(EVENT_TYPE_WIDTH)), "bold", "type"),
-        ]
-        body = record.get("body")
-        data = body.get("data") if isinstance(body, dict) else None
-        for piece in webhook_fields(event.event, data, compact=compact):
-            pieces.append(Piece(terminal_safe(piece.text), piece.style, piece.slot))
-        slots = webhook_slots(event.event, data, compact=compact)
-        if forward is not None:  # every line of a listener that forwards: a column
-            text, style = delivery_text(forward, compact=compact)
-            pieces.append(Piece("  → app ", "dim", "forward"))
-            pieces.append(Piece(terminal_safe(text), style, "forward"))
-            # `200 OK 12 ms`; an error's first line is kept whole, the outcome giving way.
-            slots = (*slots, Slot("forward", 18 if compact else 22, whole=True))
-        if event.status >= 300:
-            pieces.append(Piece(f"  answered {event.status}", "red"))
-        for flag in record.get("flags", ()):
-            text = FLAG_TEXT.get(flag, terminal_safe(flag))  # warnings in words, at any width
-            pieces.append(Piece(f"  ⚠ {text}", "yellow"))
+        pieces, slots = event_pieces(event, forward, compact=console.width < COMPACT_BELOW)
+        body = event.record.get("body")
         print_line(console, pieces, slots)
         if self.print_body:
             from rich.highlighter import JSONHighlighter

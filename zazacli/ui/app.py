@@ -6,12 +6,14 @@ traceback Textual would draw is never shown (`--debug` shows it, as for any comm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
 
 from zazacli.api.listing import CallFilter
+from zazacli.calls.stats import LIST_RATES
 from zazacli.errors import ZazaError
 from zazacli.sanitize import terminal_safe
 from zazacli.ui.base import UiApp
@@ -21,6 +23,9 @@ from zazacli.ui.help import HelpScreen
 
 if TYPE_CHECKING:
     from zazacli.archive.store import Archive
+    from zazacli.calls.admission import Dialling
+    from zazacli.calls.stats import Rates
+    from zazacli.ui.events import EventFeed
     from zazacli.ui.source import CallPages, CallSource
 
 DEFAULT_INTERVAL = 5.0  # seconds between polls: `calls tail`'s default
@@ -39,6 +44,9 @@ class ZazaUi(UiApp):
         Binding("q", "quit_app", "Quit"),
         Binding("question_mark", "keys", "Keys", key_display="?"),
         Binding("slash", "search", "Search", key_display="/"),
+        Binding("s", "stats", "Stats"),
+        Binding("d", "dispatch", "Dispatch"),
+        Binding("e", "events", "Events"),
         Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
     ]
 
@@ -50,6 +58,9 @@ class ZazaUi(UiApp):
         interval: float = DEFAULT_INTERVAL,
         first: tuple[CallPages, list[dict[str, Any]]] | None = None,
         archive: Archive | None = None,
+        rates: Rates | None = None,
+        dialling: Callable[[], Dialling] | None = None,
+        feed: EventFeed | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -59,9 +70,37 @@ class ZazaUi(UiApp):
         self._first = first
         self.archive = archive  # what `/` searches (None: no archive yet)
         self.sub_title = source.label
+        self.rates = rates or LIST_RATES  # what `calls stats` estimates costs with
+        self.dialling = dialling  # what `d` dials with (None: --local, no API to dial)
+        self.feed = feed  # the webhook events of --listen (None: not listening)
 
     def on_mount(self) -> None:
         self.push_screen(CallsScreen(self.filters, self._first))
+        if self.feed is not None:
+            self.feed.on_new = self._event_arrived
+
+    def _event_arrived(self) -> None:
+        """On the listener's thread: the Events screen draws it, if it is up."""
+        try:
+            self.call_from_thread(self._show_events)
+        except RuntimeError:  # the app is not running (yet, or any more)
+            pass
+
+    def _show_events(self) -> None:
+        from zazacli.ui.events import EventsScreen
+
+        if isinstance(self.screen, EventsScreen):
+            self.screen.more()
+
+    def action_events(self) -> None:
+        from zazacli.ui.events import EventsScreen
+
+        if isinstance(self.screen, EventsScreen):
+            return
+        if self.feed is None:
+            self.notify("no events: start with zaza ui --listen PORT", severity="warning")
+            return
+        self.push_screen(EventsScreen(self.feed))
 
     def action_quit_app(self) -> None:
         self.exit(return_code=0)
@@ -74,6 +113,31 @@ class ZazaUi(UiApp):
 
         if not isinstance(self.screen, SearchScreen):
             self.push_screen(SearchScreen(self.archive))
+
+    def action_stats(self) -> None:
+        """The figures of `calls stats` for the filter of the list beneath."""
+        from zazacli.ui.stats import StatsScreen
+
+        if isinstance(self.screen, StatsScreen):
+            return
+        lists = [s for s in self.screen_stack if isinstance(s, CallsScreen)]
+        self.push_screen(StatsScreen(lists[-1].filters if lists else self.filters))
+
+    def action_dispatch(self) -> None:
+        """The dispatch form: dry-run verdicts, then a confirmation, then the dial."""
+        from zazacli.ui.dispatch import DispatchScreen
+
+        if isinstance(self.screen, DispatchScreen):
+            return
+        if self.dialling is None:
+            self.notify("the archive is offline: dispatch needs the API", severity="warning")
+            return
+        try:
+            dialling = self.dialling()
+        except ZazaError as error:
+            self.notify(terminal_safe(error.message), severity="error", markup=False)
+            return
+        self.push_screen(DispatchScreen(dialling))
 
     def action_keys(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -9,6 +9,7 @@ from textual.app import App
 
 if TYPE_CHECKING:
     from zazacli.api.listing import CallFilter
+    from zazacli.calls.stats import Rates
     from zazacli.ui.source import CallSource
 
 
@@ -16,6 +17,7 @@ class UiApp(App[int]):
     source: CallSource
     filters: CallFilter
     interval: float
+    rates: Rates
 
     def open_call(
         self, call: dict[str, Any], *, turn: int | None = None, words: list[str] | None = None

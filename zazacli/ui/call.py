@@ -9,7 +9,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets import Footer, Header, RichLog, Static
 
 from zazacli.calls.transcript import transcript_turns
@@ -68,12 +70,21 @@ class ChatLog(RichLog):
         self._width = width
         self.clear()
         self.offsets = []
+        # Each part rendered to lines here, and the log sized once: a `write` per part would
+        # lay the log out again each time (a 200-turn call opens in a third of the time).
+        console = self.app.console
+        options = console.options.update_width(width)
+        strips: list[Strip] = []
         for group in chat_parts(
             self.call, self.turns, width, timestamps=self.timestamps, marked=self._mark
         ):
-            self.offsets.append(len(self.lines))
+            self.offsets.append(len(strips))
             for part in group:
-                self.write(part, width=width, scroll_end=False)
+                strips += [Strip(line, width) for line in console.render_lines(part, options)]
+        self.lines.extend(strips)
+        self._widest_line_width = width
+        self.virtual_size = Size(width, len(self.lines))
+        self.refresh()
         if self.turn is not None and self.turn < len(self.offsets):
             self.scroll_to(y=max(0, self.offsets[self.turn] - 1), animate=False, immediate=True)
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from zazacli.api.client import ZazaApi
     from zazacli.api.listing import CallFilter
     from zazacli.archive.store import Archive
+    from zazacli.calls.stats import Rates
     from zazacli.calls.tail import CallFollower
 
 PAGE = 100  # calls read at a time, as the list scrolls
@@ -48,6 +49,10 @@ class CallSource:
         raise NotImplementedError
 
     def agent_name(self, agent_id: Any) -> str | None:
+        raise NotImplementedError
+
+    def stats(self, filters: CallFilter, by: str, rates: Rates) -> dict[str, Any]:
+        """The report `zaza calls stats` prints for these calls (its own code)."""
         raise NotImplementedError
 
     def follower(
@@ -89,6 +94,11 @@ class ApiSource(CallSource):
                 agents = []
             self._agents = {a.get("id"): str(a.get("name")) for a in agents if a.get("name")}
         return self._agents.get(agent_id)
+
+    def stats(self, filters: CallFilter, by: str, rates: Rates) -> dict[str, Any]:
+        from zazacli.calls.stats import api_stats
+
+        return api_stats(self.api, by, filters, rates)
 
     def follower(
         self,
@@ -133,3 +143,8 @@ class ArchiveSource(CallSource):
 
     def agent_name(self, agent_id: Any) -> str | None:
         return self._agents.get(agent_id) if isinstance(agent_id, int) else None
+
+    def stats(self, filters: CallFilter, by: str, rates: Rates) -> dict[str, Any]:
+        from zazacli.archive.local import local_stats
+
+        return local_stats(self.store, by, filters, rates, include_deleted=self.include_deleted)

@@ -16,14 +16,12 @@ from zazacli.commands.calls.shared import (
     RegionOpt,
     TranscriptOpt,
     YesOpt,
-    calling_window,
     confirm_dispatch,
-    fetch_agent,
+    dialling,
     follow_and_report,
-    quiet_hours_waived,
 )
 from zazacli.commands.options import JqOpt, ReportFormatOpt, TemplateOpt
-from zazacli.commands.policy import DncOpt, contact_history, open_guard, place_overrides
+from zazacli.commands.policy import DncOpt
 from zazacli.errors import (
     CALL_OUTCOME_EXIT,
     INTERRUPTED_EXIT,
@@ -37,10 +35,9 @@ from zazacli.errors import (
 )
 
 if TYPE_CHECKING:
+    from zazacli.calls.admission import Admission, Dialling
     from zazacli.calls.dispatch import Dispatched, DispatchRequest
     from zazacli.context import AppContext
-    from zazacli.policy.phones import CallingWindow, LocalTimes
-    from zazacli.policy.rules import Guard, Verdict
 
 DISPATCH_EPILOG = exit_codes_help(
     {
@@ -134,13 +131,14 @@ def dispatch(
     request = _read_request(
         app_ctx, from_number, to, agent, var or [], vars_file, region, idempotency_key
     )
-    guard, known = _admit(app_ctx, request, dnc, allow_quiet_hours, dry_run, chosen is Format.json)
+    dialler = dialling(app_ctx, dnc)
+    admission = _admit(app_ctx, dialler, request, allow_quiet_hours, dry_run, chosen is Format.json)
     if dry_run:
         return
     confirm_dispatch(
         app_ctx, yes, f"Call {request.to_number} from {request.from_number} with agent {agent}"
     )
-    result = _send(app_ctx, guard, request, known)
+    result = _send(app_ctx, dialler, admission)
     if wait:
         first = result.call
         follow_and_report(app_ctx, int(result.call_id), timeout, transcript, chosen, first=first)
@@ -171,78 +169,46 @@ def _read_request(
 ) -> DispatchRequest:
     """The request as the options give it: numbers in E.164 (read in --region or the
     profile's), variables from --vars-file then --var, a new idempotency key unless given."""
-    from zazacli.calls import dispatch as dispatching
-    from zazacli.policy import phones
+    from zazacli.calls.admission import read_request
+    from zazacli.calls.dispatch import parse_variables
 
-    variables = dispatching.parse_variables(var, vars_file)
+    variables = parse_variables(var, vars_file)
     region = region or app_ctx.settings.get("region")
-    return dispatching.DispatchRequest(
-        phones.normalize_number(from_number, region=region, label="--from"),
-        phones.normalize_number(to, region=region, label="--to"),
-        agent,
-        variables,
-        idempotency_key or dispatching.new_idempotency_key(),
-    )
+    return read_request(from_number, to, agent, variables, idempotency_key, region=region)
 
 
 def _admit(
     app_ctx: AppContext,
+    dialler: Dialling,
     request: DispatchRequest,
-    dnc: str | None,
     allow_quiet_hours: bool,
     dry_run: bool,
     as_json: bool,
-) -> tuple[Guard, frozenset[int]]:
+) -> Admission:
     """Every rule that decides whether this number may be called now (the dry run shows
-    each verdict); raises when one refuses. Returns the guard that records the dial, and
-    the calls the API already lists for the request (never taken for the new one)."""
+    each verdict); raises when one refuses."""
+    from zazacli.calls.admission import admit
     from zazacli.calls.dispatch import before_the_post
-    from zazacli.policy import phones
-    from zazacli.policy.rules import blocked_error
-    from zazacli.policy.windows import window_for
 
-    to = request.to_number
-    window = window_for(to, calling_window(app_ctx), place_overrides(app_ctx))
-    times = phones.local_times(to, window)
-    if not times.known:
-        app_ctx.out.warn(f"no time zone on record for {to}; quiet hours not checked")
-    guard = open_guard(app_ctx, dnc)
-    if not dry_run and (listed := guard.store.lookup(to)) is not None:
-        # Refused before a single request: the list alone decides.
-        raise blocked_error(to, guard.dnc_verdict(to, listed))
-    with before_the_post():  # these read the API: a failure there sent nothing
-        recent = contact_history(app_ctx, guard, {to})
-        verdicts = guard.verdicts([to])[to]
-        may_call = times.allowed or quiet_hours_waived(app_ctx, allow_quiet_hours)
-        if dry_run:
-            show_dispatch_plan(app_ctx, request, times, window, may_call, verdicts, as_json)
-    refused = next((verdict for verdict in verdicts if not verdict.allowed), None)
-    if refused is not None:
-        raise blocked_error(to, refused)
-    if not may_call:
-        raise phones.quiet_hours_error(times, window)
-    return guard, recent.known(request.key)
+    admission = admit(dialler, request, dry_run=dry_run, allow_quiet_hours=allow_quiet_hours)
+    if dry_run:
+        with before_the_post():  # the agent is read from the API: a failure sent nothing
+            show_dispatch_plan(app_ctx, admission, as_json)
+    refusal = admission.refusal()
+    if refusal is not None:
+        raise refusal
+    return admission
 
 
-def _send(
-    app_ctx: AppContext, guard: Guard, request: DispatchRequest, known: frozenset[int]
-) -> Dispatched:
+def _send(app_ctx: AppContext, dialler: Dialling, admission: Admission) -> Dispatched:
     """The POST, through the guard; a lost answer is looked up in GET /calls, never sent
     again."""
-    from zazacli.calls import dispatch as dispatching
+    from zazacli.calls.admission import send
 
     out = app_ctx.out
+    request = admission.request
     try:
-        result = dispatching.guarded_dispatch(
-            app_ctx.api,
-            guard,
-            request,
-            source="dispatch",
-            known=known,
-            reconcile_wait=dispatching.reconcile_wait(app_ctx.env),
-            sleep=app_ctx.timing.sleep,
-            monotonic=app_ctx.timing.clock,
-        )
+        result = send(dialler, admission)
     except KeyboardInterrupt:
         out.notice(
             "\ninterrupted while dispatching: the call may have been queued. Check before "
@@ -259,67 +225,18 @@ def _send(
     return result
 
 
-def show_dispatch_plan(
-    app_ctx: AppContext,
-    request: DispatchRequest,
-    times: LocalTimes,
-    window: CallingWindow,
-    may_call: bool,
-    verdicts: list[Verdict],
-    as_json: bool,
-) -> None:
-    from zazacli.output.dispatch import dispatch_plan
+def show_dispatch_plan(app_ctx: AppContext, admission: Admission, as_json: bool) -> None:
+    from zazacli.calls.admission import fetch_agent
+    from zazacli.output.dispatch import dispatch_plan, plan_json, plan_rows
 
     out = app_ctx.out
-    agent = fetch_agent(app_ctx, request.agent_id)
-    active = bool(agent.get("isActive", True))
-    if not active:
+    request = admission.request
+    agent = fetch_agent(app_ctx.api, request.agent_id)
+    if not agent.get("isActive", True):
         out.warn(f"agent {request.agent_id} is not active; the API would refuse this call")
     settings = app_ctx.settings
-    within = "yes" if times.allowed else "no" + (" (not enforced)" if may_call else "")
     if as_json:
-        out.json_document(
-            {
-                "dryRun": True,
-                "request": request.body(),
-                "idempotencyKey": request.idempotency_key,
-                "agent": agent,
-                "profile": settings.profile_name,
-                "baseUrl": settings.base_url,
-                "calleeLocalTimes": times.as_dict(),
-                "callingWindow": window.text,
-                "callingWindowRule": window.why or "quiet_hours",
-                "withinCallingWindow": times.allowed,
-                "policy": [verdict.as_dict() for verdict in verdicts],
-            }
-        )
+        out.json_document(plan_json(admission, agent, settings.profile_name, settings.base_url))
         return
     out.notice("dry run: nothing is sent")
-    dispatch_plan(
-        out,
-        [
-            ("from", request.from_number),
-            ("to", request.to_number),
-            (
-                "agent",
-                f"{request.agent_id} {agent.get('name') or ''}".strip()
-                + ("" if active else " (INACTIVE)"),
-            ),
-            ("variables", request.variables or "(none)"),
-            ("profile", settings.profile_name or "(none)"),
-            ("base URL", settings.base_url),
-            ("callee local time", times.describe()),
-            ("calling window", f"{window.described}, within: {within}"),
-            *policy_rows(verdicts),
-            ("idempotency key", request.idempotency_key),
-        ],
-    )
-
-
-def policy_rows(verdicts: list[Verdict]) -> list[tuple[str, str]]:
-    """Each contact-policy rule's verdict, as plan rows."""
-    names = {"dnc": "do-not-call", "cap": "frequency cap", "repeat": "repeat window"}
-    return [
-        (names.get(v.rule, v.rule), ("ok: " if v.allowed else "BLOCKED: ") + v.detail)
-        for v in verdicts
-    ]
+    dispatch_plan(out, plan_rows(admission, agent, settings.profile_name, settings.base_url))

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from zazacli.api.values import ID_MAX
-from zazacli.errors import INTERRUPTED_EXIT, NetworkError, NotFoundError, UsageError, ZazaError
+from zazacli.errors import INTERRUPTED_EXIT, NetworkError, UsageError, ZazaError
 
 if TYPE_CHECKING:
+    from zazacli.calls.admission import Dialling
     from zazacli.context import AppContext
     from zazacli.output import Format
     from zazacli.policy.phones import CallingWindow
@@ -100,17 +101,36 @@ def follow_and_report(
 
 
 def quiet_hours_waived(app_ctx: AppContext, allow_quiet_hours: bool) -> bool:
-    """Quiet hours do not apply with --allow-quiet-hours, or when the API is zaza's own
-    sandbox (--sandbox, or a `zaza sandbox` on this machine, which says so in a header): it
-    rings no one. Ask only when the window would refuse: it may cost one small request."""
-    if allow_quiet_hours:
-        return True
-    if app_ctx.options.sandbox or app_ctx.api.is_sandbox():
-        app_ctx.out.notice(
-            "the API is zaza's sandbox: no one is called, so quiet hours are not checked"
-        )
-        return True
-    return False
+    """Whether quiet hours are waived (calls/admission.py): --allow-quiet-hours, or a
+    sandbox, which rings no one."""
+    from zazacli.calls.admission import quiet_hours_waived as waived
+
+    out = app_ctx.out
+    return waived(
+        app_ctx.api, allow_quiet_hours, sandboxed=app_ctx.options.sandbox, notice=out.notice
+    )
+
+
+def dialling(app_ctx: AppContext, dnc: str | None) -> Dialling:
+    """What `calls dispatch` and `zaza ui`'s dispatch form dial with (calls/admission.py):
+    this context's API, contact-policy file (--dnc), calling window, region and clock."""
+    from zazacli.calls.admission import Dialling
+    from zazacli.commands.policy import open_guard, place_overrides
+
+    out = app_ctx.out
+    return Dialling(
+        connect=lambda: app_ctx.api,
+        open_guard=lambda: open_guard(app_ctx, dnc),
+        window=calling_window(app_ctx),
+        overrides=place_overrides(app_ctx),
+        region=app_ctx.settings.get("region"),
+        sandboxed=app_ctx.options.sandbox,
+        env=app_ctx.env,
+        sleep=app_ctx.timing.sleep,
+        clock=app_ctx.timing.clock,
+        warn=out.warn,
+        notice=out.notice,
+    )
 
 
 def calling_window(app_ctx: AppContext) -> CallingWindow:
@@ -138,9 +158,6 @@ def confirm_dispatch(app_ctx: AppContext, yes: bool, question: str) -> None:
 
 
 def fetch_agent(app_ctx: AppContext, agent_id: int) -> dict[str, Any]:
-    try:
-        return app_ctx.api.get_agent(agent_id)
-    except NotFoundError:
-        raise UsageError(
-            f"agent {agent_id} not found", hint="list the agents: zaza agents list"
-        ) from None
+    from zazacli.calls.admission import fetch_agent as fetched
+
+    return fetched(app_ctx.api, agent_id)

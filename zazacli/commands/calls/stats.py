@@ -117,15 +117,18 @@ def stats(
 def _api_report(
     app_ctx: AppContext, grouping: str, filters: CallFilter, rates: Rates
 ) -> dict[str, Any]:
-    from zazacli.calls.stats import CallStats
+    from zazacli.calls.stats import api_stats
     from zazacli.output.stats import reading
 
-    aggregator = CallStats(grouping, since=filters.since, until=filters.until)
-    # Counting needs every matching call, in whatever order the server lists them.
-    calls = app_ctx.api.iter_calls(filters, ordered=False)
-    aggregator.feed(reading(app_ctx.out, calls, "calls"))
-    names = _names(app_ctx, grouping) if grouping in ("agent", "campaign") else None
-    return aggregator.report(names=names, filters=filters.report(), rates=rates)
+    out = app_ctx.out
+    return api_stats(
+        app_ctx.api,
+        grouping,
+        filters,
+        rates,
+        seen=lambda calls: reading(out, calls, "calls"),
+        warn=out.warn,
+    )
 
 
 def _archive_report(
@@ -137,35 +140,8 @@ def _archive_report(
     include_deleted: bool,
 ) -> dict[str, Any]:
     """The same report from the archive; it says which file, and when it was synced."""
-    from zazacli.archive.local import archived_names, last_synced, opened
-    from zazacli.archive.stats import archive_stats
+    from zazacli.archive.local import local_stats, opened
 
     path = archive_path(app_ctx, archive_file)
     with opened(path, app_ctx.out.warn) as store:
-        names = archived_names(store, grouping) if grouping in ("agent", "campaign") else None
-        source = {"source": "archive", "archive": str(path), "synced_at": last_synced(store)}
-        return archive_stats(
-            store,
-            grouping,
-            filters,
-            rates=rates,
-            names=names,
-            source=source,
-            include_deleted=include_deleted,
-        )
-
-
-def _names(app_ctx: Any, grouping: str) -> dict[Any, str]:
-    """Agent or campaign names by id (one list request); ids alone if that request fails."""
-    from zazacli.calls.stats import named_ids
-    from zazacli.errors import AuthError, ZazaError
-
-    try:
-        if grouping == "agent":
-            return named_ids(app_ctx.api.list_agents())
-        return named_ids(app_ctx.api.list_campaigns())
-    except AuthError:
-        raise
-    except ZazaError as error:
-        app_ctx.out.warn(f"{grouping} names unavailable, showing ids: {error.message}")
-        return {}
+        return local_stats(store, grouping, filters, rates, include_deleted=include_deleted)
