@@ -374,16 +374,24 @@ def problems_of(outcome: Outcome) -> list[str]:
     return problems
 
 
+def test_the_docs_hold_enough_examples_to_test() -> None:
+    examples = [example for block in extract_all() for example in block.examples]
+    assert len(examples) >= 80, f"only {len(examples)} examples found: is the extractor broken?"
+    assert sum(bool(example.output) for example in examples) >= 10, "few outputs are checked"
+
+
+# One test per manual page, so the parallel workers share them out.
 @pytest.mark.slow
+@pytest.mark.parametrize("doc", [relative(path) for path in doc_files()])
 def test_every_doc_example_runs(
-    make_sandbox: Callable[..., Sandbox], fault_server: FaultServer, tmp_path: Path
+    make_sandbox: Callable[..., Sandbox], fault_server: FaultServer, tmp_path: Path, doc: str
 ) -> None:
     if shutil.which("bash") is None:
         pytest.skip("needs bash")
-    blocks = extract_all()
+    blocks = [block for block in extract_all() if block.where.startswith(f"{doc}:")]
     examples = [example for block in blocks for example in block.examples]
-    assert len(examples) >= 80, f"only {len(examples)} examples found: is the extractor broken?"
-    assert sum(bool(example.output) for example in examples) >= 10, "few outputs are checked"
+    if not examples:
+        return
 
     # Speed 50: a dispatched call ends in 0.16 s. 300 calls, seed 42: the ids the docs use.
     # Its key is the docs' production key, so `profiles add prod` can check it.
@@ -397,7 +405,7 @@ def test_every_doc_example_runs(
     for example in examples:
         check_network_safety(example, substitute(example, Ports(listener=4242, app=3000)))
     # "Your app" on localhost:3000: the fault server answers every POST 200.
-    fault_server.route("POST", "*", 200, [])
+    fault_server.route("POST", "*", 200, [], optional=True)
     app_port = int(urlsplit(fault_server.url).port or 0)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -421,9 +429,10 @@ def test_every_doc_example_runs(
             report.append(f"{block.where} script: {script_stderr[-800:]}")
     assert not report, f"{len(report)} doc example(s) failed:\n\n" + "\n\n".join(report)
     # "Your app" got the events the docs forward, trigger and replay to it.
-    assert any(request["method"] == "POST" for request in fault_server.requests), (
-        "no example reached the stub app standing in for localhost:3000"
-    )
+    if doc == "docs/webhooks.md":
+        assert any(request["method"] == "POST" for request in fault_server.requests), (
+            "no example reached the stub app standing in for localhost:3000"
+        )
 
 
 # ---------------------------------------------------------------------- structural checks

@@ -72,7 +72,8 @@ class Timing(NamedTuple):
     whole dispatched call takes about two seconds), how long a read may take, all its
     tries together (api/http.py's READ_DEADLINE), and `wall`, the time of day (epoch
     seconds) that the API's time stamps are measured against (`calls check`'s stuck
-    calls), so a test can look at the calls as they will be an hour later."""
+    calls), so a test can look at the calls as they will be an hour later, and how long a
+    write to the contact-policy file waits for another process holding its lock."""
 
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -80,6 +81,7 @@ class Timing(NamedTuple):
     sandbox_speed: float = 4.0
     read_deadline: float = 60.0
     wall: Callable[[], float] = time.time
+    lock_wait: float | None = None  # None: the policy store's BUSY_TIMEOUT
 
 
 class AppContext:

@@ -31,6 +31,8 @@ from conftest import (
     wait_for,
 )
 
+from zazacli.context import Timing
+
 FROM = "+14155550100"
 ALLOW = "--allow-quiet-hours"
 POST = "POST /calls/outbound"
@@ -539,19 +541,22 @@ def test_calls_that_cannot_be_counted_dial_no_one(make_sandbox: Any, tmp_path: P
 def test_a_policy_file_locked_by_another_process_dials_nothing(
     cli: Cli, sandbox: Any, tmp_path: Path
 ) -> None:
-    """Another process holds the list's write lock past the wait (10 s): the dial cannot be
-    written to the ledger first, so it is not sent (exit 17), and the list is untouched."""
+    """Another process holds the list's write lock past the wait (10 s, shortened here to
+    0.3 s through Timing): the dial cannot be written to the ledger first, so it is not
+    sent (exit 17), and the list is untouched."""
     path = tmp_path / "locked.sqlite3"
     assert cli("dnc", "add", "+12125550791", "--dnc", str(path)).exit_code == 0
+    impatient = Cli(env=cli.env, timing=Timing(lock_wait=0.3))
     holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")
-        result = dispatch(cli, "+12125550792", "--dnc", str(path))
+        result = dispatch(impatient, "+12125550792", "--dnc", str(path))
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert result.exit_code == 17, result.stderr
-    assert "locked by another zaza" in result.stderr and "nothing was dialled" in result.stderr
+    assert "locked by another zaza past 0.3 s" in result.stderr
+    assert "nothing was dialled" in result.stderr
     assert posts(sandbox) == 0
     listed = cli("dnc", "list", "--dnc", str(path), "-o", "plain")
     assert "+12125550791" in listed.stdout

@@ -58,7 +58,15 @@ def open_store(app_ctx: AppContext, given: str | None, *, dialling: bool) -> Pol
     from zazacli.policy.store import PolicyStore
 
     path, named = policy_path(app_ctx, given)
-    return PolicyStore.open(path, create=not (dialling and named), warn=app_ctx.out.warn)
+    from zazacli.policy.store import BUSY_TIMEOUT
+
+    wait = app_ctx.timing.lock_wait
+    return PolicyStore.open(
+        path,
+        create=not (dialling and named),
+        warn=app_ctx.out.warn,
+        busy_timeout=BUSY_TIMEOUT if wait is None else wait,
+    )
 
 
 CAP_ENV = "ZAZA_MAX_CALLS_PER_NUMBER"

@@ -138,7 +138,7 @@ class Dial:
 
 
 @contextlib.contextmanager
-def policy_errors(path: Path) -> Iterator[None]:
+def policy_errors(path: Path, waited: float = BUSY_TIMEOUT) -> Iterator[None]:
     """SQLite's failures as one line naming the file; every one of them blocks dialling."""
     try:
         yield
@@ -147,7 +147,7 @@ def policy_errors(path: Path) -> Iterator[None]:
         if "locked" in text or "busy" in text:
             raise PolicyUnreadable(
                 f"the contact-policy file {path} is locked by another zaza past "
-                f"{BUSY_TIMEOUT:g} s; nothing was dialled",
+                f"{waited:g} s; nothing was dialled",
                 hint="try again when the other command is done",
             ) from None
         raise PolicyUnreadable(
@@ -164,12 +164,15 @@ def policy_errors(path: Path) -> Iterator[None]:
 class PolicyStore:
     """One open policy file. Threads share it under a lock (a batch's workers)."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, busy_timeout: float = BUSY_TIMEOUT
+    ) -> None:
         import threading
 
         self.path = path
         self.conn = conn
         self.lock = threading.RLock()
+        self.busy_timeout = busy_timeout
 
     @classmethod
     def open(
@@ -179,6 +182,7 @@ class PolicyStore:
         create: bool = True,
         warn: Callable[[str], None] = lambda _: None,
         readonly: bool = False,
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> PolicyStore:
         """The file at `path`, created (0600) when missing and `create`; `readonly` for
         reading an existing one only (no schema, no WAL set-up)."""
@@ -194,12 +198,12 @@ class PolicyStore:
         if path.is_dir():
             raise UsageError(f"{path} is a directory, not a contact-policy file")
         keep_private(path, warn)
-        with policy_errors(path):
+        with policy_errors(path, busy_timeout):
             target = f"file:{path}?mode=ro" if readonly else str(path)
             conn = sqlite3.connect(
                 target,
                 isolation_level=None,
-                timeout=BUSY_TIMEOUT,
+                timeout=busy_timeout,
                 check_same_thread=False,
                 uri=readonly,
             )
@@ -208,7 +212,7 @@ class PolicyStore:
             except BaseException:
                 conn.close()
                 raise
-        return cls(path, conn)
+        return cls(path, conn, busy_timeout)
 
     def close(self) -> None:
         self.conn.close()
@@ -224,12 +228,16 @@ class PolicyStore:
         """One write: all of it lands, or none of it (also when the process is killed)."""
         from zazacli.files import sqlite_write
 
-        with self.lock, policy_errors(self.path), sqlite_write(self.conn) as conn:
+        with (
+            self.lock,
+            policy_errors(self.path, self.busy_timeout),
+            sqlite_write(self.conn) as conn,
+        ):
             yield conn
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        with self.lock, policy_errors(self.path):
+        with self.lock, policy_errors(self.path, self.busy_timeout):
             yield self.conn
 
     # ------------------------------------------------------------ the list
