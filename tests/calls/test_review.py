@@ -32,7 +32,7 @@ from zazacli.archive.review.rules import DEFAULT_RULES, parse_rules, rules_toml
 from zazacli.archive.tokens import index_text
 from zazacli.errors import EXIT_CODES, FINDINGS_EXIT
 from zazacli.sandbox import Sandbox, SandboxConfig, start_sandbox
-from zazacli.sandbox.compliance import HONOURED, KEPT_TALKING
+from zazacli.sandbox.compliance import FORBIDDEN, HONOURED, KEPT_TALKING
 
 DISCLOSURES = ("this call is recorded", "this call may be recorded")
 # Every request not to be called again the sandbox's callers make (their first line).
@@ -103,10 +103,32 @@ def all_calls(sandbox: Sandbox) -> list[dict[str, Any]]:
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     work = tmp_path_factory.mktemp("review")
     with start_sandbox(SandboxConfig(**{**FAST, "live_calls": False})) as sandbox:
+        say_every_forbidden_line(sandbox)
         state = Synced(sandbox, work)
         result = state.cli("calls", "sync")
         assert result.exit_code == 0, result.stderr
         yield state
+
+
+def say_every_forbidden_line(sandbox: Sandbox) -> None:
+    """Which forbidden promises the newest seeded calls hold moves with the time of day
+    (calls are placed in calling hours, and numbered again): one completed call each, with
+    no request not to be called, says one of them at its end, so every form is checked at
+    any hour. The rest stay as the sandbox wove them."""
+    lines = [line for said in FORBIDDEN.values() for line in said]
+    for record in reversed(sandbox.app.calls):
+        if not lines:
+            return
+        if record.outcome.status != "COMPLETED":
+            continue
+        turns = api_get(sandbox, f"calls/{record.id}")["turns"]
+        if not turns or any(turn["text"] in REQUESTS for turn in turns):
+            continue
+        role, text = lines.pop()
+        said = {"role": role, "text": text, "timestamp": turns[-1]["timestamp"]}
+        sandbox.app.amend_call(record.id, disposition=record.outcome.disposition,
+                               turns=[*turns, said])  # fmt: skip
+    raise AssertionError(f"no completed call left to say {lines}")
 
 
 def rules_file(synced: Synced, text: str, name: str = "rules.toml") -> str:

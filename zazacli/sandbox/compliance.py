@@ -76,7 +76,7 @@ KEPT_TALKING = {
     ),
 }
 # Promises a compliance team forbids, said by the agent or (quoted back) by the caller.
-_FORBIDDEN = {
+FORBIDDEN = {
     "en": (
         ("AGENT", "And it's guaranteed approval, completely risk-free."),
         ("AGENT", "Guaranteed   approval — RISK FREE, no questions asked!"),
@@ -103,7 +103,7 @@ def weave(rng: random.Random, lang: str, disposition: str, opening: Turns, closi
         greeting = max(i for i, (role, _) in enumerate(opening[:2]) if role == "AGENT")
         opening.insert(greeting + 1, ("AGENT", disclosure[rng.randrange(len(disclosure))]))
     woven: Turns = []
-    said = _FORBIDDEN.get(lang)
+    said = FORBIDDEN.get(lang)
     if said and rng.random() < (0.15 if lang == "fr" else 0.05):
         role, text = said[rng.randrange(len(said))]
         woven.append((role, text))
