@@ -14,6 +14,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -247,9 +248,10 @@ def test_calls_listed_without_an_id_still_count_for_the_cap(fault_server: Any) -
     """A server that lists three calls to the number without their ids: no id to match the
     ledger's by, yet each is a call to that person: the next dial is refused, no POST."""
 
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     calls = [
         {"direction": "OUTBOUND", "toNumber": "+12125550792", "fromNumber": FROM,
-         "agentId": 12, "status": "COMPLETED", "createdAt": "2026-12-03T10:00:00Z"}
+         "agentId": 12, "status": "COMPLETED", "createdAt": an_hour_ago}
     ] * 3  # fmt: skip
     page = {"content": calls, "totalElements": 3, "totalPages": 1, "number": 0, "size": 100}
     fault_server.route("GET", "/api/v1/calls", 200, {**page, "first": True, "last": True})
