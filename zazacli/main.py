@@ -15,7 +15,7 @@ from zazacli import __version__
 from zazacli.commands import NOUNS
 from zazacli.commands.app import (
     CONTEXT_SETTINGS,
-    format_aliases,
+    command_args,
     format_epilog,
     get_context,
     usage_error,
@@ -86,7 +86,7 @@ class ZazaGroup(TyperGroup):
                 )
         found, command, rest = super().resolve_command(ctx, args)
         # A noun that is one command (`zaza doctor --json`) reads the format aliases too.
-        return found, command, format_aliases(command, rest)
+        return found, command, command_args(command, rest)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The noun list for `--help`, from the table: no noun is imported to show it."""

@@ -88,11 +88,12 @@ def invocations(line: str) -> list[list[str]]:
 def parse(command: Any, name: str, args: list[str]) -> None:
     """`command` accepts `args`, or the test fails with the usage error `zaza` would print
     (Typer exports no class for usage errors, hence the names). As in zaza, the format
-    aliases (--json, --jsonl, --csv) are rewritten first."""
-    from zazacli.commands.app import format_aliases
+    aliases (--json, --jsonl, --csv) and the values an option may leave out are put in
+    first."""
+    from zazacli.commands.app import command_args
 
     try:
-        command.make_context(name, format_aliases(command, args), resilient_parsing=False)
+        command.make_context(name, command_args(command, args), resilient_parsing=False)
     except Exception as exc:
         if type(exc).__name__ in USAGE_ERRORS:
             pytest.fail(f"{name} {shlex.join(args)}: {exc}")

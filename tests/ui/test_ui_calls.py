@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from textual.widgets import DataTable
-from ui_helpers import api_app, chat_text, drive, links, served_app, static_text, table_text
+from ui_helpers import (
+    api_app,
+    chat_text,
+    drive,
+    links,
+    served_app,
+    settle,
+    static_text,
+    table_text,
+)
 
 from zazacli.sandbox import ORG_NUMBERS
 from zazacli.ui.call import CallScreen
@@ -16,16 +24,6 @@ from zazacli.ui.help import HelpScreen
 
 # The app's end-to-end tests drive Textual (seconds in all): CI runs them, the fast loop not.
 pytestmark = pytest.mark.slow
-
-
-async def settle(pilot: Any, until: Any, timeout: float = 10.0) -> None:
-    """Wait (the app running) until `until()` holds."""
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause()
-        if until():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the screen never got there")
 
 
 @drive

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from conftest import Cli, posts, queued_to
-from test_ui_calls import settle
 from textual.widgets import Input
-from ui_helpers import api_app, drive, static_text, table_text
+from ui_helpers import api_app, drive, settle, static_text, table_text
 
 from zazacli.commands.calls.shared import dialling
 from zazacli.context import AppContext

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_ui_calls import settle
 from textual.widgets import Input, Static
-from ui_helpers import api_app, drive, table_text
+from ui_helpers import api_app, drive, settle, table_text
 
 from zazacli.ui.calls import CallsScreen
 from zazacli.ui.filters import FilterBar

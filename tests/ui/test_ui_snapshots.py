@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from test_ui_calls import settle
-from ui_helpers import SERVED_KEY, table_text
+from ui_helpers import SERVED_KEY, settle, table_text
 
 from zazacli.api.listing import CallFilter
 from zazacli.context import AppContext

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import Cli
-from test_ui_calls import settle
-from ui_helpers import api_app, archive_app, drive, static_text, table_text
+from ui_helpers import api_app, archive_app, drive, settle, static_text, table_text
 
 from zazacli.ui.stats import StatsScreen
 

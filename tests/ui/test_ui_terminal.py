@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import REPO, Cli, sized_pty
 from textual.widgets import DataTable
-from ui_helpers import archive_app, chat_text, drive, table_text
+from ui_helpers import archive_app, chat_text, drive, settle, table_text
 
 from zazacli.ui.call import CallScreen
 
@@ -74,7 +74,6 @@ class Screen:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait(10)
-            time.sleep(0.1)
             os.close(self.leader)
 
 
@@ -86,13 +85,47 @@ def test_the_app_draws_the_calls_and_quits_on_q(sandbox: Any) -> None:
     screen.wait_for(r"\b9\d{4}\b")  # the sandbox's call ids
     screen.press("?")
     screen.wait_for("Cursor up")
-    screen.press("\x1b")
-    time.sleep(0.3)
-    screen.press("q")
+    screen.press("?q")  # `?` closes the keys again (an escape would wait for more bytes)
     assert screen.finish() == 0
-    raw = screen.raw()
-    # The alternate screen is left and the cursor shown again: the terminal is as it was.
+    assert_terminal_given_back(screen.raw())
+    assert "Traceback" not in screen.raw()
+
+
+def assert_terminal_given_back(raw: str) -> None:
+    """The alternate screen left, the cursor shown, mouse reporting off: as it was."""
     assert raw.rfind("\x1b[?1049l") > raw.rfind("\x1b[?1049h") >= 0
+    assert raw.rfind("\x1b[?25h") > raw.rfind("\x1b[?25l")
+    assert raw.rfind("\x1b[?1000l") > raw.rfind("\x1b[?1000h") >= 0
+
+
+CRASH = """\
+import zazacli.ui.help
+
+def compose(self):
+    raise RuntimeError("the keys screen broke")
+    yield
+
+zazacli.ui.help.HelpScreen.compose = compose
+"""
+
+
+def test_a_crash_gives_the_terminal_back_and_says_one_line(sandbox: Any, tmp_path: Path) -> None:
+    """An exception inside the app (here: the keys screen fails to draw, put in from
+    outside by a sitecustomize module): the terminal is restored first, then one error
+    line and exit 1, as for any command; no traceback, no half-drawn screen after it."""
+    (tmp_path / "sitecustomize.py").write_text(CRASH)
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    env = {"ZAZA_BASE_URL": sandbox.base_url, "ZAZA_API_KEY": sandbox.api_key, "PYTHONPATH": path}
+    screen = Screen("ui", env=env)
+    screen.wait_for(r"ID\s+CREATED")
+    screen.press("?")
+    assert screen.finish() == 1
+    raw = screen.raw()
+    assert_terminal_given_back(raw)
+    after = raw[raw.rfind("\x1b[?1049l") :]
+    said = re.sub(r"\x1b\[[0-9;?<>]*[A-Za-z]", "", after).strip().splitlines()
+    assert said[0] == "error: internal error: RuntimeError: the keys screen broke", said
+    assert all(line.startswith(("error:", "hint:")) for line in said), said
     assert "Traceback" not in raw
 
 
@@ -158,9 +191,8 @@ async def test_search_as_you_type_opens_the_call_at_the_matching_turn(archive: P
         await pilot.press("slash")
         assert isinstance(app.screen, SearchScreen)
         await pilot.press(*"refund")
-        await pilot.pause(0.4)
         hits = app.screen.query_one(OptionList)
-        assert hits.option_count > 0
+        await settle(pilot, lambda: hits.option_count > 0)  # once typing has paused
         first = app.screen.hits[0]
         await pilot.press("enter", "enter")
         await pilot.pause()

@@ -84,6 +84,16 @@ def links(app: ZazaUi) -> list[str]:
     ]
 
 
+async def settle(pilot: Any, until: Callable[[], Any], timeout: float = 10.0) -> None:
+    """Wait (the app running) until `until()` holds."""
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause()
+        if until():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the screen never got there")
+
+
 def drive(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     """An async test (Textual's pilot) run to the end on its own event loop."""
 

@@ -15,7 +15,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from zazacli.commands import NOUNS
 from zazacli.commands.globals import ROOT_ONLY
-from zazacli.commands.options import FORMAT_ALIASES
+from zazacli.commands.options import FORMAT_ALIASES, OPTIONAL_VALUES
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class NounGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
-        return name, command, format_aliases(command, rest)
+        return name, command, command_args(command, rest)
 
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
@@ -220,6 +220,30 @@ def _suggest_option(message: str, failed: Any) -> str:
     if not close:
         return f"no such option: {name}"
     return f"no such option: {name} (did you mean {' or '.join(close)}?)"
+
+
+def command_args(command: Any, args: list[str]) -> list[str]:
+    """A command's arguments as it parses them: the format aliases and the values left out
+    of an option whose value may be (`zaza ui --listen`)."""
+    return optional_values(command, format_aliases(command, args))
+
+
+def optional_values(command: Any, args: list[str]) -> list[str]:
+    """`args` with the value of an option in OPTIONAL_VALUES put in where it was left out
+    (the option last, or followed by another option). Typer's options take a value always."""
+    opts = {opt for param in getattr(command, "params", ()) for opt in getattr(param, "opts", ())}
+    table = {name: value for name, value in OPTIONAL_VALUES.items() if name in opts}
+    if not table:
+        return args
+    rewritten: list[str] = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return rewritten + args[index:]
+        rewritten.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in table and (following is None or following.startswith("-")):
+            rewritten.append(table[arg])
+    return rewritten
 
 
 def format_aliases(command: Any, args: list[str]) -> list[str]:

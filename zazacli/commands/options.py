@@ -56,6 +56,9 @@ FORMATS = ("table", "plain", "json", "jsonl", "csv")
 # `--json`, `--jsonl`, `--csv`: kept from before `-o/--format`, and rewritten to it before a
 # command parses its options (format_aliases), so that each command declares one format.
 FORMAT_ALIASES = {"--json": "json", "--jsonl": "jsonl", "--csv": "csv"}
+# Options whose value may be left out, and the value they then take (commands/app.py,
+# optional_values): `zaza ui --listen` listens on `webhooks listen`'s port.
+OPTIONAL_VALUES = {"--listen": "4242"}
 
 
 def _aliases_help(formats: tuple[str, ...]) -> str:

@@ -12,9 +12,12 @@ from zazacli.api.filters import call_filter
 from zazacli.commands.app import get_context, single_command
 from zazacli.commands.calls.archive import ArchiveOpt, IncludeDeletedOpt, archive_path, only_local
 from zazacli.commands.options import AgentOpt, DirectionOpt, SinceOpt, StatusOpt, UntilOpt
+from zazacli.commands.webhooks.common import DEFAULT_PORT, SaveOpt
 from zazacli.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from zazacli.archive.store import Archive
     from zazacli.calls.admission import Dialling
     from zazacli.calls.stats import Rates
@@ -36,11 +39,12 @@ ListenOpt = Annotated[
     int | None,
     typer.Option(
         "--listen",
-        metavar="PORT",
+        metavar="[PORT]",
         min=0,
         max=65535,
-        help="Receive webhook events on this port of 127.0.0.1 (0: any free port), as zaza "
-        "webhooks listen does (4242 is its port), and show them live (e).",
+        help="Receive webhook events on this port of 127.0.0.1, as zaza webhooks listen "
+        f"does, and show them live (e). PORT left out: {DEFAULT_PORT}, its port; 0: any "
+        "free port.",
         show_default=False,
     ),
 ]
@@ -50,6 +54,7 @@ def ui(
     ctx: typer.Context,
     local: LocalOpt = False,
     listen: ListenOpt = None,
+    save: SaveOpt = None,
     archive_file: ArchiveOpt = None,
     include_deleted: IncludeDeletedOpt = False,
     direction: DirectionOpt = None,
@@ -65,19 +70,21 @@ def ui(
     archive, s shows `calls stats` for the filter, d dispatches a call (the dry run's
     verdicts first, then a confirmation), e shows the webhook events of --listen; ? lists
     every key, q quits. The filter options set the list's first filter. With --local, the
-    archive offline.
+    archive offline. --save keeps the events of --listen, as webhooks listen --save does.
 
     \b
     Examples:
       zaza ui
       zaza --sandbox ui --status in_progress,ringing
       zaza ui --local --since 1w
-      zaza ui --listen 4242
+      zaza ui --listen --save events.jsonl
     """
     app_ctx = get_context(ctx)
     out = app_ctx.out
     if not local:
         only_local(include_deleted=include_deleted)
+    if save is not None and listen is None:
+        raise UsageError("--save keeps the events of --listen", hint="zaza ui --listen --save FILE")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "zaza ui needs a terminal (its input and output)",
@@ -88,7 +95,7 @@ def ui(
 
     with contextlib.ExitStack() as stack:
         source, archive = _sources(stack, app_ctx, local, archive_file, include_deleted)
-        feed = None if listen is None else _listening(stack, app_ctx, listen)
+        feed = None if listen is None else _listening(stack, app_ctx, listen, save)
         # The first page before the screen: a bad key or URL is one error line, not a screen.
         pages = source.pages(filters)
         first = pages.more()
@@ -128,16 +135,19 @@ def _sources(
     return ApiSource(app_ctx.api), _searched(stack, app_ctx, archive_file)
 
 
-def _listening(stack: contextlib.ExitStack[Any], app_ctx: AppContext, port: int) -> EventFeed:
+def _listening(
+    stack: contextlib.ExitStack[Any], app_ctx: AppContext, port: int, save: Path | None
+) -> EventFeed:
     """`webhooks listen`'s listener for the app's lifetime: the profile's secret checks
-    signatures, and verified opt-out texts go on the do-not-call list before their 200."""
+    signatures, each event is appended to `save` before its 200, and verified opt-out
+    texts go on the do-not-call list before it too."""
     from zazacli.commands.webhooks.common import resolve_secret
     from zazacli.commands.webhooks.listen import OptOuts, _listener_config, _start_listener
     from zazacli.ui.events import EventFeed
     from zazacli.webhooks.model import Notice
 
     secret, _ = resolve_secret(app_ctx, None)
-    config = _listener_config("127.0.0.1", port, "/webhooks", secret, None, None, 10.0, None)
+    config = _listener_config("127.0.0.1", port, "/webhooks", secret, None, None, 10.0, save)
     started = OptOuts.start(app_ctx, app_ctx.env.get("ZAZA_DNC") or None)
     opt_outs = started if isinstance(started, OptOuts) else None
     feed = EventFeed("")
@@ -146,6 +156,7 @@ def _listening(stack: contextlib.ExitStack[Any], app_ctx: AppContext, port: int)
         stack.callback(opt_outs.close)
     stack.callback(listener.close)  # first: nothing reaches the list once it is closed
     feed.url = listener.url
+    feed.saved = str(save) if save else None
     if isinstance(started, str):
         feed.notice(Notice(started))
     return feed

@@ -98,7 +98,7 @@ class ZazaUi(UiApp):
         if isinstance(self.screen, EventsScreen):
             return
         if self.feed is None:
-            self.notify("no events: start with zaza ui --listen PORT", severity="warning")
+            self.notify("no events: start with zaza ui --listen", severity="warning")
             return
         self.push_screen(EventsScreen(self.feed))
 

@@ -1,4 +1,4 @@
-"""`e`: the webhook events `zaza ui --listen PORT` receives, live, one line each as
+"""`e`: the webhook events `zaza ui --listen [PORT]` receives, live, one line each as
 `zaza webhooks listen` shows them (output/webhooks.py lays them out): the listener is the
 same (zazacli/webhooks/listener.py, with its signature checks and opt-outs), started for
 the app's lifetime; it hands each event over on its own thread."""
@@ -34,6 +34,7 @@ class EventFeed:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.saved: str | None = None  # the --save file
         self.entries: list[Entry] = []
         self.on_new: Callable[[], None] | None = None
         self._lock = threading.Lock()
@@ -82,7 +83,8 @@ class EventsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(safe_text(f"listening on {self.feed.url}"), id="listening")
+        saving = f", saving to {self.feed.saved}" if self.feed.saved else ""
+        yield Static(safe_text(f"listening on {self.feed.url}{saving}"), id="listening")
         yield RichLog(wrap=False, markup=False, highlight=False, id="events")
         yield Footer()
 

@@ -1,7 +1,9 @@
-"""What several `zaza webhooks` verbs share: the listener's address, --secret, the target check."""
+"""What several `zaza webhooks` verbs (and `zaza ui --listen`) share: the listener's address,
+--save, --secret, the target check."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,6 +19,14 @@ DEFAULT_PATH = "/webhooks"
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}{DEFAULT_PATH}"
 DEFAULT_SEND_TIMEOUT = 10.0
 
+SaveOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--save",
+        dir_okay=False,
+        help="Append every event to this JSON-lines file, before acknowledging it.",
+    ),
+]
 SecretOpt = Annotated[
     str | None,
     typer.Option(

@@ -16,6 +16,7 @@ from zazacli.commands.webhooks.common import (
     DEFAULT_PATH,
     DEFAULT_PORT,
     DEFAULT_SEND_TIMEOUT,
+    SaveOpt,
     SecretOpt,
     check_target,
     resolve_secret,
@@ -48,14 +49,6 @@ ForwardToOpt = Annotated[
 ]
 ForwardTimeoutOpt = Annotated[
     float, typer.Option("--forward-timeout", min=0.1, help="Seconds to wait for your app.")
-]
-SaveOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--save",
-        dir_okay=False,
-        help="Append every event to this JSON-lines file, before acknowledging it.",
-    ),
 ]
 PrintBodyOpt = Annotated[
     bool, typer.Option("--print-body", help="Also print each body as indented JSON.")
