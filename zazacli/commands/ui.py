@@ -80,17 +80,8 @@ def ui(
       zaza ui --listen --save events.jsonl
     """
     app_ctx = get_context(ctx)
-    out = app_ctx.out
-    if not local:
-        only_local(include_deleted=include_deleted)
-    if save is not None and listen is None:
-        raise UsageError("--save keeps the events of --listen", hint="zaza ui --listen --save FILE")
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError(
-            "zaza ui needs a terminal (its input and output)",
-            hint="for scripts, use zaza calls list, show and tail",
-        )
-    filters = call_filter(direction, status, agent, since, until, out.notice)
+    _check_usage(local=local, include_deleted=include_deleted, listen=listen, save=save)
+    filters = call_filter(direction, status, agent, since, until, app_ctx.out.notice)
     from zazacli.ui.app import ZazaUi
 
     with contextlib.ExitStack() as stack:
@@ -113,6 +104,21 @@ def ui(
         raise app.failure
     if app.return_code:
         raise typer.Exit(app.return_code)
+
+
+def _check_usage(
+    *, local: bool, include_deleted: bool, listen: int | None, save: Path | None
+) -> None:
+    """The options that go together, and a terminal to draw on."""
+    if not local:
+        only_local(include_deleted=include_deleted)
+    if save is not None and listen is None:
+        raise UsageError("--save keeps the events of --listen", hint="zaza ui --listen --save FILE")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "zaza ui needs a terminal (its input and output)",
+            hint="for scripts, use zaza calls list, show and tail",
+        )
 
 
 def _sources(
