@@ -95,6 +95,35 @@ def sqlite_write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+@contextlib.contextmanager
+def sqlite_read(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Reads that see one committed state: a file another zaza is creating at this moment
+    shows none of its tables or all of them, with their version."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def sqlite_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """WAL mode. The switch of a new file that another zaza is opening too is refused at
+    once ("locked": SQLite's busy handler does not wait for it), so it is tried again for
+    up to `timeout` seconds."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
 def create_private_file(path: Path, what: str) -> None:
     """A new, empty file readable by its owner alone (0600; its directory 0700 when zaza
     makes it), for personal data: call records, transcripts, a do-not-call list. Never

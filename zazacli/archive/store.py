@@ -24,7 +24,7 @@ from zazacli.archive.schema import MIGRATIONS, SCHEMA_VERSION
 from zazacli.archive.tokens import index_text, storable
 from zazacli.calls.stats import field_int, field_seconds, field_text, field_upper
 from zazacli.errors import NotFoundError, UsageError, ZazaError
-from zazacli.files import create_private_file, keep_private, sqlite_write
+from zazacli.files import create_private_file, keep_private, sqlite_read, sqlite_wal, sqlite_write
 
 BUSY_TIMEOUT = 30.0  # seconds a writer waits while another one writes
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
@@ -536,14 +536,16 @@ def _last_sync(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
 def _prepare(conn: sqlite3.Connection, path: Path, warn: Callable[[str], None]) -> None:
     """WAL, then every migration not yet applied, each in one transaction. Another
     program's database is refused before anything is written to it."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == 0 and conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+    with sqlite_read(conn):  # two syncs of a new archive at once: the other's first tables
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        foreign = version == 0 and conn.execute("SELECT 1 FROM sqlite_master").fetchone()
+    if foreign:
         raise UsageError(
             f"{path} is a SQLite database, but not a zaza archive: zaza will not write its "
             "tables into it",
             hint="point --archive (or ZAZA_ARCHIVE) at a new file, or leave it out",
         )
-    conn.execute("PRAGMA journal_mode = WAL")
+    sqlite_wal(conn, BUSY_TIMEOUT)
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses no committed write
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:

@@ -208,7 +208,7 @@ class PolicyStore:
                 uri=readonly,
             )
             try:
-                _prepare(conn, path, readonly)
+                _prepare(conn, path, readonly, busy_timeout)
             except BaseException:
                 conn.close()
                 raise
@@ -416,11 +416,14 @@ class PolicyStore:
             return int(conn.execute("SELECT count(*) FROM dials").fetchone()[0])
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool = False) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool, busy_timeout: float) -> None:
     """WAL, then the schema; any SQLite file that is not ours is refused."""
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    empty = conn.execute("SELECT 1 FROM sqlite_master").fetchone() is None
+    from zazacli.files import sqlite_read, sqlite_wal, sqlite_write
+
+    with sqlite_read(conn):  # two dials making a new file at once: the other's tables and id
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        empty = conn.execute("SELECT 1 FROM sqlite_master").fetchone() is None
     if not empty and app_id != APPLICATION_ID:
         raise PolicyUnreadable(
             f"{path} is not a zaza contact-policy file; nothing was dialled",
@@ -436,12 +439,10 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool = False) -> No
         if empty:
             raise PolicyUnreadable(f"{path} holds no contact policy yet")
         return
-    conn.execute("PRAGMA journal_mode = WAL")
+    sqlite_wal(conn, busy_timeout)
     # FULL: a dial in the ledger survives a power cut, not only a crash.
     conn.execute("PRAGMA synchronous = FULL")
     if empty:
-        from zazacli.files import sqlite_write
-
         with sqlite_write(conn):
             # Another zaza may have made it meanwhile: look again inside the write lock.
             if conn.execute("SELECT 1 FROM sqlite_master").fetchone() is None:
