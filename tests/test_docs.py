@@ -491,11 +491,11 @@ def test_docs_fixed_points() -> None:
     first = next(block for block in fenced_blocks(readme) if block.lang in RUN_LANGS)
     assert first.lines[0][1].startswith("pip install . && zaza --sandbox ")
     development = section(readme, "Development", "README.md")
-    # .ci/run runs these two.
-    install, test = "python -m pip install -e '.[test]'", "python -m pytest -n auto"
+    # .ci/run runs these two (the mcp extra too: tests/mcp drive `zaza mcp`).
+    install, test = "python -m pip install -e '.[test,mcp]'", "python -m pytest -n auto"
     assert f"```sh\n{install}\n{test}\n```" in development
     ci = (REPO / ".ci" / "run").read_text()
-    assert "python -m pip install --quiet -e '.[test]'" in ci and f"\n{test}\n" in ci
+    assert "python -m pip install --quiet -e '.[test,mcp]'" in ci and f"\n{test}\n" in ci
     for command in (
         'python -m pytest -m "not slow" -n auto',
         "ruff check",

@@ -29,7 +29,7 @@ KEY = "zaza_live_hostile_key_5a5a5a5a5a5a"
 SECRET = "whsec_hostile_secret_7b7b7b7b7b7b"
 
 # Servers run until stopped: driven by their own tests, not fuzzed.
-LONG_RUNNING = {"sandbox", "webhooks listen"}
+LONG_RUNNING = {"sandbox", "webhooks listen", "mcp"}
 # Followers are fuzzed with a bound appended last (the last occurrence of an option wins).
 BOUNDS = {"calls tail": ["--duration", "0.3s"], "calls wait": ["--timeout", "1s"]}
 

@@ -81,6 +81,7 @@ def test_the_root_holds_infrastructure_only() -> None:
         "policy",
         "sandbox",
         "ui",
+        "mcp",
         "webhooks",
     }
 

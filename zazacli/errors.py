@@ -132,6 +132,13 @@ class BadRequestError(ApiError):
     exit_code = 2
 
 
+class MissingExtraError(ZazaError):
+    """A command needs an optional extra that is not installed (`zaza mcp` without
+    `zazacli[mcp]`): one line with the install command, exit 1."""
+
+    exit_code = 1
+
+
 class InvalidRowsError(ZazaError):
     """A batch queued every valid row, but some rows were not numbers it could call: cron
     must be able to tell "all called" from "some never will be"."""

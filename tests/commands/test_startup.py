@@ -53,6 +53,8 @@ def test_help_and_version_import_neither_httpx_nor_rich_tables() -> None:
         assert "jq" not in modules and "jinja2" not in modules, args
         # Textual is for `zaza ui` alone (~100 ms to import).
         assert "textual" not in modules, args
+        # The MCP SDK (pydantic, starlette, …) is for `zaza mcp` alone.
+        assert "mcp" not in modules and "zazacli.mcp" not in modules, args
 
 
 def test_json_output_imports_neither_jq_nor_jinja2(sandbox: Any, monkeypatch: Any) -> None:

@@ -51,6 +51,9 @@ NOUNS: dict[str, Noun] = {
     ),
     "sandbox": Noun("zazacli.commands.sandbox", "Run a local ZazaVoice-compatible API server."),
     "ui": Noun("zazacli.commands.ui", "A full-screen app: live calls, transcripts, search."),
+    "mcp": Noun(
+        "zazacli.commands.mcp", "Serve calls and transcripts to AI assistants (MCP, stdio)."
+    ),
     "help": Noun(
         "zazacli.commands.help", "Show the help of zaza or of a command (zaza help calls list)."
     ),
