@@ -11,9 +11,9 @@ Goals:
   - peak memory of that --local process <= 150 MiB (its maximum resident set);
   - opening a call of 200 turns <= 100 ms, median: from `enter` on the list to the chat
     drawn (in-process, Textual's headless pilot, 120x40);
-  - search as you type <= 150 ms, median over 20 queries on the --calls archive: from the
-    query running (once the typing pauses) to its results drawn. The debounce itself
-    (DEBOUNCE, 150 ms of no typing) comes on top and is reported beside it.
+  - search as you type <= 150 ms, median over the queries on the --calls archive: from the
+    last key to its results drawn, the debounce (DEBOUNCE, 60 ms of no typing) included;
+    the query alone (running to drawn) is reported beside it.
 The big archive is filled in-process as bench_archive.py fills it (kept with --keep).
 """
 
@@ -79,8 +79,8 @@ def main() -> None:
     opened = asyncio.run(open_long_call(work))
     results.append((f"open a {TURNS}-turn call (ms)", statistics.median(opened), OPEN_CALL_MS, ""))
     searched, typed = asyncio.run(search_as_you_type(archive))
-    results.append(("search: query run to results drawn (ms)", searched, SEARCH_MS, ""))
-    results.append(("search: last key to results drawn (ms)", typed, 0.0, "debounce incl."))
+    results.append(("search: query run to results drawn (ms)", searched, 0.0, ""))
+    results.append(("search: last key to results drawn (ms)", typed, SEARCH_MS, "debounce incl."))
     report(results)
 
 

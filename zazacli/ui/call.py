@@ -12,13 +12,14 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Footer, RichLog, Static
 
 from zazacli.calls.transcript import transcript_turns
 from zazacli.output.chat import chat_parts
 from zazacli.output.columns import LAYOUTS
 from zazacli.output.safe import safe_text
 from zazacli.sanitize import plain_value
+from zazacli.ui.base import TitleBar
 
 if TYPE_CHECKING:
     from textual.events import Resize
@@ -114,7 +115,7 @@ class CallScreen(Screen[None]):
         self.words = words or []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         title = safe_text(f"call {plain_value(self.call.get('id'))}", "bold")
         yield Static(Text.assemble(title), id="title")
         yield Static(detail_grid(self.call, self.agent), id="details")

@@ -12,12 +12,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from zazacli.errors import UsageError, ZazaError
 from zazacli.output.columns import LAYOUTS, Column
 from zazacli.output.formats.table import fitting
 from zazacli.sanitize import terminal_safe
+from zazacli.ui.base import TitleBar
 from zazacli.ui.filters import FilterBar, parse
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class CallsScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield FilterBar()
         yield CallTable(id="calls", cursor_type="row")
         yield Static(id="status")

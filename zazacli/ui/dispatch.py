@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from zazacli.errors import UsageError, ZazaError
 from zazacli.output.safe import safe_text
 from zazacli.sanitize import plain_value
+from zazacli.ui.base import TitleBar
 
 if TYPE_CHECKING:
     from zazacli.calls.admission import Dialling
@@ -66,7 +67,7 @@ class DispatchScreen(Screen[None]):
         dialling.warn = dialling.notice = self.notes.append
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll():
             yield Static(Text("Dispatch a call  (enter checks; nothing is dialled yet)", "bold"))
             for name, placeholder in FIELDS:

@@ -13,12 +13,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Footer, RichLog, Static
 
 from zazacli.output.fit import COMPACT_BELOW, laid_out
 from zazacli.output.safe import safe_text
 from zazacli.output.webhooks import event_pieces
 from zazacli.sanitize import terminal_safe
+from zazacli.ui.base import TitleBar
 
 if TYPE_CHECKING:
     from textual.events import Resize
@@ -82,7 +83,7 @@ class EventsScreen(Screen[None]):
         self._width = 0
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         saving = f", saving to {self.feed.saved}" if self.feed.saved else ""
         yield Static(safe_text(f"listening on {self.feed.url}{saving}"), id="listening")
         yield RichLog(wrap=False, markup=False, highlight=False, id="events")

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from zazacli.calls.stats import GROUPINGS
 from zazacli.errors import ZazaError
 from zazacli.output.safe import safe_text
 from zazacli.output.stats import cost_notes, groups_table, stats_heading, time_chart
+from zazacli.ui.base import TitleBar
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -49,7 +50,7 @@ class StatsScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll():
             yield Static(safe_text(f"counting calls by {self.by}…", "dim"), id="figures")
         yield Footer()
