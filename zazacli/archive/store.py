@@ -218,14 +218,16 @@ class Archive:
         """Mark the archive as this API's, or refuse one that mirrors another: calls of two
         organisations must not mix."""
         base_url = base_url.rstrip("/")
-        held = (self.meta("base_url"), self.meta("key_fingerprint"))
+        held = self._source(self.conn)
         if held == (None, None):
             with self.transaction() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [("base_url", base_url), ("key_fingerprint", fingerprint)],
-                )
-            return
+                held = self._source(conn)  # another sync may have claimed it meanwhile
+                if held == (None, None):
+                    conn.executemany(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)",
+                        [("base_url", base_url), ("key_fingerprint", fingerprint)],
+                    )
+                    return
         if held != (base_url, fingerprint):
             other = held[0] if held[0] != base_url else f"{held[0]} with another key"
             raise UsageError(
@@ -233,6 +235,16 @@ class Archive:
                 hint="each API (and key) has its own archive: leave out --archive, or "
                 "choose another file",
             )
+
+    @staticmethod
+    def _source(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+        """The API and key the archive mirrors, read together (one statement: one state)."""
+        rows = dict(
+            conn.execute(
+                "SELECT key, value FROM meta WHERE key IN ('base_url', 'key_fingerprint')"
+            ).fetchall()
+        )
+        return rows.get("base_url"), rows.get("key_fingerprint")
 
     # ------------------------------------------------------------ writes of a sync
 
