@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 from conftest import Cli, posts, queued_to
-from textual.widgets import Input
-from ui_helpers import api_app, drive, settle, static_text, table_text
+from ui_helpers import api_app, drive, fill_and_check, settle, static_text
 
 from zazacli.commands.calls.shared import dialling
 from zazacli.context import AppContext
-from zazacli.sandbox import ORG_NUMBERS
 from zazacli.ui.app import ZazaUi
 from zazacli.ui.dispatch import DispatchScreen
 
@@ -31,21 +29,6 @@ def dialling_app(running: Any, dnc: Path, *listed: str) -> ZazaUi:
     assert added.exit_code == 0, added.stderr
     app_ctx = AppContext(env=env)
     return api_app(running, dialling=lambda: dialling(app_ctx, str(dnc)))
-
-
-async def fill_and_check(app: ZazaUi, pilot: Any, to: str) -> DispatchScreen:
-    await settle(pilot, lambda: table_text(app))
-    await pilot.press("d")
-    screen = app.screen
-    assert isinstance(screen, DispatchScreen)
-    agent = app.source.api.list_agents()[0]["id"]  # type: ignore[attr-defined]
-    values = {"from": ORG_NUMBERS[0], "to": to, "agent": str(agent), "vars": "NAME=Alex"}
-    for name, value in values.items():
-        screen.query_one(f"#field-{name}", Input).value = value
-    screen.query_one("#field-vars", Input).focus()
-    await pilot.press("enter")
-    await settle(pilot, lambda: screen.request is not None or screen.refusal is not None)
-    return screen
 
 
 def verdict(app: ZazaUi) -> str:

@@ -1,24 +1,45 @@
-"""`zaza ui`'s screens as pictures (pytest-textual-snapshot): Calls, a call, the keys and
-Stats, at 80x24 and 120x40, over fixed calls from a fault server, in UTC at a fixed time,
-so that nothing in them moves with the clock. After a change that is meant to show,
+"""`zaza ui`'s screens as pictures (pytest-textual-snapshot): Calls, a call, the keys,
+Stats, the filter bar, Search (over an archive of the same calls), the dispatch form's
+verdicts and Events (a signed and an unsigned event through the real listener), at
+80x24 and 120x40, over fixed calls from a fault server, in UTC at a fixed time, so that
+nothing in them moves with the clock. What would still differ from run to run is pinned:
+the API's address on the form (a fixed base URL, forwarded to the fault server), its
+idempotency key, the listener's address (the feed's label) and the events' receive time.
+After a change that is meant to show,
 `python -m pytest tests/ui/test_ui_snapshots.py --snapshot-update`, then look at the SVGs."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import time_machine
-from ui_helpers import SERVED_KEY, settle, table_text
+from conftest import LOOPBACK, Cli
+from textual.widgets import Input
+from ui_helpers import SERVED_KEY, fill_and_check, settle, table_text
 
 from zazacli.api.listing import CallFilter
+from zazacli.archive.store import Archive
+from zazacli.commands.calls.shared import dialling
+from zazacli.commands.webhooks.common import DEFAULT_PORT
 from zazacli.context import AppContext
 from zazacli.ui.app import ZazaUi
 from zazacli.ui.call import CallScreen
+from zazacli.ui.events import EventFeed, EventsScreen
+from zazacli.ui.filters import FilterBar
+from zazacli.ui.search import SearchScreen
 from zazacli.ui.source import ApiSource
 from zazacli.ui.stats import StatsScreen
+from zazacli.webhooks.delivery import webhook_headers
+from zazacli.webhooks.listener import WebhookListener
+from zazacli.webhooks.model import ListenerConfig
+from zazacli.webhooks.samples import encode_body, event_body, sample_data
 
 # The app's end-to-end tests drive Textual (seconds in all): CI runs them, the fast loop not.
 pytestmark = pytest.mark.slow
@@ -75,7 +96,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def fixed_app(fault_server: Any) -> ZazaUi:
+def fixed_app(fault_server: Any, **options: Any) -> ZazaUi:
     """The app over the API client against fixed calls, as `zaza ui` with that filter."""
     listed = {"content": CALLS, "number": 0, "size": 50, "totalPages": 1, "last": True}
     fault_server.route("GET", "/api/v1/calls", 200, listed)
@@ -83,7 +104,7 @@ def fixed_app(fault_server: Any) -> ZazaUi:
     agents = {"content": AGENTS, "number": 0, "size": 20, "totalPages": 1, "last": True}
     fault_server.route("GET", "/api/v1/agents", 200, agents, optional=True)
     api = AppContext(env={}).client(fault_server.url, SERVED_KEY)
-    return ZazaUi(ApiSource(api, label="api.zazavoice.example"), filters=FILTER)
+    return ZazaUi(ApiSource(api, label="api.zazavoice.example"), filters=FILTER, **options)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -133,3 +154,146 @@ def test_stats_screen(snap_compare: Any, fault_server: Any, fixed_clock: None, s
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=counted)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_filter_bar(snap_compare: Any, fault_server: Any, fixed_clock: None, size: Any) -> None:
+    app = fixed_app(fault_server)
+
+    async def typed(pilot: Any) -> None:
+        await settle(pilot, lambda: len(table_text(app)) == len(CALLS))
+        await pilot.press("f", *"completed")
+        field = app.screen.query_one("#filter-status", Input)
+        bar = app.screen.query_one(FilterBar)
+        await settle(pilot, lambda: bar.has_class("shown") and field.value == "completed")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=typed)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    """An archive holding the fixed calls, written as `calls sync` writes them."""
+    store = Archive.open(tmp_path / "archive.sqlite3", create=True)
+    try:
+        store.save_agents(AGENTS)
+        store.store_listed([(call["id"], call) for call in CALLS], run=1)
+        store.store_details([(call["id"], call) for call in CALLS], run=1)
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_screen(
+    snap_compare: Any, fault_server: Any, fixed_clock: None, archive: Archive, size: Any
+) -> None:
+    app = fixed_app(fault_server, archive=archive)
+
+    async def found(pilot: Any) -> None:
+        await settle(pilot, lambda: len(table_text(app)) == len(CALLS))
+        await pilot.press("slash")
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        await pilot.press(*"pl*")  # "plan" and "please": two turns
+        await settle(pilot, lambda: len(screen.hits) == 2)  # the debounced query has run
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=found)
+
+
+BASE_URL = "https://api.zazavoice.example/api/v1"
+KEY = "zaza-6f1c0e2a9b7d4c3e8a5f0b1d2c3e4f5a"  # the form's idempotency key, not a new one
+LONDON = "+442079460958"  # 12:00 there at NOW: inside the calling window
+
+
+class Forward(httpx.BaseTransport):
+    """Requests for BASE_URL sent to the fault server: the form shows the API's address,
+    which must not be the server's port of the day."""
+
+    def __init__(self, url: str) -> None:
+        self.to = httpx.URL(url)
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(
+            scheme=self.to.scheme, host=self.to.host, port=self.to.port
+        )
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dispatch_screen(
+    snap_compare: Any,
+    fault_server: Any,
+    fixed_clock: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: Any,
+) -> None:
+    monkeypatch.setattr("zazacli.calls.dispatch.new_idempotency_key", lambda: KEY)
+    agent = {**AGENTS[0], "isActive": True}
+    fault_server.route("GET", f"/api/v1/agents/{agent['id']}", 200, agent)
+    env = {
+        "ZAZA_CONFIG_DIR": os.environ["ZAZA_CONFIG_DIR"],
+        "ZAZA_BASE_URL": BASE_URL,
+        "ZAZA_API_KEY": SERVED_KEY,
+    }
+    app_ctx = AppContext(env=env, transport=Forward(fault_server.url))
+    dnc = str(tmp_path / "policy.sqlite3")
+    # The form dials through a contact-policy file: `zaza dnc add` makes one (not this callee).
+    added = Cli()("dnc", "add", "+12125550100", "--dnc", dnc)
+    assert added.exit_code == 0, added.stderr
+    app = fixed_app(fault_server, dialling=lambda: dialling(app_ctx, dnc))
+
+    async def checked(pilot: Any) -> None:
+        screen = await fill_and_check(app, pilot, LONDON)
+        assert screen.request is not None, screen.refusal  # may be dialled: y/n asked
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=checked)
+
+
+SECRET = "whsec_test_ui_snapshots_41d9"
+
+
+@pytest.fixture
+def feed(fixed_clock: None) -> Iterator[EventFeed]:
+    """What `zaza ui --listen` would have received: a signed event and an unsigned one,
+    through `webhooks listen`'s listener, both at NOW to the millisecond. Labelled as the
+    listener on its default port (it is bound to a free one: tests run side by side)."""
+    feed = EventFeed(f"http://127.0.0.1:{DEFAULT_PORT}/webhooks")
+    config = ListenerConfig(port=0, secret=SECRET)
+    listener = WebhookListener(config, on_event=feed.event, on_notice=feed.notice).start()
+    now = datetime.fromisoformat(NOW)
+    try:
+        with time_machine.travel(NOW, tick=False):  # each event's receive time: NOW
+            for event, secret, status in (
+                ("call.completed", SECRET, 200),
+                ("call.failed", None, 401),
+            ):
+                raw = encode_body(event_body(event, sample_data(event, now), now))
+                headers = webhook_headers(raw, event, secret=secret)
+                answer = LOOPBACK.post(listener.url, content=raw, headers=headers)
+                assert answer.status_code == status
+        yield feed
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_events_screen(snap_compare: Any, fault_server: Any, feed: EventFeed, size: Any) -> None:
+    app = fixed_app(fault_server, feed=feed)
+
+    async def received(pilot: Any) -> None:
+        await settle(pilot, lambda: len(table_text(app)) == len(CALLS))
+        await settle(pilot, lambda: len(feed.since(0)) == 2)  # handed over after the answer
+        await pilot.press("e")
+        screen = app.screen
+        await settle(pilot, lambda: isinstance(screen, EventsScreen) and screen.shown == 2)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=received)

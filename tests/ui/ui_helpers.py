@@ -10,11 +10,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from zazacli.context import AppContext
+from zazacli.sandbox import ORG_NUMBERS
 from zazacli.ui.app import ZazaUi
 from zazacli.ui.call import ChatLog
+from zazacli.ui.dispatch import DispatchScreen
 from zazacli.ui.source import ApiSource, ArchiveSource
 
 
@@ -102,3 +104,20 @@ def drive(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]
         asyncio.run(test(*args, **kwargs))
 
     return run
+
+
+async def fill_and_check(app: ZazaUi, pilot: Any, to: str) -> DispatchScreen:
+    """The dispatch form (`d`) filled in (from the sandbox's first number, to `to`, the
+    first agent, NAME=Alex) and checked: the verdicts are on screen."""
+    await settle(pilot, lambda: table_text(app))
+    await pilot.press("d")
+    screen = app.screen
+    assert isinstance(screen, DispatchScreen)
+    agent = app.source.api.list_agents()[0]["id"]  # type: ignore[attr-defined]
+    values = {"from": ORG_NUMBERS[0], "to": to, "agent": str(agent), "vars": "NAME=Alex"}
+    for name, value in values.items():
+        screen.query_one(f"#field-{name}", Input).value = value
+    screen.query_one("#field-vars", Input).focus()
+    await pilot.press("enter")
+    await settle(pilot, lambda: screen.request is not None or screen.refusal is not None)
+    return screen

@@ -156,13 +156,19 @@ class DispatchScreen(Screen[None]):
         self.refusal = error.message
         hint = f"\nhint: {error.hint}" if error.hint else ""
         self.say(f"not dialled: {error.message}{hint}", "red")
+        verdict = self.query_one("#verdict")
+        self.call_after_refresh(verdict.scroll_visible, animate=False)
 
     def _ask(self, shown: bool) -> None:
         if not shown:
             self.notes.clear()
-        self.query_one("#confirm").set_class(shown, "shown")
+        confirm = self.query_one("#confirm")
+        confirm.set_class(shown, "shown")
         if shown:
-            self.query_one("#cancel", Button).focus()
+            self.query_one("#cancel", Button).focus(scroll_visible=False)
+            # Once laid out (it was hidden): the question and its buttons in view, also
+            # when the form is taller than the terminal.
+            self.call_after_refresh(confirm.scroll_visible, animate=False)
 
     # ------------------------------------------------------------ dialling
 

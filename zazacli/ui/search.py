@@ -92,7 +92,8 @@ class SearchScreen(Screen[None]):
             return
         hits_list.add_options(Option(hit_line(hit)) for hit in self.hits)
         self.say(
-            f"{len(self.hits)} turns match" + (" (the best 50)" if len(self.hits) >= SHOWN else "")
+            ("1 turn matches" if len(self.hits) == 1 else f"{len(self.hits)} turns match")
+            + (" (the best 50)" if len(self.hits) >= SHOWN else "")
         )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
