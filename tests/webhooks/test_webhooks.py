@@ -492,10 +492,14 @@ def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
         running.proc.kill()  # mid-stream, no chance to clean up
         thread.join(10)
         running.proc.wait(10)
-    saved = [line["body"]["data"]["id"] for line in saved_lines(save)]
+    text = save.read_text(encoding="utf-8")
+    # The event in flight when killed may be cut short: the last line, never acknowledged
+    # (the next listener on this file starts afresh after it, and replay reports it).
+    whole, torn = (text, "") if text.endswith("\n") else text.rsplit("\n", 1)
+    saved = [json.loads(line)["body"]["data"]["id"] for line in whole.splitlines()]
     assert len(saved) == len(set(saved)), "an event was saved twice"
     assert set(acked) <= set(saved)
-    assert len(saved) - len(acked) <= 1  # at most the one in flight when killed
+    assert len(saved) + bool(torn) - len(acked) <= 1  # at most the one in flight when killed
 
 
 def test_save_appends_and_never_truncates(
