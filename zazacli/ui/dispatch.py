@@ -51,6 +51,7 @@ class DispatchScreen(Screen[None]):
     DispatchScreen #confirm { height: auto; display: none; padding: 0 1; }
     DispatchScreen #confirm.shown { display: block; }
     """
+    AUTO_FOCUS = "#field-from"  # `d`, then type: the first field, not the scrolling form
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("y", "dial", "Dial", show=False),
