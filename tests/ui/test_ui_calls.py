@@ -78,6 +78,29 @@ async def test_columns_follow_the_width_with_calls_list_priorities(sandbox: Any)
         await settle(pilot, lambda: len(app.screen.query_one(DataTable).columns) > len(narrow))
         wide = [str(c.label) for c in app.screen.query_one(DataTable).columns.values()]
         assert "FROM" in wide and "OUTCOME" in wide
+        for size in ((60, 24), (80, 24), (120, 40), (160, 40)):  # never past the right edge
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            table = app.screen.query_one(DataTable)
+            assert table.virtual_size.width <= table.scrollable_content_region.width, size
+            assert table.region.width == size[0], size  # and the screen does not scroll
+
+
+@drive
+async def test_a_value_longer_than_its_column_ends_in_an_ellipsis(fault_server: Any) -> None:
+    long = {
+        "id": 9,
+        "status": "FAILED",
+        "direction": "OUTBOUND",
+        "toNumber": "+14155550109",
+        "createdAt": "2026-01-01T10:00:00Z",
+        "failureReason": "NUMBER_DISCONNECTED_" * 3,
+    }
+    app = served_app(fault_server, [long], [])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: table_text(app))
+        outcome = table_text(app)[0].split("\t")[-1]
+        assert outcome.startswith("NUMBER_DISCONNECT") and outcome.endswith("…")
 
 
 @drive
@@ -147,8 +170,9 @@ async def test_hostile_text_renders_literally(fault_server: Any) -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot, lambda: table_text(app))
         row = table_text(app)[0]
-        assert "[blink]COMPLETED" in row
-        assert "\x1b" not in row and "\\x1b]0;pwned\\x07" in row
+        # Markup shown as typed; cut with … to its column, never with a raw control left.
+        assert "[blink]COMPLETED" in row and "[bold red]x[/] [l…" in row
+        assert "\x1b" not in row and "\u202e" not in row
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, CallScreen) and chat_text(app))
         text = chat_text(app)

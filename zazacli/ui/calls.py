@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from zazacli.errors import UsageError, ZazaError
 from zazacli.output.columns import LAYOUTS, Column
-from zazacli.output.formats.table import fitting
+from zazacli.output.formats.table import fitting, spread
 from zazacli.sanitize import terminal_safe
 from zazacli.ui.base import TitleBar
 from zazacli.ui.filters import FilterBar, parse
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from zazacli.ui.source import CallPages
 
 AHEAD = 20  # rows left below the cursor when the next page is read
+CELL_PADDING = 2  # DataTable: a space on either side of each cell
 
 
 class _Stopped(Exception):
@@ -49,6 +50,11 @@ class CallTable(DataTable[Text]):
 
 
 class CallsScreen(Screen[None]):
+    # The table takes the rows between the bars and the status line: the screen itself
+    # never scrolls (its scroll bar took two columns from the table's).
+    DEFAULT_CSS = """
+    CallsScreen #calls { height: 1fr; }
+    """
     AUTO_FOCUS = "#calls"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "filter", "Filter"),
@@ -62,6 +68,7 @@ class CallsScreen(Screen[None]):
         self.filters = filters
         self.calls: list[dict[str, Any]] = []
         self.columns: list[Column] = []
+        self.widths: list[int] = []  # the columns' widths in cells, filling the screen
         self._pages: CallPages | None = None
         self._first = first
         self._loading = False
@@ -193,7 +200,14 @@ class CallsScreen(Screen[None]):
     # ------------------------------------------------------------ drawing
 
     def _cells(self, call: dict[str, Any]) -> list[Text]:
-        return [column.cell(call, short=True) for column in self.columns]
+        """The row's cells, each cut with `…` to its column's width: the table never runs
+        past the right edge, where a value would be cut without a sign."""
+        cells = []
+        for column, width in zip(self.columns, self.widths, strict=True):
+            cell = column.cell(call, short=True)
+            cell.truncate(width, overflow="ellipsis")
+            cells.append(cell)
+        return cells
 
     def on_resize(self) -> None:
         self._draw()
@@ -202,16 +216,17 @@ class CallsScreen(Screen[None]):
         """The table again when the columns that fit change (or `force`), the cursor kept
         on the same call."""
         layout = LAYOUTS["call"].table
-        columns = fitting(layout, max(20, self.size.width - 2))
-        if columns == self.columns and not force:
+        room = max(20, self.size.width - 2)  # the scroll bar's two cells
+        columns = fitting(layout, room)
+        widths = spread(columns, room - CELL_PADDING * len(columns))
+        if (columns, widths) == (self.columns, self.widths) and not force:
             return
-        self.columns = columns
+        self.columns, self.widths = columns, widths
         table = self.query_one(DataTable)
         current = self.current()
         table.clear(columns=True)
-        for column in columns:
-            fixed = column.width if column.fixed else None
-            table.add_column(Text(column.header, style="bold"), key=column.key, width=fixed)
+        for column, width in zip(columns, widths, strict=True):
+            table.add_column(Text(column.header, style="bold"), key=column.key, width=width)
         for call in self.calls:
             table.add_row(*self._cells(call), key=row_key(call))
         if current is not None:

@@ -66,6 +66,18 @@ def fitting(columns: list[Column], width: int) -> list[Column]:
     return shown
 
 
+def spread(columns: list[Column], width: int) -> list[int]:
+    """Each column's width in `width` cells (the gaps between them already taken out):
+    its declared room, and what is left over shared among those not of a fixed width.
+    For a grid that draws cells at the widths it is given (the terminal app's table)."""
+    widths = [column.room for column in columns]
+    flexible = [i for i, column in enumerate(columns) if not column.fixed] or [len(columns) - 1]
+    left = max(0, width - sum(widths))
+    for n, i in enumerate(flexible):
+        widths[i] += left // len(flexible) + (1 if n < left % len(flexible) else 0)
+    return widths
+
+
 def _print_wide(out: Output, table: Table) -> None:
     """`--wide`: every column at its full width, however narrow the terminal; the
     terminal (or `less -S`) deals with the long lines, no cell is folded or cut."""
