@@ -17,6 +17,7 @@ from conftest import Cli, FaultServer, Terminal, api_get, wait_for
 from rich.cells import cell_len
 
 from zazacli.output.columns import LAYOUTS
+from zazacli.output.values import duration
 from zazacli.webhooks.delivery import webhook_headers
 from zazacli.webhooks.samples import EVENT_TYPES, encode_body, event_body, sample_data
 
@@ -174,6 +175,26 @@ def test_a_table_at_80_columns_hides_the_same_columns_whatever_the_data(cli: Cli
     # The layout this guards against: 20 columns free while DIRECTION, FROM and AGENT were
     # dropped.
     assert "AGENT" in table_header(results[0].stdout)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_stats_figures_are_never_cut_for_the_bar(cli: Cli, columns: int) -> None:
+    """`calls stats` on a terminal: every figure whole (a day, a p90), the bar drawn only
+    in the width they leave (at 80 columns the day table had `Sun 2026-11-…` and `5:…`)."""
+    tty = {"ZAZA_FORCE_TTY": "1", "NO_COLOR": "1", "COLUMNS": str(columns)}
+    json_report = cli("calls", "stats", "--by", "day", "--json")
+    shown = cli("calls", "stats", "--by", "day", **tty)
+    assert shown.exit_code == 0 and json_report.exit_code == 0, shown.stderr
+    lines = ANSI.sub("", shown.stdout).splitlines()
+    assert "…" not in shown.stdout and all(cell_len(line) <= columns for line in lines)
+    header = next(line for line in lines if line.startswith("DAY"))
+    assert header.split() == ["DAY", "CALLS", "SHARE", "ANSWERED", "MEDIAN", "P90", "TALK",
+                              "MIN", "EST.", "COST"]  # fmt: skip
+    for group in json.loads(json_report.stdout)["groups"]:
+        if group["p90_duration_s"] is not None:
+            day = next(line for line in lines if re.match(rf"\w{{3}} {group['key']} ", line))
+            assert duration(group["p90_duration_s"]) in day.split()
+    assert "█" in shown.stdout  # and room is left for the bars
 
 
 def test_wide_shows_every_column_and_a_wide_terminal_needs_no_flag(cli: Cli) -> None:

@@ -39,6 +39,7 @@ STATS_FIELDS = [
 ]
 BLOCKS = " ▁▂▃▄▅▆▇█"
 CHART_HEIGHT = 8
+BAR_MIN, BAR_MAX = 4, 30  # cells of a group's bar; under BAR_MIN left, none is drawn
 
 
 def _percent(value: Any) -> str:
@@ -172,56 +173,63 @@ def stats_heading(report: dict[str, Any]) -> Text:
 
 
 def groups_table(report: dict[str, Any], console_width: int) -> Table:
-    """One row per group: its calls, share and bar, answer rate, durations and cost."""
+    """One row per group: its calls, share and bar, answer rate, durations and cost. The
+    bar gets what the figures leave of the width (at most 30 cells), and is left out when
+    that is under 4: a figure is never cut short for it."""
+    from rich.cells import cell_len
     from rich.table import Table
+
+    from zazacli.output.formats.table import GAP
 
     by = report["by"]
     groups = report["groups"]
     has_names = any("name" in g for g in groups)
     show_rate = by not in ("status", "disposition", "failure")
-    width = max(10, min(30, console_width - 86))
+    headers = _stats_headers(by, has_names=has_names, show_rate=show_rate)
+    rows = [_stats_row(group, by, has_names=has_names, show_rate=show_rate) for group in groups]
+    natural = [
+        max([cell_len(header)] + [cell_len(str(row[i])) for row in rows])
+        for i, header in enumerate(headers)
+    ]
+    bar = min(BAR_MAX, console_width - sum(natural) - GAP * len(headers))
     peak = max((g["count"] for g in groups), default=0) or 1
     table = Table(box=None, header_style="bold", pad_edge=False)
-    _add_stats_columns(table, by, has_names=has_names, show_rate=show_rate)
-    for group in groups:
-        table.add_row(
-            *_stats_row(group, by, has_names=has_names, show_rate=show_rate, width=width, peak=peak)
-        )
+    at = headers.index("SHARE") + 1  # the bar follows the share
+    for i, header in enumerate(headers):
+        if i == at and bar >= BAR_MIN:
+            table.add_column("", no_wrap=True)
+        name = i == 1 and has_names  # the one column that wraps; the figures never do
+        table.add_column(header, justify="left" if i == 0 or name else "right", no_wrap=not name)
+    for group, row in zip(groups, rows, strict=True):
+        if bar >= BAR_MIN:
+            style = _group_style(group, by)
+            row = [*row[:at], _bar_cell(group, by, bar, peak, style), *row[at:]]
+        table.add_row(*row)
     return table
 
 
-def _add_stats_columns(table: Table, by: str, *, has_names: bool, show_rate: bool) -> None:
-    table.add_column(by.upper(), no_wrap=True)
-    if has_names:
-        table.add_column("NAME")
-    table.add_column("CALLS", justify="right", no_wrap=True)
-    table.add_column("SHARE", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
-    if show_rate:
-        table.add_column("ANSWERED", justify="right", no_wrap=True)
-    table.add_column("MEDIAN", justify="right", no_wrap=True)
-    table.add_column("P90", justify="right", no_wrap=True)
-    table.add_column("TALK MIN", justify="right", no_wrap=True)
-    table.add_column("EST. COST", justify="right", no_wrap=True)
+def _stats_headers(by: str, *, has_names: bool, show_rate: bool) -> list[str]:
+    headers = [by.upper(), *(["NAME"] if has_names else []), "CALLS", "SHARE"]
+    headers += ["ANSWERED"] if show_rate else []
+    return headers + ["MEDIAN", "P90", "TALK MIN", "EST. COST"]
+
+
+def _group_style(group: dict[str, Any], by: str) -> str:
+    if by == "failure" and group["key"] is not None:
+        return "red"
+    if by in ("day", "hour"):
+        return "cyan"
+    return STATUS_STYLES.get(str(group["key"]).upper(), "cyan")
 
 
 def _stats_row(
-    group: dict[str, Any], by: str, *, has_names: bool, show_rate: bool, width: int, peak: int
+    group: dict[str, Any], by: str, *, has_names: bool, show_rate: bool
 ) -> list[Text | str]:
-    """A group's cells, in the order of `_add_stats_columns`."""
-    style = (
-        "cyan" if by in ("day", "hour") else STATUS_STYLES.get(str(group["key"]).upper(), "cyan")
-    )
-    if by == "failure" and group["key"] is not None:
-        style = "red"
-    row: list[Text | str] = [_key_cell(group["key"], by, style)]
+    """A group's figures, in the order of `_stats_headers` (the bar is added apart)."""
+    row: list[Text | str] = [_key_cell(group["key"], by, _group_style(group, by))]
     if has_names:
         row.append(safe_text(group.get("name") or "-"))
-    row += [
-        f"{group['count']:,}",
-        f"{group['share']:.0%}",
-        _bar_cell(group, by, width, peak, style),
-    ]
+    row += [f"{group['count']:,}", f"{group['share']:.0%}"]
     if show_rate:
         row.append(_percent(group["answer_rate"]))
     row += [
