@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from conftest import Cli, FaultServer, Reply, Request, api_get
+from rich.cells import cell_len
 from sandbox_fixtures import FAST
 from test_terminal_safety import HOSTILE, assert_inert
 
@@ -345,6 +346,16 @@ def test_every_format_shows_the_same_findings(synced: Synced) -> None:
     assert "RULE" in table and "EXCERPT" in table
     assert table.count("opt-out-honoured") == sum(k[1] == "opt-out-honoured" for k in keys)
     assert request["match"] in table and "**" not in table
+    # At 80 columns the excerpt has no room in a row: each finding is its line of facts
+    # with the excerpt under it, every one shown (a table there had dropped them all).
+    drawn = review(synced, ZAZA_FORCE_TTY="1", COLUMNS="80", NO_COLOR="1").stdout
+    narrow = re.sub(r"\x1b\[[0-9;]*m", "", drawn)  # NO_COLOR keeps bold
+    lines = narrow.splitlines()
+    assert "EXCERPT" not in narrow and all(cell_len(line) <= 80 for line in lines)
+    facts = [line for line in lines if re.match(r"\d+  ", line)]
+    assert [(int(f.split()[0]), f"turn {turn}" in f) for f, (_, _, turn) in zip(
+        facts, keys, strict=True)] == [(k[0], k[2] is not None) for k in keys]  # fmt: skip
+    assert request["match"] in narrow and "**" not in narrow
 
 
 def test_jq_and_template_read_the_findings_json(synced: Synced) -> None:

@@ -18,6 +18,7 @@ from zazacli.output.values import local_time
 from zazacli.sanitize import json_safe, terminal_safe
 
 if TYPE_CHECKING:
+    from rich.table import Table
     from rich.text import Text
 
     from zazacli.archive.review.evaluate import Finding, OptOut, ReviewSummary
@@ -99,9 +100,30 @@ def _plain_line(finding: Finding) -> str:
     return "\t".join(cells)
 
 
+EXCERPT_MIN = 30  # cells the table's excerpt column needs; narrower, a block a finding
+
+
 def _table(out: Output, findings: list[Finding]) -> int:
+    """A table, a finding a row; on a terminal too narrow to leave the excerpt
+    EXCERPT_MIN cells (80 columns), each finding as its line of facts with the excerpt
+    under it: the words matched are what a person reads the review for."""
     if not findings:
         return 0
+    from rich.measure import Measurement
+
+    rows = [_facts(finding) for finding in findings]
+    console = out.console
+    facts = _facts_table(rows)
+    needed = Measurement.get(console, console.options.update_width(10_000), facts).maximum
+    if console.width - needed - 2 < EXCERPT_MIN:
+        _blocks(out, findings, rows)
+    else:
+        console.print(_facts_table(rows, [_highlighted(finding) for finding in findings]))
+    return len(findings)
+
+
+def _facts_table(rows: list[list[Text]], excerpts: list[Text] | None = None) -> Table:
+    """The findings' facts as a table, and their excerpts as its last column if given."""
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -112,20 +134,35 @@ def _table(out: Output, findings: list[Finding]) -> int:
     table.add_column("RULE", max_width=24, overflow="ellipsis", no_wrap=True)
     table.add_column("TURN", justify="right", no_wrap=True)
     table.add_column("SPEAKER", max_width=8, overflow="ellipsis", no_wrap=True)
-    table.add_column("EXCERPT", ratio=1)
-    for finding in findings:
-        agent = finding.agent or (str(finding.agent_id) if finding.agent_id is not None else "-")
-        table.add_row(
-            safe_text(str(finding.call_id)),
-            safe_text(local_time(finding.created_at, short=True)),
-            safe_text(agent),
-            safe_text(finding.rule),
-            safe_text("-" if finding.turn is None else str(finding.turn)),
-            safe_text(finding.speaker or "-"),
-            _highlighted(finding),
-        )
-    out.console.print(table)
-    return len(findings)
+    if excerpts is not None:
+        table.add_column("EXCERPT", ratio=1)
+    for i, row in enumerate(rows):
+        table.add_row(*row, *([excerpts[i]] if excerpts is not None else []))
+    return table
+
+
+def _facts(finding: Finding) -> list[Text]:
+    agent = finding.agent or (str(finding.agent_id) if finding.agent_id is not None else "-")
+    return [
+        safe_text(str(finding.call_id)),
+        safe_text(local_time(finding.created_at, short=True)),
+        safe_text(agent),
+        safe_text(finding.rule),
+        safe_text("-" if finding.turn is None else str(finding.turn)),
+        safe_text(finding.speaker or "-"),
+    ]
+
+
+def _blocks(out: Output, findings: list[Finding], rows: list[list[Text]]) -> None:
+    from rich.padding import Padding
+    from rich.text import Text
+
+    for finding, row in zip(findings, rows, strict=True):
+        facts = Text("  ").join(cell for cell in row[:4])
+        facts.append_text(Text.assemble("  turn ", row[4], "  ", row[5]))
+        facts.stylize("bold", 0, len(row[0].plain))
+        out.console.print(facts, no_wrap=True, overflow="ellipsis")
+        out.console.print(Padding(_highlighted(finding), (0, 0, 0, 2)))
 
 
 def _highlighted(finding: Finding) -> Text:
