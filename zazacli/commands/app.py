@@ -98,7 +98,9 @@ class NounGroup(TyperGroup):
         format_epilog(self, formatter)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if not args and not ctx.resilient_parsing:  # `zaza calls`: its help, as gh does
+        # `zaza calls`: its help, as gh does; a noun that answers alone (`zaza dnc`: its
+        # summary) runs its callback.
+        if not args and not ctx.resilient_parsing and not self.invoke_without_command:
             typer.echo(ctx.get_help())
             ctx.exit(0)
         return super().parse_args(ctx, args)
