@@ -548,13 +548,16 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Synced, 
         yield state, target.id
 
 
-@pytest.mark.parametrize("fmt", ["plain", "csv", "jsonl", "json", "table"])
+@pytest.mark.parametrize("fmt", ["plain", "csv", "jsonl", "json", "table", "table-80"])
 def test_hostile_transcripts_stay_inert_in_every_format(
     hostile: tuple[Synced, int], fmt: str
 ) -> None:
     synced, call_id = hostile
     rules = rules_file(synced, rules_toml(DEFAULT_RULES) + RULES, "hostile.toml")
-    env = {"ZAZA_FORCE_TTY": "1", "COLUMNS": "250"} if fmt == "table" else {}
+    # A table at 250 columns; at 80, the findings as blocks (facts, the excerpt under them).
+    columns = {"table": "250", "table-80": "80"}.get(fmt)
+    env = {"ZAZA_FORCE_TTY": "1", "COLUMNS": columns} if columns else {}
+    fmt = "table" if columns else fmt
     result = review(synced, "--rules", rules, *(() if fmt == "table" else ("-o", fmt)), **env)
     out = result.stdout.replace("\r\n", "\n") if fmt == "csv" else result.stdout
     assert_inert(out, fmt)

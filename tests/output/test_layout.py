@@ -194,7 +194,8 @@ def test_stats_figures_are_never_cut_for_the_bar(cli: Cli, columns: int) -> None
         if group["p90_duration_s"] is not None:
             day = next(line for line in lines if re.match(rf"\w{{3}} {group['key']} ", line))
             assert duration(group["p90_duration_s"]) in day.split()
-    assert "█" in shown.stdout  # and room is left for the bars
+    if columns == 120:  # room for the bars (at 80 they come and go with the figures' widths)
+        assert "█" in shown.stdout
 
 
 def test_wide_shows_every_column_and_a_wide_terminal_needs_no_flag(cli: Cli) -> None:

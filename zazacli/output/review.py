@@ -154,15 +154,18 @@ def _facts(finding: Finding) -> list[Text]:
 
 
 def _blocks(out: Output, findings: list[Finding], rows: list[list[Text]]) -> None:
-    from rich.padding import Padding
     from rich.text import Text
 
     for finding, row in zip(findings, rows, strict=True):
-        facts = Text("  ").join(cell for cell in row[:4])
-        facts.append_text(Text.assemble("  turn ", row[4], "  ", row[5]))
-        facts.stylize("bold", 0, len(row[0].plain))
+        call, time, agent, rule, turn, speaker = row
+        # The agent last: a line too long for the terminal is cut there.
+        facts = Text.assemble(call, "  ", time, "  ", rule, "  turn ", turn, "  ", speaker)
+        facts.append_text(Text.assemble("  ", agent))
+        facts.stylize("bold", 0, len(call.plain))
         out.console.print(facts, no_wrap=True, overflow="ellipsis")
-        out.console.print(Padding(_highlighted(finding), (0, 0, 0, 2)))
+        for line in _highlighted(finding).wrap(out.console, max(20, out.console.width - 2)):
+            line.rstrip()  # the excerpt under its facts, two cells in, no trailing spaces
+            out.console.print(Text.assemble("  ", line), no_wrap=True)
 
 
 def _highlighted(finding: Finding) -> Text:
