@@ -18,6 +18,7 @@ from ui_helpers import (
 )
 
 from zazacli.sandbox import ORG_NUMBERS
+from zazacli.ui.base import TitleBar
 from zazacli.ui.call import CallScreen
 from zazacli.ui.calls import CallsScreen
 from zazacli.ui.help import HelpScreen
@@ -167,8 +168,11 @@ async def test_hostile_text_renders_literally(fault_server: Any) -> None:
         ],
     }
     app = served_app(fault_server, [call], [{"id": 3, "name": "[i]Zara\x1b[2J\u202e"}])
+    app.sub_title = "archive /tmp/[b]a\x1b]0;pwned\x07\u202e.sqlite3"  # a path as given
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot, lambda: table_text(app))
+        title = str(app.screen.query_one(TitleBar).render())
+        assert "/tmp/[b]a\\x1b]0;pwned\\x07\\u202e.sqlite3" in title
         row = table_text(app)[0]
         # Markup shown as typed; cut with … to its column, never with a raw control left.
         assert "[blink]COMPLETED" in row and "[bold red]x[/] [l…" in row

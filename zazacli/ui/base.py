@@ -47,4 +47,7 @@ class TitleBar(Static):
     """
 
     def render(self) -> Content:
-        return self.app.format_title(self.app.title, self.app.sub_title)
+        from zazacli.sanitize import terminal_safe
+
+        # The sub-title names the source: a URL or a path the user gave, shown as data.
+        return self.app.format_title(self.app.title, terminal_safe(self.app.sub_title))
