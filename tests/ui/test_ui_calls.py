@@ -111,6 +111,7 @@ async def test_more_calls_are_read_as_the_cursor_nears_the_end(make_sandbox: Any
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda: table_text(app))
         assert len(table_text(app)) == 100  # one page, not the whole history
+        assert static_text(app, "#status").startswith("100+ calls (more as you scroll)")
         await pilot.press("ctrl+end")
         await settle(pilot, lambda: len(table_text(app)) > 100)
         await pilot.press("ctrl+end")

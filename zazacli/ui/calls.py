@@ -240,11 +240,12 @@ class CallsScreen(Screen[None]):
 
     def _summary(self) -> None:
         pages = self._pages
-        more = "" if pages is None or pages.done else "+ (more as you scroll)"
+        more = pages is not None and not pages.done
         described = ", ".join(f"{k} {v}" for k, v in self.filters.described().items())
         where = f" · {described}" if described else ""
         live = " · live" if self.zaza.source.live and self.filters.until is None else ""
-        self.say(f"{len(self.calls)}{more} calls{where}{live}")
+        count = f"{len(self.calls)}{'+' if more else ''} calls"
+        self.say(f"{count}{' (more as you scroll)' if more else ''}{where}{live}")
 
     def say(self, message: str, style: str = "") -> None:
         """The status line: text from outside is made terminal-safe, and never markup."""
