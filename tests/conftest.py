@@ -42,7 +42,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers a core. The tests wait on `zaza` subprocesses, sockets and
     pseudo-terminals much of the time; on 2 cores 4 workers run the whole suite in about
     75 s where 2 take 105 (and the fast loop in 27 s, not 29)."""
-    return 2 * (os.cpu_count() or 1)
+    return min(2 * (os.cpu_count() or 1), 32)  # a big machine: not hundreds of processes
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
