@@ -59,6 +59,13 @@ def test_the_tools_listed_and_dispatch_only_with_its_flag(sandbox: Any, tmp_path
     }  # fmt: skip
     assert schema["list_calls"]["properties"]["limit"]["maximum"] == 500
     assert schema["get_call"]["required"] == ["id"]
+    # Open world: what reads the API; the archive and the policy file are this machine's.
+    hints = {tool.name: tool.annotations.open_world_hint for tool in tools}
+    assert hints["list_calls"] and hints["list_agents"]
+    assert not hints["search_transcripts"] and not hints["check_number"]
+    offline = {tool.name: tool.annotations.open_world_hint for tool in run(
+        env, log, listing, "--local")}  # fmt: skip
+    assert "list_agents" not in offline and not any(offline.values())
 
     dialling = run(env, log, listing, "--allow-dispatch")
     assert [tool.name for tool in dialling] == [*READ_TOOLS, "dispatch_call"]

@@ -47,7 +47,9 @@ def build(
                     read_only_hint=not spec.dials,
                     destructive_hint=spec.dials,
                     idempotent_hint=not spec.dials,
-                    open_world_hint=spec.reads == "api",
+                    # The API is the open world; the archive and the policy file are not.
+                    open_world_hint=spec.reads == "api"
+                    or (spec.reads == "either" and not backing.local),
                 ),
             )
             for spec in offered.values()
