@@ -40,7 +40,7 @@ async def test_a_confirmed_dial_reaches_the_api_once(make_sandbox: Any, tmp_path
     running = make_sandbox(live_calls=False)
     app = dialling_app(running, tmp_path / "policy.sqlite3")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await fill_and_check(app, pilot, TO)
+        screen = await fill_and_check(app, pilot, TO, typed=True)  # as a person types it
         shown = verdict(app)
         assert f"Dial {TO} now?" in shown, shown
         assert "do-not-call" in shown and "frequency cap" in shown and "calling window" in shown
