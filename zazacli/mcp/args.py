@@ -31,15 +31,19 @@ class Args:
         # A JSON null is an argument left out.
         self.given = {name: value for name, value in given.items() if value is not None}
 
-    def text(self, name: str, *, required: bool = False) -> str | None:
+    def text(self, name: str) -> str | None:
         value = self.given.get(name)
         if value is None:
-            if required:
-                raise UsageError(f"{name} is required")
             return None
         if not isinstance(value, str):
             raise UsageError(f"{name} must be a string, not {_kind(value)}")
-        if required and not value.strip():
+        return value
+
+    def required_text(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise UsageError(f"{name} is required")
+        if not value.strip():
             raise UsageError(f"{name} is empty")
         return value
 

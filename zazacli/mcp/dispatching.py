@@ -29,11 +29,10 @@ def dispatch_call(args: Args, backing: Backing) -> Result:
             "nothing more is dialled until it is restarted",
             hint="restart zaza mcp with a higher --max-dispatches",
         )
-    from_number = args.text("fromNumber", required=True)
-    to_number = args.text("toNumber", required=True)
+    from_number = args.required_text("fromNumber")
+    to_number = args.required_text("toNumber")
     agent_id = args.required_id("agentId")
     variables = args.mapping("variables")
-    assert from_number is not None and to_number is not None
     dialling = backing.dialling()
     dialling.warn = dialling.notice = backing.notes.append
     request = read_request(from_number, to_number, agent_id, variables, region=backing.region)

@@ -147,8 +147,7 @@ def search_transcripts(args: Args, backing: Backing) -> Result:
     from zazacli.api.filters import pick_choice
     from zazacli.archive.search import search
 
-    query = args.text("query", required=True)
-    assert query is not None
+    query = args.required_text("query")
     filters = call_filter_of(args, backing)
     role = pick_choice(args.text("role"), ("AGENT", "CALLER"), "role")
     limit = args.limit()
@@ -222,8 +221,7 @@ def check_number(args: Args, backing: Backing) -> Result:
     """As `zaza dnc check NUMBER --json`: the list and the ledger only (no network)."""
     from zazacli.policy.lists import e164
 
-    raw = args.text("number", required=True)
-    assert raw is not None
+    raw = args.required_text("number")
     number = e164(raw, backing.region, "number")
     found = backing.verdicts([number])[number]
     verdict = {

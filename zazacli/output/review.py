@@ -136,8 +136,9 @@ def _facts_table(rows: list[list[Text]], excerpts: list[Text] | None = None) -> 
     table.add_column("SPEAKER", max_width=8, overflow="ellipsis", no_wrap=True)
     if excerpts is not None:
         table.add_column("EXCERPT", ratio=1)
-    for i, row in enumerate(rows):
-        table.add_row(*row, *([excerpts[i]] if excerpts is not None else []))
+        rows = [[*row, excerpt] for row, excerpt in zip(rows, excerpts, strict=True)]
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

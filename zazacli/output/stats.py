@@ -192,18 +192,18 @@ def groups_table(report: dict[str, Any], console_width: int) -> Table:
         for i, header in enumerate(headers)
     ]
     bar = min(BAR_MAX, console_width - sum(natural) - GAP * len(headers))
+    drawn = bar >= BAR_MIN
     peak = max((g["count"] for g in groups), default=0) or 1
     table = Table(box=None, header_style="bold", pad_edge=False)
     at = headers.index("SHARE") + 1  # the bar follows the share
     for i, header in enumerate(headers):
-        if i == at and bar >= BAR_MIN:
+        if i == at and drawn:
             table.add_column("", no_wrap=True)
         name = i == 1 and has_names  # the one column that wraps; the figures never do
         table.add_column(header, justify="left" if i == 0 or name else "right", no_wrap=not name)
     for group, row in zip(groups, rows, strict=True):
-        if bar >= BAR_MIN:
-            style = _group_style(group, by)
-            row = [*row[:at], _bar_cell(group, by, bar, peak, style), *row[at:]]
+        if drawn:
+            row = [*row[:at], _bar_cell(group, by, bar, peak, _group_style(group, by)), *row[at:]]
         table.add_row(*row)
     return table
 

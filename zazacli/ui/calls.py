@@ -241,11 +241,12 @@ class CallsScreen(Screen[None]):
     def _summary(self) -> None:
         pages = self._pages
         more = pages is not None and not pages.done
+        n = len(self.calls)
         described = ", ".join(f"{k} {v}" for k, v in self.filters.described().items())
         where = f" · {described}" if described else ""
         live = " · live" if self.zaza.source.live and self.filters.until is None else ""
-        count = f"{len(self.calls)}{'+' if more else ''} calls"
-        self.say(f"{count}{' (more as you scroll)' if more else ''}{where}{live}")
+        count = f"{n}+ calls (more as you scroll)" if more else f"{n} calls"
+        self.say(f"{count}{where}{live}")
 
     def say(self, message: str, style: str = "") -> None:
         """The status line: text from outside is made terminal-safe, and never markup."""
