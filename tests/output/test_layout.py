@@ -350,7 +350,7 @@ def test_a_group_given_nothing_shows_its_help_and_succeeds(bare_cli: Cli) -> Non
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage: zaza calls") and result.stderr == ""
     # A noun that answers alone still does: `zaza dnc` is the contact policy's summary.
-    summary = bare_cli("dnc", ZAZA_API_KEY="zaza_live_layout_test_key_0000")
+    summary = bare_cli("dnc", ZAZA_API_KEY="zaza_test_layout_key_0000")
     assert summary.exit_code == 0, summary.stderr
     assert "Usage" not in summary.stdout and "repeat" in summary.stdout
 

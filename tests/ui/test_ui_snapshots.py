@@ -203,7 +203,7 @@ def test_search_screen(
 
 
 BASE_URL = "https://api.zazavoice.example/api/v1"
-KEY = "zaza-6f1c0e2a9b7d4c3e8a5f0b1d2c3e4f5a"  # the form's idempotency key, not a new one
+KEY = "zaza-snapshot-idempotency-key"  # the form's idempotency key, not a new one
 LONDON = "+442079460958"  # 12:00 there at NOW: inside the calling window
 
 
