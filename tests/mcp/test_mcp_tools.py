@@ -5,10 +5,12 @@ command's `-o json`), bad arguments as tool errors, --local offline."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FaultServer
 from mcp import ClientSession
 from mcp_helpers import call, cli_of, fail, run, server_env
 
@@ -200,3 +202,22 @@ def test_local_serves_the_archive_and_sends_nothing(sandbox: Any, tmp_path: Path
     assert stats["untrusted"]["source"] == "archive"
     assert missing.startswith("error: no such tool: list_agents")
     assert sum(sandbox.app.requests.values()) == before  # nothing left the machine
+
+
+def test_an_answer_about_another_call_is_a_tool_error(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """get_call 5 answered with call 6: the assistant gets zaza's error, not call 6's
+    transcript as call 5's (the API client checks the id, as for `calls show`)."""
+    other = {"id": 6, "status": "COMPLETED", "turns": [{"role": "CALLER", "text": "not 5"}]}
+    fault_server.route("GET", "/api/v1/calls/5", 200, other, optional=True)
+    env = {**os.environ, "ZAZA_BASE_URL": fault_server.url, "ZAZA_API_KEY": "zaza_test_x"}
+
+    async def asked(session: ClientSession) -> tuple[str, str]:
+        return await fail(session, "get_call", {"id": 5}), await fail(
+            session, "get_transcript", {"id": 5}
+        )
+
+    for error in run(env, tmp_path / "log", asked):
+        assert error.startswith("error: GET calls/5 answered with id 6, not 5"), error
+        assert "CALLER" not in error and "untrusted" not in error  # none of call 6 shown

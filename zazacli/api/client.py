@@ -11,7 +11,14 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from zazacli.api.http import HttpClient
-from zazacli.api.paging import MAX_PAGE_SIZE, MAX_PAGES_PER_SCAN, PAGE_PARAM, SIZE_PARAM, Pager
+from zazacli.api.paging import (
+    MAX_PAGE_SIZE,
+    MAX_PAGES_PER_SCAN,
+    PAGE_PARAM,
+    SIZE_PARAM,
+    Pager,
+    as_id,
+)
 from zazacli.errors import ApiError, OutcomeUnknownError
 
 if TYPE_CHECKING:
@@ -87,10 +94,20 @@ class ZazaApi:
     def _learn_cap(self, cap: int) -> None:
         self._page_cap = cap
 
-    def _one(self, path: str) -> dict[str, Any]:
+    def _one(self, path: str, ident: int | None = None) -> dict[str, Any]:
+        """The object at `path`; with `ident`, checked to be that one: an object with
+        another id is refused, never shown as the one asked for (one without an id is the
+        path's: nothing to check it against)."""
         data = self.http.get_json(path)
         if not isinstance(data, dict):
             raise ApiError(f"expected an object from GET {path}, got {type(data).__name__}")
+        got = data.get("id")
+        if ident is not None and got is not None and as_id(got) != ident:
+            raise ApiError(
+                f"GET {path} answered with id {str(got)[:40]}, not {ident}: not shown as the "
+                "one asked for",
+                hint="the server answered another object; `zaza doctor` checks what it does",
+            )
         return data
 
     def is_sandbox(self) -> bool:
@@ -106,7 +123,7 @@ class ZazaApi:
         return list(self.iter_items("agents"))
 
     def get_agent(self, agent_id: int) -> dict[str, Any]:
-        return self._one(f"agents/{agent_id}")
+        return self._one(f"agents/{agent_id}", agent_id)
 
     # ------------------------------------------------------------ campaigns
 
@@ -114,7 +131,7 @@ class ZazaApi:
         return list(self.iter_items("campaigns"))
 
     def get_campaign(self, campaign_id: int) -> dict[str, Any]:
-        return self._one(f"campaigns/{campaign_id}")
+        return self._one(f"campaigns/{campaign_id}", campaign_id)
 
     # ------------------------------------------------------------ calls
 
@@ -187,7 +204,7 @@ class ZazaApi:
         return total
 
     def get_call(self, call_id: int) -> dict[str, Any]:
-        return self._one(f"calls/{call_id}")
+        return self._one(f"calls/{call_id}", call_id)
 
     def dispatch_call(
         self,
