@@ -543,6 +543,21 @@ def test_dup_ids_are_shown_once_and_the_unseen_said(
     assert "2 never came" in synced.stderr
 
 
+@pytest.mark.parametrize("limit", [["--limit", "8"], ["--all"]])
+def test_an_oldest_first_list_that_shifts_still_gives_the_newest(
+    make_sandbox: MakeSandbox, tmp_path: Any, limit: list[str]
+) -> None:
+    """Oldest first, and its pages shifted by a call listed late: read from the last page
+    it announced, the newest calls sat past it and were left out, exit 0 and nothing said.
+    The pages past the announced end are read first, until an empty one."""
+    running = make_sandbox(quirks=("oldest-first", "dup-ids"), live_calls=False)
+    result = quirk_cli(running, tmp_path)("calls", "list", "-o", "jsonl", *limit)
+    assert result.exit_code == 0, result.stderr
+    shown = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    newest = sorted((call.id for call in running.app.calls), reverse=True)
+    assert shown == newest[: len(shown)] and len(shown) == (8 if "--limit" in limit else SEEDED)
+
+
 def test_endless_pages_without_totals_end_with_an_error(
     make_sandbox: MakeSandbox, tmp_path: Any
 ) -> None:

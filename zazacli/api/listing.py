@@ -339,12 +339,18 @@ class CallScan:
     def _backward(
         self, first: Page, first_fresh: list[dict[str, Any]]
     ) -> Iterator[list[dict[str, Any]]]:
-        """Oldest-first pages, read from the last to the first, each reversed: newest first."""
+        """Oldest-first pages, read from the last to the first, each reversed: newest first.
+        The pages past the last one the first page announced are read first, until an
+        empty one: calls listed since (or late, shifting the pages) are the newest, and a
+        list read from its announced end would leave them out without a sign."""
         self.expect = "desc"
         self.order_known = False
         total = first.total_pages or 0
-        for number in range(total - 1, -1, -1):
-            if number == 0:
+        grown = self._grown(total) if total else []
+        for number in [*range(total + len(grown) - 1, total - 1, -1), *range(total - 1, -1, -1)]:
+            if number >= total:
+                fresh = grown[number - total]
+            elif number == 0:
                 fresh = first_fresh
             else:
                 fresh = self.pager.fresh(self.pager.fetch(number), f"page {number}")
@@ -353,6 +359,22 @@ class CallScan:
             yield batch
             if stopped:
                 return
+        self.pager.finished = True  # read to the end: what never came can be counted
+
+    def _grown(self, total: int) -> list[list[dict[str, Any]]]:
+        """The fresh items of the pages from `total` on, until an empty one (past the end
+        it announced, a page's `last` says nothing: it is the items that count)."""
+        grown = []
+        number = total
+        while (page := self.pager.fetch(number)).items:
+            grown.append(self.pager.fresh(page, f"page {number}"))
+            number += 1
+        if grown:
+            self._debug(
+                f"the list grew while it was read: {sum(map(len, grown))} calls past the "
+                f"{total} pages its first page announced"
+            )
+        return grown
 
     # ------------------------------------------------------------ one page's items
 
