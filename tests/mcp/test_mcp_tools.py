@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FaultServer
+from conftest import FaultServer, set_quirks
 from mcp import ClientSession
 from mcp_helpers import call, cli_of, fail, run, server_env
 
@@ -221,3 +221,20 @@ def test_an_answer_about_another_call_is_a_tool_error(
     for error in run(env, tmp_path / "log", asked):
         assert error.startswith("error: GET calls/5 answered with id 6, not 5"), error
         assert "CALLER" not in error and "untrusted" not in error  # none of call 6 shown
+
+
+def test_list_calls_is_right_when_the_api_ignores_what_was_asked(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    """A server that ignores the status filter and the sort, and repeats a call across
+    pages: list_calls still gives the failed calls only, newest first, each once, the
+    same as `zaza calls list` against an API that honours everything."""
+    env = server_env(sandbox, tmp_path)
+    honest = cli_json(env, "calls", "list", "--status", "failed", "--limit", "8", "--json")
+    set_quirks(sandbox, ignore_filters=True, oldest_first=True, dup_ids=True)
+
+    async def listed(session: ClientSession) -> Any:
+        return await call(session, "list_calls", status="failed", limit=8)
+
+    answer = run(env, tmp_path / "log", listed)
+    assert honest and answer["untrusted"] == honest
