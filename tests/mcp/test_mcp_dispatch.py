@@ -109,3 +109,21 @@ def test_a_lost_answer_is_reconciled_without_a_second_post(
     assert found["reconciled"] is True
     assert any("it was not sent again" in note for note in found["notes"])
     assert posts(running) == 1
+
+
+@pytest.mark.slow
+def test_an_unreadable_policy_file_dials_nothing(sandbox: Any, tmp_path: Path) -> None:
+    """The contact-policy file is garbage: dispatch_call is zaza's error naming it, and no
+    POST reaches the API (fail closed, as calls dispatch does); the file is left as it was."""
+    garbage = b"\x00\xffnot a database, whatever it once was\n" * 64
+    policy = tmp_path / "policy.sqlite3"
+    policy.write_bytes(garbage)
+    env = server_env(sandbox, tmp_path, ZAZA_DNC=str(policy))
+
+    async def refused(session: ClientSession) -> str:
+        return await fail(session, "dispatch_call", dial("+12125550789"))
+
+    error = run(env, tmp_path / "log", refused, ALLOW)
+    assert f"the contact-policy file {policy} is not readable" in error
+    assert "nothing was dialled" in error
+    assert posts(sandbox) == 0 and policy.read_bytes() == garbage

@@ -86,3 +86,20 @@ async def test_cancelling_the_confirmation_dials_nothing(make_sandbox: Any, tmp_
         assert posts(running) == 0 and queued_to(running, TO) == []
         await pilot.press("escape")
         assert not isinstance(app.screen, DispatchScreen)
+
+
+@drive
+async def test_an_unreadable_policy_file_dials_nothing(make_sandbox: Any, tmp_path: Path) -> None:
+    """The contact-policy file turned to garbage after the app started: the form's check
+    says why, no yes is asked, and nothing reaches the API (fail closed)."""
+    running = make_sandbox(live_calls=False)
+    policy = tmp_path / "policy.sqlite3"
+    app = dialling_app(running, policy)
+    policy.write_bytes(b"\x00\xffnot a database, whatever it once was\n" * 64)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await fill_and_check(app, pilot, TO)
+        assert screen.request is None and screen.refusal is not None
+        assert "not readable" in verdict(app) and "nothing was dialled" in verdict(app)
+        await pilot.press("y")
+        await pilot.pause()
+        assert posts(running) == 0 and queued_to(running, TO) == []
